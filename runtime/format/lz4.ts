@@ -1,0 +1,387 @@
+/**
+ * LZ4 frames exactly as Litestream v0.3.13 (pierrec/lz4 v4) writes them: one standard frame,
+ * independent blocks, 4 MB max block size, content checksum on, block checksums off, a block
+ * stored uncompressed when compression does not shrink it.
+ *
+ * The frame container and checksums are written here (https://github.com/lz4/lz4/blob/dev/doc/lz4_Frame_format.md);
+ * the block codec is lz4-napi (lz4_flex). Memory stays bounded by one block on both sides.
+ */
+import { Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { compress as compressBlock, uncompress as uncompressBlock } from 'lz4-napi';
+import xxhash from 'xxhash-wasm';
+import { UserError } from '../errors.js';
+
+const xx = await xxhash();
+
+export const LZ4_FRAME_MAGIC = 0x184d2204;
+const SKIPPABLE_MAGIC_MIN = 0x184d2a50;
+const SKIPPABLE_MAGIC_MAX = 0x184d2a5f;
+const LEGACY_MAGIC = 0x184c2102;
+/** Block max size codes (BD byte bits 4-6) -> bytes. */
+const BLOCK_MAX_SIZES: Record<number, number> = { 4: 64 << 10, 5: 256 << 10, 6: 1 << 20, 7: 4 << 20 };
+const ENCODE_BLOCK_SIZE = 4 << 20;
+/** LZ4 back-references reach 64 KiB: the history a dependent block may need. */
+const DICT_SIZE = 64 << 10;
+const UNCOMPRESSED_BIT = 0x80000000;
+
+// FLG: version 01, block independence, content checksum. BD: 4 MB max block.
+const ENCODER_FLG = 0x40 | 0x20 | 0x04;
+const ENCODER_BD = 7 << 4;
+
+/** The 7-byte frame header the encoder writes (magic, FLG, BD, header checksum). */
+function frameHeader(): Buffer {
+  const header = Buffer.alloc(7);
+  header.writeUInt32LE(LZ4_FRAME_MAGIC, 0);
+  header[4] = ENCODER_FLG;
+  header[5] = ENCODER_BD;
+  header[6] = headerChecksum(header.subarray(4, 6));
+  return header;
+}
+
+function headerChecksum(descriptor: Uint8Array): number {
+  return (xx.h32Raw(descriptor, 0) >>> 8) & 0xff;
+}
+
+function u32(value: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(value >>> 0, 0);
+  return b;
+}
+
+/** Compress one block; returns the block as framed (size word + data). */
+async function encodeBlock(data: Buffer): Promise<Buffer[]> {
+  // lz4-napi prepends the uncompressed size (4 bytes LE) to a raw LZ4 block: strip it.
+  const compressed = (await compressBlock(data)).subarray(4);
+  if (compressed.length >= data.length) return [u32((data.length | UNCOMPRESSED_BIT) >>> 0), data];
+  return [u32(compressed.length), compressed];
+}
+
+/** A Transform that turns raw bytes into one LZ4 frame (Litestream's object format). */
+export function createLz4FrameEncoder(): Transform {
+  const hash = xx.create32(0);
+  let pending: Buffer[] = [];
+  let pendingLength = 0;
+  let headerWritten = false;
+
+  const writeHeader = (stream: Transform) => {
+    if (!headerWritten) {
+      stream.push(frameHeader());
+      headerWritten = true;
+    }
+  };
+
+  // Cut whole blocks out of the pending bytes; keep the remainder (< one block) pending.
+  const emitFullBlocks = async (stream: Transform, final: boolean) => {
+    writeHeader(stream);
+    if (pendingLength === 0) return;
+    let all = pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingLength);
+    pending = [];
+    pendingLength = 0;
+    while (all.length >= ENCODE_BLOCK_SIZE || (final && all.length > 0)) {
+      const block = all.subarray(0, Math.min(ENCODE_BLOCK_SIZE, all.length));
+      all = all.subarray(block.length);
+      for (const part of await encodeBlock(block)) stream.push(part);
+    }
+    if (all.length > 0) {
+      // Copy so the caller's large chunk is not retained beyond the remainder.
+      pending = [Buffer.from(all)];
+      pendingLength = all.length;
+    }
+  };
+
+  return new Transform({
+    async transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
+      try {
+        hash.update(chunk);
+        pending.push(chunk);
+        pendingLength += chunk.length;
+        if (pendingLength >= ENCODE_BLOCK_SIZE) await emitFullBlocks(this, false);
+        cb();
+      } catch (err) {
+        cb(err as Error);
+      }
+    },
+    async flush(cb: TransformCallback) {
+      try {
+        await emitFullBlocks(this, true);
+        this.push(u32(0)); // end mark
+        this.push(u32(hash.digest()));
+        cb();
+      } catch (err) {
+        cb(err as Error);
+      }
+    },
+  });
+}
+
+/** FIFO of incoming chunks, so large blocks are assembled without quadratic copying. */
+class ByteQueue {
+  private chunks: Buffer[] = [];
+  length = 0;
+
+  push(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    this.chunks.push(chunk);
+    this.length += chunk.length;
+  }
+
+  /** Remove and return exactly n bytes (caller checks length first). */
+  take(n: number): Buffer {
+    if (n === 0) return Buffer.alloc(0);
+    const first = this.chunks[0];
+    if (first.length >= n) {
+      const out = first.subarray(0, n);
+      if (first.length === n) this.chunks.shift();
+      else this.chunks[0] = first.subarray(n);
+      this.length -= n;
+      return out;
+    }
+    const out = Buffer.allocUnsafe(n);
+    let filled = 0;
+    while (filled < n) {
+      const c = this.chunks[0];
+      const want = Math.min(c.length, n - filled);
+      c.copy(out, filled, 0, want);
+      filled += want;
+      if (want === c.length) this.chunks.shift();
+      else this.chunks[0] = c.subarray(want);
+    }
+    this.length -= n;
+    return out;
+  }
+
+  peek(n: number): Buffer {
+    const out = this.take(n);
+    this.chunks.unshift(out);
+    this.length += n;
+    return out;
+  }
+}
+
+interface FrameState {
+  independent: boolean;
+  blockChecksum: boolean;
+  contentChecksum: boolean;
+  contentSize?: bigint;
+  blockMaxSize: number;
+  hash: ReturnType<typeof xx.create32>;
+  produced: bigint;
+  history: Buffer;
+}
+
+type Phase =
+  | { kind: 'magic' }
+  | { kind: 'skip'; remaining: number }
+  | { kind: 'header' }
+  | { kind: 'blockSize' }
+  | { kind: 'block'; size: number; uncompressed: boolean }
+  | { kind: 'checksum' };
+
+/** An LZ4 frame that cannot be decoded: corrupt, truncated, or not LZ4 at all. */
+export class Lz4FormatError extends UserError {
+  constructor(name: string, problem: string) {
+    super(`${name}: ${problem}`, {
+      hint: 'The replica object is damaged or incomplete; restore from another replica, generation or an earlier -timestamp.',
+    });
+    this.name = 'Lz4FormatError';
+  }
+}
+
+/**
+ * A Transform that decodes any valid LZ4 frame stream: one or more frames (and skippable
+ * frames), dependent or independent blocks, block and content checksums, content size.
+ * `name` (the object key) is put into every error so a bad object is easy to find.
+ */
+export function createLz4FrameDecoder(opts: { name?: string } = {}): Transform {
+  const name = opts.name ?? 'LZ4 stream';
+  const queue = new ByteQueue();
+  let phase: Phase = { kind: 'magic' };
+  let frame: FrameState | undefined;
+  let frames = 0;
+  const fail = (problem: string) => new Lz4FormatError(name, problem);
+
+  const emit = (stream: Transform, data: Buffer) => {
+    const f = frame!;
+    f.produced += BigInt(data.length);
+    if (f.contentChecksum) f.hash.update(data);
+    if (!f.independent) {
+      f.history =
+        data.length >= DICT_SIZE
+          ? Buffer.from(data.subarray(data.length - DICT_SIZE))
+          : Buffer.concat([f.history, data]).subarray(-DICT_SIZE);
+    }
+    if (data.length > 0) stream.push(data);
+  };
+
+  const finishFrame = () => {
+    const f = frame!;
+    if (f.contentSize !== undefined && f.contentSize !== f.produced) {
+      throw fail(`LZ4 content size mismatch (header says ${f.contentSize} bytes, decoded ${f.produced})`);
+    }
+    frame = undefined;
+    frames++;
+    phase = { kind: 'magic' };
+  };
+
+  // Consume as much of the queue as forms complete units; returns when more input is needed.
+  const drain = async (stream: Transform) => {
+    for (;;) {
+      switch (phase.kind) {
+        case 'magic': {
+          if (queue.length < 4) return;
+          const magic = queue.take(4).readUInt32LE(0);
+          if (magic === LZ4_FRAME_MAGIC) {
+            phase = { kind: 'header' };
+          } else if (magic >= SKIPPABLE_MAGIC_MIN && magic <= SKIPPABLE_MAGIC_MAX) {
+            phase = { kind: 'skip', remaining: -1 }; // size word read in the 'skip' phase
+          } else if (magic === LEGACY_MAGIC) {
+            throw fail('legacy LZ4 frame format is not supported');
+          } else {
+            throw fail(
+              frames === 0
+                ? `not an LZ4 frame (magic ${magic.toString(16).padStart(8, '0')})`
+                : 'trailing garbage after the LZ4 frame',
+            );
+          }
+          break;
+        }
+        case 'skip': {
+          if (phase.remaining < 0) {
+            if (queue.length < 4) return;
+            phase = { kind: 'skip', remaining: queue.take(4).readUInt32LE(0) };
+          }
+          const n = Math.min(phase.remaining, queue.length);
+          queue.take(n);
+          phase.remaining -= n;
+          if (phase.remaining > 0) return;
+          frames++;
+          phase = { kind: 'magic' };
+          break;
+        }
+        case 'header': {
+          if (queue.length < 2) return;
+          const flgBd = queue.peek(2);
+          const flg = flgBd[0];
+          const headerLength = 2 + (flg & 0x08 ? 8 : 0) + (flg & 0x01 ? 4 : 0) + 1;
+          if (queue.length < headerLength) return;
+          const header = queue.take(headerLength);
+          if (flg >> 6 !== 1) throw fail(`unsupported LZ4 frame version ${flg >> 6}`);
+          if (flg & 0x01) throw fail('LZ4 frame needs a dictionary (dictID set), which is not supported');
+          const blockMaxSize = BLOCK_MAX_SIZES[(header[1] >> 4) & 0x07];
+          if (blockMaxSize === undefined) throw fail('invalid LZ4 block maximum size');
+          if (headerChecksum(header.subarray(0, headerLength - 1)) !== header[headerLength - 1]) {
+            throw fail('LZ4 frame header checksum mismatch');
+          }
+          frame = {
+            independent: (flg & 0x20) !== 0,
+            blockChecksum: (flg & 0x10) !== 0,
+            contentChecksum: (flg & 0x04) !== 0,
+            contentSize: flg & 0x08 ? header.readBigUInt64LE(2) : undefined,
+            blockMaxSize,
+            hash: xx.create32(0),
+            produced: 0n,
+            history: Buffer.alloc(0),
+          };
+          phase = { kind: 'blockSize' };
+          break;
+        }
+        case 'blockSize': {
+          if (queue.length < 4) return;
+          const word = queue.take(4).readUInt32LE(0);
+          if (word === 0) {
+            phase = { kind: 'checksum' };
+            break;
+          }
+          const size = word & ~UNCOMPRESSED_BIT & 0x7fffffff;
+          if (size > frame!.blockMaxSize) {
+            throw fail(`LZ4 block of ${size} bytes exceeds the frame's ${frame!.blockMaxSize}-byte maximum`);
+          }
+          phase = { kind: 'block', size, uncompressed: (word & UNCOMPRESSED_BIT) !== 0 };
+          break;
+        }
+        case 'block': {
+          const f = frame!;
+          const need = phase.size + (f.blockChecksum ? 4 : 0);
+          if (queue.length < need) return;
+          const data = queue.take(phase.size);
+          if (f.blockChecksum) {
+            const expected = queue.take(4).readUInt32LE(0);
+            if (xx.h32Raw(data, 0) >>> 0 !== expected)
+              throw fail('LZ4 block checksum mismatch (object corrupt)');
+          }
+          let out: Buffer;
+          if (phase.uncompressed) {
+            out = Buffer.from(data);
+          } else {
+            try {
+              const sized = Buffer.concat([u32(f.blockMaxSize), data]);
+              out =
+                f.independent || f.history.length === 0
+                  ? await uncompressBlock(sized)
+                  : await uncompressBlock(sized, f.history);
+            } catch {
+              throw fail('LZ4 block does not decompress (object corrupt)');
+            }
+          }
+          emit(stream, out);
+          phase = { kind: 'blockSize' };
+          break;
+        }
+        case 'checksum': {
+          const f = frame!;
+          if (f.contentChecksum) {
+            if (queue.length < 4) return;
+            const expected = queue.take(4).readUInt32LE(0);
+            if (f.hash.digest() >>> 0 !== expected) {
+              throw fail('LZ4 content checksum mismatch (object corrupt)');
+            }
+          }
+          finishFrame();
+          break;
+        }
+      }
+    }
+  };
+
+  return new Transform({
+    async transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
+      try {
+        queue.push(chunk);
+        await drain(this);
+        cb();
+      } catch (err) {
+        cb(err as Error);
+      }
+    },
+    flush(cb: TransformCallback) {
+      if (phase.kind === 'magic' && queue.length === 0 && frames > 0) return cb();
+      if (frames === 0 && phase.kind === 'magic' && queue.length === 0) {
+        return cb(fail('empty object, not an LZ4 frame'));
+      }
+      cb(fail('LZ4 frame is truncated (object incomplete)'));
+    },
+  });
+}
+
+async function collect(input: Buffer, transform: Transform): Promise<Buffer> {
+  const out: Buffer[] = [];
+  transform.on('data', (c: Buffer) => out.push(c));
+  await pipeline(
+    (async function* () {
+      yield input;
+    })(),
+    transform,
+  );
+  return Buffer.concat(out);
+}
+
+/** Compress a whole buffer into one LZ4 frame (for small objects and tests). */
+export function lz4FrameCompress(data: Uint8Array): Promise<Buffer> {
+  return collect(Buffer.from(data.buffer, data.byteOffset, data.byteLength), createLz4FrameEncoder());
+}
+
+/** Decompress every frame in a buffer. */
+export function lz4FrameDecompress(data: Uint8Array, name?: string): Promise<Buffer> {
+  return collect(Buffer.from(data.buffer, data.byteOffset, data.byteLength), createLz4FrameDecoder({ name }));
+}

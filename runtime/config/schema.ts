@@ -1,0 +1,99 @@
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+/**
+ * The raw shape of litestream.yml (kebab-case keys, as written). Strict objects: an unknown key
+ * is an error. Durations are Go duration strings, turned into milliseconds here.
+ */
+const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const ms = typeof v === 'number' ? (v === 0 ? 0 : undefined) : parseDuration(v);
+  if (ms === undefined || ms < 0) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `invalid duration ${JSON.stringify(v)} (use Go syntax such as 1s, 100ms, 4h, 1h30m)`,
+    });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const str = z.string();
+const pageCount = z.number().int().nonnegative();
+const stringList = z.union([z.string().transform((s) => [s]), z.array(z.string())]);
+
+export const ageSchema = z.strictObject({
+  recipients: stringList.optional(),
+  identities: stringList.optional(),
+});
+
+export const replicaSchema = z.strictObject({
+  type: z.enum(['file', 's3', 'abs', 'sftp']).optional(),
+  name: str.optional(),
+  path: str.optional(),
+  url: str.optional(),
+  retention: duration.optional(),
+  'retention-check-interval': duration.optional(),
+  'sync-interval': duration.optional(),
+  'snapshot-interval': duration.optional(),
+  'validation-interval': duration.optional(),
+  age: ageSchema.optional(),
+  // s3
+  bucket: str.optional(),
+  region: str.optional(),
+  endpoint: str.optional(),
+  'force-path-style': z.boolean().optional(),
+  'skip-verify': z.boolean().optional(),
+  'access-key-id': str.optional(),
+  'secret-access-key': str.optional(),
+  // abs
+  'account-name': str.optional(),
+  'account-key': str.optional(),
+  'sas-token': str.optional(),
+  'connection-string': str.optional(),
+  // sftp
+  host: str.optional(),
+  user: str.optional(),
+  password: str.optional(),
+  'key-path': str.optional(),
+  passphrase: str.optional(),
+  'host-key': str.optional(),
+  'known-hosts-path': str.optional(),
+  'insecure-ignore-host-key': z.boolean().optional(),
+});
+
+export const upstreamSchema = z.strictObject({
+  url: str,
+  path: str.optional(),
+  token: str.optional(),
+});
+
+export const dbSchema = z.strictObject({
+  path: str,
+  'meta-path': str.optional(),
+  'monitor-interval': duration.optional(),
+  'checkpoint-interval': duration.optional(),
+  'min-checkpoint-page-count': pageCount.optional(),
+  'max-checkpoint-page-count': pageCount.optional(),
+  replicas: z.array(replicaSchema).optional(),
+  upstream: upstreamSchema.optional(),
+});
+
+export const loggingSchema = z.strictObject({
+  level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).optional(),
+  type: z.enum(['text', 'json']).optional(),
+  stderr: z.boolean().optional(),
+});
+
+export const fileSchema = z.strictObject({
+  addr: str.optional(),
+  'auth-token': str.optional(),
+  exec: str.optional(),
+  'access-key-id': str.optional(),
+  'secret-access-key': str.optional(),
+  logging: loggingSchema.optional(),
+  dbs: z.array(dbSchema).optional(),
+});
+
+export type RawConfig = z.output<typeof fileSchema>;
+export type RawDb = z.output<typeof dbSchema>;
+export type RawReplica = z.output<typeof replicaSchema>;

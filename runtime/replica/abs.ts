@@ -1,0 +1,202 @@
+import type { Readable } from 'node:stream';
+import {
+  AnonymousCredential,
+  BlobServiceClient,
+  type ContainerClient,
+  RestError,
+  type StoragePipelineOptions,
+  StorageSharedKeyCredential,
+} from '@azure/storage-blob';
+import type { ReplicaConfig } from '../config/types.js';
+import { UserError } from '../errors.js';
+import type { ReplicaClient } from './client.js';
+import {
+  joinKey,
+  mapLimit,
+  type ObjectStore,
+  ObjectStoreReplicaClient,
+  type StoreEntry,
+} from './object-store.js';
+import { networkFailure, type Verdict } from './retry.js';
+import type { CloudClientOptions } from './s3.js';
+import type { Spooled } from './spool.js';
+
+const BLOCK_SIZE = 8 * 1024 * 1024;
+
+/**
+ * `type: abs` — Azure Blob Storage (and Azurite). Auth: account key (config or
+ * LITESTREAM_AZURE_ACCOUNT_KEY), a SAS token, or a connection string. `endpoint` is the blob
+ * service URL (default https://<account>.blob.core.windows.net).
+ */
+export async function createAbsReplicaClient(
+  cfg: ReplicaConfig,
+  opts: CloudClientOptions = {},
+): Promise<ReplicaClient> {
+  const replica = cfg.name;
+  if (!cfg.bucket) {
+    throw new UserError(`replica "${replica}": abs replica needs a container`, {
+      hint: 'set `bucket:` (the container) or use `url: abs://ACCOUNT@CONTAINER/PATH`',
+    });
+  }
+  const pipeline: StoragePipelineOptions = {
+    // Our own retry (retry.ts) owns backoff; the SDK's would multiply attempts.
+    retryOptions: { maxTries: 1, tryTimeoutInMs: opts.timeoutMs ?? 60_000 },
+  };
+  const service = serviceClient(cfg, pipeline);
+  const container = service.getContainerClient(cfg.bucket);
+  const store = new AbsStore(container, cfg.bucket, cfg.path ?? '');
+  return new ObjectStoreReplicaClient(store, {
+    replica,
+    logger: opts.logger,
+    retry: opts.retry,
+    memoryLimit: opts.memoryLimit,
+  });
+}
+
+function serviceClient(cfg: ReplicaConfig, pipeline: StoragePipelineOptions): BlobServiceClient {
+  if (cfg.connectionString) return BlobServiceClient.fromConnectionString(cfg.connectionString, pipeline);
+  const account = cfg.accountName;
+  const url = (cfg.endpoint ?? (account ? `https://${account}.blob.core.windows.net` : '')).replace(
+    /\/+$/,
+    '',
+  );
+  if (!url) {
+    throw new UserError(`replica "${cfg.name}": abs replica needs an account name`, {
+      hint: 'set `account-name:` or use `url: abs://ACCOUNT@CONTAINER/PATH`',
+    });
+  }
+  if (cfg.sasToken) {
+    return new BlobServiceClient(
+      `${url}?${cfg.sasToken.replace(/^\?/, '')}`,
+      new AnonymousCredential(),
+      pipeline,
+    );
+  }
+  const key = cfg.accountKey || process.env.LITESTREAM_AZURE_ACCOUNT_KEY;
+  if (!account || !key) {
+    throw new UserError(`replica "${cfg.name}": abs replica needs account-name and an account key`, {
+      hint: 'set `account-key:` or LITESTREAM_AZURE_ACCOUNT_KEY (or a sas-token / connection-string)',
+    });
+  }
+  return new BlobServiceClient(url, new StorageSharedKeyCredential(account, key), pipeline);
+}
+
+class AbsStore implements ObjectStore {
+  readonly type = 'abs' as const;
+
+  constructor(
+    private readonly container: ContainerClient,
+    private readonly containerName: string,
+    private readonly root: string,
+  ) {}
+
+  private key(rel: string): string {
+    return joinKey(this.root, rel);
+  }
+
+  async listDir(dir: string): Promise<StoreEntry[]> {
+    const prefix = `${this.key(dir)}/`;
+    const out: StoreEntry[] = [];
+    for await (const page of this.container
+      .listBlobsByHierarchy('/', { prefix })
+      .byPage({ maxPageSize: 5000 })) {
+      for (const p of page.segment.blobPrefixes ?? []) {
+        const name = p.name.slice(prefix.length).replace(/\/$/, '');
+        if (name) out.push({ name, isDir: true, size: 0, createdAt: new Date(0) });
+      }
+      for (const b of page.segment.blobItems) {
+        out.push({
+          name: b.name.slice(prefix.length),
+          isDir: false,
+          size: b.properties.contentLength ?? 0,
+          createdAt: b.properties.createdOn ?? b.properties.lastModified,
+        });
+      }
+    }
+    return out;
+  }
+
+  async put(rel: string, body: Spooled): Promise<{ createdAt: Date }> {
+    const blob = this.container.getBlockBlobClient(this.key(rel));
+    const res = body.buffer
+      ? await blob.upload(body.buffer, body.size)
+      : // Large snapshot: blocks straight from the spool file, two in flight.
+        await blob.uploadFile(body.file as string, { blockSize: BLOCK_SIZE, concurrency: 2 });
+    return { createdAt: res.lastModified ?? new Date() };
+  }
+
+  async get(rel: string): Promise<Readable> {
+    // maxRetryRequests: the SDK resumes a body stream broken mid-way with a ranged request.
+    const res = await this.container
+      .getBlobClient(this.key(rel))
+      .download(0, undefined, { maxRetryRequests: 5 });
+    return res.readableStreamBody as Readable;
+  }
+
+  async deleteKeys(rels: string[]): Promise<void> {
+    await mapLimit(rels, 16, (r) => this.container.deleteBlob(this.key(r)).catch(ignoreNotFound));
+  }
+
+  async deleteTree(dir: string): Promise<void> {
+    const prefix = `${this.key(dir)}/`;
+    for await (const page of this.container.listBlobsFlat({ prefix }).byPage({ maxPageSize: 5000 })) {
+      await mapLimit(page.segment.blobItems, 16, (b) =>
+        this.container.deleteBlob(b.name).catch(ignoreNotFound),
+      );
+    }
+  }
+
+  classify(err: unknown): Verdict {
+    return classifyAbsError(err, this.containerName);
+  }
+
+  async close(): Promise<void> {}
+}
+
+function ignoreNotFound(err: unknown): void {
+  if (err instanceof RestError && err.statusCode === 404 && err.code !== 'ContainerNotFound') return;
+  throw err;
+}
+
+const PERMANENT_HINTS: Record<string, string> = {
+  AuthenticationFailed:
+    'check account-name and account-key (or LITESTREAM_AZURE_ACCOUNT_KEY / the SAS token)',
+  AuthorizationFailure:
+    'check account-name and account-key (or the SAS token); they are wrong or lack access to this container',
+  AuthorizationPermissionMismatch:
+    'the SAS token / role lacks a permission (needs read, write, delete, list)',
+  ContainerNotFound: 'create the container first, or fix `bucket:` / the abs:// URL',
+  InvalidResourceName: 'fix the container name (3-63 lowercase letters, digits and dashes)',
+};
+
+export function classifyAbsError(err: unknown, container: string): Verdict {
+  if (err instanceof RestError) {
+    const status = err.statusCode;
+    const code = err.code ?? '';
+    if (status === undefined || code === 'REQUEST_SEND_ERROR') {
+      return {
+        kind: 'transient',
+        reason: networkFailure(err) ?? (err.message.slice(0, 120) || 'request failed'),
+      };
+    }
+    if (code === 'BlobNotFound' || (status === 404 && code !== 'ContainerNotFound'))
+      return { kind: 'notfound' };
+    if (
+      status >= 500 ||
+      status === 429 ||
+      status === 408 ||
+      code === 'ServerBusy' ||
+      code === 'OperationTimedOut'
+    ) {
+      return { kind: 'transient', reason: `${status} ${code}`.trim() };
+    }
+    const what =
+      code === 'ContainerNotFound' ? `container "${container}" does not exist` : code || err.message;
+    return { kind: 'permanent', reason: `${what} (HTTP ${status})`, hint: PERMANENT_HINTS[code] };
+  }
+  const net = networkFailure(err);
+  if (net) return { kind: 'transient', reason: net };
+  // The SDK aborts a try that exceeds tryTimeoutInMs.
+  if (err instanceof Error && err.name === 'AbortError') return { kind: 'transient', reason: 'timeout' };
+  return { kind: 'permanent', reason: err instanceof Error ? err.message : String(err) };
+}

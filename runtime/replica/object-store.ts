@@ -1,0 +1,191 @@
+import type { Readable } from 'node:stream';
+import type { ReplicaType } from '../config/types.js';
+import {
+  GENERATIONS_DIR,
+  generationDir,
+  isGenerationId,
+  parseSnapshotFileName,
+  parseWalSegmentFileName,
+  snapshotKey,
+  snapshotsDir,
+  walDir,
+  walSegmentKey,
+} from '../format/layout.js';
+import type { Logger } from '../log.js';
+import type { Pos, ReplicaClient, SnapshotInfo, WalSegmentInfo } from './client.js';
+import { type RetryPolicy, type Verdict, withRetry } from './retry.js';
+import { type Spooled, spool } from './spool.js';
+
+/** One entry of a "directory" listing (S3/Azure: a delimiter listing; SFTP: readdir). */
+export interface StoreEntry {
+  name: string;
+  isDir: boolean;
+  size: number;
+  createdAt: Date;
+}
+
+/**
+ * The few primitives a cloud backend provides. Keys are relative to the replica root
+ * (`generations/<gen>/...`); the store adds its own bucket/container/home prefix. Every
+ * primitive is one idempotent remote operation, so the base class can retry it.
+ */
+export interface ObjectStore {
+  readonly type: ReplicaType;
+  /** Entries directly under `dir` (all pages). A missing dir lists as empty. */
+  listDir(dir: string): Promise<StoreEntry[]>;
+  /** Store `body` at `key`, replacing any existing object; returns the stored object's time. */
+  put(key: string, body: Spooled): Promise<{ createdAt: Date }>;
+  /** Open `key` for reading; throws an error the classifier marks `notfound` when absent. */
+  get(key: string): Promise<Readable>;
+  /** Delete objects (absent ones are fine). */
+  deleteKeys(keys: string[]): Promise<void>;
+  /** Delete everything under `dir`. */
+  deleteTree(dir: string): Promise<void>;
+  classify(err: unknown): Verdict;
+  /** Drop a broken connection so the next attempt starts a new one (SFTP). */
+  reset?(err: unknown): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ObjectStoreOptions {
+  replica: string;
+  logger?: Logger;
+  retry?: Partial<RetryPolicy>;
+  /** Bodies above this size are spooled to a temp file instead of memory. */
+  memoryLimit?: number;
+}
+
+/** The ReplicaClient of every cloud backend: Litestream's layout over an ObjectStore. */
+export class ObjectStoreReplicaClient implements ReplicaClient {
+  readonly type: ReplicaType;
+  private closed = false;
+
+  constructor(
+    readonly store: ObjectStore,
+    private readonly opts: ObjectStoreOptions,
+  ) {
+    this.type = store.type;
+  }
+
+  private run<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return withRetry(
+      what,
+      {
+        replica: this.opts.replica,
+        logger: this.opts.logger,
+        policy: this.opts.retry,
+        classify: (err) => this.store.classify(err),
+        onTransient: (err) => this.store.reset?.(err),
+      },
+      fn,
+    );
+  }
+
+  async generations(): Promise<string[]> {
+    const entries = await this.run(`LIST ${GENERATIONS_DIR}/`, () => this.store.listDir(GENERATIONS_DIR));
+    return entries
+      .filter((e) => e.isDir && isGenerationId(e.name))
+      .map((e) => e.name)
+      .sort();
+  }
+
+  async deleteGeneration(generation: string): Promise<void> {
+    const dir = generationDir(generation);
+    await this.run(`DELETE ${dir}/`, () => this.store.deleteTree(dir));
+  }
+
+  async snapshots(generation: string): Promise<SnapshotInfo[]> {
+    const dir = snapshotsDir(generation);
+    const entries = await this.run(`LIST ${dir}/`, () => this.store.listDir(dir));
+    const out: SnapshotInfo[] = [];
+    for (const e of entries) {
+      const parsed = e.isDir ? undefined : parseSnapshotFileName(e.name);
+      if (parsed) out.push({ generation, index: parsed.index, size: e.size, createdAt: e.createdAt });
+    }
+    return out.sort((a, b) => a.index - b.index);
+  }
+
+  async writeSnapshot(generation: string, index: number, body: Readable): Promise<SnapshotInfo> {
+    const key = snapshotKey(generation, index);
+    const { size, createdAt } = await this.putBody(key, body);
+    return { generation, index, size, createdAt };
+  }
+
+  openSnapshot(generation: string, index: number): Promise<Readable> {
+    const key = snapshotKey(generation, index);
+    return this.run(`GET ${key}`, () => this.store.get(key));
+  }
+
+  async deleteSnapshot(generation: string, index: number): Promise<void> {
+    const key = snapshotKey(generation, index);
+    await this.run(`DELETE ${key}`, () => this.store.deleteKeys([key]));
+  }
+
+  async walSegments(generation: string): Promise<WalSegmentInfo[]> {
+    const dir = walDir(generation);
+    const entries = await this.run(`LIST ${dir}/`, () => this.store.listDir(dir));
+    const out: WalSegmentInfo[] = [];
+    for (const e of entries) {
+      const parsed = e.isDir ? undefined : parseWalSegmentFileName(e.name);
+      if (parsed) out.push({ generation, ...parsed, size: e.size, createdAt: e.createdAt });
+    }
+    return out.sort((a, b) => a.index - b.index || a.offset - b.offset);
+  }
+
+  async writeWalSegment(pos: Pos, body: Readable): Promise<WalSegmentInfo> {
+    const key = walSegmentKey(pos.generation, pos.index, pos.offset);
+    const { size, createdAt } = await this.putBody(key, body);
+    return { generation: pos.generation, index: pos.index, offset: pos.offset, size, createdAt };
+  }
+
+  openWalSegment(pos: Pos): Promise<Readable> {
+    const key = walSegmentKey(pos.generation, pos.index, pos.offset);
+    return this.run(`GET ${key}`, () => this.store.get(key));
+  }
+
+  async deleteWalSegments(positions: Pos[]): Promise<void> {
+    const keys = positions.map((p) => walSegmentKey(p.generation, p.index, p.offset));
+    // Backends cap batch deletes (S3: 1000 keys per request).
+    for (let i = 0; i < keys.length; i += 1000) {
+      const batch = keys.slice(i, i + 1000);
+      await this.run(`DELETE ${batch.length} WAL segment(s)`, () => this.store.deleteKeys(batch));
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.store.close();
+  }
+
+  /** Capture the body once (memory or temp file), then upload it with retries. */
+  private async putBody(key: string, body: Readable): Promise<{ size: number; createdAt: Date }> {
+    const spooled = await spool(body, this.opts.memoryLimit);
+    try {
+      const { createdAt } = await this.run(`PUT ${key}`, () => this.store.put(key, spooled));
+      return { size: spooled.size, createdAt };
+    } finally {
+      await spooled.dispose();
+    }
+  }
+}
+
+/** Join a replica root path (may be empty, may have stray slashes) with a relative key. */
+export function joinKey(root: string, key: string): string {
+  const r = root.replace(/^\/+|\/+$/g, '');
+  return r ? `${r}/${key}` : key;
+}
+
+/** Run `fn` over `items` with at most `limit` in flight; rejects with the first failure. */
+export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}

@@ -1,0 +1,78 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+/**
+ * A body captured once so it can be sent again on retry. Small bodies (WAL segments, the
+ * common case) stay in memory; anything larger than `memoryLimit` goes to a temp file, so
+ * memory stays bounded whatever the snapshot size.
+ */
+export interface Spooled {
+  size: number;
+  /** The whole body when it fit in memory. */
+  buffer?: Buffer;
+  /** The temp file holding the body otherwise. */
+  file?: string;
+  /** A fresh stream over the body (callable once per attempt). */
+  open(): Readable;
+  /** Delete the temp file, if any. Safe to call twice. */
+  dispose(): Promise<void>;
+}
+
+export const DEFAULT_MEMORY_LIMIT = 8 * 1024 * 1024;
+
+export async function spool(body: Readable, memoryLimit = DEFAULT_MEMORY_LIMIT): Promise<Spooled> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let dir: string | undefined;
+  let file: string | undefined;
+  let out: ReturnType<typeof createWriteStream> | undefined;
+
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      size += chunk.length;
+      if (out) {
+        out.write(chunk) ? cb() : out.once('drain', () => cb());
+        return;
+      }
+      chunks.push(chunk);
+      if (size <= memoryLimit) return cb();
+      // Overflow: move what we have to a temp file and stream the rest there.
+      mkdtemp(join(tmpdir(), 'ls-mix-spool-'))
+        .then((d) => {
+          dir = d;
+          file = join(d, 'body');
+          out = createWriteStream(file);
+          for (const c of chunks.splice(0)) out.write(c);
+          cb();
+        })
+        .catch(cb);
+    },
+    final(cb) {
+      if (!out) return cb();
+      out.end(() => cb());
+      out.once('error', cb);
+    },
+  });
+
+  try {
+    await pipeline(body, sink);
+  } catch (err) {
+    if (dir) await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+
+  const buffer = file ? undefined : Buffer.concat(chunks, size);
+  return {
+    size,
+    buffer,
+    file,
+    open: () => (file ? createReadStream(file) : Readable.from([buffer as Buffer])),
+    dispose: async () => {
+      if (dir) await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

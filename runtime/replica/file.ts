@@ -44,14 +44,14 @@ async function listNames(dir: string): Promise<string[]> {
 }
 
 /**
- * mtime floored to the millisecond (a Date cannot hold more), after rounding to the microsecond
- * so times set through a float (utimes with a Date: .678 -> .677999999) keep their millisecond.
+ * mtime floored to the millisecond (a Date cannot hold more), with 1 µs of
+ * slack so times set through a float (utimes with a Date: .678 -> .677999) keep their millisecond.
  */
 async function statObject(path: string): Promise<{ size: number; createdAt: Date } | undefined> {
   try {
     const s = await stat(path, { bigint: true });
     if (!s.isFile()) return undefined;
-    return { size: Number(s.size), createdAt: new Date(Number((s.mtimeNs + 500n) / 1000n / 1000n)) };
+    return { size: Number(s.size), createdAt: new Date(Number((s.mtimeNs + 1000n) / 1_000_000n)) };
   } catch (err) {
     if (isErrno(err, 'ENOENT')) return undefined; // removed between readdir and stat
     throw err;

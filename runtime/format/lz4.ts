@@ -18,6 +18,8 @@ export const LZ4_FRAME_MAGIC = 0x184d2204;
 const SKIPPABLE_MAGIC_MIN = 0x184d2a50;
 const SKIPPABLE_MAGIC_MAX = 0x184d2a5f;
 const LEGACY_MAGIC = 0x184c2102;
+/** "age-": an age-encrypted object read without identities. */
+const AGE_MAGIC_LE = 0x2d656761;
 /** Block max size codes (BD byte bits 4-6) -> bytes. */
 const BLOCK_MAX_SIZES: Record<number, number> = { 4: 64 << 10, 5: 256 << 10, 6: 1 << 20, 7: 4 << 20 };
 const ENCODE_BLOCK_SIZE = 4 << 20;
@@ -237,6 +239,10 @@ export function createLz4FrameDecoder(opts: { name?: string } = {}): Transform {
             phase = { kind: 'skip', remaining: -1 }; // size word read in the 'skip' phase
           } else if (magic === LEGACY_MAGIC) {
             throw fail('legacy LZ4 frame format is not supported');
+          } else if (magic === AGE_MAGIC_LE && frames === 0) {
+            throw new UserError(`${name}: object is age-encrypted`, {
+              hint: 'Add `age: { identities: [AGE-SECRET-KEY-1...] }` to the replica in the config and pass -config.',
+            });
           } else {
             throw fail(
               frames === 0

@@ -1,0 +1,122 @@
+/**
+ * Plan: render the mixes in memory and compare each file with what is on disk, giving it a
+ * status (create / identical / update / conflict / skip). Nothing is written here.
+ */
+import { stat } from 'node:fs/promises';
+import { UserError } from '../../runtime/errors.js';
+import { checkFit, findMixes } from './catalog.js';
+import { detectProject } from './detect.js';
+import { readIfExists } from './fs-util.js';
+import { type Manifest, readManifest, sha256 } from './manifest.js';
+import { mergeCompose } from './merge.js';
+import { GENERATOR_VERSION } from './package-root.js';
+import { safeTarget } from './paths.js';
+import { renderMix } from './render.js';
+import { secretsFor } from './storage.js';
+import type { Overrides, Plan, PlannedFile } from './types.js';
+
+export interface PlanOptions {
+  dir: string;
+  mixes: string[];
+  overrides?: Overrides;
+}
+
+export async function planMixes(opts: PlanOptions): Promise<Plan> {
+  const mixes = await findMixes(opts.mixes);
+  const facts = await detectProject(opts.dir, opts.overrides);
+  const notes = await checkFit(mixes, facts.variant);
+  for (const [key, fact] of Object.entries(facts)) {
+    if (
+      fact &&
+      typeof fact === 'object' &&
+      'source' in fact &&
+      fact.source === 'default' &&
+      relevant(key, facts.runtime)
+    ) {
+      notes.push(
+        `${key}: not found, using the default ${JSON.stringify(fact.value)} (${fact.from}); --${flagOf(key)} sets it.`,
+      );
+    }
+  }
+  const manifest = await readManifest(facts.dir);
+  const storage = mixes[0].storage;
+  const replaces = (manifest?.mixes ?? []).filter((m) => !mixes.some((x) => x.name === m));
+  if (replaces.length) notes.push(`Replaces ${replaces.join(', ')} (one backup storage per app).`);
+
+  const files: PlannedFile[] = [];
+  for (const mix of mixes) {
+    for (const r of await renderMix(mix, facts, storage, GENERATOR_VERSION)) {
+      files.push(await compare(facts.dir, r, manifest));
+    }
+  }
+  return {
+    dir: facts.dir,
+    mixes: mixes.map((m) => m.name),
+    replaces,
+    storage,
+    facts,
+    files,
+    secrets: secretsFor(storage),
+    notes,
+    generatorVersion: GENERATOR_VERSION,
+  };
+}
+
+function relevant(key: string, runtime: string): boolean {
+  if (key === 'nodeVersion' || key === 'packageManager') return runtime === 'node';
+  if (key === 'dotnetVersion') return runtime === 'dotnet';
+  return true;
+}
+
+function flagOf(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+async function compare(
+  dir: string,
+  r: { path: string; content: string; createOnly?: boolean; merge?: 'compose' },
+  manifest: Manifest | undefined,
+): Promise<PlannedFile> {
+  const full = await safeTarget(dir, r.path);
+  const st = await stat(full).catch(() => undefined);
+  if (st && !st.isFile()) {
+    throw new UserError(`${full} exists and is not a file`, { hint: 'Move it away, then run again.' });
+  }
+  const base = { path: r.path, content: r.content, createOnly: r.createOnly };
+  const existing = st ? await readIfExists(full) : undefined;
+  if (existing === undefined) return { ...base, status: 'create' };
+  if (existing === r.content) return { ...base, existing, status: 'identical' };
+  const recorded = manifest?.files[r.path];
+  if (recorded && !recorded.merged && recorded.sha256 === sha256(existing)) {
+    return { ...base, existing, status: 'update', reason: 'written by ls-mix and not changed since' };
+  }
+  if (r.merge === 'compose') {
+    const merged = mergeCompose(existing, r.content, full);
+    if (merged.added.length === 0) {
+      return {
+        ...base,
+        content: existing,
+        existing,
+        status: 'identical',
+        merged: true,
+        reason: 'has every service and volume already',
+      };
+    }
+    return {
+      ...base,
+      content: merged.content,
+      existing,
+      status: 'update',
+      merged: true,
+      reason: `adds ${merged.added.join(', ')}; keeps yours`,
+    };
+  }
+  if (r.createOnly)
+    return { ...base, existing, status: 'skip', reason: 'exists: kept as is (--force replaces it)' };
+  return {
+    ...base,
+    existing,
+    status: 'conflict',
+    reason: 'exists and differs (changed by you, or not written by ls-mix)',
+  };
+}

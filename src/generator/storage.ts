@@ -1,0 +1,86 @@
+/**
+ * What each backup storage needs: the env vars the sidecar reads (all secrets), example
+ * values for .env.example (never real ones) and the GitHub secrets to set.
+ */
+import type { SecretInfo, Storage } from './types.js';
+
+export interface StorageInfo {
+  label: string;
+  /** Env vars the replication sidecar gets; litestream.yml references each as ${NAME}. */
+  env: string[];
+  /** Harmless example values for .env.example (empty for credentials). */
+  example: [string, string][];
+  secrets: SecretInfo[];
+}
+
+export const DEPLOY_SECRETS: SecretInfo[] = [
+  { name: 'DEPLOY_HOST', description: 'server host name (also the domain the app is served on)' },
+  { name: 'DEPLOY_PORT', description: 'SSH port of the server (usually 22)' },
+  { name: 'DEPLOY_USERNAME', description: 'SSH user that can run docker' },
+  { name: 'DEPLOY_KEY', description: 'SSH private key of that user' },
+  { name: 'LETSENCRYPT_EMAIL', description: "contact e-mail for Let's Encrypt certificates" },
+];
+
+export const STORAGES: Record<Storage, StorageInfo> = {
+  aws: {
+    label: 'AWS S3',
+    env: ['AWS_S3_BUCKET', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'],
+    example: [
+      ['AWS_S3_BUCKET', 'my-app-backups'],
+      ['AWS_ACCESS_KEY_ID', ''],
+      ['AWS_SECRET_ACCESS_KEY', ''],
+    ],
+    secrets: [
+      { name: 'AWS_S3_BUCKET', description: 'S3 bucket the replicas go to' },
+      {
+        name: 'AWS_ACCESS_KEY_ID',
+        description: 'access key of an IAM user allowed to read/write that bucket',
+      },
+      { name: 'AWS_SECRET_ACCESS_KEY', description: 'its secret key' },
+    ],
+  },
+  azure: {
+    label: 'Azure Blob Storage',
+    env: ['AZURE_STORAGEACCOUNT', 'AZURE_CONTAINER', 'AZURE_ACCOUNT_KEY'],
+    example: [
+      ['AZURE_STORAGEACCOUNT', 'myappbackups'],
+      ['AZURE_CONTAINER', 'my-app'],
+      ['AZURE_ACCOUNT_KEY', ''],
+    ],
+    secrets: [
+      { name: 'AZURE_STORAGEACCOUNT', description: 'storage account name' },
+      { name: 'AZURE_CONTAINER', description: 'blob container the replicas go to' },
+      { name: 'AZURE_ACCOUNT_KEY', description: 'storage account access key' },
+    ],
+  },
+  sftp: {
+    label: 'SFTP',
+    env: ['SFTP_HOST', 'SFTP_PORT', 'SFTP_USERNAME', 'SFTP_PASSWORD'],
+    example: [
+      ['SFTP_HOST', 'backup.example.org'],
+      ['SFTP_PORT', '22'],
+      ['SFTP_USERNAME', 'backup'],
+      ['SFTP_PASSWORD', ''],
+    ],
+    secrets: [
+      { name: 'SFTP_HOST', description: 'SFTP server host name' },
+      { name: 'SFTP_PORT', description: 'its SSH port (usually 22)' },
+      { name: 'SFTP_USERNAME', description: 'SFTP user' },
+      {
+        name: 'SFTP_PASSWORD',
+        description: "its password (or log in with a key: see litestream.yml's key-path comment)",
+      },
+    ],
+  },
+};
+
+export function secretsFor(storage: Storage): SecretInfo[] {
+  return [...DEPLOY_SECRETS, ...STORAGES[storage].secrets];
+}
+
+/** `gh secret set` lines to copy, one per secret (keys read from a file, not typed). */
+export function ghSecretLines(secrets: SecretInfo[]): string[] {
+  return secrets.map((s) =>
+    s.name === 'DEPLOY_KEY' ? 'gh secret set DEPLOY_KEY < ~/.ssh/id_ed25519' : `gh secret set ${s.name}`,
+  );
+}

@@ -5,9 +5,8 @@ import { closest, distance } from 'fastest-levenshtein';
 import { isMap, isPair, isScalar, LineCounter, type Node, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { UserError } from '../errors.js';
-import { redactUrl } from '../log.js';
+import { isReplicaUrl, parseReplicaUrl } from '../replica/url.js';
 import { expandEnv } from './env.js';
-import { replicaUrlFields } from './replica-url.js';
 import { fileSchema, type RawDb, type RawReplica } from './schema.js';
 import { type Config, type DbConfig, DEFAULTS, type ReplicaConfig } from './types.js';
 
@@ -137,13 +136,14 @@ function buildReplica(
   defaults: Defaults,
   cwd: string,
 ): ReplicaConfig {
-  const fromUrl = raw.url === undefined ? undefined : replicaUrlFields(raw.url);
-  if (raw.url !== undefined && !fromUrl) {
-    throw loc.error(
-      [...path, 'url'],
-      `${keyName([...path, 'url'])}: unsupported replica URL "${redactUrl(raw.url)}"`,
-      'Use file://, s3://, abs:// or sftp://.',
-    );
+  let fromUrl: ReturnType<typeof parseReplicaUrl> | undefined;
+  if (raw.url !== undefined) {
+    try {
+      fromUrl = isReplicaUrl(raw.url) ? parseReplicaUrl(raw.url) : { type: 'file', path: raw.url };
+    } catch (err) {
+      const e = err as UserError;
+      throw loc.error([...path, 'url'], `${keyName([...path, 'url'])}: ${e.message}`, e.hint);
+    }
   }
   // Litestream: a URL's scheme wins over `type`; neither means file.
   const type = fromUrl?.type ?? raw.type ?? 'file';
@@ -166,8 +166,11 @@ function buildReplica(
     set('bucket', raw.bucket ?? fromUrl?.bucket);
     set('region', raw.region ?? fromUrl?.region);
     set('endpoint', raw.endpoint ?? fromUrl?.endpoint);
-    set('forcePathStyle', raw['force-path-style'] ?? (r.endpoint ? true : undefined));
-    set('skipVerify', raw['skip-verify']);
+    set(
+      'forcePathStyle',
+      raw['force-path-style'] ?? fromUrl?.forcePathStyle ?? (r.endpoint ? true : undefined),
+    );
+    set('skipVerify', raw['skip-verify'] ?? fromUrl?.skipVerify);
     set('accessKeyId', raw['access-key-id'] ?? defaults.accessKeyId);
     set('secretAccessKey', raw['secret-access-key'] ?? defaults.secretAccessKey);
     if (!r.bucket)
@@ -394,7 +397,7 @@ export function configFromArgs(
       {
         path: dbPath,
         replicas: replicaUrls.map((url) => {
-          const type = replicaUrlFields(url)?.type ?? 'file';
+          const type = isReplicaUrl(url) ? parseReplicaUrl(url).type : 'file';
           const n = (counts.get(type) ?? 0) + 1;
           counts.set(type, n);
           return { url, name: n === 1 ? type : `${type}${n}` };

@@ -137,7 +137,7 @@ dbs:
       host: 'example.com:2222',
       user: 'me',
       password: 'pw',
-      path: '/backups',
+      path: 'backups',
       keyPath: '/keys/id',
     });
     expect(c.dbs[0]).toMatchObject({
@@ -259,7 +259,7 @@ describe('parseConfig errors: one line naming file, line and key', () => {
     [
       'unsupported url',
       'dbs:\n  - path: /a.db\n    replicas:\n      - url: gs://bucket/db\n',
-      /^litestream\.yml:4: dbs\[0\]\.replicas\[0\]\.url: unsupported replica URL "gs:\/\/bucket\/db"$/,
+      /^litestream\.yml:4: dbs\[0\]\.replicas\[0\]\.url: invalid replica URL "gs:\/\/bucket\/db": unsupported scheme/,
       undefined,
     ],
     [

@@ -1,0 +1,4 @@
+/** Restore and the read-only listings (generations, snapshots, wal): see runtime/restore/. */
+export * from './restore/listings.js';
+export { NoBackupError, planRestore, type RestoreReplica, type RestoreTarget } from './restore/plan.js';
+export * from './restore/restore.js';

@@ -1,0 +1,114 @@
+/**
+ * Applying restored objects to the database being built: each WAL index's segments are
+ * concatenated (checked frame by frame) into the database's `-wal` file, then SQLite itself
+ * replays them with a TRUNCATE checkpoint, as Litestream v0.3.13 does.
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { open, rm } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import Database from 'better-sqlite3';
+import { UserError } from '../errors.js';
+import { dbPageSize, WalChecker } from './wal-check.js';
+
+export interface LocalSegment {
+  key: string;
+  offset: number;
+  path: string;
+}
+
+/** Page size of the snapshot just downloaded (and proof that it is a SQLite database). */
+export async function snapshotPageSize(key: string, dbPath: string): Promise<number> {
+  const fh = await open(dbPath, 'r');
+  try {
+    const header = Buffer.alloc(100);
+    const { bytesRead } = await fh.read(header, 0, 100, 0);
+    return dbPageSize(key, header.subarray(0, bytesRead));
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Build `<db>-wal` from one index's segments (verifying that offsets chain and frames check
+ * out), then checkpoint it into the database. Returns the frames applied and the WAL's length.
+ */
+export async function applyWalIndex(
+  dbPath: string,
+  generation: string,
+  index: number,
+  segments: LocalSegment[],
+  pageSize: number,
+): Promise<{ frames: number; offset: number }> {
+  const walPath = `${dbPath}-wal`;
+  const checker = new WalChecker(pageSize);
+  const out = createWriteStream(walPath, { flags: 'wx' });
+  try {
+    for (const seg of segments) {
+      if (seg.offset !== checker.offset) {
+        throw new UserError(
+          `generation ${generation}, WAL index ${index}: segment ${seg.key} starts at offset ${seg.offset} but the previous segments end at ${checker.offset} (a segment is missing or damaged)`,
+          { hint: 'Restore an earlier point with -index or -timestamp, or from another replica.' },
+        );
+      }
+      checker.begin(seg.key);
+      await pipeline(
+        createReadStream(seg.path),
+        async function* (source: AsyncIterable<Buffer>) {
+          for await (const chunk of source) {
+            checker.update(chunk);
+            yield chunk;
+          }
+        },
+        out,
+        { end: false },
+      );
+      checker.end();
+      await rm(seg.path, { force: true });
+    }
+    await new Promise<void>((resolve, reject) =>
+      out.end((err?: Error | null) => (err ? reject(err) : resolve())),
+    );
+  } catch (err) {
+    out.destroy();
+    await rm(walPath, { force: true });
+    throw err;
+  }
+
+  const expectedFrames = checker.frames;
+  const db = new Database(dbPath, { fileMustExist: true });
+  try {
+    // PASSIVE first: it reports how many frames SQLite accepted (TRUNCATE reports 0 once it
+    // has truncated). Fewer than we checked means SQLite stopped early: never accept that.
+    type Row = { busy: number; log: number; checkpointed: number };
+    const [row] = db.pragma('wal_checkpoint(PASSIVE)') as Row[];
+    if (row.busy !== 0 || row.log !== expectedFrames || row.checkpointed !== expectedFrames) {
+      throw new UserError(
+        `generation ${generation}, WAL index ${index}: SQLite applied ${row.checkpointed} of ${expectedFrames} WAL frames (busy=${row.busy})`,
+      );
+    }
+    const [done] = db.pragma('wal_checkpoint(TRUNCATE)') as Row[];
+    if (done.busy !== 0)
+      throw new UserError(`generation ${generation}, WAL index ${index}: truncating checkpoint failed`);
+  } finally {
+    db.close();
+  }
+  await rm(walPath, { force: true });
+  await rm(`${dbPath}-shm`, { force: true });
+  return { frames: expectedFrames, offset: checker.offset };
+}
+
+/** PRAGMA integrity_check on the finished database; throws with SQLite's findings. */
+export function checkIntegrity(dbPath: string): void {
+  const db = new Database(dbPath, { fileMustExist: true });
+  try {
+    const rows = db.pragma('integrity_check') as Array<{ integrity_check: string }>;
+    const problems = rows.map((r) => r.integrity_check).filter((m) => m !== 'ok');
+    if (problems.length > 0) {
+      throw new UserError(
+        `restored database failed PRAGMA integrity_check: ${problems.slice(0, 3).join('; ')}`,
+      );
+    }
+  } finally {
+    db.close();
+  }
+}

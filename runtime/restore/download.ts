@@ -1,0 +1,89 @@
+/**
+ * Bounded parallel downloads of replica objects into local temp files, decoded (age, LZ4) on
+ * the way, so no object is ever held whole in memory.
+ */
+import { createWriteStream } from 'node:fs';
+import { type Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { AgeConfig } from '../config/types.js';
+import { isUserError, UserError } from '../errors.js';
+import { decodeObject } from '../format/object.js';
+
+export interface DownloadJob {
+  /** Object key, for errors. */
+  key: string;
+  open: () => Promise<Readable>;
+  dest: string;
+}
+
+/** Runs at most `limit` tasks at once, in submission order; stop() skips the ones not started. */
+export class TaskPool {
+  private running = 0;
+  private readonly queue: Array<() => void> = [];
+  private stopped = false;
+
+  constructor(private readonly limit: number) {}
+
+  run<T>(task: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const start = () => {
+        if (this.stopped) return reject(new Error('cancelled'));
+        this.running++;
+        task()
+          .then(resolve, reject)
+          .finally(() => {
+            this.running--;
+            this.queue.shift()?.();
+          });
+      };
+      if (this.running < this.limit) start();
+      else this.queue.push(start);
+    });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const start of this.queue.splice(0)) start();
+  }
+}
+
+/**
+ * Download one object into `dest` (decoded). `onBytes` gets stored (compressed) byte counts.
+ * Returns the decoded size. Errors name the object.
+ */
+export async function downloadObject(
+  job: DownloadJob,
+  opts: { age?: AgeConfig; replica: string; onBytes?: (n: number) => void },
+): Promise<number> {
+  let decoded = 0;
+  try {
+    const source = await job.open();
+    const body = counter((n) => opts.onBytes?.(n));
+    source.on('error', (err) => body.destroy(err));
+    source.pipe(body);
+    const plain = await decodeObject(body, { name: job.key, age: opts.age });
+    await pipeline(
+      plain,
+      counter((n) => {
+        decoded += n;
+      }),
+      createWriteStream(job.dest, { flags: 'wx' }),
+    );
+    return decoded;
+  } catch (err) {
+    if (isUserError(err)) throw err;
+    throw new UserError(`replica "${opts.replica}": cannot download ${job.key}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
+/** A pass-through that reports the size of each chunk. */
+function counter(onBytes: (n: number) => void): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      onBytes(chunk.length);
+      cb(null, chunk);
+    },
+  });
+}

@@ -1,0 +1,203 @@
+/**
+ * Deciding what to restore, from listings only: which replica, which generation, which
+ * snapshot, which WAL segments. Mirrors Litestream v0.3.13 (newest data wins; -timestamp
+ * compares object times; -index stops after that WAL index) and refuses gaps.
+ */
+import type { AgeConfig } from '../config/types.js';
+import { UserError } from '../errors.js';
+import { snapshotKey, walSegmentKey } from '../format/layout.js';
+import type { ReplicaClient, SnapshotInfo, WalSegmentInfo } from '../replica/client.js';
+
+export interface RestoreReplica {
+  name: string;
+  client: ReplicaClient;
+  age?: AgeConfig;
+}
+
+export interface RestoreTarget {
+  generation?: string;
+  /** Restore up to and including this WAL index. */
+  index?: number;
+  /** Restore only objects created at or before this time. */
+  timestamp?: Date;
+}
+
+export interface GenerationSummary {
+  replica: string;
+  generation: string;
+  /** Oldest and newest object time in the generation. */
+  createdAt: Date;
+  updatedAt: Date;
+  snapshots: SnapshotInfo[];
+  segments: WalSegmentInfo[];
+}
+
+export interface RestorePlan {
+  replica: RestoreReplica;
+  generation: string;
+  snapshot: SnapshotInfo;
+  /** Segments to apply, grouped by WAL index in ascending order (offsets ascending). */
+  indexes: Array<{ index: number; segments: WalSegmentInfo[] }>;
+  /** Sum of stored object sizes (what will be downloaded). */
+  bytes: number;
+}
+
+/** No replica holds anything restorable: `-if-replica-exists` turns this into exit 0. */
+export class NoBackupError extends UserError {
+  constructor(message: string, hint?: string) {
+    super(message, { hint });
+    this.name = 'NoBackupError';
+  }
+}
+
+/** Listings of one generation with its time bounds; undefined when it holds no objects. */
+export async function summarizeGeneration(
+  replica: string,
+  client: ReplicaClient,
+  generation: string,
+): Promise<GenerationSummary | undefined> {
+  const [snapshots, segments] = await Promise.all([
+    client.snapshots(generation),
+    client.walSegments(generation),
+  ]);
+  const times = [...snapshots, ...segments].map((o) => o.createdAt.getTime());
+  if (times.length === 0) return undefined;
+  return {
+    replica,
+    generation,
+    createdAt: new Date(Math.min(...times)),
+    updatedAt: new Date(Math.max(...times)),
+    snapshots,
+    segments,
+  };
+}
+
+/**
+ * The generation to restore from one replica: the requested one, or the one with the newest
+ * object (Litestream's "latest"). With a timestamp, one that contains it; failing that (the
+ * time is after a generation ended), the newest generation that started before it.
+ */
+export function chooseGeneration(
+  summaries: GenerationSummary[],
+  target: RestoreTarget,
+): GenerationSummary | undefined {
+  let candidates = summaries;
+  if (target.generation) candidates = candidates.filter((g) => g.generation === target.generation);
+  if (target.timestamp) {
+    const t = target.timestamp.getTime();
+    const started = candidates.filter((g) => g.createdAt.getTime() <= t);
+    const containing = started.filter((g) => g.updatedAt.getTime() >= t);
+    candidates = containing.length > 0 ? containing : started;
+  }
+  let best: GenerationSummary | undefined;
+  for (const g of candidates) if (!best || g.updatedAt > best.updatedAt) best = g;
+  return best;
+}
+
+const fmtTime = (d: Date) => d.toISOString();
+
+/** Snapshot + segment chain for one generation; throws naming what is missing. */
+export function planGeneration(
+  replica: RestoreReplica,
+  g: GenerationSummary,
+  target: RestoreTarget,
+): RestorePlan {
+  const where = `replica "${replica.name}", generation ${g.generation}`;
+  const t = target.timestamp?.getTime();
+  const usable = g.snapshots.filter(
+    (s) =>
+      (target.index === undefined || s.index <= target.index) &&
+      (t === undefined || s.createdAt.getTime() <= t),
+  );
+  if (usable.length === 0) {
+    const why =
+      target.index !== undefined
+        ? ` at or before WAL index ${target.index}`
+        : t !== undefined
+          ? ` at or before ${fmtTime(target.timestamp!)}`
+          : '';
+    throw new NoBackupError(
+      `${where}: no snapshot${why}`,
+      g.snapshots.length
+        ? `Snapshots start at index ${g.snapshots[0].index}, ${fmtTime(g.snapshots[0].createdAt)}.`
+        : 'The generation has no snapshot yet: wait for the first snapshot or restore another generation.',
+    );
+  }
+  const snapshot = usable.reduce((a, b) => (b.index > a.index ? b : a));
+
+  // Segments from the snapshot's index on; a timestamp takes the chain's prefix up to it.
+  const chain: WalSegmentInfo[] = [];
+  for (const s of g.segments) {
+    if (s.index < snapshot.index) continue;
+    if (target.index !== undefined && s.index > target.index) break;
+    if (t !== undefined && s.createdAt.getTime() > t) break;
+    chain.push(s);
+  }
+  const maxIndex = chain.length ? chain[chain.length - 1].index : snapshot.index;
+  if (target.index !== undefined && maxIndex !== target.index && snapshot.index !== target.index) {
+    const highest = g.segments.length ? g.segments[g.segments.length - 1].index : snapshot.index;
+    throw new UserError(`${where}: WAL index ${target.index} not found (highest index is ${highest})`, {
+      hint: 'List the indexes with `ls-mix wal`.',
+    });
+  }
+
+  const indexes: RestorePlan['indexes'] = [];
+  for (let index = snapshot.index; index <= maxIndex; index++) {
+    const segments = chain.filter((s) => s.index === index);
+    if (segments.length === 0 && index !== snapshot.index) {
+      throw new UserError(
+        `${where}: WAL index ${index} is missing (expected ${walSegmentKey(g.generation, index, 0)})`,
+        {
+          hint: 'The chain of WAL segments has a gap: restore an earlier point with -index or -timestamp.',
+        },
+      );
+    }
+    if (segments.length > 0 && segments[0].offset !== 0) {
+      throw new UserError(
+        `${where}: missing WAL segment ${walSegmentKey(g.generation, index, 0)} (the index's first segment, with the WAL header)`,
+        { hint: 'The chain of WAL segments has a gap: restore an earlier point with -index or -timestamp.' },
+      );
+    }
+    if (segments.length > 0) indexes.push({ index, segments });
+  }
+  const bytes = snapshot.size + chain.reduce((n, s) => n + s.size, 0);
+  return { replica, generation: g.generation, snapshot, indexes, bytes };
+}
+
+/** Pick replica, generation and chain across all replicas (newest data wins). */
+export async function planRestore(replicas: RestoreReplica[], target: RestoreTarget): Promise<RestorePlan> {
+  if (replicas.length === 0) throw new UserError('no replicas to restore from');
+  if (target.index !== undefined && target.timestamp !== undefined) {
+    throw new UserError('cannot restore to both an index and a timestamp', {
+      hint: 'Pass -index or -timestamp, not both.',
+    });
+  }
+  let best: { replica: RestoreReplica; g: GenerationSummary } | undefined;
+  for (const replica of replicas) {
+    const generations = await replica.client.generations();
+    const wanted = target.generation ? generations.filter((g) => g === target.generation) : generations;
+    const summaries: GenerationSummary[] = [];
+    for (const gen of wanted) {
+      const s = await summarizeGeneration(replica.name, replica.client, gen);
+      if (s) summaries.push(s);
+    }
+    const g = chooseGeneration(summaries, target);
+    if (g && (!best || g.updatedAt > best.g.updatedAt)) best = { replica, g };
+  }
+  if (!best) {
+    const names = replicas.map((r) => `"${r.name}"`).join(', ');
+    if (target.generation) {
+      throw new NoBackupError(
+        `generation ${target.generation} not found on replica ${names}`,
+        'List generations with `ls-mix generations`.',
+      );
+    }
+    if (target.timestamp) {
+      throw new NoBackupError(`no backup at or before ${fmtTime(target.timestamp)} on replica ${names}`);
+    }
+    throw new NoBackupError(`no backups found on replica ${names}`);
+  }
+  return planGeneration(best.replica, best.g, target);
+}
+
+export { snapshotKey, walSegmentKey };

@@ -1,0 +1,214 @@
+/**
+ * restoreDatabase: rebuild a SQLite database from a replica into a temp file beside the
+ * output, check it, then move it into place. Never touches an existing database.
+ */
+import { randomBytes } from 'node:crypto';
+import { link, mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { UserError } from '../errors.js';
+import { snapshotKey, walSegmentKey } from '../format/layout.js';
+import type { Logger } from '../log.js';
+import { applyWalIndex, checkIntegrity, type LocalSegment, snapshotPageSize } from './apply.js';
+import { downloadObject, TaskPool } from './download.js';
+import { planRestore, type RestoreReplica } from './plan.js';
+
+export interface RestoreProgress {
+  phase: 'download' | 'apply' | 'verify' | 'done';
+  bytesDone: number;
+  bytesTotal: number;
+}
+
+export interface RestoreOptions {
+  replicas: RestoreReplica[];
+  outputPath: string;
+  generation?: string;
+  index?: number;
+  timestamp?: Date;
+  /** Concurrent downloads (default 8). */
+  parallelism?: number;
+  logger?: Logger;
+  onProgress?: (p: RestoreProgress) => void;
+}
+
+export interface RestoreResult {
+  replica: string;
+  generation: string;
+  /** Last WAL index applied (the snapshot's index when there were no segments). */
+  index: number;
+  /** WAL bytes applied in that index. */
+  offset: number;
+  snapshotIndex: number;
+  segments: number;
+  /** Stored (compressed) bytes downloaded. */
+  bytes: number;
+  path: string;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function fsync(path: string, flags = 'r'): Promise<void> {
+  const fh = await open(path, flags);
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+function outputExists(path: string): UserError {
+  return new UserError(`cannot restore: ${path} already exists`, {
+    hint: 'Restore to another path with -o, remove the database first, or pass -if-db-not-exists.',
+  });
+}
+
+/** Move the finished temp file to `out` without ever replacing an existing file. */
+async function placeNoClobber(tmp: string, out: string): Promise<void> {
+  try {
+    await link(tmp, out); // atomic, fails with EEXIST instead of overwriting
+    await rm(tmp, { force: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw outputExists(out);
+    // Filesystems without hard links: check, then rename (a tiny race, as Litestream has).
+    if (await exists(out)) throw outputExists(out);
+    await rename(tmp, out);
+  }
+  await fsync(dirname(out));
+}
+
+export async function restoreDatabase(opts: RestoreOptions): Promise<RestoreResult> {
+  const out = resolve(opts.outputPath);
+  if (await exists(out)) throw outputExists(out);
+  if (await exists(`${out}-wal`)) {
+    throw new UserError(`cannot restore: a WAL file ${out}-wal exists without its database`, {
+      hint: 'SQLite would replay that stale WAL into the restored database: move it away first.',
+    });
+  }
+  const parallelism = opts.parallelism ?? 8;
+  if (!Number.isInteger(parallelism) || parallelism < 1) {
+    throw new UserError(`parallelism must be a whole number of at least 1 (got ${opts.parallelism})`);
+  }
+
+  const plan = await planRestore(opts.replicas, {
+    generation: opts.generation,
+    index: opts.index,
+    timestamp: opts.timestamp,
+  });
+  const { replica, generation, snapshot } = plan;
+  const segmentCount = plan.indexes.reduce((n, ix) => n + ix.segments.length, 0);
+  opts.logger?.info(
+    {
+      replica: replica.name,
+      generation,
+      snapshot: snapshot.index,
+      segments: segmentCount,
+      bytes: plan.bytes,
+    },
+    'restoring',
+  );
+
+  await mkdir(dirname(out), { recursive: true });
+  const tag = randomBytes(4).toString('hex');
+  const tmpDb = `${out}.${tag}.tmp`;
+  const work = `${out}.${tag}.segments`;
+  await mkdir(work);
+
+  let bytesDone = 0;
+  let phase: RestoreProgress['phase'] = 'download';
+  const report = () => opts.onProgress?.({ phase, bytesDone, bytesTotal: plan.bytes });
+  const onBytes = (n: number) => {
+    bytesDone += n;
+    report();
+  };
+  report();
+
+  const pool = new TaskPool(parallelism);
+  const pending: Promise<unknown>[] = [];
+  const track = <T>(p: Promise<T>): Promise<T> => {
+    pending.push(p.catch(() => undefined));
+    return p;
+  };
+  const dl = { age: replica.age, replica: replica.name, onBytes };
+
+  let placed = false;
+  try {
+    // Schedule everything in apply order; the pool bounds concurrency.
+    const snapKey = snapshotKey(generation, snapshot.index);
+    const snapDone = track(
+      pool.run(() =>
+        downloadObject(
+          { key: snapKey, open: () => replica.client.openSnapshot(generation, snapshot.index), dest: tmpDb },
+          dl,
+        ),
+      ),
+    );
+    const indexes = plan.indexes.map(({ index, segments }) => ({
+      index,
+      segments: segments.map((s) => {
+        const key = walSegmentKey(generation, s.index, s.offset);
+        const local: LocalSegment = { key, offset: s.offset, path: join(work, `${s.index}-${s.offset}.wal`) };
+        const done = track(
+          pool.run(() =>
+            downloadObject({ key, open: () => replica.client.openWalSegment(s), dest: local.path }, dl),
+          ),
+        );
+        return { local, done };
+      }),
+    }));
+
+    await snapDone;
+    const pageSize = await snapshotPageSize(snapKey, tmpDb);
+    let lastIndex = snapshot.index;
+    let lastOffset = 0;
+    for (const ix of indexes) {
+      for (const s of ix.segments) await s.done;
+      phase = 'apply';
+      report();
+      const applied = await applyWalIndex(
+        tmpDb,
+        generation,
+        ix.index,
+        ix.segments.map((s) => s.local),
+        pageSize,
+      );
+      lastIndex = ix.index;
+      lastOffset = applied.offset;
+      opts.logger?.debug({ index: ix.index, frames: applied.frames }, 'applied WAL index');
+    }
+
+    phase = 'verify';
+    report();
+    checkIntegrity(tmpDb);
+    await rm(`${tmpDb}-wal`, { force: true });
+    await rm(`${tmpDb}-shm`, { force: true });
+    await fsync(tmpDb, 'r+');
+    await placeNoClobber(tmpDb, out);
+    placed = true;
+    phase = 'done';
+    report();
+    opts.logger?.info({ path: out, generation, index: lastIndex }, 'restore complete');
+    return {
+      replica: replica.name,
+      generation,
+      index: lastIndex,
+      offset: lastOffset,
+      snapshotIndex: snapshot.index,
+      segments: segmentCount,
+      bytes: plan.bytes,
+      path: out,
+    };
+  } finally {
+    pool.stop();
+    await Promise.all(pending);
+    await rm(work, { recursive: true, force: true });
+    if (!placed) {
+      for (const p of [tmpDb, `${tmpDb}-wal`, `${tmpDb}-shm`, `${tmpDb}-journal`])
+        await rm(p, { force: true });
+    }
+  }
+}

@@ -1,0 +1,6 @@
+/** @type {import('tailwindcss').Config} */
+module.exports = {
+  content: ['./Components/**/*.{razor,html,cshtml}'],
+  theme: { extend: {} },
+  plugins: [],
+};

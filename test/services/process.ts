@@ -15,14 +15,9 @@ export function freePort(): Promise<number> {
 }
 
 /** Spawn a long-running server with stdout/stderr going to `logFile`. */
-export function spawnServer(
-  cmd: string,
-  args: string[],
-  logFile: string,
-  env?: NodeJS.ProcessEnv,
-): ChildProcess {
+export function spawnServer(cmd: string, args: string[], logFile: string, cwd?: string): ChildProcess {
   const fd = openSync(logFile, 'a');
-  const child = spawn(cmd, args, { stdio: ['ignore', fd, fd], env: env ?? process.env });
+  const child = spawn(cmd, args, { stdio: ['ignore', fd, fd], cwd });
   child.on('error', () => {}); // reported by waitFor through the exit check
   return child;
 }

@@ -136,9 +136,7 @@ export async function startSshd(): Promise<SshdServer> {
     );
   };
   const stop = async () => {
-    const sessions = pid ? descendants(pid) : [];
-    await killPid(pid);
-    for (const p of sessions) await killPid(p, 1_000);
+    await killTree(pid);
     await rm(dir, { recursive: true, force: true });
   };
   try {
@@ -161,9 +159,7 @@ export async function startSshd(): Promise<SshdServer> {
     root,
     async restart() {
       // sshd forks processes per session; kill those (our descendants, by PID) so sessions drop.
-      const sessions = pid ? descendants(pid) : [];
-      await killPid(pid);
-      for (const p of sessions) await killPid(p, 1_000);
+      await killTree(pid);
       await start();
     },
     stop,
@@ -197,4 +193,11 @@ async function ensureUser(): Promise<void> {
   await new Promise<void>((resolve, reject) =>
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`chpasswd exited ${code}`)))),
   );
+}
+
+/** Kill sshd's session processes (children before parents, so each is reaped), then sshd. */
+async function killTree(pid: number | undefined): Promise<void> {
+  if (!pid) return;
+  for (const p of descendants(pid).reverse()) await killPid(p, 1_000);
+  await killPid(pid);
 }

@@ -8,6 +8,7 @@ import { open, rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import Database from 'better-sqlite3';
 import { UserError } from '../errors.js';
+import { walSegmentKey } from '../format/layout.js';
 import { dbPageSize, WalChecker } from './wal-check.js';
 
 export interface LocalSegment {
@@ -45,8 +46,11 @@ export async function applyWalIndex(
   try {
     for (const seg of segments) {
       if (seg.offset !== checker.offset) {
+        const missing = walSegmentKey(generation, index, checker.offset);
         throw new UserError(
-          `generation ${generation}, WAL index ${index}: segment ${seg.key} starts at offset ${seg.offset} but the previous segments end at ${checker.offset} (a segment is missing or damaged)`,
+          seg.offset > checker.offset
+            ? `missing WAL segment ${missing}: the previous segments end at offset ${checker.offset}, the next one found is ${seg.key}`
+            : `WAL segment ${seg.key} overlaps the previous segments, which end at offset ${checker.offset} (replica damaged)`,
           { hint: 'Restore an earlier point with -index or -timestamp, or from another replica.' },
         );
       }

@@ -1,1 +1,116 @@
-export {};
+/**
+ * What a replica holds, in the shape of Litestream v0.3.13's `generations`, `snapshots`,
+ * `wal` and `databases` commands.
+ */
+import type { Config } from '../config/types.js';
+import { type RestoreReplica, summarizeGeneration } from './plan.js';
+
+export interface GenerationRow {
+  replica: string;
+  generation: string;
+  /** Time since the newest object, in ms (Litestream's "lag"). */
+  lagMs: number;
+  start: Date;
+  end: Date;
+}
+
+export interface SnapshotRow {
+  replica: string;
+  generation: string;
+  index: number;
+  size: number;
+  created: Date;
+}
+
+export interface WalRow {
+  replica: string;
+  generation: string;
+  index: number;
+  offset: number;
+  size: number;
+  created: Date;
+}
+
+export interface DatabaseRow {
+  path: string;
+  replicas: string[];
+}
+
+export async function listGenerations(
+  replicas: RestoreReplica[],
+  now = new Date(),
+): Promise<GenerationRow[]> {
+  const rows: GenerationRow[] = [];
+  for (const r of replicas) {
+    for (const generation of await r.client.generations()) {
+      const s = await summarizeGeneration(r.name, r.client, generation);
+      if (!s) continue;
+      rows.push({
+        replica: r.name,
+        generation,
+        lagMs: Math.max(0, now.getTime() - s.updatedAt.getTime()),
+        start: s.createdAt,
+        end: s.updatedAt,
+      });
+    }
+  }
+  return rows;
+}
+
+async function generationsOf(r: RestoreReplica, generation?: string): Promise<string[]> {
+  const all = await r.client.generations();
+  return generation ? all.filter((g) => g === generation) : all;
+}
+
+export async function listSnapshots(replicas: RestoreReplica[], generation?: string): Promise<SnapshotRow[]> {
+  const rows: SnapshotRow[] = [];
+  for (const r of replicas) {
+    for (const g of await generationsOf(r, generation)) {
+      for (const s of await r.client.snapshots(g)) {
+        rows.push({ replica: r.name, generation: g, index: s.index, size: s.size, created: s.createdAt });
+      }
+    }
+  }
+  return rows;
+}
+
+export async function listWalSegments(replicas: RestoreReplica[], generation?: string): Promise<WalRow[]> {
+  const rows: WalRow[] = [];
+  for (const r of replicas) {
+    for (const g of await generationsOf(r, generation)) {
+      for (const s of await r.client.walSegments(g)) {
+        rows.push({
+          replica: r.name,
+          generation: g,
+          index: s.index,
+          offset: s.offset,
+          size: s.size,
+          created: s.createdAt,
+        });
+      }
+    }
+  }
+  return rows;
+}
+
+export function listDatabases(config: Config): DatabaseRow[] {
+  return config.dbs.map((db) => ({ path: db.path, replicas: db.replicas.map((r) => r.name) }));
+}
+
+/** Go's Duration.Truncate(time.Second).String() for a lag: 4s, 1m30s, 26h3m0s. */
+export function formatLag(ms: number): string {
+  let s = Math.floor(ms / 1000);
+  if (s === 0) return '0s';
+  const h = Math.floor(s / 3600);
+  s -= h * 3600;
+  const m = Math.floor(s / 60);
+  s -= m * 60;
+  if (h > 0) return `${h}h${m}m${s}s`;
+  if (m > 0) return `${m}m${s}s`;
+  return `${s}s`;
+}
+
+/** RFC 3339 in UTC without fractions, as Litestream prints times. */
+export function formatTime(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}

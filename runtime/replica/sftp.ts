@@ -106,7 +106,7 @@ class SftpStore implements ObjectStore {
   private client?: SftpClient;
   private connecting?: Promise<SftpClient>;
   /** Folders known to exist: `mkdir -p` once per generation, not on every write. */
-  private readonly dirs = new Set<string>();
+  private readonly dirs = new Map<string, Promise<void>>();
 
   constructor(
     private readonly s: SftpSettings,
@@ -238,10 +238,15 @@ class SftpStore implements ObjectStore {
     return { createdAt: new Date(st.modifyTime) };
   }
 
-  private async ensureDir(c: SftpClient, dir: string): Promise<void> {
-    if (this.dirs.has(dir)) return;
-    if (!(await c.exists(dir))) await c.mkdir(dir, true);
-    this.dirs.add(dir);
+  /** `mkdir -p` once per folder; parallel writes into a new folder share one attempt. */
+  private ensureDir(c: SftpClient, dir: string): Promise<void> {
+    let pending = this.dirs.get(dir);
+    if (!pending) {
+      pending = mkdirp(c, dir);
+      pending.catch(() => this.dirs.delete(dir));
+      this.dirs.set(dir, pending);
+    }
+    return pending;
   }
 
   async get(rel: string): Promise<Readable> {
@@ -261,7 +266,7 @@ class SftpStore implements ObjectStore {
     const c = await this.session();
     const path = this.key(dir);
     if (await c.exists(path)) await c.rmdir(path, true);
-    for (const d of this.dirs) if (d === path || d.startsWith(`${path}/`)) this.dirs.delete(d);
+    for (const d of [...this.dirs.keys()]) if (d === path || d.startsWith(`${path}/`)) this.dirs.delete(d);
   }
 
   classify(err: unknown): Verdict {
@@ -316,6 +321,16 @@ class SftpStore implements ObjectStore {
 
   async close(): Promise<void> {
     await this.reset();
+  }
+}
+
+async function mkdirp(c: SftpClient, dir: string): Promise<void> {
+  if (await c.exists(dir)) return;
+  try {
+    await c.mkdir(dir, true);
+  } catch (err) {
+    // Another writer (or client) may have created it in the meantime.
+    if ((await c.exists(dir)) !== 'd') throw err;
   }
 }
 

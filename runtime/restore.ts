@@ -2,3 +2,4 @@
 export * from './restore/listings.js';
 export { NoBackupError, planRestore, type RestoreReplica, type RestoreTarget } from './restore/plan.js';
 export * from './restore/restore.js';
+export * from './restore/targets.js';

@@ -1,0 +1,124 @@
+import { existsSync } from 'node:fs';
+import { Flags } from '@oclif/core';
+import cliProgress from 'cli-progress';
+import { UserError } from '../../runtime/errors.js';
+import { createLogger } from '../../runtime/log.js';
+import { isReplicaUrl } from '../../runtime/replica/url.js';
+import {
+  NoBackupError,
+  openReplicaTargets,
+  type RestoreResult,
+  restoreDatabase,
+} from '../../runtime/restore.js';
+import { BaseCommand } from '../base-command.js';
+import { replicaFlags, targetArg } from '../replica-flags.js';
+
+export default class Restore extends BaseCommand {
+  static override description =
+    'Restore a database from its replicas (the newest data across them), or from one replica URL.';
+  static override examples = [
+    '<%= config.bin %> restore -config /etc/litestream.yml /data/app.db',
+    '<%= config.bin %> restore -o /tmp/app.db -timestamp 2026-11-22T01:59:05Z /data/app.db',
+    '<%= config.bin %> restore -o /tmp/app.db s3://my-bucket/app',
+    '<%= config.bin %> restore -if-db-not-exists -if-replica-exists /data/app.db',
+  ];
+  static override enableJsonFlag = true;
+  static override args = targetArg;
+  static override flags = {
+    ...replicaFlags,
+    output: Flags.string({
+      char: 'o',
+      description: 'output path (default: the database path)',
+      helpValue: 'PATH',
+    }),
+    generation: Flags.string({ description: 'restore from this generation', helpValue: 'GEN' }),
+    index: Flags.integer({
+      description: 'restore up to and including this WAL index',
+      min: 0,
+      helpValue: 'N',
+    }),
+    timestamp: Flags.string({
+      description: 'restore to the state at this time (RFC 3339, object times)',
+      helpValue: 'TIME',
+    }),
+    parallelism: Flags.integer({ description: 'concurrent downloads', default: 8, min: 1, helpValue: 'N' }),
+    'if-db-not-exists': Flags.boolean({ description: 'exit 0 without restoring when the database exists' }),
+    'if-replica-exists': Flags.boolean({
+      description: 'exit 0 without restoring when no replica has a backup',
+    }),
+  };
+
+  async run(): Promise<RestoreResult | { skipped: string }> {
+    const { args, flags } = await this.parse(Restore);
+    const fromUrl = isReplicaUrl(args.target);
+    const output = flags.output ?? (fromUrl ? undefined : args.target);
+    if (!output)
+      throw new UserError('restoring from a replica URL needs an output path', { hint: 'Pass -o PATH.' });
+    let timestamp: Date | undefined;
+    if (flags.timestamp !== undefined) {
+      timestamp = new Date(flags.timestamp);
+      if (Number.isNaN(timestamp.getTime()) || !/^\d{4}-\d\d-\d\dT/.test(flags.timestamp)) {
+        throw new UserError(`invalid -timestamp "${flags.timestamp}"`, {
+          hint: 'Use RFC 3339, e.g. 2026-11-22T01:59:05Z.',
+        });
+      }
+    }
+    if (flags['if-db-not-exists'] && existsSync(output)) {
+      this.logToStderr(`database already exists, skipping: ${output}`);
+      return { skipped: 'database exists' };
+    }
+
+    const logger = createLogger({ level: this.verbose ? 'debug' : 'warn' });
+    const targets = await openReplicaTargets({
+      target: args.target,
+      configPath: flags.config,
+      replicaName: flags.replica,
+      expandEnv: !flags['no-expand-env'],
+      logger,
+    });
+    const bar =
+      process.stderr.isTTY && !this.jsonEnabled()
+        ? new cliProgress.SingleBar(
+            {
+              format: 'restoring {phase} [{bar}] {percentage}% {value}/{total} bytes',
+              stream: process.stderr,
+            },
+            cliProgress.Presets.shades_classic,
+          )
+        : undefined;
+    try {
+      const result = await restoreDatabase({
+        replicas: targets.replicas,
+        outputPath: output,
+        generation: flags.generation,
+        index: flags.index,
+        timestamp,
+        parallelism: flags.parallelism,
+        logger,
+        onProgress: bar
+          ? (p) => {
+              if (!bar.isActive) bar.start(p.bytesTotal, 0, { phase: p.phase });
+              bar.update(p.bytesDone, { phase: p.phase });
+            }
+          : undefined,
+      });
+      bar?.stop();
+      if (!this.jsonEnabled()) {
+        this.log(
+          `restored ${result.path} from replica "${result.replica}", generation ${result.generation}, ` +
+            `snapshot ${result.snapshotIndex}, WAL index ${result.index} (${result.segments} segments, ${result.bytes} bytes)`,
+        );
+      }
+      return result;
+    } catch (err) {
+      bar?.stop();
+      if (flags['if-replica-exists'] && err instanceof NoBackupError) {
+        this.logToStderr(`no matching backups found, skipping: ${err.message}`);
+        return { skipped: 'no backups' };
+      }
+      throw err;
+    } finally {
+      await targets.close();
+    }
+  }
+}

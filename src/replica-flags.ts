@@ -1,0 +1,36 @@
+/** Flags shared by restore and the replica listings (generations, snapshots, wal, databases). */
+import { Args, Flags } from '@oclif/core';
+
+export const configFlags = {
+  config: Flags.string({
+    description: 'config file (default $LITESTREAM_CONFIG, else /etc/litestream.yml)',
+    helpValue: 'PATH',
+  }),
+  'no-expand-env': Flags.boolean({
+    description: 'do not expand $VAR / ${VAR} in the config file',
+    default: false,
+  }),
+};
+
+export const replicaFlags = {
+  ...configFlags,
+  replica: Flags.string({ description: 'only this replica of the database (by name)', helpValue: 'NAME' }),
+};
+
+export const targetArg = {
+  target: Args.string({
+    description: 'database path from the config, or a replica URL (file://, s3://, abs://, sftp://)',
+    required: true,
+  }),
+};
+
+/** Align rows under headers with two spaces between columns (Go tabwriter style). */
+export function formatTable(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), ...rows.map(line)].join('\n');
+}

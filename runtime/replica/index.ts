@@ -5,8 +5,11 @@
 import type { ReplicaConfig } from '../config/types.js';
 import { UserError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { createAbsReplicaClient } from './abs.js';
 import type { ReplicaClient } from './client.js';
 import { createFileReplicaClient } from './file.js';
+import { createS3ReplicaClient } from './s3.js';
+import { createSftpReplicaClient } from './sftp.js';
 
 export type { Pos, ReplicaClient, SnapshotInfo, WalSegmentInfo } from './client.js';
 export { createFileReplicaClient, FileReplicaClient } from './file.js';
@@ -23,9 +26,12 @@ export async function openReplicaClient(
   switch (cfg.type) {
     case 'file':
       return createFileReplicaClient({ path: cfg.path, name: cfg.name });
-    // CLOUD: case 's3': return createS3ReplicaClient(cfg, opts);
-    // CLOUD: case 'abs': return createAbsReplicaClient(cfg, opts);
-    // CLOUD: case 'sftp': return createSftpReplicaClient(cfg, opts);
+    case 's3':
+      return createS3ReplicaClient(cfg, _opts);
+    case 'abs':
+      return createAbsReplicaClient(cfg, _opts);
+    case 'sftp':
+      return createSftpReplicaClient(cfg, _opts);
     default:
       throw new UserError(`replica "${cfg.name}": storage type "${cfg.type}" is not available in this build`);
   }

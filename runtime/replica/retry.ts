@@ -46,8 +46,8 @@ export class ReplicaError extends UserError {
   }
 }
 
-/** A read of an object that is not there. `code` matches fs so callers treat all backends alike. */
-export class ObjectNotFoundError extends Error {
+/** A read of an object that is not there (code ENOENT, as fs gives for the file replica). */
+export class ObjectNotFoundError extends UserError {
   readonly code = 'ENOENT';
   readonly key: string;
 

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import SftpClient from 'ssh2-sftp-client';
 import type { ReplicaConfig } from '../config/types.js';
 import { UserError } from '../errors.js';
@@ -253,7 +254,13 @@ class SftpStore implements ObjectStore {
     const c = await this.session();
     const path = this.key(rel);
     await c.stat(path); // a missing object fails here, not later on the stream
-    return c.createReadStream(path);
+    const src = c.createReadStream(path);
+    // The handle is closed after 'end'; a session ended meanwhile makes that close fail on a
+    // stream nobody listens to any more. Errors during the transfer still reach the reader.
+    src.on('error', () => {});
+    const out = new PassThrough();
+    pipeline(src, out).catch(() => {});
+    return out;
   }
 
   async deleteKeys(rels: string[]): Promise<void> {

@@ -31,7 +31,7 @@ export async function applyPlan(plan: Plan, opts: ApplyOptions = {}): Promise<Ap
   const conflicts = files.filter((f) => f.status === 'conflict');
   if (conflicts.length > 0) {
     throw new UserError(
-      `${conflicts.length === 1 ? 'This file exists' : 'These files exist'} and differ from what ${plan.mixes.join(', ')} writes: ${conflicts.map((f) => f.path).join(', ')}`,
+      `${conflicts.length === 1 ? 'This file exists and differs' : 'These files exist and differ'} from what ${plan.mixes.join(', ')} writes: ${conflicts.map((f) => f.path).join(', ')}`,
       {
         hint: 'Nothing was written. Add --force to overwrite them, --skip to keep yours, --diff to see the differences, or run in a terminal to decide per file.',
       },

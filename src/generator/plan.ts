@@ -12,8 +12,9 @@ import { mergeCompose } from './merge.js';
 import { GENERATOR_VERSION } from './package-root.js';
 import { safeTarget } from './paths.js';
 import { renderMix } from './render.js';
+import { relevantFacts } from './report.js';
 import { secretsFor } from './storage.js';
-import type { Overrides, Plan, PlannedFile } from './types.js';
+import type { Fact, Overrides, Plan, PlannedFile } from './types.js';
 
 export interface PlanOptions {
   dir: string;
@@ -25,17 +26,10 @@ export async function planMixes(opts: PlanOptions): Promise<Plan> {
   const mixes = await findMixes(opts.mixes);
   const facts = await detectProject(opts.dir, opts.overrides);
   const notes = await checkFit(mixes, facts.variant);
-  for (const [key, fact] of Object.entries(facts)) {
-    if (
-      fact &&
-      typeof fact === 'object' &&
-      'source' in fact &&
-      fact.source === 'default' &&
-      relevant(key, facts.runtime)
-    ) {
-      notes.push(
-        `${key}: not found, using the default ${JSON.stringify(fact.value)} (${fact.from}); --${flagOf(key)} sets it.`,
-      );
+  for (const [label, key] of relevantFacts(facts)) {
+    const fact = facts[key] as Fact<unknown>;
+    if (fact.source === 'default') {
+      notes.push(`${label} not found: using ${fact.value} (${fact.from}); --${flagOf(key)} sets it.`);
     }
   }
   const manifest = await readManifest(facts.dir);
@@ -60,12 +54,6 @@ export async function planMixes(opts: PlanOptions): Promise<Plan> {
     notes,
     generatorVersion: GENERATOR_VERSION,
   };
-}
-
-function relevant(key: string, runtime: string): boolean {
-  if (key === 'nodeVersion' || key === 'packageManager') return runtime === 'node';
-  if (key === 'dotnetVersion') return runtime === 'dotnet';
-  return true;
 }
 
 function flagOf(key: string): string {

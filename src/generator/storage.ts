@@ -55,12 +55,13 @@ export const STORAGES: Record<Storage, StorageInfo> = {
   },
   sftp: {
     label: 'SFTP',
-    env: ['SFTP_HOST', 'SFTP_PORT', 'SFTP_USERNAME', 'SFTP_PASSWORD'],
+    env: ['SFTP_HOST', 'SFTP_PORT', 'SFTP_USERNAME', 'SFTP_PASSWORD', 'SFTP_HOST_KEY'],
     example: [
       ['SFTP_HOST', 'backup.example.org'],
       ['SFTP_PORT', '22'],
       ['SFTP_USERNAME', 'backup'],
       ['SFTP_PASSWORD', ''],
+      ['SFTP_HOST_KEY', ''],
     ],
     secrets: [
       { name: 'SFTP_HOST', description: 'SFTP server host name' },
@@ -69,6 +70,11 @@ export const STORAGES: Record<Storage, StorageInfo> = {
       {
         name: 'SFTP_PASSWORD',
         description: "its password (or log in with a key: see litestream.yml's key-path comment)",
+      },
+      {
+        name: 'SFTP_HOST_KEY',
+        description:
+          'the SFTP server host key, checked on connect: one line of `ssh-keyscan -t ed25519 -p PORT HOST`',
       },
     ],
   },

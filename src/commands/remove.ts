@@ -1,0 +1,36 @@
+import { Args, Flags } from '@oclif/core';
+import { BaseCommand } from '../base-command.js';
+import { removeMix } from '../generator/index.js';
+import { formatRemove } from '../generator/report.js';
+
+export default class Remove extends BaseCommand {
+  static override description =
+    'Remove a mix: delete the files it wrote that are unchanged since; keep (and list) the ones you changed.';
+  static override examples = ['<%= config.bin %> remove litestream-aws --dry-run'];
+  static override enableJsonFlag = true;
+
+  static override args = {
+    mix: Args.string({ description: 'the mix to remove', required: true }),
+  };
+
+  static override flags = {
+    dir: Flags.string({ description: 'project folder', default: '.' }),
+    'dry-run': Flags.boolean({ description: 'show what would be deleted, delete nothing', default: false }),
+    force: Flags.boolean({ description: 'delete files even if you changed them', default: false }),
+  };
+
+  async run(): Promise<unknown> {
+    const { args, flags } = await this.parse(Remove);
+    const result = await removeMix(flags.dir, args.mix, { dryRun: flags['dry-run'], force: flags.force });
+    if (this.jsonEnabled()) return result;
+    for (const line of formatRemove(result)) this.log(line);
+    const kept = result.files.filter((f) => f.status === 'kept').length;
+    this.log('');
+    this.log(
+      result.dryRun
+        ? 'Dry run: nothing was deleted.'
+        : `Removed ${args.mix}: deleted ${result.deleted.length} file(s)${kept ? `, kept ${kept}` : ''}.`,
+    );
+    return result;
+  }
+}

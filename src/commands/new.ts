@@ -86,7 +86,8 @@ Built-in templates: ${listBuiltinTemplates()
       .map((f) => f.path);
     const kept = r.mixFiles.filter((f) => f.status === 'skip').map((f) => f.path);
     this.log(`Created ${r.names.title} in ${r.dir}`);
-    this.log(`  template  ${r.template.source} (${r.variant}): ${r.templateFiles.length} files`);
+    const kind = r.template.source === r.variant ? '' : ` (${r.variant})`;
+    this.log(`  template  ${r.template.source}${kind}: ${r.templateFiles.length} files`);
     this.log(`  mix       ${r.mix}: ${written.join(', ')}`);
     if (kept.length > 0) this.log(`            kept the template's own ${kept.join(', ')}`);
     this.log(`  app       port ${r.port}, SQLite db ${r.dbPath}`);

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
@@ -68,6 +68,11 @@ function localTemplate(spec: string): TemplateSource {
       hint: 'Give a built-in template name, a git URL or an existing folder.',
     });
   }
+  if (readdirSync(dir).every((f) => f === '.git')) {
+    throw new UserError(`Template ${dir} has no files`, {
+      hint: 'Point --template at the folder holding the project.',
+    });
+  }
   return { kind: 'local', label: dir, dir, manifest: readManifest(dir), cleanup: () => {} };
 }
 
@@ -92,6 +97,11 @@ async function cloneGitTemplate(spec: string): Promise<TemplateSource> {
     });
   }
   try {
+    if (readdirSync(dir).every((f) => f === '.git')) {
+      throw new UserError(`Template ${label} has no files`, {
+        hint: 'If the repo has files on another branch than its default one, add #branch to the URL.',
+      });
+    }
     return { kind: 'git', label, dir, manifest: readManifest(dir), cleanup };
   } catch (err) {
     cleanup();

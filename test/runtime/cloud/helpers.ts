@@ -1,0 +1,42 @@
+import pino, { type Logger } from 'pino';
+import type { ReplicaConfig } from '../../../runtime/config/types.js';
+
+/** A logger that keeps every line as parsed JSON, to assert retries were logged. */
+export function captureLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const logger = pino(
+    { level: 'debug', base: undefined },
+    { write: (s: string) => lines.push(JSON.parse(s)) },
+  );
+  return { logger, lines };
+}
+
+/** The config fields every replica has, with defaults; tests add the storage ones. */
+export function replicaCfg(
+  fields: Partial<ReplicaConfig> & Pick<ReplicaConfig, 'type' | 'name' | 'path'>,
+): ReplicaConfig {
+  return {
+    retention: 86_400_000,
+    retentionCheckInterval: 3_600_000,
+    syncInterval: 1_000,
+    snapshotInterval: 0,
+    validationInterval: 0,
+    ...fields,
+  };
+}
+
+/** Fast retries for tests: ~6 attempts within a few seconds. */
+export const QUICK_RETRY = { retries: 5, minTimeout: 50, maxTimeout: 400 };
+
+/** Enough retries to ride out a server restart of a few seconds. */
+export const PATIENT_RETRY = { retries: 12, minTimeout: 200, maxTimeout: 2_000 };
+
+/** Settle a promise into its error (or undefined), for assertions on the error object. */
+export async function errorOf(p: Promise<unknown>): Promise<Error & Record<string, unknown>> {
+  try {
+    await p;
+  } catch (err) {
+    return err as Error & Record<string, unknown>;
+  }
+  throw new Error('expected the call to fail, but it succeeded');
+}

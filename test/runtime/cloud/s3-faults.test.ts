@@ -1,0 +1,169 @@
+/**
+ * S3 client against real Ceph RGW with faults injected: 5xx/throttling, connection resets,
+ * latency, the gateway stopped and restarted, wrong credentials, a missing bucket.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ReplicaConfig } from '../../../runtime/config/types.js';
+import { ReplicaError } from '../../../runtime/replica/retry.js';
+import { createS3ReplicaClient } from '../../../runtime/replica/s3.js';
+import {
+  type HttpFaultProxy,
+  startHttpFaultProxy,
+  startTcpFaultProxy,
+  type TcpFaultProxy,
+} from '../../services/fault-proxy.js';
+import { type RgwServer, startRgw } from '../../services/rgw.js';
+import { body, readAll } from '../replica-contract/contract.js';
+import { captureLogger, errorOf, PATIENT_RETRY, QUICK_RETRY, replicaCfg } from './helpers.js';
+
+const GEN = '00112233aabbccdd';
+let rgw: RgwServer;
+let http: HttpFaultProxy;
+let tcp: TcpFaultProxy;
+let n = 0;
+
+beforeAll(async () => {
+  rgw = await startRgw();
+  await rgw.createBucket('faults');
+  http = await startHttpFaultProxy(rgw.port);
+  tcp = await startTcpFaultProxy(rgw.port);
+});
+afterAll(async () => {
+  await http?.stop();
+  await tcp?.stop();
+  await rgw?.stop();
+});
+
+function cfg(endpoint: string, extra: Partial<ReplicaConfig> = {}): ReplicaConfig {
+  return replicaCfg({
+    type: 's3',
+    name: 'my-s3',
+    path: `faults-${n++}`,
+    bucket: 'faults',
+    endpoint,
+    accessKeyId: rgw.credentials.accessKeyId,
+    secretAccessKey: rgw.credentials.secretAccessKey,
+    ...extra,
+  });
+}
+
+describe('s3 client under faults (Ceph RGW)', () => {
+  it('retries 503 and 429 answers with backoff, logging each retry, then succeeds', async () => {
+    const { logger, lines } = captureLogger();
+    const c = await createS3ReplicaClient(cfg(http.url), { logger, retry: QUICK_RETRY });
+    http.failNext(3, 503);
+    await c.writeWalSegment({ generation: GEN, index: 1, offset: 0 }, body('survives 503s'));
+    http.failNext(2, 429);
+    const list = await c.walSegments(GEN);
+    expect(list.map((s) => s.size)).toEqual([13]);
+    expect(http.stats.injected).toBe(5);
+    const retries = lines.filter((l) => String(l.msg).includes('retrying'));
+    expect(retries).toHaveLength(5);
+    expect(retries[0]).toMatchObject({ level: 40, replica: 'my-s3' });
+    await c.close();
+  });
+
+  it('gives up after the bounded number of attempts with a transient ReplicaError', async () => {
+    const c = await createS3ReplicaClient(cfg(http.url), {
+      retry: { retries: 2, minTimeout: 20, maxTimeout: 50 },
+    });
+    http.failNext(10, 503);
+    const before = http.stats.injected;
+    const err = await errorOf(c.generations());
+    http.failNext(0);
+    expect(err).toBeInstanceOf(ReplicaError);
+    expect(err.transient).toBe(true);
+    expect(err.message).toMatch(/^replica "my-s3": LIST generations\/ failed after 3 attempts: 503/);
+    expect(http.stats.injected - before).toBe(3);
+    await c.close();
+  });
+
+  it('survives connection resets mid-request', async () => {
+    const c = await createS3ReplicaClient(cfg(`http://127.0.0.1:${tcp.port}`), { retry: QUICK_RETRY });
+    const payload = Buffer.alloc(200_000, 7);
+    tcp.resetNext(2);
+    const resetsBefore = tcp.stats.resets;
+    await c.writeSnapshot(GEN, 1, body(payload));
+    expect(tcp.stats.resets - resetsBefore).toBeGreaterThanOrEqual(2);
+    tcp.resetNext(1);
+    expect((await readAll(await c.openSnapshot(GEN, 1))).equals(payload)).toBe(true);
+    await c.close();
+  });
+
+  it('works through added latency, and times out (then retries, bounded) when the server stalls', async () => {
+    const ok = await createS3ReplicaClient(cfg(`http://127.0.0.1:${tcp.port}`), { retry: QUICK_RETRY });
+    tcp.setLatency(150);
+    try {
+      await ok.writeWalSegment({ generation: GEN, index: 1, offset: 0 }, body('slow but fine'));
+      expect((await ok.walSegments(GEN)).length).toBe(1);
+      const stalled = await createS3ReplicaClient(cfg(`http://127.0.0.1:${tcp.port}`), {
+        retry: { retries: 1, minTimeout: 10, maxTimeout: 20 },
+        timeoutMs: 100,
+      });
+      const err = await errorOf(stalled.generations());
+      expect(err).toBeInstanceOf(ReplicaError);
+      expect(err.transient).toBe(true);
+      expect(err.message).toMatch(/failed after 2 attempts/);
+      await stalled.close();
+    } finally {
+      tcp.setLatency(0);
+    }
+    await ok.close();
+  });
+
+  it('rides out the gateway being stopped and restarted during a write', async () => {
+    const { logger, lines } = captureLogger();
+    const c = await createS3ReplicaClient(cfg(rgw.endpoint), { logger, retry: PATIENT_RETRY });
+    await c.writeWalSegment({ generation: GEN, index: 1, offset: 0 }, body('before'));
+    await rgw.stopGateway();
+    const write = c.writeWalSegment({ generation: GEN, index: 1, offset: 6 }, body('during outage'));
+    await new Promise((r) => setTimeout(r, 1_000));
+    await rgw.startGateway();
+    const info = await write;
+    expect(info.size).toBe(13);
+    expect((await c.walSegments(GEN)).map((s) => s.offset)).toEqual([0, 6]);
+    expect(lines.some((l) => /ECONNREFUSED/.test(String(l.reason)))).toBe(true);
+    await c.close();
+  });
+
+  it('reports wrong credentials once, clearly, without retrying or leaking the secret', async () => {
+    const secret = 'wrong-secret-do-not-print';
+    const c = await createS3ReplicaClient(cfg(http.url, { secretAccessKey: secret }), { retry: QUICK_RETRY });
+    const before = http.stats.requests;
+    const err = await errorOf(c.generations());
+    expect(err).toBeInstanceOf(ReplicaError);
+    expect(err.transient).toBe(false);
+    expect(err.message).toMatch(/^replica "my-s3": LIST generations\/: SignatureDoesNotMatch \(HTTP 403\)$/);
+    expect(String(err.hint)).toMatch(/secret-access-key/);
+    expect(http.stats.requests - before).toBe(1);
+    expect(`${err.message} ${err.hint}`).not.toContain(secret);
+    await c.close();
+  });
+
+  it('reports an unknown access key and a missing bucket as clear permanent errors', async () => {
+    const unknownKey = await createS3ReplicaClient(cfg(rgw.endpoint, { accessKeyId: 'NOSUCHKEY' }), {});
+    expect((await errorOf(unknownKey.generations())).message).toMatch(/InvalidAccessKeyId \(HTTP 403\)/);
+    const noBucket = await createS3ReplicaClient(cfg(rgw.endpoint, { bucket: 'no-such-bucket' }), {});
+    const err = await errorOf(noBucket.writeSnapshot(GEN, 1, body('x')));
+    expect(err.message).toBe(
+      'replica "my-s3": PUT generations/00112233aabbccdd/snapshots/00000001.snapshot.lz4: bucket "no-such-bucket" does not exist (HTTP 404)',
+    );
+    expect(err.hint).toMatch(/create the bucket/);
+  });
+
+  it('takes keys from LITESTREAM_ACCESS_KEY_ID / LITESTREAM_SECRET_ACCESS_KEY', async () => {
+    process.env.LITESTREAM_ACCESS_KEY_ID = rgw.credentials.accessKeyId;
+    process.env.LITESTREAM_SECRET_ACCESS_KEY = rgw.credentials.secretAccessKey;
+    try {
+      const c = await createS3ReplicaClient(
+        cfg(rgw.endpoint, { accessKeyId: undefined, secretAccessKey: undefined }),
+        {},
+      );
+      await c.writeSnapshot(GEN, 2, body('env keys'));
+      expect((await c.snapshots(GEN)).map((s) => s.index)).toEqual([2]);
+    } finally {
+      delete process.env.LITESTREAM_ACCESS_KEY_ID;
+      delete process.env.LITESTREAM_SECRET_ACCESS_KEY;
+    }
+  });
+});

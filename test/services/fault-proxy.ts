@@ -1,0 +1,184 @@
+/**
+ * Fault injection in front of a real server, on 127.0.0.1:
+ * - TcpFaultProxy: forwards bytes; can add latency, reset connections (RST), or go down
+ *   (refuse connections) and come back on the same port.
+ * - HttpFaultProxy: forwards HTTP requests; can answer the next N with a 5xx/429 instead.
+ */
+import {
+  createServer as createHttpServer,
+  type Server as HttpServer,
+  request as httpRequest,
+} from 'node:http';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+
+export interface TcpFaultProxy {
+  port: number;
+  /** Delay every chunk in both directions by `ms`. */
+  setLatency(ms: number): void;
+  /** Reset the next `n` connections as soon as the client sends its first bytes. */
+  resetNext(n: number): void;
+  /** Reset every open connection now. */
+  resetAll(): void;
+  /** Stop listening and reset open connections: clients get ECONNREFUSED. */
+  down(): Promise<void>;
+  /** Listen again on the same port. */
+  up(): Promise<void>;
+  readonly stats: { connections: number; resets: number };
+  stop(): Promise<void>;
+}
+
+export async function startTcpFaultProxy(targetPort: number, listenPort = 0): Promise<TcpFaultProxy> {
+  let latency = 0;
+  let resetBudget = 0;
+  const open = new Set<Socket>();
+  const stats = { connections: 0, resets: 0 };
+
+  const reset = (s: Socket) => {
+    stats.resets++;
+    s.resetAndDestroy();
+  };
+
+  const onConnection = (client: Socket) => {
+    stats.connections++;
+    const upstream = connect(targetPort, '127.0.0.1');
+    open.add(client);
+    open.add(upstream);
+    let doomed = resetBudget > 0;
+    if (doomed) resetBudget--;
+    const forward = (from: Socket, to: Socket) => {
+      from.on('data', (chunk) => {
+        if (doomed && from === client) {
+          doomed = false;
+          reset(client);
+          upstream.destroy();
+          return;
+        }
+        if (latency > 0) setTimeout(() => to.writable && to.write(chunk), latency);
+        else to.write(chunk);
+      });
+      from.on('end', () => (latency > 0 ? setTimeout(() => to.end(), latency) : to.end()));
+    };
+    forward(client, upstream);
+    forward(upstream, client);
+    const close = () => {
+      open.delete(client);
+      open.delete(upstream);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', close);
+    upstream.on('error', () => (client.destroyed ? close() : (reset(client), close())));
+    client.on('close', close);
+    upstream.on('close', () => setTimeout(close, latency));
+  };
+
+  let server: Server = createServer(onConnection);
+  const listen = (port: number) =>
+    new Promise<number>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        const addr = server.address();
+        resolve(typeof addr === 'object' && addr ? addr.port : port);
+      });
+    });
+  const port = await listen(listenPort);
+  const resetAll = () => {
+    for (const s of [...open]) {
+      if (!s.destroyed) reset(s);
+    }
+    open.clear();
+  };
+  const down = async () => {
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      resetAll();
+    });
+  };
+
+  return {
+    port,
+    setLatency: (ms) => {
+      latency = ms;
+    },
+    resetNext: (n) => {
+      resetBudget = n;
+    },
+    resetAll,
+    down,
+    up: async () => {
+      server = createServer(onConnection);
+      await listen(port);
+    },
+    stats,
+    stop: async () => {
+      if (server.listening) await down();
+      else resetAll();
+    },
+  };
+}
+
+export interface HttpFaultProxy {
+  port: number;
+  /** http://127.0.0.1:PORT */
+  url: string;
+  /** Answer the next `n` requests with `status` (default 503) instead of forwarding them. */
+  failNext(n: number, status?: number): void;
+  readonly stats: { requests: number; injected: number };
+  stop(): Promise<void>;
+}
+
+export async function startHttpFaultProxy(targetPort: number): Promise<HttpFaultProxy> {
+  let failBudget = 0;
+  let failStatus = 503;
+  const stats = { requests: 0, injected: 0 };
+  const server: HttpServer = createHttpServer((req, res) => {
+    stats.requests++;
+    if (failBudget > 0) {
+      failBudget--;
+      stats.injected++;
+      req.resume();
+      req.on('end', () => {
+        const code = failStatus === 429 ? 'SlowDown' : 'ServiceUnavailable';
+        res.writeHead(failStatus, {
+          'content-type': 'application/xml',
+          // Azure reads the error code from this header.
+          'x-ms-error-code': failStatus === 503 ? 'ServerBusy' : code,
+          connection: 'close',
+        });
+        res.end(
+          `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>injected by test</Message></Error>`,
+        );
+      });
+      return;
+    }
+    const up = httpRequest(
+      { host: '127.0.0.1', port: targetPort, method: req.method, path: req.url, headers: req.headers },
+      (upRes) => {
+        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+        upRes.pipe(res);
+      },
+    );
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  const port = await new Promise<number>((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      const addr = server.address();
+      resolve(typeof addr === 'object' && addr ? addr.port : 0);
+    });
+  });
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    failNext: (n, status = 503) => {
+      failBudget = n;
+      failStatus = status;
+    },
+    stats,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,716 @@
+/**
+ * The monitored database: Litestream v0.3.13's algorithm (own connections, a long-lived read
+ * transaction that pins the WAL, a shadow WAL of verified committed frames, runtime-owned
+ * checkpoints), with the races around WAL restarts closed (see docs/replicate.md).
+ *
+ * Two connections:
+ *  - `reader` holds the long-lived read transaction (so no other process can restart the WAL
+ *    under us) and runs checkpoints (only after releasing that transaction);
+ *  - `writer` takes the write lock (BEGIN IMMEDIATE) whenever the WAL must stay still: while the
+ *    shadow WAL catches up before a checkpoint, and for the small `_litestream_seq` write that
+ *    restarts the WAL at a point where we know the old WAL was copied completely.
+ */
+import { EventEmitter } from 'node:events';
+import { type FSWatcher, watch } from 'node:fs';
+import { type FileHandle, mkdir, open, stat } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { DbConfig } from '../config/types.js';
+import { UserError } from '../errors.js';
+import { newGenerationId } from '../format/layout.js';
+import type { Logger } from '../log.js';
+import {
+  type Checksum,
+  frameSize,
+  parseWalHeader,
+  readWalHeader,
+  type ScanResult,
+  scanBuffer,
+  scanWal,
+  WAL_FRAME_HEADER_SIZE,
+  WAL_HEADER_SIZE,
+  type WalHeader,
+} from '../sqlite/wal.js';
+import { dbFileStamp, defaultMetaPath, LocalState } from './local-state.js';
+import { Mutex } from './mutex.js';
+
+/** How long our writes and RESTART checkpoints may wait on the app's locks (Litestream #724). */
+export const DEFAULT_BUSY_TIMEOUT = 1_000;
+
+export interface ShadowPosition {
+  generation: string;
+  index: number;
+  /** Bytes of the current shadow WAL file that hold whole committed transactions. */
+  size: number;
+}
+
+interface ShadowState extends ShadowPosition {
+  header: WalHeader;
+  rawHeader: Buffer;
+  /** Running checksum at `size`. */
+  checksum: Checksum;
+}
+
+/** We know exactly where the WAL with `rawHeader` ended when it was restarted. */
+interface KnownEnd {
+  rawHeader: Buffer;
+  end: number;
+  /** The old WAL file is gone altogether (deleted at close): any next header is fine. */
+  anyHeader?: boolean;
+}
+
+export interface MonitoredDbOptions {
+  logger: Logger;
+  busyTimeout?: number;
+  /** Watch the WAL file and sync as soon as it changes (default true). */
+  watch?: boolean;
+}
+
+export class MonitoredDb extends EventEmitter {
+  readonly path: string;
+  readonly walPath: string;
+  readonly local: LocalState;
+  private readonly log: Logger;
+  private readonly busyTimeout: number;
+  private readonly lock = new Mutex();
+  private reader?: Database.Database;
+  private writer?: Database.Database;
+  private state?: ShadowState;
+  private knownEnd?: KnownEnd;
+  private pageSize = 0;
+  private scanBuf?: Buffer;
+  private timer?: NodeJS.Timeout;
+  private watcher?: FSWatcher;
+  private snapshotsActive = 0;
+  private lastCheckpointAt = Date.now();
+  private closed = false;
+  private syncQueued = false;
+  private lastError?: string;
+  /** Indexes every replica still needs (keyed by replica name). */
+  private readonly replicaNeeds = new Map<string, { generation: string; index: number }>();
+
+  constructor(
+    readonly config: DbConfig,
+    private readonly opts: MonitoredDbOptions,
+  ) {
+    super();
+    this.path = config.path;
+    this.walPath = `${config.path}-wal`;
+    this.local = new LocalState(config.metaPath ?? defaultMetaPath(config.path));
+    this.log = opts.logger.child({ db: config.path });
+    this.busyTimeout = opts.busyTimeout ?? DEFAULT_BUSY_TIMEOUT;
+  }
+
+  /** Where the shadow WAL is: undefined until open() has run. */
+  get position(): ShadowPosition | undefined {
+    const s = this.state;
+    return s && { generation: s.generation, index: s.index, size: s.size };
+  }
+
+  shadowPath(generation: string, index: number): string {
+    return this.local.shadowPath(generation, index);
+  }
+
+  /**
+   * Committed bytes of a shadow WAL file: the live size for the current index, the file size for
+   * finished ones; undefined when it no longer exists locally.
+   */
+  async shadowSize(generation: string, index: number): Promise<number | undefined> {
+    const s = this.state;
+    if (!s || generation !== s.generation || index > s.index) return undefined;
+    if (index === s.index) return s.size;
+    try {
+      return (await stat(this.shadowPath(generation, index))).size;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Open connections, check continuity with the local state, copy the WAL, take the read lock. */
+  async open(): Promise<void> {
+    await this.local.acquireLock();
+    try {
+      await this.openConnections();
+      await this.lock.run(() => this.init());
+    } catch (err) {
+      this.closeConnections();
+      await this.local.releaseLock();
+      throw err;
+    }
+  }
+
+  private async openConnections(): Promise<void> {
+    try {
+      await stat(this.path);
+    } catch {
+      // Litestream waits for the app to create the db; we create an empty one so the first
+      // generation starts right away (an empty SQLite file is a valid, empty database).
+      this.log.info('database file does not exist yet: creating it');
+      await mkdir(this.local.dir, { recursive: true });
+    }
+    const w = new Database(this.path, { timeout: this.busyTimeout });
+    this.writer = w;
+    const mode = String(w.pragma('journal_mode', { simple: true }));
+    if (mode !== 'wal') {
+      const now = String(w.pragma('journal_mode = wal', { simple: true }));
+      if (now !== 'wal') {
+        throw new UserError(`${this.path}: cannot switch the database to WAL mode (journal_mode is ${now})`, {
+          hint: 'Stop processes that hold the database open in rollback-journal mode, then retry.',
+        });
+      }
+      this.log.info({ from: mode }, 'switched the database to journal_mode=wal');
+    }
+    // The app's connections keep their own setting; ours must never checkpoint on commit.
+    w.pragma('wal_autocheckpoint = 0');
+    w.exec(
+      'CREATE TABLE IF NOT EXISTS _litestream_seq (id INTEGER PRIMARY KEY, seq INTEGER);' +
+        'CREATE TABLE IF NOT EXISTS _litestream_lock (id INTEGER);',
+    );
+    const r = new Database(this.path, { timeout: this.busyTimeout });
+    r.pragma('wal_autocheckpoint = 0');
+    this.reader = r;
+    this.pageSize = Number(r.pragma('page_size', { simple: true }));
+    this.scanBuf = scanBuffer(this.pageSize);
+    await mkdir(this.local.dir, { recursive: true });
+  }
+
+  /** Start the monitor: every monitor-interval, and whenever the WAL file changes. */
+  start(): void {
+    const tick = () => {
+      this.sync().catch(() => undefined);
+    };
+    this.timer = setInterval(tick, this.config.monitorInterval);
+    this.timer.unref?.();
+    if (this.opts.watch !== false) {
+      try {
+        const walName = `${basename(this.path)}-wal`;
+        this.watcher = watch(dirname(this.path), (_e, name) => {
+          if (name === walName && !this.syncQueued) {
+            this.syncQueued = true;
+            setTimeout(() => {
+              this.syncQueued = false;
+              tick();
+            }, 10).unref?.();
+          }
+        });
+        this.watcher.unref?.();
+      } catch {
+        // fs.watch is an optimisation; the interval alone is enough.
+      }
+    }
+  }
+
+  /** One monitor pass: copy new committed frames to the shadow WAL, checkpoint when due. */
+  sync(): Promise<void> {
+    return this.lock.run(async () => {
+      if (this.closed || !this.reader) return;
+      try {
+        await this.copyToShadow();
+        await this.maybeCheckpoint();
+        if (this.lastError) {
+          this.log.info('database monitor recovered');
+          this.lastError = undefined;
+        }
+      } catch (err) {
+        const msg = (err as Error).message;
+        if (msg !== this.lastError) this.log.error({ err: msg }, 'database sync failed; retrying');
+        this.lastError = msg;
+        throw err;
+      }
+    });
+  }
+
+  /**
+   * Run `fn` while checkpoints are held off, so the database file stays the one our read
+   * transaction sees and the WAL index cannot move (snapshots).
+   */
+  async withCheckpointsHeld<T>(fn: (pos: ShadowPosition) => Promise<T>): Promise<T> {
+    const pos = await this.lock.run(async () => {
+      this.snapshotsActive++;
+      await this.copyToShadow();
+      return this.position;
+    });
+    try {
+      if (!pos) throw new Error('database is not open');
+      return await fn(pos);
+    } finally {
+      this.snapshotsActive--;
+    }
+  }
+
+  /** Replicas register before open() so no shadow file they may need is deleted early. */
+  expectReplica(name: string): void {
+    this.replicaNeeds.set(name, { generation: '', index: -1 });
+  }
+
+  /** Replicas report the oldest shadow index they still need; older files are deleted. */
+  setReplicaNeed(name: string, generation: string, index: number): void {
+    this.replicaNeeds.set(name, { generation, index });
+  }
+
+  /** Start a new generation (a replica found objects that do not match our state). */
+  requestNewGeneration(reason: string): Promise<void> {
+    return this.lock.run(() => this.newGeneration(reason));
+  }
+
+  /** Force a checkpoint now (tests, shutdown). */
+  checkpoint(mode: 'PASSIVE' | 'RESTART' = 'PASSIVE'): Promise<void> {
+    return this.lock.run(async () => {
+      await this.copyToShadow();
+      await this.doCheckpoint(mode);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.stopTimers();
+    await this.lock.run(async () => {
+      if (!this.reader) return;
+      try {
+        await this.copyToShadow();
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message }, 'final copy to the shadow WAL failed');
+      }
+      this.closed = true;
+      const s = this.state;
+      this.closeConnections();
+      // Our connection may have been the last one: SQLite then checkpoints and deletes the
+      // WAL. Everything was copied first, so note the db as it is now: a restart that finds the
+      // same file may continue the generation instead of starting a new one.
+      if (s && (await readWalHeader(this.walPath)) === undefined) {
+        const stamp = await dbFileStamp(this.path);
+        if (stamp) {
+          await this.local.writeCleanShutdown({
+            generation: s.generation,
+            index: s.index,
+            size: s.size,
+            ...stamp,
+          });
+        }
+      }
+    });
+    await this.local.releaseLock();
+  }
+
+  stopTimers(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.watcher?.close();
+    this.watcher = undefined;
+  }
+
+  private closeConnections(): void {
+    try {
+      if (this.reader?.inTransaction) this.reader.exec('ROLLBACK');
+      if (this.writer?.inTransaction) this.writer.exec('ROLLBACK');
+    } catch {
+      // closing anyway
+    }
+    this.reader?.close();
+    this.writer?.close();
+    this.reader = undefined;
+    this.writer = undefined;
+  }
+
+  // ---------------------------------------------------------------- startup
+
+  private async init(): Promise<void> {
+    const marker = await this.local.takeCleanShutdown();
+    const previous = await this.loadLocalState();
+    if (!this.beginWrite()) {
+      throw new UserError(`${this.path}: the database stayed locked by another writer`, {
+        hint: 'Retry when the application is not in a long write transaction.',
+      });
+    }
+    let reason: string | undefined;
+    try {
+      const wal = await readWalHeader(this.walPath);
+      if (!previous) {
+        reason = 'no local state';
+      } else if (!wal) {
+        // No WAL: SQLite removed it when the last connection closed. The generation can go on
+        // only if it was us who closed last and nobody touched the db since.
+        const stamp = await dbFileStamp(this.path);
+        const same =
+          marker &&
+          stamp &&
+          marker.generation === previous.generation &&
+          marker.index === previous.index &&
+          marker.size === previous.size &&
+          marker.dbSize === stamp.dbSize &&
+          marker.dbMtimeNs === stamp.dbMtimeNs;
+        if (same) {
+          this.state = previous;
+          this.knownEnd = { rawHeader: previous.rawHeader, end: previous.size, anyHeader: true };
+        } else {
+          reason = 'WAL removed while not running';
+        }
+      } else if (!wal.raw.equals(previous.rawHeader)) {
+        reason = 'WAL header changed while not running';
+      } else if (!(await this.lastFrameMatches(previous))) {
+        reason = 'WAL overwritten while not running';
+      } else {
+        this.state = previous;
+      }
+      if (this.state) await this.copyToShadow();
+      // A write of ours: gives the WAL a header and a frame our read lock can pin.
+      const before = this.state?.size;
+      this.bumpSeq();
+      this.commitWrite();
+      if (this.state && before !== undefined && !this.knownEnd) {
+        this.knownEnd = { rawHeader: this.state.rawHeader, end: before };
+      }
+    } finally {
+      this.rollbackWrite();
+    }
+    if (reason !== undefined) {
+      await this.newGeneration(reason);
+    } else {
+      this.log.info(
+        { generation: this.state?.generation, index: this.state?.index },
+        'continuing generation',
+      );
+      await this.copyToShadow();
+    }
+    this.acquireReadLock();
+    // Frames committed between our write and the read lock.
+    await this.copyToShadow();
+  }
+
+  /** The last generation's newest shadow WAL, its torn tail (crash mid-write) cut off. */
+  private async loadLocalState(): Promise<ShadowState | undefined> {
+    const generation = await this.local.readGeneration();
+    if (!generation) return undefined;
+    const indexes = await this.local.shadowIndexes(generation);
+    const index = indexes.at(-1);
+    if (index === undefined) return undefined;
+    const path = this.local.shadowPath(generation, index);
+    const fh = await open(path, 'r+');
+    try {
+      const rawHeader = Buffer.alloc(WAL_HEADER_SIZE);
+      const { bytesRead } = await fh.read(rawHeader, 0, WAL_HEADER_SIZE, 0);
+      const header = bytesRead === WAL_HEADER_SIZE ? parseWalHeader(rawHeader) : undefined;
+      if (!header || header.pageSize !== this.pageSize) return undefined;
+      const r = await scanWal(fh, {
+        from: WAL_HEADER_SIZE,
+        header,
+        checksum: { s1: header.checksum1, s2: header.checksum2 },
+        buffer: this.scanBuf,
+      });
+      const { size } = await fh.stat();
+      if (size > r.commitEnd) await fh.truncate(r.commitEnd);
+      return { generation, index, size: r.commitEnd, header, rawHeader, checksum: r.commitChecksum };
+    } finally {
+      await fh.close();
+    }
+  }
+
+  private async lastFrameMatches(s: ShadowState): Promise<boolean> {
+    if (s.size <= WAL_HEADER_SIZE) return true;
+    const fsz = frameSize(this.pageSize);
+    const a = Buffer.alloc(fsz);
+    const b = Buffer.alloc(fsz);
+    const sh = await open(this.local.shadowPath(s.generation, s.index), 'r');
+    const wal = await open(this.walPath, 'r');
+    try {
+      await sh.read(a, 0, fsz, s.size - fsz);
+      const { bytesRead } = await wal.read(b, 0, fsz, s.size - fsz);
+      return bytesRead === fsz && a.equals(b);
+    } finally {
+      await sh.close();
+      await wal.close();
+    }
+  }
+
+  // ---------------------------------------------------------------- locks
+
+  private acquireReadLock(): void {
+    const r = this.reader!;
+    if (r.inTransaction) return;
+    r.exec('BEGIN');
+    r.prepare('SELECT COUNT(1) FROM _litestream_seq').get();
+  }
+
+  private releaseReadLock(): void {
+    if (this.reader?.inTransaction) this.reader.exec('ROLLBACK');
+  }
+
+  /** BEGIN IMMEDIATE on the writer: false when the app kept the write lock past busyTimeout. */
+  private beginWrite(): boolean {
+    try {
+      this.writer!.exec('BEGIN IMMEDIATE');
+      return true;
+    } catch (err) {
+      if ((err as { code?: string }).code?.startsWith('SQLITE_BUSY')) return false;
+      throw err;
+    }
+  }
+
+  private bumpSeq(): void {
+    this.writer!.prepare(
+      'INSERT INTO _litestream_seq (id, seq) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET seq = seq + 1',
+    ).run();
+  }
+
+  private commitWrite(): void {
+    if (this.writer?.inTransaction) this.writer.exec('COMMIT');
+  }
+
+  private rollbackWrite(): void {
+    if (this.writer?.inTransaction) this.writer.exec('ROLLBACK');
+  }
+
+  // ---------------------------------------------------------------- shadow WAL
+
+  /**
+   * Copy newly committed frames of the WAL to the shadow WAL, verifying salts and the running
+   * checksum, up to the last commit frame. A changed WAL header means the WAL restarted: the
+   * generation continues in the next index only when we know the old WAL was copied to its end.
+   */
+  private async copyToShadow(): Promise<void> {
+    const wal = await readWalHeader(this.walPath);
+    if (!wal) return; // no WAL yet, or truncated: nothing committed to copy
+    const s = this.state;
+    if (!s) return;
+    if (!wal.raw.equals(s.rawHeader)) {
+      await this.walRestarted(wal.header, wal.raw);
+      return;
+    }
+    const walFh = await open(this.walPath, 'r');
+    try {
+      const scan = await this.scan(walFh, s, undefined);
+      if (scan.commitEnd > s.size) await this.appendVerified(walFh, s, scan.commitEnd);
+    } finally {
+      await walFh.close();
+    }
+  }
+
+  private scan(fh: FileHandle, s: ShadowState, to: number | undefined): Promise<ScanResult> {
+    return scanWal(fh, { from: s.size, to, header: s.header, checksum: s.checksum, buffer: this.scanBuf });
+  }
+
+  /** Copy WAL bytes [s.size, end) to the shadow file, verifying every frame again as it goes. */
+  private async appendVerified(walFh: FileHandle, s: ShadowState, end: number): Promise<void> {
+    const path = this.local.shadowPath(s.generation, s.index);
+    const out = await open(path, 'r+');
+    try {
+      const r = await scanWal(walFh, {
+        from: s.size,
+        to: end,
+        header: s.header,
+        checksum: s.checksum,
+        buffer: this.scanBuf,
+        onFrames: async (buf, start, stop, fileOffset) => {
+          await out.write(buf, start, stop - start, fileOffset);
+        },
+      });
+      if (r.commitEnd !== end) {
+        // The WAL changed between scan and copy (a restart): keep only what was verified.
+        await out.truncate(r.commitEnd);
+      }
+      await out.sync();
+      if (r.commitEnd > s.size) {
+        s.size = r.commitEnd;
+        s.checksum = r.commitChecksum;
+        this.emit('shadow', this.position);
+      }
+    } finally {
+      await out.close();
+    }
+  }
+
+  /** The WAL now has a different header than the shadow WAL. */
+  private async walRestarted(header: WalHeader, rawHeader: Buffer): Promise<void> {
+    const s = this.state!;
+    const known = this.knownEnd;
+    const oneRestart =
+      known?.anyHeader === true ||
+      (header.checkpointSeq === (s.header.checkpointSeq + 1) >>> 0 &&
+        header.salt1 === (s.header.salt1 + 1) >>> 0 &&
+        header.pageSize === s.header.pageSize);
+    if (known?.rawHeader.equals(s.rawHeader) && oneRestart && s.size <= known.end) {
+      // Verify the old WAL's tail: committed frames must end exactly where we know it ended.
+      const walFh = await open(this.walPath, 'r');
+      try {
+        const tail = await this.scan(walFh, s, undefined);
+        if (tail.commitEnd === known.end) {
+          if (known.end > s.size) await this.appendVerified(walFh, s, known.end);
+          if (s.size === known.end) {
+            await this.startIndex(s.index + 1, header, rawHeader);
+            await this.copyToShadow();
+            return;
+          }
+        }
+      } finally {
+        await walFh.close();
+      }
+    }
+    await this.newGeneration('WAL restarted by another process');
+  }
+
+  /** Begin shadow WAL file `index` with the current WAL header. */
+  private async startIndex(index: number, header: WalHeader, rawHeader: Buffer): Promise<void> {
+    const s = this.state!;
+    const path = this.local.shadowPath(s.generation, index);
+    const fh = await open(path, 'w');
+    try {
+      await fh.write(rawHeader, 0, WAL_HEADER_SIZE, 0);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    this.state = {
+      generation: s.generation,
+      index,
+      size: WAL_HEADER_SIZE,
+      header,
+      rawHeader,
+      checksum: { s1: header.checksum1, s2: header.checksum2 },
+    };
+    this.knownEnd = undefined;
+    this.log.debug({ index }, 'WAL restarted: new shadow WAL index');
+    this.emit('shadow', this.position);
+    this.cleanShadows();
+  }
+
+  private async newGeneration(reason: string): Promise<void> {
+    let wal = await readWalHeader(this.walPath);
+    if (!wal) {
+      // Give the WAL a header: a write of ours.
+      this.bumpSeq();
+      wal = await readWalHeader(this.walPath);
+      if (!wal) throw new Error(`${this.walPath}: no WAL header after a write`);
+    }
+    const generation = newGenerationId();
+    await mkdir(this.local.walDir(generation), { recursive: true });
+    this.state = {
+      generation,
+      index: 0,
+      size: WAL_HEADER_SIZE,
+      header: wal.header,
+      rawHeader: wal.raw,
+      checksum: { s1: wal.header.checksum1, s2: wal.header.checksum2 },
+    };
+    const fh = await open(this.local.shadowPath(generation, 0), 'w');
+    try {
+      await fh.write(wal.raw, 0, WAL_HEADER_SIZE, 0);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    this.knownEnd = undefined;
+    await this.copyToShadow();
+    await this.local.writeGeneration(generation);
+    await this.local.removeOtherGenerations(generation);
+    this.log.info({ generation, reason }, 'new generation');
+    this.emit('generation', generation);
+  }
+
+  /** Delete shadow files of indexes every replica has shipped. */
+  private cleanShadows(): void {
+    const s = this.state;
+    if (!s) return;
+    let keepFrom = s.index;
+    for (const need of this.replicaNeeds.values()) {
+      if (need.index < 0)
+        keepFrom = 0; // a replica that has not found its position yet
+      else if (need.generation === s.generation) keepFrom = Math.min(keepFrom, need.index);
+    }
+    void this.local.shadowIndexes(s.generation).then(async (indexes) => {
+      for (const i of indexes) if (i < keepFrom) await this.local.removeShadow(s.generation, i);
+    });
+  }
+
+  /** Called by replicas after shipping, so finished shadow files can go. */
+  pruneShadows(): void {
+    this.cleanShadows();
+  }
+
+  // ---------------------------------------------------------------- checkpoints
+
+  private async maybeCheckpoint(): Promise<void> {
+    const s = this.state;
+    if (!s || this.snapshotsActive > 0) return;
+    const frames = Math.max(0, (s.size - WAL_HEADER_SIZE) / frameSize(this.pageSize));
+    const { minCheckpointPageCount: min, maxCheckpointPageCount: max, checkpointInterval } = this.config;
+    let mode: 'PASSIVE' | 'RESTART' | undefined;
+    if (max > 0 && frames >= max) mode = 'RESTART';
+    else if (min > 0 && frames >= min) mode = 'PASSIVE';
+    else if (
+      checkpointInterval > 0 &&
+      Date.now() - this.lastCheckpointAt >= checkpointInterval &&
+      frames > 1
+    ) {
+      mode = 'PASSIVE';
+    }
+    if (mode) await this.doCheckpoint(mode);
+  }
+
+  /**
+   * PASSIVE: with the write lock held the shadow WAL catches up to the very end of the WAL, then
+   * the checkpoint runs (PASSIVE needs no write lock). RESTART: it takes the write lock itself,
+   * so the shadow catches up first and the WAL's end is learnt from the checkpoint's result.
+   * Then a write of ours restarts the WAL when it was fully checkpointed: the old WAL's exact
+   * end is known, so the generation continues in the next index.
+   */
+  private async doCheckpoint(mode: 'PASSIVE' | 'RESTART'): Promise<void> {
+    const r = this.reader!;
+    const fsz = frameSize(this.pageSize);
+    try {
+      if (mode === 'PASSIVE') {
+        if (!this.beginWrite()) {
+          this.log.debug('checkpoint skipped: the database is busy');
+          return;
+        }
+        try {
+          await this.copyToShadow();
+          this.releaseReadLock();
+          r.pragma('wal_checkpoint(PASSIVE)');
+        } finally {
+          this.rollbackWrite();
+        }
+        const s = this.state!;
+        this.knownEnd = { rawHeader: s.rawHeader, end: s.size };
+      } else {
+        await this.copyToShadow();
+        this.releaseReadLock();
+        const [row] = r.pragma('wal_checkpoint(RESTART)') as {
+          busy: number;
+          log: number;
+          checkpointed: number;
+        }[];
+        if (row.busy !== 0)
+          this.log.debug(row, 'RESTART checkpoint could not finish: readers still on the WAL');
+        else if (row.log >= 0)
+          this.knownEnd = { rawHeader: this.state!.rawHeader, end: WAL_HEADER_SIZE + row.log * fsz };
+      }
+      this.lastCheckpointAt = Date.now();
+      // Our write: restarts the WAL if it was completely checkpointed.
+      if (this.beginWrite()) {
+        try {
+          await this.copyToShadow();
+          const s = this.state!;
+          this.knownEnd = { rawHeader: s.rawHeader, end: s.size };
+          this.bumpSeq();
+          this.commitWrite();
+        } finally {
+          this.rollbackWrite();
+        }
+        await this.copyToShadow();
+      }
+    } finally {
+      this.acquireReadLock();
+    }
+    await this.copyToShadow();
+  }
+
+  /** Frames in the live WAL file, for tests and metrics. */
+  async walFrames(): Promise<number> {
+    try {
+      const { size } = await stat(this.walPath);
+      return Math.max(0, Math.floor((size - WAL_HEADER_SIZE) / (WAL_FRAME_HEADER_SIZE + this.pageSize)));
+    } catch {
+      return 0;
+    }
+  }
+}

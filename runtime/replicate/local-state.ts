@@ -1,0 +1,178 @@
+/**
+ * The runtime's local state beside each database, as Litestream v0.3.13 lays it out:
+ *
+ *   .<dbfile>-litestream/generation                        current generation id
+ *   .<dbfile>-litestream/generations/<gen>/wal/<idx>.wal   shadow WAL, one file per WAL index
+ *
+ * plus two files of our own: `lock` (pid of the process replicating this db) and
+ * `clean-shutdown.json` (lets a restart continue the generation after SQLite deleted the WAL
+ * when our connection was the last to close).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { UserError } from '../errors.js';
+import { formatHex8, isGenerationId } from '../format/layout.js';
+
+export function defaultMetaPath(dbPath: string): string {
+  return join(dirname(dbPath), `.${basename(dbPath)}-litestream`);
+}
+
+const SHADOW_RE = /^([0-9a-f]{8})\.wal$/;
+
+export class LocalState {
+  constructor(readonly dir: string) {}
+
+  get generationFile(): string {
+    return join(this.dir, 'generation');
+  }
+
+  walDir(generation: string): string {
+    return join(this.dir, 'generations', generation, 'wal');
+  }
+
+  shadowPath(generation: string, index: number): string {
+    return join(this.walDir(generation), `${formatHex8(index)}.wal`);
+  }
+
+  async readGeneration(): Promise<string | undefined> {
+    try {
+      const g = (await readFile(this.generationFile, 'utf8')).trim();
+      return isGenerationId(g) ? g : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Atomic replace (temp + fsync + rename): a crash leaves the old or the new id, never half. */
+  async writeGeneration(generation: string): Promise<void> {
+    await atomicWrite(this.generationFile, `${generation}\n`);
+  }
+
+  /** Shadow WAL indexes present for a generation, ascending. */
+  async shadowIndexes(generation: string): Promise<number[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.walDir(generation));
+    } catch {
+      return [];
+    }
+    return names
+      .map((n) => SHADOW_RE.exec(n))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => Number.parseInt(m[1], 16))
+      .sort((a, b) => a - b);
+  }
+
+  /** Remove every generation folder except `keep`. */
+  async removeOtherGenerations(keep: string): Promise<void> {
+    let names: string[];
+    try {
+      names = await readdir(join(this.dir, 'generations'));
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      if (n !== keep) await rm(join(this.dir, 'generations', n), { recursive: true, force: true });
+    }
+  }
+
+  async removeShadow(generation: string, index: number): Promise<void> {
+    await unlink(this.shadowPath(generation, index)).catch(() => undefined);
+  }
+
+  /**
+   * Take the per-db lock: one process replicates a db at a time (two would fight over the shadow
+   * WAL). A lock left by a dead process (SIGKILL) is taken over.
+   */
+  async acquireLock(): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    const file = join(this.dir, 'lock');
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        await writeFile(file, `${process.pid}\n`, { flag: 'wx' });
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      const pid = Number.parseInt(await readFile(file, 'utf8').catch(() => ''), 10);
+      if (pid && pid !== process.pid && isAlive(pid)) {
+        throw new UserError(`another ls-mix process (pid ${pid}) is already replicating this database`, {
+          hint: `Stop it first, or send it SIGUSR1 (kill -USR1 ${pid}) to make it take a snapshot now.`,
+          exitCode: 1,
+        });
+      }
+      await unlink(file).catch(() => undefined);
+    }
+    throw new UserError(`cannot take the lock file ${file}`);
+  }
+
+  async lockHolder(): Promise<number | undefined> {
+    const pid = Number.parseInt(await readFile(join(this.dir, 'lock'), 'utf8').catch(() => ''), 10);
+    return pid && isAlive(pid) ? pid : undefined;
+  }
+
+  async releaseLock(): Promise<void> {
+    const file = join(this.dir, 'lock');
+    const pid = Number.parseInt(await readFile(file, 'utf8').catch(() => ''), 10);
+    if (pid === process.pid) await unlink(file).catch(() => undefined);
+  }
+
+  async writeCleanShutdown(marker: CleanShutdown): Promise<void> {
+    await atomicWrite(join(this.dir, 'clean-shutdown.json'), JSON.stringify(marker));
+  }
+
+  /** Read and remove the marker: it vouches for one restart only. */
+  async takeCleanShutdown(): Promise<CleanShutdown | undefined> {
+    const file = join(this.dir, 'clean-shutdown.json');
+    try {
+      const m = JSON.parse(await readFile(file, 'utf8')) as CleanShutdown;
+      await unlink(file);
+      return m;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/** What the db looked like when we closed and SQLite removed the WAL after its final checkpoint. */
+export interface CleanShutdown {
+  generation: string;
+  index: number;
+  size: number;
+  dbSize: number;
+  dbMtimeNs: string;
+}
+
+export async function dbFileStamp(
+  dbPath: string,
+): Promise<{ dbSize: number; dbMtimeNs: string } | undefined> {
+  try {
+    const s = await stat(dbPath, { bigint: true });
+    return { dbSize: Number(s.size), dbMtimeNs: s.mtimeNs.toString() };
+  } catch {
+    return undefined;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function atomicWrite(path: string, text: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
+  const fh = await open(tmp, 'w');
+  try {
+    await fh.writeFile(text);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, path);
+}

@@ -1,0 +1,289 @@
+/**
+ * One replica of a monitored database: ships shadow-WAL bytes as LZ4 segments at its own
+ * sync-interval, takes snapshots, enforces retention.
+ *
+ * Its position (generation, index, offset) lives in memory; storage is LISTed only when the
+ * position must be found (start, new generation) and for retention — never per sync (#234).
+ * Segment bodies stream from the shadow file through the LZ4 encoder (never whole in RAM, #474).
+ */
+import { createReadStream } from 'node:fs';
+import type { ReplicaConfig } from '../config/types.js';
+import { walSegmentKey } from '../format/layout.js';
+import { decodeObject, encodeObject } from '../format/object.js';
+import type { Logger } from '../log.js';
+import type { Pos, ReplicaClient, SnapshotInfo } from '../replica/client.js';
+import type { MonitoredDb } from './db.js';
+import { Mutex } from './mutex.js';
+
+export class ReplicaSyncer {
+  readonly name: string;
+  private readonly log: Logger;
+  private readonly lock = new Mutex();
+  /** Next byte to ship; undefined until found for the db's current generation. */
+  private pos?: Pos;
+  private hasSnapshot = false;
+  private lastSnapshotAt = 0;
+  private lastRetentionAt = Date.now();
+  private failing?: string;
+  private timer?: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(
+    readonly db: MonitoredDb,
+    readonly config: ReplicaConfig,
+    readonly client: ReplicaClient,
+    logger: Logger,
+  ) {
+    this.name = config.name;
+    this.log = logger.child({ db: db.path, replica: config.name });
+    db.expectReplica(this.name);
+  }
+
+  /** Where the next segment starts (tests, status). */
+  get position(): Pos | undefined {
+    return this.pos && { ...this.pos };
+  }
+
+  start(): void {
+    this.timer = setInterval(() => {
+      this.sync().catch(() => undefined);
+    }, this.config.syncInterval);
+    this.timer.unref?.();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /**
+   * Ship everything the shadow WAL holds; take the first snapshot of a generation, and later
+   * ones on snapshot-interval; enforce retention on retention-check-interval. Errors are logged
+   * once per change of state and retried on the next sync — the shadow WAL keeps the data.
+   */
+  sync(): Promise<void> {
+    return this.lock.run(async () => {
+      if (this.closed) return;
+      try {
+        await this.syncOnce();
+        if (this.failing) {
+          this.log.info('replica reachable again; caught up');
+          this.failing = undefined;
+        }
+      } catch (err) {
+        const msg = (err as Error).message;
+        if (msg !== this.failing) this.log.error({ err: msg }, 'replica sync failed; will retry every sync');
+        this.failing = msg;
+        throw err;
+      }
+    });
+  }
+
+  private async syncOnce(): Promise<void> {
+    const cur = this.db.position;
+    if (!cur) return;
+    if (this.pos?.generation !== cur.generation) await this.findPosition(cur.generation);
+    if (!this.pos) return;
+    const { snapshotInterval, retention, retentionCheckInterval } = this.config;
+    if (!this.hasSnapshot || (snapshotInterval > 0 && Date.now() - this.lastSnapshotAt >= snapshotInterval)) {
+      await this.snapshotLocked();
+    } else {
+      await this.ship();
+    }
+    if (
+      retention > 0 &&
+      retentionCheckInterval > 0 &&
+      Date.now() - this.lastRetentionAt >= retentionCheckInterval
+    ) {
+      await this.enforceRetentionLocked();
+    }
+  }
+
+  /** Take a snapshot now (ls-mix snapshot, SIGUSR1). */
+  snapshot(): Promise<SnapshotInfo | undefined> {
+    return this.lock.run(async () => {
+      const cur = this.db.position;
+      if (!cur) return undefined;
+      if (this.pos?.generation !== cur.generation) await this.findPosition(cur.generation);
+      return this.snapshotLocked();
+    });
+  }
+
+  enforceRetention(): Promise<void> {
+    return this.lock.run(() => this.enforceRetentionLocked());
+  }
+
+  async close(): Promise<void> {
+    this.stop();
+    await this.lock.run(async () => {
+      this.closed = true;
+    });
+    await this.client.close();
+  }
+
+  // ---------------------------------------------------------------- position
+
+  /** LIST the generation's segments once to learn where this replica stopped. */
+  private async findPosition(generation: string): Promise<void> {
+    const cur = this.db.position!;
+    const [segments, snapshots] = await Promise.all([
+      this.client.walSegments(generation),
+      this.client.snapshots(generation),
+    ]);
+    this.hasSnapshot = snapshots.length > 0;
+    this.lastSnapshotAt = Math.max(0, ...snapshots.map((s) => s.createdAt.getTime()));
+    const last = segments.at(-1);
+    let pos: Pos = { generation, index: cur.index, offset: 0 };
+    if (last) {
+      const length = await this.segmentLength(last);
+      const end = { generation, index: last.index, offset: last.offset + length };
+      const local = await this.db.shadowSize(generation, end.index);
+      const nextIndexExists = end.index < cur.index;
+      if (local !== undefined && end.offset <= local) {
+        pos = end;
+      } else if (local === undefined && nextIndexExists) {
+        this.log.warn(
+          { index: end.index },
+          'local shadow WAL for the replica position is gone; starting a fresh snapshot at the current index',
+        );
+        this.hasSnapshot = false;
+      } else {
+        // Its objects do not match our shadow WAL (local state lost or replaced): a new
+        // generation keeps the two from ever mixing.
+        this.pos = undefined;
+        await this.db.requestNewGeneration(`replica "${this.name}" is ahead of the local shadow WAL`);
+        return;
+      }
+    } else {
+      this.hasSnapshot = false;
+    }
+    this.pos = pos;
+    this.db.setReplicaNeed(this.name, generation, pos.index);
+    this.log.debug({ pos, snapshots: snapshots.length }, 'replica position found');
+  }
+
+  /** Decompressed length of a stored segment: its next offset is offset + length. */
+  private async segmentLength(seg: Pos): Promise<number> {
+    const body = await this.client.openWalSegment(seg);
+    const plain = await decodeObject(body, {
+      name: walSegmentKey(seg.generation, seg.index, seg.offset),
+      age: this.config.age,
+    });
+    let n = 0;
+    for await (const chunk of plain) n += (chunk as Buffer).length;
+    return n;
+  }
+
+  // ---------------------------------------------------------------- shipping
+
+  /** Upload shadow WAL bytes from the position to the end, one segment per index touched. */
+  private async ship(): Promise<void> {
+    const pos = this.pos;
+    if (!pos) return;
+    for (;;) {
+      const cur = this.db.position;
+      if (!cur || cur.generation !== pos.generation) return;
+      const size = await this.db.shadowSize(pos.generation, pos.index);
+      if (size === undefined) {
+        // Only when an index was pruned under us: a snapshot restarts the chain.
+        this.hasSnapshot = false;
+        return;
+      }
+      if (pos.offset < size) {
+        await this.uploadSegment(pos, size);
+        pos.offset = size;
+        continue;
+      }
+      if (pos.index < cur.index) {
+        // That index is finished (the WAL restarted): move on to the next one.
+        pos.index++;
+        pos.offset = 0;
+        this.db.setReplicaNeed(this.name, pos.generation, pos.index);
+        this.db.pruneShadows();
+        continue;
+      }
+      return;
+    }
+  }
+
+  private async uploadSegment(pos: Pos, end: number): Promise<void> {
+    const path = this.db.shadowPath(pos.generation, pos.index);
+    const data = createReadStream(path, { start: pos.offset, end: end - 1, highWaterMark: 1 << 20 });
+    const body = await encodeObject(data, this.config.age);
+    await this.client.writeWalSegment({ ...pos }, body);
+    this.log.debug({ index: pos.index, offset: pos.offset, bytes: end - pos.offset }, 'wal segment written');
+  }
+
+  // ---------------------------------------------------------------- snapshots
+
+  /**
+   * Ship first, then snapshot, with checkpoints held off: every page the database file can
+   * differ in from the read transaction's view is in segments stored before the snapshot, so a
+   * restore to any time at or after the snapshot is consistent.
+   */
+  private async snapshotLocked(): Promise<SnapshotInfo | undefined> {
+    return this.db.withCheckpointsHeld(async (cur) => {
+      if (this.pos?.generation !== cur.generation) await this.findPosition(cur.generation);
+      await this.ship();
+      const now = this.db.position;
+      if (!now || now.generation !== cur.generation || this.pos?.index !== now.index) {
+        return undefined; // the generation moved on while we shipped: the next sync starts over
+      }
+      const data = createReadStream(this.db.path, { highWaterMark: 1 << 20 });
+      const body = await encodeObject(data, this.config.age);
+      const info = await this.client.writeSnapshot(now.generation, now.index, body);
+      this.hasSnapshot = true;
+      this.lastSnapshotAt = Date.now();
+      this.log.info({ generation: now.generation, index: now.index, size: info.size }, 'snapshot written');
+      return info;
+    });
+  }
+
+  // ---------------------------------------------------------------- retention
+
+  /**
+   * Litestream's rule: keep snapshots newer than `retention` (taking a fresh one when the current
+   * generation has none left), delete older generations that keep none, and in kept
+   * generations delete snapshots and WAL segments before the oldest kept snapshot's index.
+   */
+  private async enforceRetentionLocked(): Promise<void> {
+    this.lastRetentionAt = Date.now();
+    const retention = this.config.retention;
+    if (retention <= 0) return;
+    const cur = this.db.position;
+    if (!cur) return;
+    const cutoff = Date.now() - retention;
+    const generations = await this.client.generations();
+    const byGen = new Map<string, SnapshotInfo[]>();
+    for (const g of generations) byGen.set(g, await this.client.snapshots(g));
+    const retained = (g: string) => (byGen.get(g) ?? []).filter((s) => s.createdAt.getTime() >= cutoff);
+    if (retained(cur.generation).length === 0) {
+      const snap = await this.snapshotLocked();
+      if (!snap) return;
+      byGen.set(cur.generation, [...(byGen.get(cur.generation) ?? []), snap]);
+    }
+    let deleted = 0;
+    for (const g of generations.includes(cur.generation) ? generations : [...generations, cur.generation]) {
+      const keep = retained(g);
+      if (keep.length === 0) {
+        if (g === cur.generation) continue;
+        await this.client.deleteGeneration(g);
+        deleted++;
+        continue;
+      }
+      const minIndex = Math.min(...keep.map((s) => s.index));
+      for (const s of byGen.get(g) ?? []) {
+        if (s.index < minIndex) {
+          await this.client.deleteSnapshot(g, s.index);
+          deleted++;
+        }
+      }
+      const old = (await this.client.walSegments(g)).filter((w) => w.index < minIndex);
+      if (old.length > 0) {
+        await this.client.deleteWalSegments(old);
+        deleted += old.length;
+      }
+    }
+    if (deleted > 0) this.log.info({ deleted }, 'retention: old objects deleted');
+  }
+}

@@ -53,13 +53,14 @@ export class TaskPool {
  */
 export async function downloadObject(
   job: DownloadJob,
-  opts: { age?: AgeConfig; replica: string; onBytes?: (n: number) => void },
+  opts: { age?: AgeConfig; replica: string; onBytes?: (n: number) => void; signal?: AbortSignal },
 ): Promise<number> {
   let decoded = 0;
   try {
     const source = await job.open();
     const body = counter((n) => opts.onBytes?.(n));
     source.on('error', (err) => body.destroy(err));
+    body.on('close', () => source.destroy());
     source.pipe(body);
     const plain = await decodeObject(body, { name: job.key, age: opts.age });
     await pipeline(
@@ -68,6 +69,7 @@ export async function downloadObject(
         decoded += n;
       }),
       createWriteStream(job.dest, { flags: 'wx' }),
+      { signal: opts.signal },
     );
     return decoded;
   } catch (err) {

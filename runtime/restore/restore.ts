@@ -133,7 +133,9 @@ export async function restoreDatabase(opts: RestoreOptions): Promise<RestoreResu
     pending.push(p.catch(() => undefined));
     return p;
   };
-  const dl = { age: replica.age, replica: replica.name, onBytes };
+  // On failure, abort downloads in flight instead of waiting for them to finish.
+  const abort = new AbortController();
+  const dl = { age: replica.age, replica: replica.name, onBytes, signal: abort.signal };
 
   let placed = false;
   try {
@@ -204,6 +206,7 @@ export async function restoreDatabase(opts: RestoreOptions): Promise<RestoreResu
     };
   } finally {
     pool.stop();
+    if (!placed) abort.abort();
     await Promise.all(pending);
     await rm(work, { recursive: true, force: true });
     if (!placed) {

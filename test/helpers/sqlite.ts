@@ -79,9 +79,20 @@ export interface WorkloadOptions {
   blobBytes?: number;
 }
 
+/** The last workload step a database holds (-1 when none). */
+export function lastStep(path: string): number {
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    return (db.prepare('SELECT max(step) AS m FROM steps').get() as { m: number | null }).m ?? -1;
+  } finally {
+    db.close();
+  }
+}
+
 /**
  * Apply a random mix of transactions to `db`. Every step is one transaction; returns after the
- * last. Tables: t(id, v, n) always; b(id, data BLOB) and extra columns/tables appear over time.
+ * last. Each transaction records its step number in `steps`, so a restored copy tells which
+ * committed prefix it holds. Tables: t(id, v, n) always; b(id, data BLOB) and extra columns/tables appear over time.
  */
 export function runWorkload(
   db: Database.Database,
@@ -92,10 +103,14 @@ export function runWorkload(
   const heavy = opts.heavy !== false;
   db.exec('CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, v TEXT, n INTEGER)');
   db.exec('CREATE TABLE IF NOT EXISTS b (id INTEGER PRIMARY KEY, data BLOB)');
-  let extra = 0;
-  for (let i = 0; i < opts.steps; i++) {
+  db.exec('CREATE TABLE IF NOT EXISTS steps (step INTEGER PRIMARY KEY)');
+  const first = ((db.prepare('SELECT max(step) AS m FROM steps').get() as { m: number | null }).m ?? -1) + 1;
+  const mark = db.prepare('INSERT INTO steps (step) VALUES (?)');
+  let extra = first;
+  for (let i = first; i < first + opts.steps; i++) {
     const p = r();
     const tx = db.transaction(() => {
+      mark.run(i);
       if (p < 0.45) {
         const n = 1 + Math.floor(r() * 20);
         const ins = db.prepare('INSERT INTO t (v, n) VALUES (?, ?)');
@@ -122,8 +137,8 @@ export function runWorkload(
         if (extra > 2 && r() < 0.5) db.exec(`DROP TABLE IF EXISTS extra${extra - 2}`);
       }
     });
+    tx();
     if (p >= 0.95 && heavy) db.exec('VACUUM');
-    else tx();
     onStep?.(i);
   }
 }

@@ -1,4 +1,5 @@
 import { Args, Flags } from '@oclif/core';
+import { UserError } from '../../runtime/errors.js';
 import { BaseCommand } from '../base-command.js';
 import {
   DEFAULT_NEW_MIX,
@@ -73,11 +74,19 @@ Built-in templates: ${listBuiltinTemplates()
   private async askMix(acceptDefaults: boolean): Promise<string> {
     if (acceptDefaults || !process.stdin.isTTY || !process.stdout.isTTY) return DEFAULT_NEW_MIX;
     const { select } = await import('@inquirer/prompts');
-    return select({
-      message: 'Where should the SQLite backups go?',
-      choices: mixPromptChoices(),
-      default: DEFAULT_NEW_MIX,
-    });
+    try {
+      return await select({
+        message: 'Where should the SQLite backups go?',
+        choices: mixPromptChoices(),
+        default: DEFAULT_NEW_MIX,
+      });
+    } catch (err) {
+      // Ctrl+C at the prompt: nothing has been written yet.
+      if ((err as Error).name === 'ExitPromptError') {
+        throw new UserError('Cancelled: nothing was created.', { exitCode: 130 });
+      }
+      throw err;
+    }
   }
 
   private report(r: ScaffoldResult): void {

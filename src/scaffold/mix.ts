@@ -15,9 +15,9 @@ export const NEW_MIX_CHOICES = ['litestream-aws', 'litestream-azure', 'litestrea
 export const DEFAULT_NEW_MIX = 'litestream-aws';
 
 const STORAGE_LABELS: Record<Storage, string> = {
-  aws: 'AWS S3 (or any S3-compatible store)',
+  aws: 'AWS S3 (or an S3-compatible store)',
   azure: 'Azure Blob Storage',
-  sftp: 'SFTP server',
+  sftp: 'an SFTP server',
 };
 
 /** Choices for the interactive prompt. */

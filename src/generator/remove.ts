@@ -61,8 +61,11 @@ export async function removeMix(
     result.deleted.push(rel);
     await removeEmptyParents(root, path.dirname(full));
   }
-  for (const [rel, rec] of Object.entries(manifest.files)) if (rec.mix === mix) delete manifest.files[rel];
-  manifest.mixes = manifest.mixes.filter((m) => m !== mix);
+  // Kept files stay recorded (a later `remove --force` can still take them); the mix stays
+  // listed until none of its files is left.
+  for (const f of result.files) if (f.status !== 'kept') delete manifest.files[f.path];
+  if (!Object.values(manifest.files).some((r) => r.mix === mix))
+    manifest.mixes = manifest.mixes.filter((m) => m !== mix);
   const manifestFile = await safeTarget(root, MANIFEST_FILE);
   if (manifest.mixes.length === 0 && Object.keys(manifest.files).length === 0) await unlink(manifestFile);
   else await writeFile(manifestFile, serializeManifest(manifest));

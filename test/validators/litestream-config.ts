@@ -19,9 +19,10 @@ const ENV_REF = /^\$\{[A-Z][A-Z0-9_]*\}$/;
 /** Credential keys whose value is not a ${VAR} reference (anywhere in the file). */
 export function literalSecrets(yamlText: string): string[] {
   const found: string[] = [];
-  const walk = (node: unknown, at: string) => {
-    if (Array.isArray(node)) node.forEach((v, i) => walk(v, `${at}[${i}]`));
-    else if (node && typeof node === 'object') {
+  const walk = (node: unknown, at: string): void => {
+    if (Array.isArray(node)) {
+      for (const [i, v] of node.entries()) walk(v, `${at}[${i}]`);
+    } else if (node && typeof node === 'object') {
       for (const [k, v] of Object.entries(node)) {
         if (CREDENTIAL_KEYS.includes(k) && !(typeof v === 'string' && ENV_REF.test(v)))
           found.push(`${at}.${k}`);

@@ -1,0 +1,100 @@
+/**
+ * The real built binary (`node bin/run.js`, after `tsc -p tsconfig.build.json`) as a
+ * subprocess with no TTY, as CI runs it. Kept few: each process costs about half a second.
+ */
+import { execFileSync } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanupTemps, copyFixture, REPO, readTree } from './helpers.js';
+
+const run = (args: string[]) =>
+  execa('node', [path.join(REPO, 'bin/run.js'), ...args], {
+    reject: false,
+    stdin: 'ignore',
+    env: { NO_COLOR: '1' },
+  });
+
+beforeAll(() => {
+  // Others' half-done files may fail type checking; tsc still emits ours, so only the output matters.
+  try {
+    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: REPO, stdio: 'ignore' });
+  } catch {}
+}, 120_000);
+afterAll(cleanupTemps);
+
+describe('ls-mix CLI', () => {
+  it('list --json gives the catalog; --tag filters', async () => {
+    const all = await run(['list', '--json']);
+    expect(all.exitCode).toBe(0);
+    const mixes = JSON.parse(all.stdout);
+    expect(mixes).toHaveLength(9);
+    expect(mixes[0]).toEqual(expect.objectContaining({ name: 'blazor-litestream-aws', storage: 'aws' }));
+    const azure = await run(['list', '--tag', 'azure']);
+    expect(azure.stdout.match(/^\S*litestream-azure /gm)).toHaveLength(3);
+  });
+
+  it('add --json: detected vs defaulted facts, then an idempotent re-run', async () => {
+    const dir = await copyFixture('nextjs');
+    const first = await run(['add', 'jamstack-litestream-aws', '--dir', dir, '--json']);
+    expect(first.exitCode).toBe(0);
+    const out = JSON.parse(first.stdout);
+    expect(out.detected).toEqual(
+      expect.arrayContaining(['name', 'variant', 'dbPath', 'packageManager', 'nodeVersion']),
+    );
+    expect(out.defaulted).toEqual(['port']);
+    expect(out.facts.dbPath).toEqual({ value: 'data/guestbook.db', source: 'detected', from: 'lib/db.ts' });
+    expect(out.files.every((f: { status: string }) => f.status === 'create')).toBe(true);
+    expect(out.ghSecretSet).toContain('gh secret set AWS_SECRET_ACCESS_KEY');
+
+    const again = await run(['add', 'jamstack-litestream-aws', '--dir', dir]);
+    expect(again.exitCode).toBe(0);
+    expect(again.stdout).not.toMatch(/^\s+(create|update|conflict)\s/m);
+    expect(again.stdout).toContain('Everything is up to date');
+    expect(again.stdout).toContain('gh secret set DEPLOY_KEY < ~/.ssh/id_ed25519');
+  });
+
+  it('without a TTY a conflict fails with the file and the flags that settle it; --dry-run --diff writes nothing', async () => {
+    const dir = await copyFixture('express');
+    await writeFile(path.join(dir, 'litestream.yml'), 'dbs: []\n');
+    const before = await readTree(dir);
+    const r = await run(['add', 'litestream-sftp', '--dir', dir]);
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stderr).toMatch(
+      /Error: This file exists and differs from what litestream-sftp writes: litestream\.yml/,
+    );
+    expect(r.stderr).toMatch(/Hint: Nothing was written\. Add --force .* --skip/);
+    expect(await readTree(dir)).toEqual(before);
+
+    const dry = await run(['add', 'litestream-sftp', '--dir', dir, '--dry-run', '--diff', '--force']);
+    expect(dry.exitCode).toBe(0);
+    expect(dry.stdout).toMatch(/^\s+force\s+litestream\.yml/m);
+    expect(dry.stdout).toContain('+++ b/litestream.yml');
+    expect(dry.stdout).toContain('-dbs: []');
+    expect(dry.stdout).toContain('Dry run: nothing was written.');
+    expect(await readTree(dir)).toEqual(before);
+  });
+
+  it('bad input: unknown mix, clashing flags', async () => {
+    const dir = await copyFixture('express');
+    const typo = await run(['add', 'litestrem-aws', '--dir', dir]);
+    expect(typo.exitCode).toBe(1);
+    expect(typo.stderr).toContain("Error: Unknown mix 'litestrem-aws'");
+    expect(typo.stderr).toContain('Did you mean litestream-aws?');
+    const clash = await run(['add', 'litestream-aws', '--dir', dir, '--force', '--skip']);
+    expect(clash.exitCode).not.toBe(0);
+    expect(clash.stderr).toMatch(/--force=true cannot also be provided when using --skip/);
+  });
+
+  it('remove deletes what add wrote and reports what it kept', async () => {
+    const dir = await copyFixture('dotnet-web');
+    expect((await run(['add', 'litestream-azure', '--dir', dir, '--yes'])).exitCode).toBe(0);
+    await writeFile(path.join(dir, 'Dockerfile'), 'FROM scratch\n');
+    const r = await run(['remove', 'litestream-azure', '--dir', dir]);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(/kept\s+Dockerfile\s+\(changed since it was written/);
+    expect(r.stdout).toMatch(/delete\s+litestream\.yml/);
+    expect(r.stdout).toContain('Removed litestream-azure: deleted 6 file(s), kept 1.');
+  });
+});

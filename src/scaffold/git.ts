@@ -39,7 +39,7 @@ export async function initRepository(dir: string, message: string): Promise<GitI
   } catch (err) {
     const stderr = String((err as { stderr?: string }).stderr ?? '').trim();
     throw new UserError(`git failed in ${dir}: ${stderr.split('\n').pop() || (err as Error).message}`, {
-      hint: 'The project files are written; fix git and commit them yourself, or rerun with --no-git.',
+      hint: 'Fix git, or run again with --no-git.',
     });
   }
 }

@@ -96,16 +96,16 @@ export default class Add extends BaseCommand {
 
     for (const line of formatFiles(result.files)) this.log(line);
     if (flags.diff) {
-      for (const f of plan.files) {
-        if (['create', 'update', 'conflict', 'force'].includes(f.status) || f.createOnly)
-          this.log(`\n${fileDiff(f)}`);
-      }
+      for (const f of plan.files) if (f.content !== f.existing) this.log(`\n${fileDiff(f)}`);
     }
     for (const note of plan.notes) this.log(`\nNote: ${note}`);
     this.log('');
     if (result.dryRun) this.log('Dry run: nothing was written.');
     else if (result.written.length === 0) this.log('Everything is up to date: nothing to write.');
-    else this.log(`Wrote ${result.written.length} file(s).`);
+    else {
+      const files = result.written.filter((p) => p !== result.manifest).length;
+      this.log(`Wrote ${files} file(s)${result.written.includes(result.manifest) ? ` and ${result.manifest}` : ''}.`);
+    }
     this.log('');
     for (const line of formatSecrets(plan)) this.log(line);
     return planJson(plan, result);

@@ -105,6 +105,6 @@ async function compare(
     ...base,
     existing,
     status: 'conflict',
-    reason: 'exists and differs (changed by you, or not written by ls-mix)',
+    reason: 'exists and differs: changed by you, or not written by ls-mix',
   };
 }

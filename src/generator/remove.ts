@@ -47,7 +47,7 @@ export async function removeMix(
       result.files.push({
         path: rel,
         status: 'kept',
-        reason: 'changed since it was written (--force deletes it)',
+        reason: 'changed since it was written; --force deletes it',
       });
     } else {
       result.files.push({ path: rel, status: 'delete' });

@@ -80,6 +80,7 @@ describe('the validators themselves catch broken files', () => {
   });
 
   it('workflow: broken expression and missing runs-on', async () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub expression, not a JS template
     const bad = 'on: push\njobs:\n  a:\n    steps:\n      - run: echo ${{ github.nope( }}\n';
     expect(actionValidatorErrors(bad).length).toBeGreaterThan(0);
     expect((await actionlintErrors(bad)).length).toBeGreaterThan(0);

@@ -106,6 +106,7 @@ Built-in templates: ${listBuiltinTemplates()
         : '';
       this.log(`  git       first commit ${r.git.commit} on main${who}`);
     }
+    for (const n of r.notes) this.log(`  note      ${n}`);
     for (const w of r.warnings) this.warn(w);
     this.log('\nNext steps:');
     for (const line of r.nextSteps) this.log(`  ${line}`);

@@ -37,6 +37,11 @@ export async function initRepository(dir: string, message: string): Promise<GitI
     const { stdout } = await git(dir, ['rev-parse', '--short', 'HEAD']);
     return { commit: stdout.trim(), usedFallbackIdentity };
   } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new UserError('git is not installed (or not on PATH)', {
+        hint: 'Install git, or run again with --no-git.',
+      });
+    }
     const stderr = String((err as { stderr?: string }).stderr ?? '').trim();
     throw new UserError(`git failed in ${dir}: ${stderr.split('\n').pop() || (err as Error).message}`, {
       hint: 'Fix git, or run again with --no-git.',

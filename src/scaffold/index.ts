@@ -82,15 +82,29 @@ async function build(
   cwd: string,
 ): Promise<ScaffoldResult> {
   const manifest = source.manifest;
+  // --force into a folder that is already a repository: its history is the user's.
+  const existingRepo = existsSync(join(dir, '.git'));
   const copied = copyTemplate([...includeSources(source), { dir: source.dir }], dir, names);
   const applied = await applyMixToNewProject(dir, opts.storage, {
     name: names.raw,
     variant: manifest.variant,
     port: manifest.port,
     dbPath: manifest.dbPath,
+    packageManager: manifest.packageManager,
   });
   const facts = applied.plan.facts;
-  const git = opts.git === false ? undefined : await initRepository(dir, commitMessage(source, applied.mix));
+  // The generator's notes name `ls-mix add` flags; for a new project, that is how to change them.
+  const notes = applied.plan.notes.map((n) =>
+    n.replace(/; (--[a-z-]+) sets it\.$/, '; `ls-mix add $1` changes it.'),
+  );
+  let git: ScaffoldResult['git'];
+  if (opts.git !== false && existingRepo) {
+    notes.push(
+      `${dir} is already a git repository: nothing was committed (review and commit the new files yourself).`,
+    );
+  } else if (opts.git !== false) {
+    git = await initRepository(dir, commitMessage(source, applied.mix));
+  }
   return {
     dir,
     template: { kind: source.kind, source: source.label },
@@ -106,7 +120,7 @@ async function build(
     secretCommands: ghSecretLines(applied.plan.secrets),
     git,
     nextSteps: nextSteps({ dir, cwd, manifest, runtime: facts.runtime }),
-    notes: applied.plan.notes,
+    notes,
     warnings: copied.warnings,
   };
 }

@@ -17,6 +17,8 @@ const manifestSchema = z
     port: z.number().int().min(1).max(65535).optional(),
     /** SQLite database path the app uses, relative to its working directory. */
     dbPath: z.string().min(1).optional(),
+    /** npm, yarn or pnpm, for a template without a lockfile. */
+    packageManager: z.enum(['npm', 'yarn', 'pnpm']).optional(),
     /**
      * Folders copied before this template's own files (built-in templates only): a path
      * relative to templates/projects, or `{from, to}` to copy it into a subfolder.
@@ -55,7 +57,7 @@ export function readManifest(templateDir: string): TemplateManifest {
     const key =
       issue.path.join('.') || (issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : '(root)');
     throw new UserError(`${file}: key "${key}": ${issue.message}`, {
-      hint: 'Known keys: name, summary, variant, port, dbPath, include, steps {install, run, test}.',
+      hint: 'Known keys: name, summary, variant, port, dbPath, packageManager, include, steps {install, run, test}.',
     });
   }
   return parsed.data;

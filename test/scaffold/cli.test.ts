@@ -1,4 +1,12 @@
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -106,6 +114,31 @@ describe('ls-mix new (built binary)', () => {
     expect(forced.exitCode, forced.stderr).toBe(0);
     expect(read(cwd, 'MyApp/keep.txt')).toBe('mine');
     expect(existsSync(join(cwd, 'MyApp/server/index.js'))).toBe(true);
+  });
+
+  it('does not commit into a folder that already is a git repository (--force)', async () => {
+    const cwd = dirs.make();
+    const app = join(cwd, 'Existing');
+    mkdirSync(app);
+    await git(app, 'init', '-q');
+    writeFileSync(join(app, 'notes.txt'), 'mine');
+    const r = await runCli(['new', '-t', 'node', 'Existing', '--force'], { cwd });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toContain('is already a git repository: nothing was committed');
+    expect((await execa('git', ['rev-parse', 'HEAD'], { cwd: app, reject: false })).exitCode).not.toBe(0);
+    expect(await gitOut(app, 'status', '--porcelain')).toContain('?? server/');
+  });
+
+  it('without git on PATH: one clear error, and the new folder is removed again', async () => {
+    const cwd = dirs.make();
+    const bin = dirs.make('ls-mix-bin-');
+    symlinkSync(process.execPath, join(bin, 'node'));
+    const r = await runCli(['new', '-t', 'node', 'NoGit'], { cwd, env: { PATH: bin } });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toBe(
+      'Error: git is not installed (or not on PATH)\nHint: Install git, or run again with --no-git.',
+    );
+    expect(readdirSync(cwd)).toEqual([]);
   });
 
   it('rejects a bad name with the rule it broke, creating nothing', async () => {

@@ -8,7 +8,9 @@
  */
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { compress as compressBlock, uncompress as uncompressBlock } from 'lz4-napi';
+// The synchronous calls: lz4-napi 2.10's async compress/uncompress leak their native buffers
+// (measured: ~4 MB of RSS per 4 MB block, never freed). A 4 MB block takes a few ms.
+import { compressSync as compressBlock, uncompressSync as uncompressBlock } from 'lz4-napi';
 import xxhash from 'xxhash-wasm';
 import { UserError } from '../errors.js';
 
@@ -52,9 +54,9 @@ function u32(value: number): Buffer {
 }
 
 /** Compress one block; returns the block as framed (size word + data). */
-async function encodeBlock(data: Buffer): Promise<Buffer[]> {
+function encodeBlock(data: Buffer): Buffer[] {
   // lz4-napi prepends the uncompressed size (4 bytes LE) to a raw LZ4 block: strip it.
-  const compressed = (await compressBlock(data)).subarray(4);
+  const compressed = compressBlock(data).subarray(4);
   if (compressed.length >= data.length) return [u32((data.length | UNCOMPRESSED_BIT) >>> 0), data];
   return [u32(compressed.length), compressed];
 }
@@ -83,7 +85,7 @@ export function createLz4FrameEncoder(): Transform {
     while (all.length >= ENCODE_BLOCK_SIZE || (final && all.length > 0)) {
       const block = all.subarray(0, Math.min(ENCODE_BLOCK_SIZE, all.length));
       all = all.subarray(block.length);
-      for (const part of await encodeBlock(block)) stream.push(part);
+      for (const part of encodeBlock(block)) stream.push(part);
     }
     if (all.length > 0) {
       // Copy so the caller's large chunk is not retained beyond the remainder.
@@ -324,8 +326,8 @@ export function createLz4FrameDecoder(opts: { name?: string } = {}): Transform {
               const sized = Buffer.concat([u32(f.blockMaxSize), data]);
               out =
                 f.independent || f.history.length === 0
-                  ? await uncompressBlock(sized)
-                  : await uncompressBlock(sized, f.history);
+                  ? uncompressBlock(sized)
+                  : uncompressBlock(sized, f.history);
             } catch {
               throw fail('LZ4 block does not decompress (object corrupt)');
             }

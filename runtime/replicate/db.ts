@@ -11,8 +11,20 @@
  *    restarts the WAL at a point where we know the old WAL was copied completely.
  */
 import { EventEmitter } from 'node:events';
-import { type FSWatcher, watch } from 'node:fs';
-import { type FileHandle, mkdir, open, stat } from 'node:fs/promises';
+import {
+  closeSync,
+  type FSWatcher,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  statSync,
+  watch,
+  writeSync,
+} from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { DbConfig } from '../config/types.js';
@@ -31,7 +43,7 @@ import {
   WAL_HEADER_SIZE,
   type WalHeader,
 } from '../sqlite/wal.js';
-import { dbFileStamp, defaultMetaPath, LocalState } from './local-state.js';
+import { dbFileStamp, dbFileStampSync, defaultMetaPath, LocalState } from './local-state.js';
 import { Mutex } from './mutex.js';
 
 /** How long our writes and RESTART checkpoints may wait on the app's locks (Litestream #724). */
@@ -130,7 +142,7 @@ export class MonitoredDb extends EventEmitter {
   async open(): Promise<void> {
     await this.local.acquireLock();
     try {
-      await this.openConnections();
+      this.openConnections();
       await this.lock.run(() => this.init());
     } catch (err) {
       this.closeConnections();
@@ -139,14 +151,14 @@ export class MonitoredDb extends EventEmitter {
     }
   }
 
-  private async openConnections(): Promise<void> {
+  private openConnections(): void {
     try {
-      await stat(this.path);
+      statSync(this.path);
     } catch {
       // Litestream waits for the app to create the db; we create an empty one so the first
       // generation starts right away (an empty SQLite file is a valid, empty database).
       this.log.info('database file does not exist yet: creating it');
-      await mkdir(this.local.dir, { recursive: true });
+      mkdirSync(this.local.dir, { recursive: true });
     }
     const w = new Database(this.path, { timeout: this.busyTimeout });
     this.writer = w;
@@ -171,7 +183,7 @@ export class MonitoredDb extends EventEmitter {
     this.reader = r;
     this.pageSize = Number(r.pragma('page_size', { simple: true }));
     this.scanBuf = scanBuffer(this.pageSize);
-    await mkdir(this.local.dir, { recursive: true });
+    mkdirSync(this.local.dir, { recursive: true });
   }
 
   /** Start the monitor: every monitor-interval, and whenever the WAL file changes. */
@@ -205,8 +217,8 @@ export class MonitoredDb extends EventEmitter {
     return this.lock.run(async () => {
       if (this.closed || !this.reader) return;
       try {
-        await this.copyToShadow();
-        await this.maybeCheckpoint();
+        this.copyToShadow();
+        this.maybeCheckpoint();
         if (this.lastError) {
           this.log.info('database monitor recovered');
           this.lastError = undefined;
@@ -225,9 +237,9 @@ export class MonitoredDb extends EventEmitter {
    * transaction sees and the WAL index cannot move (snapshots).
    */
   async withCheckpointsHeld<T>(fn: (pos: ShadowPosition) => Promise<T>): Promise<T> {
-    const pos = await this.lock.run(async () => {
+    const pos = await this.lock.run(() => {
       this.snapshotsActive++;
-      await this.copyToShadow();
+      this.copyToShadow();
       return this.position;
     });
     try {
@@ -255,9 +267,9 @@ export class MonitoredDb extends EventEmitter {
 
   /** Force a checkpoint now (tests, shutdown). */
   checkpoint(mode: 'PASSIVE' | 'RESTART' = 'PASSIVE'): Promise<void> {
-    return this.lock.run(async () => {
-      await this.copyToShadow();
-      await this.doCheckpoint(mode);
+    return this.lock.run(() => {
+      this.copyToShadow();
+      this.doCheckpoint(mode);
     });
   }
 
@@ -267,7 +279,7 @@ export class MonitoredDb extends EventEmitter {
     await this.lock.run(async () => {
       if (!this.reader) return;
       try {
-        await this.copyToShadow();
+        this.copyToShadow();
       } catch (err) {
         this.log.warn({ err: (err as Error).message }, 'final copy to the shadow WAL failed');
       }
@@ -277,7 +289,7 @@ export class MonitoredDb extends EventEmitter {
       // Our connection may have been the last one: SQLite then checkpoints and deletes the
       // WAL. Everything was copied first, so note the db as it is now: a restart that finds the
       // same file may continue the generation instead of starting a new one.
-      if (s && (await readWalHeader(this.walPath)) === undefined) {
+      if (s && readWalHeader(this.walPath) === undefined) {
         const stamp = await dbFileStamp(this.path);
         if (stamp) {
           await this.local.writeCleanShutdown({
@@ -313,10 +325,12 @@ export class MonitoredDb extends EventEmitter {
   }
 
   // ---------------------------------------------------------------- startup
+  // Everything below runs synchronously: parts of it hold SQLite's write lock, and an await
+  // there would let an application in this same process block on that lock (a deadlock).
 
-  private async init(): Promise<void> {
-    const marker = await this.local.takeCleanShutdown();
-    const previous = await this.loadLocalState();
+  private init(): void {
+    const marker = this.local.takeCleanShutdownSync();
+    const previous = this.loadLocalState();
     if (!this.beginWrite()) {
       throw new UserError(`${this.path}: the database stayed locked by another writer`, {
         hint: 'Retry when the application is not in a long write transaction.',
@@ -324,13 +338,13 @@ export class MonitoredDb extends EventEmitter {
     }
     let reason: string | undefined;
     try {
-      const wal = await readWalHeader(this.walPath);
+      const wal = readWalHeader(this.walPath);
       if (!previous) {
         reason = 'no local state';
       } else if (!wal) {
         // No WAL: SQLite removed it when the last connection closed. The generation can go on
         // only if it was us who closed last and nobody touched the db since.
-        const stamp = await dbFileStamp(this.path);
+        const stamp = dbFileStampSync(this.path);
         const same =
           marker &&
           stamp &&
@@ -347,12 +361,12 @@ export class MonitoredDb extends EventEmitter {
         }
       } else if (!wal.raw.equals(previous.rawHeader)) {
         reason = 'WAL header changed while not running';
-      } else if (!(await this.lastFrameMatches(previous))) {
+      } else if (!this.lastFrameMatches(previous)) {
         reason = 'WAL overwritten while not running';
       } else {
         this.state = previous;
       }
-      if (this.state) await this.copyToShadow();
+      if (this.state) this.copyToShadow();
       // A write of ours: gives the WAL a header and a frame our read lock can pin.
       const before = this.state?.size;
       this.bumpSeq();
@@ -364,61 +378,58 @@ export class MonitoredDb extends EventEmitter {
       this.rollbackWrite();
     }
     if (reason !== undefined) {
-      await this.newGeneration(reason);
+      this.newGeneration(reason);
     } else {
       this.log.info(
         { generation: this.state?.generation, index: this.state?.index },
         'continuing generation',
       );
-      await this.copyToShadow();
+      this.copyToShadow();
     }
     this.acquireReadLock();
     // Frames committed between our write and the read lock.
-    await this.copyToShadow();
+    this.copyToShadow();
   }
 
   /** The last generation's newest shadow WAL, its torn tail (crash mid-write) cut off. */
-  private async loadLocalState(): Promise<ShadowState | undefined> {
-    const generation = await this.local.readGeneration();
+  private loadLocalState(): ShadowState | undefined {
+    const generation = this.local.readGeneration();
     if (!generation) return undefined;
-    const indexes = await this.local.shadowIndexes(generation);
-    const index = indexes.at(-1);
+    const index = this.local.shadowIndexes(generation).at(-1);
     if (index === undefined) return undefined;
-    const path = this.local.shadowPath(generation, index);
-    const fh = await open(path, 'r+');
+    const fd = openSync(this.local.shadowPath(generation, index), 'r+');
     try {
       const rawHeader = Buffer.alloc(WAL_HEADER_SIZE);
-      const { bytesRead } = await fh.read(rawHeader, 0, WAL_HEADER_SIZE, 0);
+      const bytesRead = readSync(fd, rawHeader, 0, WAL_HEADER_SIZE, 0);
       const header = bytesRead === WAL_HEADER_SIZE ? parseWalHeader(rawHeader) : undefined;
       if (!header || header.pageSize !== this.pageSize) return undefined;
-      const r = await scanWal(fh, {
+      const r = scanWal(fd, {
         from: WAL_HEADER_SIZE,
         header,
         checksum: { s1: header.checksum1, s2: header.checksum2 },
         buffer: this.scanBuf,
       });
-      const { size } = await fh.stat();
-      if (size > r.commitEnd) await fh.truncate(r.commitEnd);
+      if (fstatSync(fd).size > r.commitEnd) ftruncateSync(fd, r.commitEnd);
       return { generation, index, size: r.commitEnd, header, rawHeader, checksum: r.commitChecksum };
     } finally {
-      await fh.close();
+      closeSync(fd);
     }
   }
 
-  private async lastFrameMatches(s: ShadowState): Promise<boolean> {
+  private lastFrameMatches(s: ShadowState): boolean {
     if (s.size <= WAL_HEADER_SIZE) return true;
     const fsz = frameSize(this.pageSize);
     const a = Buffer.alloc(fsz);
     const b = Buffer.alloc(fsz);
-    const sh = await open(this.local.shadowPath(s.generation, s.index), 'r');
-    const wal = await open(this.walPath, 'r');
+    const sh = openSync(this.local.shadowPath(s.generation, s.index), 'r');
+    const wal = openSync(this.walPath, 'r');
     try {
-      await sh.read(a, 0, fsz, s.size - fsz);
-      const { bytesRead } = await wal.read(b, 0, fsz, s.size - fsz);
+      readSync(sh, a, 0, fsz, s.size - fsz);
+      const bytesRead = readSync(wal, b, 0, fsz, s.size - fsz);
       return bytesRead === fsz && a.equals(b);
     } finally {
-      await sh.close();
-      await wal.close();
+      closeSync(sh);
+      closeSync(wal);
     }
   }
 
@@ -467,98 +478,102 @@ export class MonitoredDb extends EventEmitter {
    * checksum, up to the last commit frame. A changed WAL header means the WAL restarted: the
    * generation continues in the next index only when we know the old WAL was copied to its end.
    */
-  private async copyToShadow(): Promise<void> {
-    const wal = await readWalHeader(this.walPath);
-    if (!wal) return; // no WAL yet, or truncated: nothing committed to copy
+  private copyToShadow(): void {
     const s = this.state;
     if (!s) return;
+    const wal = readWalHeader(this.walPath);
+    if (!wal) return; // no WAL yet, or truncated: nothing committed to copy
     if (!wal.raw.equals(s.rawHeader)) {
-      await this.walRestarted(wal.header, wal.raw);
+      this.walRestarted(wal.header, wal.raw);
       return;
     }
-    const walFh = await open(this.walPath, 'r');
+    const fd = openSync(this.walPath, 'r');
     try {
-      const scan = await this.scan(walFh, s, undefined);
-      if (scan.commitEnd > s.size) await this.appendVerified(walFh, s, scan.commitEnd);
+      const scan = this.scan(fd, s);
+      if (scan.commitEnd > s.size) this.appendVerified(fd, s, scan.commitEnd);
     } finally {
-      await walFh.close();
+      closeSync(fd);
     }
   }
 
-  private scan(fh: FileHandle, s: ShadowState, to: number | undefined): Promise<ScanResult> {
-    return scanWal(fh, { from: s.size, to, header: s.header, checksum: s.checksum, buffer: this.scanBuf });
+  private scan(fd: number, s: ShadowState): ScanResult {
+    return scanWal(fd, { from: s.size, header: s.header, checksum: s.checksum, buffer: this.scanBuf });
   }
 
   /** Copy WAL bytes [s.size, end) to the shadow file, verifying every frame again as it goes. */
-  private async appendVerified(walFh: FileHandle, s: ShadowState, end: number): Promise<void> {
-    const path = this.local.shadowPath(s.generation, s.index);
-    const out = await open(path, 'r+');
+  private appendVerified(walFd: number, s: ShadowState, end: number): void {
+    const out = openSync(this.local.shadowPath(s.generation, s.index), 'r+');
     try {
-      const r = await scanWal(walFh, {
+      const r = scanWal(walFd, {
         from: s.size,
         to: end,
         header: s.header,
         checksum: s.checksum,
         buffer: this.scanBuf,
-        onFrames: async (buf, start, stop, fileOffset) => {
-          await out.write(buf, start, stop - start, fileOffset);
+        onFrames: (buf, start, stop, fileOffset) => {
+          writeSync(out, buf, start, stop - start, fileOffset);
         },
       });
-      if (r.commitEnd !== end) {
-        // The WAL changed between scan and copy (a restart): keep only what was verified.
-        await out.truncate(r.commitEnd);
-      }
-      await out.sync();
+      // Whatever was written past the last verified commit (the WAL changed under us) goes.
+      if (fstatSync(out).size > r.commitEnd) ftruncateSync(out, r.commitEnd);
+      fsyncSync(out);
       if (r.commitEnd > s.size) {
         s.size = r.commitEnd;
         s.checksum = r.commitChecksum;
         this.emit('shadow', this.position);
       }
     } finally {
-      await out.close();
+      closeSync(out);
     }
   }
 
   /** The WAL now has a different header than the shadow WAL. */
-  private async walRestarted(header: WalHeader, rawHeader: Buffer): Promise<void> {
+  private walRestarted(header: WalHeader, rawHeader: Buffer): void {
     const s = this.state!;
     const known = this.knownEnd;
+    // salt1 comes from the shared wal-index and grows by one per restart. (The header's
+    // checkpoint sequence is per-connection state in SQLite: useless across processes.)
     const oneRestart =
       known?.anyHeader === true ||
-      (header.checkpointSeq === (s.header.checkpointSeq + 1) >>> 0 &&
-        header.salt1 === (s.header.salt1 + 1) >>> 0 &&
-        header.pageSize === s.header.pageSize);
+      (header.salt1 === (s.header.salt1 + 1) >>> 0 && header.pageSize === s.header.pageSize);
     if (known?.rawHeader.equals(s.rawHeader) && oneRestart && s.size <= known.end) {
       // Verify the old WAL's tail: committed frames must end exactly where we know it ended.
-      const walFh = await open(this.walPath, 'r');
+      const fd = openSync(this.walPath, 'r');
       try {
-        const tail = await this.scan(walFh, s, undefined);
+        const tail = this.scan(fd, s);
         if (tail.commitEnd === known.end) {
-          if (known.end > s.size) await this.appendVerified(walFh, s, known.end);
+          if (known.end > s.size) this.appendVerified(fd, s, known.end);
           if (s.size === known.end) {
-            await this.startIndex(s.index + 1, header, rawHeader);
-            await this.copyToShadow();
+            this.startIndex(s.index + 1, header, rawHeader);
+            this.copyToShadow();
             return;
           }
         }
       } finally {
-        await walFh.close();
+        closeSync(fd);
       }
     }
-    await this.newGeneration('WAL restarted by another process');
+    this.log.debug(
+      { knownEnd: known?.end, size: s.size, oneRestart, salt1: [s.header.salt1, header.salt1] },
+      'WAL restarted at an unknown point',
+    );
+    this.newGeneration('WAL restarted by another process');
+  }
+
+  private writeShadowHeader(generation: string, index: number, rawHeader: Buffer): void {
+    const fd = openSync(this.local.shadowPath(generation, index), 'w');
+    try {
+      writeSync(fd, rawHeader, 0, WAL_HEADER_SIZE, 0);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /** Begin shadow WAL file `index` with the current WAL header. */
-  private async startIndex(index: number, header: WalHeader, rawHeader: Buffer): Promise<void> {
+  private startIndex(index: number, header: WalHeader, rawHeader: Buffer): void {
     const s = this.state!;
-    const path = this.local.shadowPath(s.generation, index);
-    const fh = await open(path, 'w');
-    try {
-      await fh.write(rawHeader, 0, WAL_HEADER_SIZE, 0);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
+    this.writeShadowHeader(s.generation, index, rawHeader);
     this.state = {
       generation: s.generation,
       index,
@@ -570,19 +585,20 @@ export class MonitoredDb extends EventEmitter {
     this.knownEnd = undefined;
     this.log.debug({ index }, 'WAL restarted: new shadow WAL index');
     this.emit('shadow', this.position);
-    this.cleanShadows();
+    this.pruneShadows();
   }
 
-  private async newGeneration(reason: string): Promise<void> {
-    let wal = await readWalHeader(this.walPath);
+  private newGeneration(reason: string): void {
+    let wal = readWalHeader(this.walPath);
     if (!wal) {
       // Give the WAL a header: a write of ours.
       this.bumpSeq();
-      wal = await readWalHeader(this.walPath);
+      wal = readWalHeader(this.walPath);
       if (!wal) throw new Error(`${this.walPath}: no WAL header after a write`);
     }
     const generation = newGenerationId();
-    await mkdir(this.local.walDir(generation), { recursive: true });
+    mkdirSync(this.local.walDir(generation), { recursive: true });
+    this.writeShadowHeader(generation, 0, wal.raw);
     this.state = {
       generation,
       index: 0,
@@ -591,23 +607,16 @@ export class MonitoredDb extends EventEmitter {
       rawHeader: wal.raw,
       checksum: { s1: wal.header.checksum1, s2: wal.header.checksum2 },
     };
-    const fh = await open(this.local.shadowPath(generation, 0), 'w');
-    try {
-      await fh.write(wal.raw, 0, WAL_HEADER_SIZE, 0);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
     this.knownEnd = undefined;
-    await this.copyToShadow();
-    await this.local.writeGeneration(generation);
-    await this.local.removeOtherGenerations(generation);
+    this.copyToShadow();
+    this.local.writeGeneration(generation);
+    this.local.removeOtherGenerations(generation).catch(() => undefined);
     this.log.info({ generation, reason }, 'new generation');
     this.emit('generation', generation);
   }
 
-  /** Delete shadow files of indexes every replica has shipped. */
-  private cleanShadows(): void {
+  /** Delete shadow files of indexes every replica has shipped (replicas call this too). */
+  pruneShadows(): void {
     const s = this.state;
     if (!s) return;
     let keepFrom = s.index;
@@ -616,19 +625,14 @@ export class MonitoredDb extends EventEmitter {
         keepFrom = 0; // a replica that has not found its position yet
       else if (need.generation === s.generation) keepFrom = Math.min(keepFrom, need.index);
     }
-    void this.local.shadowIndexes(s.generation).then(async (indexes) => {
-      for (const i of indexes) if (i < keepFrom) await this.local.removeShadow(s.generation, i);
-    });
-  }
-
-  /** Called by replicas after shipping, so finished shadow files can go. */
-  pruneShadows(): void {
-    this.cleanShadows();
+    for (const i of this.local.shadowIndexes(s.generation)) {
+      if (i < keepFrom) this.local.removeShadow(s.generation, i).catch(() => undefined);
+    }
   }
 
   // ---------------------------------------------------------------- checkpoints
 
-  private async maybeCheckpoint(): Promise<void> {
+  private maybeCheckpoint(): void {
     const s = this.state;
     if (!s || this.snapshotsActive > 0) return;
     const frames = Math.max(0, (s.size - WAL_HEADER_SIZE) / frameSize(this.pageSize));
@@ -643,7 +647,7 @@ export class MonitoredDb extends EventEmitter {
     ) {
       mode = 'PASSIVE';
     }
-    if (mode) await this.doCheckpoint(mode);
+    if (mode) this.doCheckpoint(mode);
   }
 
   /**
@@ -653,7 +657,7 @@ export class MonitoredDb extends EventEmitter {
    * Then a write of ours restarts the WAL when it was fully checkpointed: the old WAL's exact
    * end is known, so the generation continues in the next index.
    */
-  private async doCheckpoint(mode: 'PASSIVE' | 'RESTART'): Promise<void> {
+  private doCheckpoint(mode: 'PASSIVE' | 'RESTART'): void {
     const r = this.reader!;
     const fsz = frameSize(this.pageSize);
     try {
@@ -663,7 +667,7 @@ export class MonitoredDb extends EventEmitter {
           return;
         }
         try {
-          await this.copyToShadow();
+          this.copyToShadow();
           this.releaseReadLock();
           r.pragma('wal_checkpoint(PASSIVE)');
         } finally {
@@ -672,23 +676,21 @@ export class MonitoredDb extends EventEmitter {
         const s = this.state!;
         this.knownEnd = { rawHeader: s.rawHeader, end: s.size };
       } else {
-        await this.copyToShadow();
+        this.copyToShadow();
         this.releaseReadLock();
-        const [row] = r.pragma('wal_checkpoint(RESTART)') as {
-          busy: number;
-          log: number;
-          checkpointed: number;
-        }[];
+        // Waits at most busyTimeout for readers (Litestream #724: never hang the app).
+        const [row] = r.pragma('wal_checkpoint(RESTART)') as { busy: number; log: number }[];
         if (row.busy !== 0)
           this.log.debug(row, 'RESTART checkpoint could not finish: readers still on the WAL');
-        else if (row.log >= 0)
+        else if (row.log >= 0) {
           this.knownEnd = { rawHeader: this.state!.rawHeader, end: WAL_HEADER_SIZE + row.log * fsz };
+        }
       }
       this.lastCheckpointAt = Date.now();
       // Our write: restarts the WAL if it was completely checkpointed.
       if (this.beginWrite()) {
         try {
-          await this.copyToShadow();
+          this.copyToShadow();
           const s = this.state!;
           this.knownEnd = { rawHeader: s.rawHeader, end: s.size };
           this.bumpSeq();
@@ -696,12 +698,12 @@ export class MonitoredDb extends EventEmitter {
         } finally {
           this.rollbackWrite();
         }
-        await this.copyToShadow();
+        this.copyToShadow();
       }
     } finally {
       this.acquireReadLock();
     }
-    await this.copyToShadow();
+    this.copyToShadow();
   }
 
   /** Frames in the live WAL file, for tests and metrics. */

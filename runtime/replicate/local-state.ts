@@ -9,6 +9,18 @@
  * when our connection was the last to close).
  */
 import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { UserError } from '../errors.js';
@@ -35,9 +47,9 @@ export class LocalState {
     return join(this.walDir(generation), `${formatHex8(index)}.wal`);
   }
 
-  async readGeneration(): Promise<string | undefined> {
+  readGeneration(): string | undefined {
     try {
-      const g = (await readFile(this.generationFile, 'utf8')).trim();
+      const g = readFileSync(this.generationFile, 'utf8').trim();
       return isGenerationId(g) ? g : undefined;
     } catch {
       return undefined;
@@ -45,15 +57,15 @@ export class LocalState {
   }
 
   /** Atomic replace (temp + fsync + rename): a crash leaves the old or the new id, never half. */
-  async writeGeneration(generation: string): Promise<void> {
-    await atomicWrite(this.generationFile, `${generation}\n`);
+  writeGeneration(generation: string): void {
+    atomicWriteSync(this.generationFile, `${generation}\n`);
   }
 
   /** Shadow WAL indexes present for a generation, ascending. */
-  async shadowIndexes(generation: string): Promise<number[]> {
+  shadowIndexes(generation: string): number[] {
     let names: string[];
     try {
-      names = await readdir(this.walDir(generation));
+      names = readdirSync(this.walDir(generation));
     } catch {
       return [];
     }
@@ -123,6 +135,17 @@ export class LocalState {
   }
 
   /** Read and remove the marker: it vouches for one restart only. */
+  takeCleanShutdownSync(): CleanShutdown | undefined {
+    const file = join(this.dir, 'clean-shutdown.json');
+    try {
+      const m = JSON.parse(readFileSync(file, 'utf8')) as CleanShutdown;
+      unlinkSync(file);
+      return m;
+    } catch {
+      return undefined;
+    }
+  }
+
   async takeCleanShutdown(): Promise<CleanShutdown | undefined> {
     const file = join(this.dir, 'clean-shutdown.json');
     try {
@@ -142,6 +165,15 @@ export interface CleanShutdown {
   size: number;
   dbSize: number;
   dbMtimeNs: string;
+}
+
+export function dbFileStampSync(dbPath: string): { dbSize: number; dbMtimeNs: string } | undefined {
+  try {
+    const s = statSync(dbPath, { bigint: true });
+    return { dbSize: Number(s.size), dbMtimeNs: s.mtimeNs.toString() };
+  } catch {
+    return undefined;
+  }
 }
 
 export async function dbFileStamp(
@@ -175,4 +207,17 @@ async function atomicWrite(path: string, text: string): Promise<void> {
     await fh.close();
   }
   await rename(tmp, path);
+}
+
+function atomicWriteSync(path: string, text: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
+  const fd = openSync(tmp, 'w');
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
 }

@@ -3,10 +3,11 @@
  * parsing, the running checksum, and a scanner that finds the last valid commit frame.
  *
  * The scanner reads in large chunks into one reusable buffer and checks frames in place: no
- * allocation per frame, so a 1 GB transaction costs one buffer and a pass over the file.
+ * allocation per frame, so a 1 GB transaction costs one buffer and a pass over the file. It is
+ * synchronous on purpose: the runtime calls it while holding SQLite's write lock, and an await
+ * there would let an application in the same process block on that lock (a deadlock).
  */
-import type { FileHandle } from 'node:fs/promises';
-import { open } from 'node:fs/promises';
+import { closeSync, openSync, readSync } from 'node:fs';
 
 export const WAL_HEADER_SIZE = 32;
 export const WAL_FRAME_HEADER_SIZE = 24;
@@ -135,7 +136,7 @@ export interface ScanOptions {
    * Receives verified bytes in file order: `buf[start, end)` holds whole valid frames starting at
    * file offset `fileOffset`. Used to copy while verifying (the shadow WAL).
    */
-  onFrames?: (buf: Buffer, start: number, end: number, fileOffset: number) => Promise<void>;
+  onFrames?: (buf: Buffer, start: number, end: number, fileOffset: number) => void;
 }
 
 export interface ScanResult {
@@ -166,7 +167,7 @@ export function scanBuffer(pageSize: number): Buffer {
  * against the running checksum; stop at the first frame that fails (as SQLite's own recovery
  * does). Returns where the last valid commit frame ends.
  */
-export async function scanWal(file: FileHandle, opts: ScanOptions): Promise<ScanResult> {
+export function scanWal(fd: number, opts: ScanOptions): ScanResult {
   const { pageSize, bigEndian, salt1, salt2 } = opts.header;
   const fsz = frameSize(pageSize);
   let buf = opts.buffer ?? scanBuffer(pageSize);
@@ -191,7 +192,7 @@ export async function scanWal(file: FileHandle, opts: ScanOptions): Promise<Scan
   for (;;) {
     const want = Math.min(chunk, Math.floor((limit - pos) / fsz) * fsz);
     if (want <= 0) break;
-    const { bytesRead } = await file.read(buf, 0, want, pos);
+    const bytesRead = readSync(fd, buf, 0, want, pos);
     const whole = Math.floor(bytesRead / fsz) * fsz;
     let off = 0;
     let stop = false;
@@ -226,7 +227,7 @@ export async function scanWal(file: FileHandle, opts: ScanOptions): Promise<Scan
         framesSinceCommit = 0;
       }
     }
-    if (off > 0 && opts.onFrames) await opts.onFrames(buf, 0, off, pos);
+    if (off > 0 && opts.onFrames) opts.onFrames(buf, 0, off, pos);
     pos += off;
     result.validEnd = pos;
     if (stop || whole < want) break;
@@ -235,22 +236,22 @@ export async function scanWal(file: FileHandle, opts: ScanOptions): Promise<Scan
 }
 
 /** Read and parse the header of a WAL file; undefined when missing, short or invalid. */
-export async function readWalHeader(path: string): Promise<{ header: WalHeader; raw: Buffer } | undefined> {
-  let fh: FileHandle;
+export function readWalHeader(path: string): { header: WalHeader; raw: Buffer } | undefined {
+  let fd: number;
   try {
-    fh = await open(path, 'r');
+    fd = openSync(path, 'r');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
   try {
     const raw = Buffer.alloc(WAL_HEADER_SIZE);
-    const { bytesRead } = await fh.read(raw, 0, WAL_HEADER_SIZE, 0);
+    const bytesRead = readSync(fd, raw, 0, WAL_HEADER_SIZE, 0);
     if (bytesRead < WAL_HEADER_SIZE) return undefined;
     const header = parseWalHeader(raw);
     return header ? { header, raw } : undefined;
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
 

@@ -1,16 +1,9 @@
 import { readFileSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  listObjects,
-  lz4Cli,
-  parseSegmentKey,
-  restoreFileReplica,
-  SEGMENT_RE,
-  SNAPSHOT_RE,
-} from '../../helpers/replica.js';
+import { listObjects, restoreFileReplica } from '../../helpers/replica.js';
 import { dumpDb, integrityCheck, lastStep, runWorkload } from '../../helpers/sqlite.js';
-import { type Harness, harness } from './harness.js';
+import { checkObjects, type Harness, harness } from './harness.js';
 
 let h: Harness | undefined;
 afterEach(() => {
@@ -19,34 +12,6 @@ afterEach(() => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Every object is a standard LZ4 frame; WAL segments are byte-contiguous per index. */
-function checkObjects(replicaDir: string): { generations: Set<string>; indexes: Set<number> } {
-  const keys = listObjects(replicaDir);
-  const generations = new Set<string>();
-  const indexes = new Set<number>();
-  const ends = new Map<string, number>();
-  for (const key of keys) {
-    expect(SNAPSHOT_RE.test(key) || SEGMENT_RE.test(key), key).toBe(true);
-    const data = lz4Cli(join(replicaDir, key));
-    const seg = parseSegmentKey(key);
-    generations.add(key.split('/')[1]);
-    if (!seg) {
-      expect(data.subarray(0, 16).toString('latin1')).toBe('SQLite format 3\0');
-      continue;
-    }
-    indexes.add(seg.index);
-    const id = `${seg.generation}/${seg.index}`;
-    if (seg.offset === 0) {
-      // The offset-0 segment starts with the WAL header (magic 0x377f0682/3).
-      expect(data.readUInt32BE(0) & 0xfffffffe).toBe(0x377f0682);
-    } else {
-      expect(ends.get(id), `segment ${key} follows the previous one`).toBe(seg.offset);
-    }
-    ends.set(id, seg.offset + data.length);
-  }
-  return { generations, indexes };
-}
 
 describe('replicate -> restore round trips', () => {
   it.each([

@@ -1,6 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import {
+  closeSync,
+  copyFileSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -49,26 +57,26 @@ function makeWal(pageSize: number, txs: number): { dir: string; db: string; wal:
 async function scanFile(path: string) {
   const raw = readFileSync(path);
   const header = parseWalHeader(raw)!;
-  const fh = await open(path, 'r');
+  const fd = openSync(path, 'r');
   try {
     return {
       header,
       size: raw.length,
-      result: await scanWal(fh, {
+      result: scanWal(fd, {
         from: WAL_HEADER_SIZE,
         header,
         checksum: { s1: header.checksum1, s2: header.checksum2 },
       }),
     };
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
 
 describe('WAL format', () => {
   it.each([1024, 4096, 65536])('reads the header SQLite writes (page size %d)', async (ps) => {
     const { wal } = makeWal(ps, 3);
-    const parsed = await readWalHeader(wal);
+    const parsed = readWalHeader(wal);
     expect(parsed?.header.pageSize).toBe(ps);
     expect(parsed?.header.bigEndian).toBe(false); // x86/arm little-endian hosts write 0x377f0682
     expect(encodeWalHeader(parsed!.header)).toEqual(parsed!.raw);
@@ -163,22 +171,22 @@ describe('WAL format', () => {
     const whole = (await scanFile(wal)).result;
     const raw = readFileSync(wal);
     const header = parseWalHeader(raw)!;
-    const fh = await open(wal, 'r');
+    const fd = openSync(wal, 'r');
     const copied: Buffer[] = [];
     try {
-      const small = await scanWal(fh, {
+      const small = scanWal(fd, {
         from: WAL_HEADER_SIZE,
         header,
         checksum: { s1: header.checksum1, s2: header.checksum2 },
         buffer: Buffer.alloc(frameSize(1024) * 3 + 100),
-        onFrames: async (buf, start, end) => {
+        onFrames: (buf, start, end) => {
           copied.push(Buffer.from(buf.subarray(start, end)));
         },
       });
       expect(small).toEqual(whole);
       expect(Buffer.concat(copied)).toEqual(raw.subarray(WAL_HEADER_SIZE, whole.validEnd));
     } finally {
-      await fh.close();
+      closeSync(fd);
     }
   });
 });

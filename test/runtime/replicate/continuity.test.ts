@@ -1,0 +1,191 @@
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Replication } from '../../../runtime/replicate/index.js';
+import { listObjects, restoreFileReplica } from '../../helpers/replica.js';
+import { dumpDb, integrityCheck, openApp, runWorkload } from '../../helpers/sqlite.js';
+import { checkObjects, type Harness, harness, localGeneration } from './harness.js';
+
+let h: Harness | undefined;
+afterEach(() => {
+  h?.cleanup();
+  h = undefined;
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function restoresExactly(hh: Harness, name = 'out.db', replica = 0): Promise<void> {
+  const out = join(hh.dir, name);
+  await restoreFileReplica(hh.replicaDirs[replica], out);
+  expect(integrityCheck(out)).toBe('ok');
+  expect(dumpDb(out)).toBe(dumpDb(hh.dbPath));
+}
+
+describe('generation continuity', () => {
+  it('a restart continues the generation while the app keeps the WAL', async () => {
+    h = harness();
+    let rep = await h.start();
+    runWorkload(h.app, { steps: 30, seed: 1 });
+    await rep.close();
+    const gen = localGeneration(h.dbPath);
+    runWorkload(h.app, { steps: 10, seed: 2 }); // written while the runtime is down
+    rep = await h.start();
+    runWorkload(h.app, { steps: 10, seed: 3 });
+    await rep.close();
+    expect(localGeneration(h.dbPath)).toBe(gen);
+    expect(checkObjects(h.replicaDirs[0]).generations).toEqual(new Set([gen]));
+    await restoresExactly(h);
+  });
+
+  it('a restart continues the generation after SQLite deleted the WAL on our close', async () => {
+    h = harness();
+    let rep = await h.start();
+    runWorkload(h.app, { steps: 20, seed: 4 });
+    h.app.close(); // the runtime's connection closes last: SQLite checkpoints and removes the WAL
+    await rep.close();
+    const gen = localGeneration(h.dbPath);
+    rep = await h.start();
+    h.app = openApp(h.dbPath);
+    runWorkload(h.app, { steps: 20, seed: 5 });
+    await rep.close();
+    expect(localGeneration(h.dbPath)).toBe(gen);
+    await restoresExactly(h);
+  });
+
+  it('starts a new generation when the db changed while the runtime was down without its WAL', async () => {
+    h = harness();
+    let rep = await h.start();
+    runWorkload(h.app, { steps: 20, seed: 6 });
+    h.app.close();
+    await rep.close();
+    const gen = localGeneration(h.dbPath);
+    const other = openApp(h.dbPath);
+    runWorkload(other, { steps: 5, seed: 7 });
+    other.close(); // checkpointed into the db and WAL removed: changes we never saw
+    rep = await h.start();
+    h.app = openApp(h.dbPath);
+    runWorkload(h.app, { steps: 5, seed: 8 });
+    await rep.close();
+    expect(localGeneration(h.dbPath)).not.toBe(gen);
+    await restoresExactly(h);
+  });
+
+  it('starts a new generation when another process restarted the WAL while the runtime was down', async () => {
+    h = harness();
+    let rep = await h.start();
+    runWorkload(h.app, { steps: 20, seed: 9 });
+    await rep.close();
+    const gen = localGeneration(h.dbPath);
+    runWorkload(h.app, { steps: 3, seed: 10 });
+    h.app.pragma('wal_checkpoint(TRUNCATE)');
+    runWorkload(h.app, { steps: 3, seed: 11 });
+    rep = await h.start();
+    await rep.close();
+    expect(localGeneration(h.dbPath)).not.toBe(gen);
+    await restoresExactly(h);
+  });
+
+  it('starts a new generation when the local state is missing', async () => {
+    h = harness();
+    let rep = await h.start();
+    runWorkload(h.app, { steps: 10, seed: 12 });
+    await rep.close();
+    const gen = localGeneration(h.dbPath);
+    rmSync(join(h.dir, '.app.db-litestream'), { recursive: true });
+    rep = await h.start();
+    runWorkload(h.app, { steps: 10, seed: 13 });
+    await rep.close();
+    expect(localGeneration(h.dbPath)).not.toBe(gen);
+    await restoresExactly(h);
+  });
+
+  it('frequent snapshots never start a new generation (Litestream #521)', async () => {
+    h = harness({ min: 10, max: 30 });
+    h.config.dbs[0].replicas[0].snapshotInterval = 100;
+    const rep = await h.start();
+    for (let i = 0; i < 8; i++) {
+      runWorkload(h.app, { steps: 10, seed: 20 + i });
+      await sleep(120);
+    }
+    await rep.close();
+    const keys = listObjects(h.replicaDirs[0]);
+    expect(keys.filter((k) => k.includes('/snapshots/')).length).toBeGreaterThan(2);
+    expect(checkObjects(h.replicaDirs[0]).generations.size).toBe(1);
+    await restoresExactly(h);
+  });
+
+  it('an app with its own autocheckpoint stays restorable (Litestream #1536)', async () => {
+    h = harness({ appAutocheckpoint: 20, min: 1000, max: 5000 });
+    const rep = await h.start();
+    for (let i = 0; i < 6; i++) {
+      runWorkload(h.app, { steps: 15, seed: 30 + i });
+      await sleep(80);
+    }
+    await rep.close();
+    checkObjects(h.replicaDirs[0]);
+    await restoresExactly(h);
+  });
+});
+
+describe('storage outages', () => {
+  it('keeps writing, logs the failure once, and catches up on every missed WAL index when storage returns', async () => {
+    h = harness({ min: 10, max: 30 });
+    const lines: { msg: string }[] = [];
+    const logger = pino({ level: 'info' }, { write: (s: string) => lines.push(JSON.parse(s)) });
+    const rep = await Replication.start(h.config, { logger });
+    runWorkload(h.app, { steps: 10, seed: 40 });
+    await rep.syncAll();
+    const indexBefore = rep.dbs[0].db.position!.index;
+    // Storage goes away: the replica folder is replaced by a file.
+    const dir = h.replicaDirs[0];
+    const away = `${dir}.away`;
+    renameSync(dir, away);
+    writeFileSync(dir, 'not a folder');
+    for (let i = 0; i < 5; i++) {
+      runWorkload(h.app, { steps: 15, seed: 41 + i });
+      await sleep(150);
+    }
+    expect(lines.filter((l) => l.msg.startsWith('replica sync failed')).length).toBe(1);
+    // Checkpoints went on (the WAL restarted into new indexes): the app's WAL stays bounded.
+    expect(rep.dbs[0].db.position!.index).toBeGreaterThan(indexBefore + 1);
+    rmSync(dir);
+    renameSync(away, dir);
+    await sleep(300);
+    await rep.close();
+    expect(lines.some((l) => l.msg.startsWith('replica reachable again'))).toBe(true);
+    const { generations } = checkObjects(dir);
+    expect(generations.size).toBe(1);
+    await restoresExactly(h);
+  });
+});
+
+describe('retention', () => {
+  it('deletes snapshots, segments and generations older than retention, keeping the latest restore point', async () => {
+    h = harness({ min: 10, max: 30 });
+    const r = h.config.dbs[0].replicas[0];
+    r.snapshotInterval = 150;
+    r.retention = 400;
+    r.retentionCheckInterval = 200;
+    let rep = await h.start();
+    runWorkload(h.app, { steps: 10, seed: 60 });
+    await rep.close();
+    const oldGen = localGeneration(h.dbPath);
+    rmSync(join(h.dir, '.app.db-litestream'), { recursive: true }); // forces a second generation
+    rep = await h.start();
+    for (let i = 0; i < 10; i++) {
+      runWorkload(h.app, { steps: 8, seed: 61 + i });
+      await sleep(120);
+    }
+    await rep.close();
+    const keys = listObjects(h.replicaDirs[0]);
+    expect(keys.some((k) => k.includes(oldGen))).toBe(false);
+    const snapshots = keys.filter((k) => k.includes('/snapshots/'));
+    expect(snapshots.length).toBeGreaterThan(0);
+    expect(snapshots.length).toBeLessThan(6);
+    await restoresExactly(h);
+    const db = new Database(join(h.dir, 'out.db'), { readonly: true });
+    db.close();
+  });
+});

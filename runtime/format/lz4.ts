@@ -213,7 +213,7 @@ export function createLz4FrameDecoder(opts: { name?: string } = {}): Transform {
       f.history =
         data.length >= DICT_SIZE
           ? Buffer.from(data.subarray(data.length - DICT_SIZE))
-          : Buffer.concat([f.history, data]).subarray(-DICT_SIZE);
+          : Buffer.from(Buffer.concat([f.history, data]).subarray(-DICT_SIZE));
     }
     if (data.length > 0) stream.push(data);
   };

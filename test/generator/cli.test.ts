@@ -87,6 +87,43 @@ describe('ls-mix CLI', () => {
     expect(clash.stderr).toMatch(/--force=true cannot also be provided when using --skip/);
   });
 
+  it('in a terminal, a conflict is asked about: d shows the diff, then y overwrites', async () => {
+    const dir = await copyFixture('express');
+    await writeFile(path.join(dir, 'litestream.yml'), 'dbs: []\n');
+    // `script` gives the command a pseudo-terminal; answers are typed when the prompt shows.
+    const child = execa(
+      'script',
+      ['-qec', `node ${path.join(REPO, 'bin/run.js')} add litestream-aws --dir ${dir}`, '/dev/null'],
+      {
+        reject: false,
+        env: { NO_COLOR: '1' },
+        timeout: 60_000,
+      },
+    );
+    let out = '';
+    let answered = 0;
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (answered === 0 && out.includes('Overwrite litestream.yml?')) {
+        answered = 1;
+        child.stdin?.write('d\r');
+      } else if (
+        answered === 1 &&
+        out.includes('+++ b/litestream.yml') &&
+        /Overwrite litestream\.yml\?[^]*Overwrite litestream\.yml\?/.test(out)
+      ) {
+        answered = 2;
+        child.stdin?.write('y\r');
+      }
+    });
+    const r = await child;
+    expect(answered).toBe(2);
+    expect(r.exitCode).toBe(0);
+    expect(out).toContain('-dbs: []');
+    expect(out).toMatch(/force\s+litestream\.yml/);
+    expect((await readTree(dir)).get('litestream.yml')).toMatch(/type: s3/);
+  });
+
   it('remove deletes what add wrote and reports what it kept', async () => {
     const dir = await copyFixture('dotnet-web');
     expect((await run(['add', 'litestream-azure', '--dir', dir, '--yes'])).exitCode).toBe(0);

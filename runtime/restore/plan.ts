@@ -116,12 +116,13 @@ export function planGeneration(
         : t !== undefined
           ? ` at or before ${fmtTime(target.timestamp!)}`
           : '';
-    throw new NoBackupError(
-      `${where}: no snapshot${why}`,
-      g.snapshots.length
+    // Not a NoBackupError: a generation without a usable snapshot is a broken or in-progress
+    // backup, which -if-replica-exists must not quietly turn into an empty database.
+    throw new UserError(`${where}: no snapshot${why}`, {
+      hint: g.snapshots.length
         ? `Snapshots start at index ${g.snapshots[0].index}, ${fmtTime(g.snapshots[0].createdAt)}.`
         : 'The generation has no snapshot yet: wait for the first snapshot or restore another generation.',
-    );
+    });
   }
   const snapshot = usable.reduce((a, b) => (b.index > a.index ? b : a));
 
@@ -164,6 +165,19 @@ export function planGeneration(
   return { replica, generation: g.generation, snapshot, indexes, bytes };
 }
 
+/** Prefix an error with the replica it came from (unless it already says so). */
+function nameReplica(name: string, err: unknown, others: boolean): UserError {
+  const message = (err as Error).message ?? String(err);
+  const hint = others ? `Restore from another replica with -replica NAME.` : undefined;
+  if (message.includes(`"${name}"`)) {
+    return err instanceof UserError ? err : new UserError(message, { hint, cause: err });
+  }
+  return new UserError(`replica "${name}": cannot list backups: ${message}`, {
+    hint: (err as UserError).hint ?? hint,
+    cause: err,
+  });
+}
+
 /** Pick replica, generation and chain across all replicas (newest data wins). */
 export async function planRestore(replicas: RestoreReplica[], target: RestoreTarget): Promise<RestorePlan> {
   if (replicas.length === 0) throw new UserError('no replicas to restore from');
@@ -174,12 +188,17 @@ export async function planRestore(replicas: RestoreReplica[], target: RestoreTar
   }
   let best: { replica: RestoreReplica; g: GenerationSummary } | undefined;
   for (const replica of replicas) {
-    const generations = await replica.client.generations();
-    const wanted = target.generation ? generations.filter((g) => g === target.generation) : generations;
     const summaries: GenerationSummary[] = [];
-    for (const gen of wanted) {
-      const s = await summarizeGeneration(replica.name, replica.client, gen);
-      if (s) summaries.push(s);
+    try {
+      const generations = await replica.client.generations();
+      const wanted = target.generation ? generations.filter((g) => g === target.generation) : generations;
+      for (const gen of wanted) {
+        const s = await summarizeGeneration(replica.name, replica.client, gen);
+        if (s) summaries.push(s);
+      }
+    } catch (err) {
+      // Fail rather than silently restore older data from another replica.
+      throw nameReplica(replica.name, err, replicas.length > 1);
     }
     const g = chooseGeneration(summaries, target);
     if (g && (!best || g.updatedAt > best.g.updatedAt)) best = { replica, g };

@@ -112,11 +112,23 @@ export async function restoreDatabase(opts: RestoreOptions): Promise<RestoreResu
     'restoring',
   );
 
-  await mkdir(dirname(out), { recursive: true });
   const tag = randomBytes(4).toString('hex');
   const tmpDb = `${out}.${tag}.tmp`;
   const work = `${out}.${tag}.segments`;
-  await mkdir(work);
+  try {
+    await mkdir(dirname(out), { recursive: true });
+    await mkdir(work);
+  } catch (err) {
+    const notDir = await stat(dirname(out)).then(
+      (st) => !st.isDirectory(),
+      () => false,
+    );
+    const why = notDir ? 'it is not a folder' : ((err as NodeJS.ErrnoException).code ?? String(err));
+    throw new UserError(`cannot write to ${dirname(out)}: ${why}`, {
+      hint: 'Restore to a folder you can write to with -o.',
+      cause: err,
+    });
+  }
 
   let bytesDone = 0;
   let phase: RestoreProgress['phase'] = 'download';

@@ -191,3 +191,38 @@ describe('restore targets', () => {
     await expect(restore(dir, { parallelism: 0 })).rejects.toThrow('parallelism must be a whole number');
   });
 });
+
+describe('restore environment problems', () => {
+  it('an unwritable output folder is one clear error', async () => {
+    const { dir } = basic();
+    const blocker = join(dir, 'a-file');
+    writeFileSync(blocker, '');
+    await expect(restore(dir, { outputPath: join(blocker, 'x.db') })).rejects.toThrow(
+      `cannot write to ${blocker}: it is not a folder`,
+    );
+  });
+
+  it('a generation without a snapshot is an error even for -if-replica-exists callers', async () => {
+    const { dir, gen } = basic();
+    rmSync(join(dir, 'replica/generations', gen, 'snapshots'), { recursive: true });
+    const err = await restore(dir).catch((e: unknown) => e);
+    expect(err).not.toBeInstanceOf(NoBackupError);
+    expect((err as Error).message).toBe(`replica "file", generation ${gen}: no snapshot`);
+  });
+
+  it('a replica that cannot be listed fails the restore, naming it', async () => {
+    const { dir } = basic();
+    const broken = createFileReplicaClient({ path: join(dir, 'replica') });
+    broken.generations = () => Promise.reject(new Error('connection refused'));
+    await expect(
+      restoreDatabase({
+        replicas: [
+          { name: 'good', client: createFileReplicaClient({ path: join(dir, 'replica') }) },
+          { name: 'flaky', client: broken },
+        ],
+        outputPath: join(dir, 'out/y.db'),
+      }),
+    ).rejects.toThrow('replica "flaky": cannot list backups: connection refused');
+    expectNothingLeft(dir);
+  });
+});

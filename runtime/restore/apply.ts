@@ -14,7 +14,10 @@ import { dbPageSize, WalChecker } from './wal-check.js';
 export interface LocalSegment {
   key: string;
   offset: number;
+  /** Where the decoded segment is (or will be) downloaded. */
   path: string;
+  /** Resolves once the download into `path` is complete. */
+  ready: () => Promise<unknown>;
 }
 
 /** Page size of the snapshot just downloaded (and proof that it is a SQLite database). */
@@ -54,6 +57,7 @@ export async function applyWalIndex(
           { hint: 'Restore an earlier point with -index or -timestamp, or from another replica.' },
         );
       }
+      await seg.ready();
       checker.begin(seg.key);
       await pipeline(
         createReadStream(seg.path),

@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import { snapshotKey, walSegmentKey } from '../format/layout.js';
 import type { Logger } from '../log.js';
+import type { WalSegmentInfo } from '../replica/client.js';
 import { applyWalIndex, checkIntegrity, type LocalSegment, snapshotPageSize } from './apply.js';
 import { downloadObject, TaskPool } from './download.js';
 import { planRestore, type RestoreReplica } from './plan.js';
@@ -161,35 +162,51 @@ export async function restoreDatabase(opts: RestoreOptions): Promise<RestoreResu
         ),
       ),
     );
-    const indexes = plan.indexes.map(({ index, segments }) => ({
-      index,
-      segments: segments.map((s) => {
-        const key = walSegmentKey(generation, s.index, s.offset);
-        const local: LocalSegment = { key, offset: s.offset, path: join(work, `${s.index}-${s.offset}.wal`) };
-        const done = track(
+    // Segments download at most `lookahead` ahead of the one being appended, so disk use stays
+    // bounded by the current index's WAL plus a window, however long the chain is.
+    const lookahead = parallelism * 2;
+    const flat: Array<{ seg: WalSegmentInfo; local: LocalSegment; done?: Promise<number> }> = [];
+    let scheduled = 0;
+    const scheduleUpTo = (n: number) => {
+      for (; scheduled < Math.min(n, flat.length); scheduled++) {
+        const f = flat[scheduled];
+        f.done = track(
           pool.run(() =>
-            downloadObject({ key, open: () => replica.client.openWalSegment(s), dest: local.path }, dl),
+            downloadObject(
+              { key: f.local.key, open: () => replica.client.openWalSegment(f.seg), dest: f.local.path },
+              dl,
+            ),
           ),
         );
-        return { local, done };
+      }
+    };
+    const indexes = plan.indexes.map(({ index, segments }) => ({
+      index,
+      segments: segments.map((seg) => {
+        const position = flat.length;
+        const local: LocalSegment = {
+          key: walSegmentKey(generation, seg.index, seg.offset),
+          offset: seg.offset,
+          path: join(work, `${seg.index}-${seg.offset}.wal`),
+          ready: () => {
+            scheduleUpTo(position + 1 + lookahead);
+            return flat[position].done!;
+          },
+        };
+        flat.push({ seg, local });
+        return local;
       }),
     }));
+    scheduleUpTo(lookahead);
 
     await snapDone;
     const pageSize = await snapshotPageSize(snapKey, tmpDb);
     let lastIndex = snapshot.index;
     let lastOffset = 0;
     for (const ix of indexes) {
-      for (const s of ix.segments) await s.done;
       phase = 'apply';
       report();
-      const applied = await applyWalIndex(
-        tmpDb,
-        generation,
-        ix.index,
-        ix.segments.map((s) => s.local),
-        pageSize,
-      );
+      const applied = await applyWalIndex(tmpDb, generation, ix.index, ix.segments, pageSize);
       lastIndex = ix.index;
       lastOffset = applied.offset;
       opts.logger?.debug({ index: ix.index, frames: applied.frames }, 'applied WAL index');

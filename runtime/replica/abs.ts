@@ -125,12 +125,13 @@ class AbsStore implements ObjectStore {
     return { createdAt: res.lastModified ?? new Date() };
   }
 
-  async get(rel: string): Promise<Readable> {
-    // maxRetryRequests: the SDK resumes a body stream broken mid-way with a ranged request.
+  async get(rel: string, start: number): Promise<{ body: Readable; size?: number }> {
+    // No SDK-level body retries (maxRetryRequests: 0): the base class resumes broken bodies.
     const res = await this.container
       .getBlobClient(this.key(rel))
-      .download(0, undefined, { maxRetryRequests: 5 });
-    return res.readableStreamBody as Readable;
+      .download(start, undefined, { maxRetryRequests: 0 });
+    const size = res.contentLength === undefined ? undefined : start + res.contentLength;
+    return { body: res.readableStreamBody as Readable, size };
   }
 
   async deleteKeys(rels: string[]): Promise<void> {

@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import type { ReplicaType } from '../config/types.js';
 import {
   GENERATIONS_DIR,
@@ -13,7 +13,7 @@ import {
 } from '../format/layout.js';
 import type { Logger } from '../log.js';
 import type { Pos, ReplicaClient, SnapshotInfo, WalSegmentInfo } from './client.js';
-import { type RetryPolicy, type Verdict, withRetry } from './retry.js';
+import { DEFAULT_RETRY, type RetryPolicy, type Verdict, withRetry } from './retry.js';
 import { type Spooled, spool } from './spool.js';
 
 /** One entry of a "directory" listing (S3/Azure: a delimiter listing; SFTP: readdir). */
@@ -35,8 +35,11 @@ export interface ObjectStore {
   listDir(dir: string): Promise<StoreEntry[]>;
   /** Store `body` at `key`, replacing any existing object; returns the stored object's time. */
   put(key: string, body: Spooled): Promise<{ createdAt: Date }>;
-  /** Open `key` for reading; throws an error the classifier marks `notfound` when absent. */
-  get(key: string): Promise<Readable>;
+  /**
+   * Open `key` for reading from byte `start` (0 = whole object); `size` is the whole object's
+   * size when known. Throws an error the classifier marks `notfound` when absent.
+   */
+  get(key: string, start: number): Promise<{ body: Readable; size?: number }>;
   /** Delete objects (absent ones are fine). */
   deleteKeys(keys: string[]): Promise<void>;
   /** Delete everything under `dir`. */
@@ -113,7 +116,7 @@ export class ObjectStoreReplicaClient implements ReplicaClient {
 
   openSnapshot(generation: string, index: number): Promise<Readable> {
     const key = snapshotKey(generation, index);
-    return this.run(`GET ${key}`, () => this.store.get(key));
+    return this.openObject(key);
   }
 
   async deleteSnapshot(generation: string, index: number): Promise<void> {
@@ -140,7 +143,7 @@ export class ObjectStoreReplicaClient implements ReplicaClient {
 
   openWalSegment(pos: Pos): Promise<Readable> {
     const key = walSegmentKey(pos.generation, pos.index, pos.offset);
-    return this.run(`GET ${key}`, () => this.store.get(key));
+    return this.openObject(key);
   }
 
   async deleteWalSegments(positions: Pos[]): Promise<void> {
@@ -156,6 +159,61 @@ export class ObjectStoreReplicaClient implements ReplicaClient {
     if (this.closed) return;
     this.closed = true;
     await this.store.close();
+  }
+
+  /**
+   * A download stream that survives a connection lost mid-body: on a transient error it asks
+   * again from the first byte not yet delivered (ranged GET / SFTP read offset), within the
+   * same retry budget. The reader sees one uninterrupted stream.
+   */
+  private async openObject(key: string): Promise<Readable> {
+    const first = await this.run(`GET ${key}`, () => this.store.get(key, 0));
+    const size = first.size;
+    const maxResumes = this.opts.retry?.retries ?? DEFAULT_RETRY.retries;
+    let received = 0;
+    let resumes = 0;
+    let current: Readable = first.body;
+    const out = new PassThrough();
+    const attach = (src: Readable) => {
+      current = src;
+      src.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+        if (!out.write(chunk)) {
+          src.pause();
+          out.once('drain', () => src.resume());
+        }
+      });
+      src.once('end', () => out.end());
+      src.once('error', (err) => {
+        src.removeAllListeners('data');
+        void resume(err);
+      });
+    };
+    const resume = async (err: unknown) => {
+      if (out.destroyed) return;
+      if (size !== undefined && received >= size) return void out.end();
+      const verdict = this.store.classify(err);
+      if (verdict.kind !== 'transient' || resumes >= maxResumes) {
+        out.destroy(err instanceof Error ? err : new Error(String(err)));
+        return;
+      }
+      resumes++;
+      this.opts.logger?.warn(
+        { replica: this.opts.replica, key, received, reason: verdict.reason },
+        `GET ${key} broke off after ${received} bytes (${verdict.reason}), resuming`,
+      );
+      try {
+        await this.store.reset?.(err);
+        const next = await this.run(`GET ${key} from byte ${received}`, () => this.store.get(key, received));
+        if (out.destroyed) return void next.body.destroy();
+        attach(next.body);
+      } catch (e) {
+        out.destroy(e as Error);
+      }
+    };
+    out.on('close', () => current.destroy());
+    attach(first.body);
+    return out;
   }
 
   /** Capture the body once (memory or temp file), then upload it with retries. */

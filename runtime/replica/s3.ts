@@ -149,9 +149,16 @@ class S3Store implements ObjectStore {
     return { createdAt: new Date() };
   }
 
-  async get(rel: string): Promise<Readable> {
-    const res = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(rel) }));
-    return res.Body as Readable;
+  async get(rel: string, start: number): Promise<{ body: Readable; size?: number }> {
+    const res = await this.s3.send(
+      new GetObjectCommand({
+        Bucket: this.bucket,
+        Key: this.key(rel),
+        Range: start > 0 ? `bytes=${start}-` : undefined,
+      }),
+    );
+    const size = res.ContentLength === undefined ? undefined : start + res.ContentLength;
+    return { body: res.Body as Readable, size };
   }
 
   deleteKeys(rels: string[]): Promise<void> {

@@ -250,17 +250,17 @@ class SftpStore implements ObjectStore {
     return pending;
   }
 
-  async get(rel: string): Promise<Readable> {
+  async get(rel: string, start: number): Promise<{ body: Readable; size?: number }> {
     const c = await this.session();
     const path = this.key(rel);
-    await c.stat(path); // a missing object fails here, not later on the stream
-    const src = c.createReadStream(path);
+    const st = await c.stat(path); // a missing object fails here, not later on the stream
+    const src = c.createReadStream(path, { start });
     // The handle is closed after 'end'; a session ended meanwhile makes that close fail on a
     // stream nobody listens to any more. Errors during the transfer still reach the reader.
     src.on('error', () => {});
     const out = new PassThrough();
     pipeline(src, out).catch(() => {});
-    return out;
+    return { body: out, size: st.size };
   }
 
   async deleteKeys(rels: string[]): Promise<void> {
@@ -313,7 +313,7 @@ class SftpStore implements ObjectStore {
     if (net || code === 'ERR_NOT_CONNECTED' || code === 'ERR_GENERIC_CLIENT' || level === 'client-timeout') {
       return { kind: 'transient', reason: net ?? stripPrefix(msg) };
     }
-    if (/connection|channel|No SFTP|closed|ended|refused|timed out/i.test(msg))
+    if (/connection|channel|No SFTP|no response from server|closed|ended|refused|timed out/i.test(msg))
       return { kind: 'transient', reason: stripPrefix(msg) };
     return { kind: 'permanent', reason: stripPrefix(msg) };
   }

@@ -19,6 +19,11 @@ export interface TcpFaultProxy {
   resetNext(n: number): void;
   /** Reset every open connection now. */
   resetAll(): void;
+  /**
+   * Let `n` more bytes flow from the server to clients (on any connection, open or new), then
+   * reset the connection carrying the next byte: a response body cut off mid-way.
+   */
+  cutResponseAfter(n: number): void;
   /** Stop listening and reset open connections: clients get ECONNREFUSED. */
   down(): Promise<void>;
   /** Listen again on the same port. */
@@ -30,6 +35,7 @@ export interface TcpFaultProxy {
 export async function startTcpFaultProxy(targetPort: number, listenPort = 0): Promise<TcpFaultProxy> {
   let latency = 0;
   let resetBudget = 0;
+  let cutAfter: number | undefined;
   const open = new Set<Socket>();
   const stats = { connections: 0, resets: 0 };
 
@@ -52,6 +58,18 @@ export async function startTcpFaultProxy(targetPort: number, listenPort = 0): Pr
           reset(client);
           upstream.destroy();
           return;
+        }
+        if (from === upstream && cutAfter !== undefined) {
+          if (chunk.length > cutAfter) {
+            const head = chunk.subarray(0, cutAfter);
+            cutAfter = undefined;
+            client.write(head, () => {
+              reset(client);
+              upstream.destroy();
+            });
+            return;
+          }
+          cutAfter -= chunk.length;
         }
         if (latency > 0) setTimeout(() => to.writable && to.write(chunk), latency);
         else to.write(chunk);
@@ -104,6 +122,9 @@ export async function startTcpFaultProxy(targetPort: number, listenPort = 0): Pr
       resetBudget = n;
     },
     resetAll,
+    cutResponseAfter: (bytes) => {
+      cutAfter = bytes;
+    },
     down,
     up: async () => {
       server = createServer(onConnection);

@@ -3,6 +3,7 @@
  * an outage (connections refused) that ends mid-call, wrong key, missing container, SAS and
  * connection-string auth.
  */
+import { randomBytes } from 'node:crypto';
 import {
   AccountSASPermissions,
   AccountSASResourceTypes,
@@ -22,7 +23,14 @@ import {
   type TcpFaultProxy,
 } from '../../services/fault-proxy.js';
 import { body, readAll } from '../replica-contract/contract.js';
-import { captureLogger, errorOf, PATIENT_RETRY, QUICK_RETRY, replicaCfg } from './helpers.js';
+import {
+  captureLogger,
+  dropPooledConnections,
+  errorOf,
+  PATIENT_RETRY,
+  QUICK_RETRY,
+  replicaCfg,
+} from './helpers.js';
 
 const GEN = '00112233aabbccdd';
 let azurite: AzuriteServer;
@@ -67,9 +75,28 @@ describe('abs client under faults (Azurite)', () => {
     await c.close();
   });
 
+  it('resumes a download cut off mid-body from the first missing byte', async () => {
+    const { logger, lines } = captureLogger();
+    const c = await createAbsReplicaClient(cfg(`http://127.0.0.1:${tcp.port}`), {
+      logger,
+      retry: QUICK_RETRY,
+    });
+    const payload = randomBytes(3_000_000);
+    await c.writeSnapshot(GEN, 5, body(payload));
+    tcp.cutResponseAfter(1_000_000);
+    const got = await readAll(await c.openSnapshot(GEN, 5));
+    expect(got.length).toBe(payload.length);
+    expect(got.equals(payload)).toBe(true);
+    const resumed = lines.filter((l) => /resuming/.test(String(l.msg)));
+    expect(resumed).toHaveLength(1);
+    expect(Number(resumed[0].received)).toBeGreaterThan(0);
+    await c.close();
+  });
+
   it('survives connection resets mid-request', async () => {
     const c = await createAbsReplicaClient(cfg(`http://127.0.0.1:${tcp.port}`), { retry: QUICK_RETRY });
     const payload = Buffer.alloc(300_000, 3);
+    await dropPooledConnections(tcp);
     const before = tcp.stats.resets;
     tcp.resetNext(2);
     await c.writeSnapshot(GEN, 1, body(payload));

@@ -1,5 +1,6 @@
 import pino, { type Logger } from 'pino';
 import type { ReplicaConfig } from '../../../runtime/config/types.js';
+import type { TcpFaultProxy } from '../../services/fault-proxy.js';
 
 /** A logger that keeps every line as parsed JSON, to assert retries were logged. */
 export function captureLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
@@ -39,4 +40,13 @@ export async function errorOf(p: Promise<unknown>): Promise<Error & Record<strin
     return err as Error & Record<string, unknown>;
   }
   throw new Error('expected the call to fail, but it succeeded');
+}
+
+/**
+ * HTTP clients keep idle keep-alive connections (the Azure SDK shares its agent between
+ * clients): drop them so the next request opens a new connection through the proxy.
+ */
+export async function dropPooledConnections(proxy: TcpFaultProxy): Promise<void> {
+  proxy.resetAll();
+  await new Promise((r) => setTimeout(r, 50));
 }

@@ -2,6 +2,7 @@
  * S3 client against real Ceph RGW with faults injected: 5xx/throttling, connection resets,
  * latency, the gateway stopped and restarted, wrong credentials, a missing bucket.
  */
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReplicaConfig } from '../../../runtime/config/types.js';
 import { ReplicaError } from '../../../runtime/replica/retry.js';
@@ -14,7 +15,14 @@ import {
 } from '../../services/fault-proxy.js';
 import { type RgwServer, startRgw } from '../../services/rgw.js';
 import { body, readAll } from '../replica-contract/contract.js';
-import { captureLogger, errorOf, PATIENT_RETRY, QUICK_RETRY, replicaCfg } from './helpers.js';
+import {
+  captureLogger,
+  dropPooledConnections,
+  errorOf,
+  PATIENT_RETRY,
+  QUICK_RETRY,
+  replicaCfg,
+} from './helpers.js';
 
 const GEN = '00112233aabbccdd';
 let rgw: RgwServer;
@@ -78,9 +86,28 @@ describe('s3 client under faults (Ceph RGW)', () => {
     await c.close();
   });
 
+  it('resumes a download cut off mid-body from the first missing byte', async () => {
+    const { logger, lines } = captureLogger();
+    const c = await createS3ReplicaClient(cfg(`http://127.0.0.1:${tcp.port}`), {
+      logger,
+      retry: QUICK_RETRY,
+    });
+    const payload = randomBytes(3_000_000);
+    await c.writeSnapshot(GEN, 5, body(payload));
+    tcp.cutResponseAfter(1_000_000);
+    const got = await readAll(await c.openSnapshot(GEN, 5));
+    expect(got.length).toBe(payload.length);
+    expect(got.equals(payload)).toBe(true);
+    const resumed = lines.filter((l) => /resuming/.test(String(l.msg)));
+    expect(resumed).toHaveLength(1);
+    expect(Number(resumed[0].received)).toBeGreaterThan(0);
+    await c.close();
+  });
+
   it('survives connection resets mid-request', async () => {
     const c = await createS3ReplicaClient(cfg(`http://127.0.0.1:${tcp.port}`), { retry: QUICK_RETRY });
     const payload = Buffer.alloc(200_000, 7);
+    await dropPooledConnections(tcp);
     tcp.resetNext(2);
     const resetsBefore = tcp.stats.resets;
     await c.writeSnapshot(GEN, 1, body(payload));

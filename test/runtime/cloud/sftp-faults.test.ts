@@ -3,6 +3,7 @@
  * known_hosts, unknown and wrong keys refused with the fingerprint to pin), password / key /
  * encrypted-key auth, wrong password, a dropped connection, resets and an outage.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -159,6 +160,21 @@ describe('sftp connection faults', () => {
       [0, 5],
       [5, 6],
     ]);
+    await c.close();
+  });
+
+  it('resumes a download cut off mid-body from the first missing byte', async () => {
+    const { logger, lines } = captureLogger();
+    const c = await createSftpReplicaClient(cfg({}, tcp.port), { logger, retry: QUICK_RETRY });
+    const payload = randomBytes(3_000_000);
+    await c.writeSnapshot(GEN, 5, body(payload));
+    tcp.cutResponseAfter(1_000_000);
+    const got = await readAll(await c.openSnapshot(GEN, 5));
+    expect(got.length).toBe(payload.length);
+    expect(got.equals(payload)).toBe(true);
+    const resumed = lines.filter((l) => /resuming/.test(String(l.msg)));
+    expect(resumed).toHaveLength(1);
+    expect(Number(resumed[0].received)).toBeGreaterThan(0);
     await c.close();
   });
 

@@ -85,7 +85,11 @@ export async function startTcpFaultProxy(targetPort: number, listenPort = 0): Pr
       upstream.destroy();
     };
     client.on('error', close);
-    upstream.on('error', () => (client.destroyed ? close() : (reset(client), close())));
+    // The server side failed: pass the failure on to the client as a reset.
+    upstream.on('error', () => {
+      if (!client.destroyed) reset(client);
+      close();
+    });
     client.on('close', close);
     upstream.on('close', () => setTimeout(close, latency));
   };

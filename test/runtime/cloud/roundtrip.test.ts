@@ -150,6 +150,7 @@ describe('storage outage mid-replication', () => {
     `loses nothing when every backend is unreachable for ${OUTAGE_MS / 1000}s and comes back`,
     async () => {
       const backends: Backend[] = ['s3', 'abs', 'sftp'];
+      const { logger, lines } = captureLogger();
       const runs: {
         backend: Backend;
         dbPath: string;
@@ -166,7 +167,7 @@ describe('storage outage mid-replication', () => {
           dbPath,
           config,
           app,
-          rep: await Replication.start(config, { logger: silentLogger() }),
+          rep: await Replication.start(config, { logger }),
         });
       }
       try {
@@ -193,6 +194,11 @@ describe('storage outage mid-replication', () => {
         }
       }
       for (const r of runs) {
+        // The outage really hit this replica: its syncs failed (and were retried) meanwhile.
+        expect(
+          lines.some((l) => l.replica === r.backend && /sync failed|retrying/.test(String(l.msg))),
+          r.backend,
+        ).toBe(true);
         const out = join(dir, `${r.backend}-after-outage.db`);
         await restoreFrom(r.config, out);
         expect(integrityCheck(out), r.backend).toBe('ok');

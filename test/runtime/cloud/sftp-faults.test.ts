@@ -71,7 +71,9 @@ describe('sftp host-key verification', () => {
     const before = tcp.stats.connections;
     const err = await errorOf(c.generations());
     expect(err.message).toMatch(
-      new RegExp(`does not match: the server offered ${escape(sshd.hostKeyFingerprint)}, expected SHA256:`),
+      new RegExp(
+        `does not match: the server offered ${escapeRegExp(sshd.hostKeyFingerprint)}, expected SHA256:`,
+      ),
     );
     expect(err.transient).toBe(false);
     expect(tcp.stats.connections).toBe(before);
@@ -209,6 +211,6 @@ describe('sftp connection faults', () => {
   });
 });
 
-function escape(s: string): string {
+function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }

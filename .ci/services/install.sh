@@ -2,12 +2,13 @@
 # Real storage servers for the cloud replica tests (test/services/*), all run on 127.0.0.1:
 #   Ceph RGW (S3):  radosgw ceph-mon ceph-osd   (~600 MB, one-node memstore cluster per test file)
 #   SFTP:           openssh-server             (a private sshd per test file)
+#   TLS tests:      openssl                    (a throwaway self-signed certificate)
 #   Azure Blob:     npm `azurite` (devDependency; nothing to install here)
 # Plus the test-only SFTP login `lsmix-sftp` (sshd checks passwords against /etc/shadow).
 # Idempotent and non-interactive; needs root.
 set -euo pipefail
 
-packages=(radosgw ceph-mon ceph-osd openssh-server)
+packages=(radosgw ceph-mon ceph-osd openssh-server openssl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

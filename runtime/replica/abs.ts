@@ -17,7 +17,7 @@ import {
   ObjectStoreReplicaClient,
   type StoreEntry,
 } from './object-store.js';
-import { networkFailure, type Verdict } from './retry.js';
+import { networkFailure, tlsFailure, type Verdict } from './retry.js';
 import type { CloudClientOptions } from './s3.js';
 import type { Spooled } from './spool.js';
 
@@ -171,6 +171,8 @@ const PERMANENT_HINTS: Record<string, string> = {
 };
 
 export function classifyAbsError(err: unknown, container: string): Verdict {
+  const tls = tlsFailure(err);
+  if (tls) return tls;
   if (err instanceof RestError) {
     const status = err.statusCode;
     const code = err.code ?? '';

@@ -101,6 +101,33 @@ export function networkFailure(err: unknown): string | undefined {
   return cause && cause !== err ? networkFailure(cause) : undefined;
 }
 
+const TLS_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** An untrusted server certificate: permanent, with what to do about it. */
+export function tlsFailure(err: unknown): Verdict | undefined {
+  let e: unknown = err;
+  for (let depth = 0; e instanceof Error && depth < 3; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && TLS_CODES.has(code)) {
+      return {
+        kind: 'permanent',
+        reason: `TLS certificate not trusted (${code}: ${e.message})`,
+        hint: 'use a certificate from a trusted CA, add your CA with NODE_EXTRA_CA_CERTS=/path/ca.pem, or (insecure) skip-verify: true',
+      };
+    }
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
 /**
  * Run `fn` (one remote operation; it must be safe to repeat) under the retry policy.
  * `what` describes the operation for messages ("PUT generations/…/00000001.snapshot.lz4").

@@ -17,7 +17,7 @@ import { UserError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ReplicaClient } from './client.js';
 import { joinKey, type ObjectStore, ObjectStoreReplicaClient, type StoreEntry } from './object-store.js';
-import { networkFailure, type RetryPolicy, type Verdict, withRetry } from './retry.js';
+import { networkFailure, type RetryPolicy, tlsFailure, type Verdict, withRetry } from './retry.js';
 import type { Spooled } from './spool.js';
 
 /** Options every cloud client factory accepts (tests shorten retries and timeouts). */
@@ -227,6 +227,8 @@ const TRANSIENT_CODES = new Set([
 ]);
 
 export function classifyS3Error(err: unknown, bucket: string): Verdict {
+  const tls = tlsFailure(err);
+  if (tls) return tls;
   const net = networkFailure(err);
   if (net) return { kind: 'transient', reason: net };
   if (!(err instanceof Error)) return { kind: 'permanent', reason: String(err) };

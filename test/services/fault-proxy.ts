@@ -10,6 +10,7 @@ import {
   request as httpRequest,
 } from 'node:http';
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 
 export interface TcpFaultProxy {
   port: number;
@@ -203,6 +204,53 @@ export async function startHttpFaultProxy(targetPort: number): Promise<HttpFault
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export interface TlsProxy {
+  port: number;
+  /** https://127.0.0.1:PORT */
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** TLS in front of a plain-TCP server, with the given (e.g. self-signed) certificate. */
+export async function startTlsProxy(
+  targetPort: number,
+  tls: { cert: string; key: string },
+): Promise<TlsProxy> {
+  const open = new Set<Socket>();
+  const server = createTlsServer({ cert: tls.cert, key: tls.key }, (client) => {
+    const upstream = connect(targetPort, '127.0.0.1');
+    open.add(client);
+    open.add(upstream);
+    client.pipe(upstream).pipe(client);
+    const close = () => {
+      client.destroy();
+      upstream.destroy();
+      open.delete(client);
+      open.delete(upstream);
+    };
+    client.on('error', close);
+    upstream.on('error', close);
+    client.on('close', close);
+    upstream.on('close', close);
+  });
+  server.on('tlsClientError', () => {}); // a client refusing our certificate is the point of some tests
+  const port = await new Promise<number>((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      const addr = server.address();
+      resolve(typeof addr === 'object' && addr ? addr.port : 0);
+    });
+  });
+  return {
+    port,
+    url: `https://127.0.0.1:${port}`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        for (const s of open) s.destroy();
         server.close(() => resolve());
       }),
   };

@@ -3,6 +3,9 @@
  * latency, the gateway stopped and restarted, wrong credentials, a missing bucket.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReplicaConfig } from '../../../runtime/config/types.js';
 import { ReplicaError } from '../../../runtime/replica/retry.js';
@@ -11,8 +14,10 @@ import {
   type HttpFaultProxy,
   startHttpFaultProxy,
   startTcpFaultProxy,
+  startTlsProxy,
   type TcpFaultProxy,
 } from '../../services/fault-proxy.js';
+import { selfSignedCert } from '../../services/process.js';
 import { type RgwServer, startRgw } from '../../services/rgw.js';
 import { body, readAll } from '../replica-contract/contract.js';
 import {
@@ -176,6 +181,28 @@ describe('s3 client under faults (Ceph RGW)', () => {
       'replica "my-s3": PUT generations/00112233aabbccdd/snapshots/00000001.snapshot.lz4: bucket "no-such-bucket" does not exist (HTTP 404)',
     );
     expect(err.hint).toMatch(/create the bucket/);
+  });
+
+  it('refuses an untrusted TLS certificate with a clear error, and accepts it with skip-verify', async () => {
+    const certDir = await mkdtemp(join(tmpdir(), 'ls-mix-tls-'));
+    const tls = await startTlsProxy(rgw.port, selfSignedCert(certDir));
+    try {
+      const strict = await createS3ReplicaClient(cfg(tls.url), { retry: QUICK_RETRY });
+      const err = await errorOf(strict.generations());
+      expect(err).toBeInstanceOf(ReplicaError);
+      expect(err.transient).toBe(false);
+      expect(err.message).toMatch(/TLS certificate not trusted \(DEPTH_ZERO_SELF_SIGNED_CERT/);
+      expect(err.hint).toMatch(/skip-verify: true/);
+      await strict.close();
+
+      const lax = await createS3ReplicaClient(cfg(tls.url, { skipVerify: true }), {});
+      await lax.writeSnapshot(GEN, 9, body('over tls'));
+      expect((await readAll(await lax.openSnapshot(GEN, 9))).toString()).toBe('over tls');
+      await lax.close();
+    } finally {
+      await tls.stop();
+      await rm(certDir, { recursive: true, force: true });
+    }
   });
 
   it('takes keys from LITESTREAM_ACCESS_KEY_ID / LITESTREAM_SECRET_ACCESS_KEY', async () => {

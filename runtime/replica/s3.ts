@@ -47,6 +47,9 @@ export async function createS3ReplicaClient(
     });
   }
   const bucket = cfg.bucket;
+  // The SDK warns on every run that its 2027 releases will need Node 22: ls-mix pins its SDK
+  // version, so that notice is noise in a backup sidecar's log. Users can still opt back in.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const endpoint = cfg.endpoint ? normalizeEndpoint(cfg.endpoint) : undefined;
   const credentials = resolveCredentials(cfg);
   const timeout = opts.timeoutMs ?? 30_000;

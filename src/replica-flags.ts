@@ -7,7 +7,7 @@ export const configFlags = {
     helpValue: 'PATH',
   }),
   'no-expand-env': Flags.boolean({
-    description: 'do not expand $VAR / ${VAR} in the config file',
+    description: 'do not expand environment variables ($VAR) in the config file',
     default: false,
   }),
 };

@@ -111,6 +111,6 @@ export function formatLag(ms: number): string {
 }
 
 /** RFC 3339 in UTC without fractions, as Litestream prints times. */
-export function formatTime(d: Date): string {
+export function formatObjectTime(d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }

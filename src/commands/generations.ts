@@ -1,6 +1,6 @@
 import {
   formatLag,
-  formatTime,
+  formatObjectTime,
   type GenerationRow,
   listGenerations,
   openReplicaTargets,
@@ -37,8 +37,8 @@ export default class Generations extends BaseCommand {
               r.replica,
               r.generation,
               formatLag(r.lagMs),
-              formatTime(r.start),
-              formatTime(r.end),
+              formatObjectTime(r.start),
+              formatObjectTime(r.end),
             ]),
           ),
         );

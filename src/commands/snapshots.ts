@@ -1,5 +1,10 @@
 import { Flags } from '@oclif/core';
-import { formatTime, listSnapshots, openReplicaTargets, type SnapshotRow } from '../../runtime/restore.js';
+import {
+  formatObjectTime,
+  listSnapshots,
+  openReplicaTargets,
+  type SnapshotRow,
+} from '../../runtime/restore.js';
 import { BaseCommand } from '../base-command.js';
 import { formatTable, replicaFlags, targetArg } from '../replica-flags.js';
 
@@ -32,7 +37,7 @@ export default class Snapshots extends BaseCommand {
               r.generation,
               String(r.index),
               String(r.size),
-              formatTime(r.created),
+              formatObjectTime(r.created),
             ]),
           ),
         );

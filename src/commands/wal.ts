@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { formatTime, listWalSegments, openReplicaTargets, type WalRow } from '../../runtime/restore.js';
+import { formatObjectTime, listWalSegments, openReplicaTargets, type WalRow } from '../../runtime/restore.js';
 import { BaseCommand } from '../base-command.js';
 import { formatTable, replicaFlags, targetArg } from '../replica-flags.js';
 
@@ -36,7 +36,7 @@ export default class Wal extends BaseCommand {
               String(r.index),
               String(r.offset),
               String(r.size),
-              formatTime(r.created),
+              formatObjectTime(r.created),
             ]),
           ),
         );

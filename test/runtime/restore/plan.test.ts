@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { chooseGeneration, type GenerationSummary } from '../../../runtime/restore/plan.js';
-import { formatLag, formatTime } from '../../../runtime/restore.js';
+import { formatLag, formatObjectTime } from '../../../runtime/restore.js';
 
 const gen = (generation: string, start: string, end: string): GenerationSummary => ({
   replica: 'r',
@@ -49,6 +49,6 @@ describe('listing formats', () => {
     expect(formatLag(4_999)).toBe('4s');
     expect(formatLag(90_000)).toBe('1m30s');
     expect(formatLag(26 * 3_600_000 + 3 * 60_000)).toBe('26h3m0s');
-    expect(formatTime(new Date('2026-11-22T01:59:05.565Z'))).toBe('2026-11-22T01:59:05Z');
+    expect(formatObjectTime(new Date('2026-11-22T01:59:05.565Z'))).toBe('2026-11-22T01:59:05Z');
   });
 });

@@ -323,7 +323,10 @@ export function createLz4FrameDecoder(opts: { name?: string } = {}): Transform {
             out = Buffer.from(data);
           } else {
             try {
-              const sized = Buffer.concat([u32(f.blockMaxSize), data]);
+              // lz4-napi allocates the size we announce: announce what the block can expand to
+              // at most (LZ4 expands at most 255x), not a 4 MB buffer for each small segment.
+              const bound = Math.min(f.blockMaxSize, data.length * 255 + 64);
+              const sized = Buffer.concat([u32(bound), data]);
               out =
                 f.independent || f.history.length === 0
                   ? uncompressBlock(sized)

@@ -171,3 +171,13 @@ describe('LZ4 frame decoder', () => {
     });
   });
 });
+
+describe('LZ4 decoder output bound', () => {
+  it('decodes blocks that expand the maximum (a run of zeros, ~255x)', async () => {
+    for (const size of [1, 100, 65_536, 1 << 20, 4 << 20]) {
+      const data = Buffer.alloc(size);
+      const frame = await lz4FrameCompress(data);
+      expect((await lz4FrameDecompress(frame)).equals(data)).toBe(true);
+    }
+  });
+});

@@ -172,6 +172,9 @@ describe('abs client under faults (Azurite)', () => {
     const viaSas = await createAbsReplicaClient(cfg(base, { accountKey: undefined, sasToken: sas }), {});
     await viaSas.writeSnapshot(GEN, 2, body('sas'));
     expect((await viaSas.snapshots(GEN)).map((s) => s.index)).toEqual([2]);
+    await viaSas.writeWalSegment({ generation: GEN, index: 2, offset: 0 }, body('sas wal'));
+    await viaSas.deleteGeneration(GEN); // blob batch (or its fallback) under a SAS
+    expect(await viaSas.generations()).toEqual([]);
 
     const connectionString = `DefaultEndpointsProtocol=http;AccountName=${azurite.credentials.accountName};AccountKey=${azurite.credentials.accountKey};BlobEndpoint=${azurite.endpoint};`;
     const viaConn = await createAbsReplicaClient(

@@ -3,9 +3,8 @@
  * concatenated (checked frame by frame) into the database's `-wal` file, then SQLite itself
  * replays them with a TRUNCATE checkpoint, as Litestream v0.3.13 does.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
-import { pipeline } from 'node:stream/promises';
 import Database from 'better-sqlite3';
 import { UserError } from '../errors.js';
 import { walSegmentKey } from '../format/layout.js';
@@ -45,7 +44,7 @@ export async function applyWalIndex(
 ): Promise<{ frames: number; offset: number }> {
   const walPath = `${dbPath}-wal`;
   const checker = new WalChecker(pageSize);
-  const out = createWriteStream(walPath, { flags: 'wx' });
+  const out = await open(walPath, 'wx');
   try {
     for (const seg of segments) {
       if (seg.offset !== checker.offset) {
@@ -59,25 +58,16 @@ export async function applyWalIndex(
       }
       await seg.ready();
       checker.begin(seg.key);
-      await pipeline(
-        createReadStream(seg.path),
-        async function* (source: AsyncIterable<Buffer>) {
-          for await (const chunk of source) {
-            checker.update(chunk);
-            yield chunk;
-          }
-        },
-        out,
-        { end: false },
-      );
+      for await (const chunk of createReadStream(seg.path)) {
+        checker.update(chunk as Buffer);
+        await out.write(chunk as Buffer);
+      }
       checker.end();
       await rm(seg.path, { force: true });
     }
-    await new Promise<void>((resolve, reject) =>
-      out.end((err?: Error | null) => (err ? reject(err) : resolve())),
-    );
+    await out.close();
   } catch (err) {
-    out.destroy();
+    await out.close().catch(() => undefined);
     await rm(walPath, { force: true });
     throw err;
   }

@@ -183,7 +183,15 @@ export class ObjectStoreReplicaClient implements ReplicaClient {
           out.once('drain', () => src.resume());
         }
       });
-      src.once('end', () => out.end());
+      src.once('end', () => {
+        // A body that ends short of its announced size was cut off too.
+        if (size !== undefined && received < size) {
+          src.removeAllListeners('data');
+          void resume(
+            Object.assign(new Error(`body ended after ${received} of ${size} bytes`), { code: 'ECONNRESET' }),
+          );
+        } else out.end();
+      });
       src.once('error', (err) => {
         src.removeAllListeners('data');
         void resume(err);

@@ -197,46 +197,62 @@ class SftpStore implements ObjectStore {
     );
   }
 
-  async listDir(dir: string): Promise<StoreEntry[]> {
+  /**
+   * Run `fn` on the current session. Errors remember which session they came from, so a
+   * failure on a session that was already replaced never tears down the new one.
+   */
+  private async use<T>(fn: (c: SftpClient) => Promise<T>): Promise<T> {
     const c = await this.session();
-    let list: SftpClient.FileInfo[];
     try {
-      list = await c.list(this.key(dir));
+      return await fn(c);
     } catch (err) {
-      if (isNoSuchFile(err)) return [];
+      tagSession(err, c);
       throw err;
     }
-    return list.map((f) => ({
-      name: f.name,
-      isDir: f.type === 'd',
-      size: f.size,
-      createdAt: new Date(f.modifyTime),
-    }));
   }
 
-  async put(rel: string, body: Spooled): Promise<{ createdAt: Date }> {
-    const c = await this.session();
-    const path = this.key(rel);
-    const dir = posix.dirname(path);
-    const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
-    await this.ensureDir(c, dir);
-    try {
+  listDir(dir: string): Promise<StoreEntry[]> {
+    return this.use(async (c) => {
+      let list: SftpClient.FileInfo[];
       try {
-        await upload(c, body, tmp);
+        list = await c.list(this.key(dir));
       } catch (err) {
-        // The folder went away since we created it (retention removed the generation).
-        if (!isNoSuchFile(err)) throw err;
-        this.dirs.delete(dir);
-        await this.ensureDir(c, dir);
-        await upload(c, body, tmp);
+        if (isNoSuchFile(err)) return [];
+        throw err;
       }
-      await c.posixRename(tmp, path);
-    } catch (err) {
-      await c.delete(tmp, true).catch(() => {});
-      throw err;
-    }
-    const st = await c.stat(path);
-    return { createdAt: new Date(st.modifyTime) };
+      return list.map((f) => ({
+        name: f.name,
+        isDir: f.type === 'd',
+        size: f.size,
+        createdAt: new Date(f.modifyTime),
+      }));
+    });
+  }
+
+  put(rel: string, body: Spooled): Promise<{ createdAt: Date }> {
+    return this.use(async (c) => {
+      const path = this.key(rel);
+      const dir = posix.dirname(path);
+      const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
+      await this.ensureDir(c, dir);
+      try {
+        try {
+          await upload(c, body, tmp);
+        } catch (err) {
+          // The folder went away since we created it (retention removed the generation).
+          if (!isNoSuchFile(err)) throw err;
+          this.dirs.delete(dir);
+          await this.ensureDir(c, dir);
+          await upload(c, body, tmp);
+        }
+        await c.posixRename(tmp, path);
+      } catch (err) {
+        await c.delete(tmp, true).catch(() => {});
+        throw err;
+      }
+      const st = await c.stat(path);
+      return { createdAt: new Date(st.modifyTime) };
+    });
   }
 
   /** `mkdir -p` once per folder; parallel writes into a new folder share one attempt. */
@@ -250,30 +266,33 @@ class SftpStore implements ObjectStore {
     return pending;
   }
 
-  async get(rel: string, start: number): Promise<{ body: Readable; size?: number }> {
-    const c = await this.session();
-    const path = this.key(rel);
-    const st = await c.stat(path); // a missing object fails here, not later on the stream
-    const src = c.createReadStream(path, { start });
-    // The handle is closed after 'end'; a session ended meanwhile makes that close fail on a
-    // stream nobody listens to any more. Errors during the transfer still reach the reader.
-    src.on('error', () => {});
-    const out = new PassThrough();
-    pipeline(src, out).catch(() => {});
-    return { body: out, size: st.size };
+  get(rel: string, start: number): Promise<{ body: Readable; size?: number }> {
+    return this.use(async (c) => {
+      const path = this.key(rel);
+      const st = await c.stat(path); // a missing object fails here, not later on the stream
+      const src = c.createReadStream(path, { start });
+      // The handle is closed after 'end'; a session ended meanwhile makes that close fail on a
+      // stream nobody listens to any more. Errors during the transfer still reach the reader.
+      src.on('error', (err: Error) => tagSession(err, c));
+      const out = new PassThrough();
+      pipeline(src, out).catch(() => {});
+      return { body: out, size: st.size };
+    });
   }
 
-  async deleteKeys(rels: string[]): Promise<void> {
-    const c = await this.session();
+  deleteKeys(rels: string[]): Promise<void> {
     // SFTP pipelines requests over one channel: issue them together.
-    await Promise.all(rels.map((r) => c.delete(this.key(r), true)));
+    return this.use(async (c) => {
+      await Promise.all(rels.map((r) => c.delete(this.key(r), true)));
+    });
   }
 
-  async deleteTree(dir: string): Promise<void> {
-    const c = await this.session();
-    const path = this.key(dir);
-    if (await c.exists(path)) await c.rmdir(path, true);
-    for (const d of [...this.dirs.keys()]) if (d === path || d.startsWith(`${path}/`)) this.dirs.delete(d);
+  deleteTree(dir: string): Promise<void> {
+    return this.use(async (c) => {
+      const path = this.key(dir);
+      if (await c.exists(path)) await c.rmdir(path, true);
+      for (const d of [...this.dirs.keys()]) if (d === path || d.startsWith(`${path}/`)) this.dirs.delete(d);
+    });
   }
 
   classify(err: unknown): Verdict {
@@ -319,7 +338,13 @@ class SftpStore implements ObjectStore {
   }
 
   /** After a transient failure: drop the session; the next attempt reconnects. */
-  async reset(): Promise<void> {
+  async reset(err?: unknown): Promise<void> {
+    const failed = sessionOf(err);
+    if (failed && failed !== this.client) {
+      // That session was already replaced: just make sure it is gone.
+      await failed.end().catch(() => {});
+      return;
+    }
     const c = this.client;
     this.client = undefined;
     this.dirs.clear();
@@ -339,6 +364,16 @@ async function mkdirp(c: SftpClient, dir: string): Promise<void> {
     // Another writer (or client) may have created it in the meantime.
     if ((await c.exists(dir)) !== 'd') throw err;
   }
+}
+
+const failedSessions = new WeakMap<object, SftpClient>();
+
+function tagSession(err: unknown, c: SftpClient): void {
+  if (err && typeof err === 'object' && !failedSessions.has(err)) failedSessions.set(err, c);
+}
+
+function sessionOf(err: unknown): SftpClient | undefined {
+  return err && typeof err === 'object' ? failedSessions.get(err) : undefined;
 }
 
 /** Small bodies from memory; spooled snapshots with fastPut (parallel, pipelined writes). */

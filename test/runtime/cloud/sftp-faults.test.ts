@@ -180,6 +180,16 @@ describe('sftp connection faults', () => {
     await c.close();
   });
 
+  it('resumes parallel downloads that one lost session broke together', async () => {
+    const c = await createSftpReplicaClient(cfg({}, tcp.port), { retry: QUICK_RETRY });
+    const payloads = [0, 1, 2, 3].map(() => randomBytes(800_000));
+    for (const [i, p] of payloads.entries()) await c.writeSnapshot(GEN, 10 + i, body(p));
+    tcp.cutResponseAfter(1_200_000);
+    const got = await Promise.all(payloads.map((_, i) => c.openSnapshot(GEN, 10 + i).then(readAll)));
+    for (const [i, g] of got.entries()) expect(g.equals(payloads[i]), `snapshot ${i}`).toBe(true);
+    await c.close();
+  });
+
   it('survives connection resets (the next attempt opens a new session)', async () => {
     const c = await createSftpReplicaClient(cfg({}, tcp.port), { retry: QUICK_RETRY });
     await c.generations(); // session up

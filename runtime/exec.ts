@@ -74,12 +74,25 @@ export async function runReplicate(opts: RunReplicateOptions): Promise<number> {
   const argv = opts.exec ? parseCommandLine(opts.exec) : undefined;
   if (argv && argv.length === 0) throw new UserError('-exec: empty command');
 
-  const rep = await Replication.start(config, { logger: log });
-  const onUsr1 = () => {
+  // SIGUSR1 (sent by `ls-mix snapshot`) may arrive while the dbs are still opening: remember it.
+  let rep: Replication | undefined;
+  let snapshotPending = false;
+  const snapshotNow = () => {
     log.info('SIGUSR1: taking a snapshot on every replica');
-    rep.snapshotAll().catch((err) => log.error({ err: (err as Error).message }, 'snapshot failed'));
+    rep?.snapshotAll().catch((err) => log.error({ err: (err as Error).message }, 'snapshot failed'));
+  };
+  const onUsr1 = () => {
+    if (rep) snapshotNow();
+    else snapshotPending = true;
   };
   events.on('SIGUSR1', onUsr1);
+  try {
+    rep = await Replication.start(config, { logger: log });
+  } catch (err) {
+    events.off('SIGUSR1', onUsr1);
+    throw err;
+  }
+  if (snapshotPending) snapshotNow();
 
   let child: ResultPromise | undefined;
   let shuttingDown = false;
@@ -126,7 +139,11 @@ export async function runReplicate(opts: RunReplicateOptions): Promise<number> {
     });
   }
 
+  // Our timers are unref'd (a library must not hold its host process open): this one keeps the
+  // replicate process alive until a signal or the child's exit.
+  const keepAlive = setInterval(() => undefined, 1 << 30);
   const code = await stopped;
+  clearInterval(keepAlive);
   await rep.close({ finalSync: true });
   events.off('SIGUSR1', onUsr1);
   for (const [s, h] of handlers) events.off(s, h);

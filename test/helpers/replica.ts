@@ -24,11 +24,17 @@ export async function restoreFileReplica(
   }
 }
 
-/** Every object key under a file replica (posix, relative), sorted. */
+/** Every object key under a file replica (posix, relative), sorted; none when it is missing. */
 export function listObjects(replicaDir: string): string[] {
   const out: string[] = [];
   const walk = (dir: string) => {
-    for (const name of readdirSync(dir)) {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return; // not created yet
+    }
+    for (const name of names) {
       const p = join(dir, name);
       if (statSync(p).isDirectory()) walk(p);
       else out.push(relative(replicaDir, p).split('\\').join('/'));

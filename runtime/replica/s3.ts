@@ -1,4 +1,5 @@
 import { Agent as HttpsAgent } from 'node:https';
+import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import {
   DeleteObjectsCommand,
@@ -16,7 +17,7 @@ import type { ReplicaConfig } from '../config/types.js';
 import { UserError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ReplicaClient } from './client.js';
-import { joinKey, type ObjectStore, ObjectStoreReplicaClient, type StoreEntry } from './object-store.js';
+import { type ObjectStore, ObjectStoreReplicaClient, type StoreEntry } from './object-store.js';
 import { networkFailure, type RetryPolicy, tlsFailure, type Verdict, withRetry } from './retry.js';
 import type { Spooled } from './spool.js';
 
@@ -101,8 +102,12 @@ class S3Store implements ObjectStore {
     private readonly root: string,
   ) {}
 
+  /**
+   * Litestream's key: Go's path.Join(path, key) — slashes collapsed, a leading one kept — so
+   * a replica Litestream wrote with `path: /backups` (keys "/backups/generations/...") is found.
+   */
   private key(rel: string): string {
-    return joinKey(this.root, rel);
+    return this.root ? posix.join(this.root, rel) : rel;
   }
 
   async listDir(dir: string): Promise<StoreEntry[]> {

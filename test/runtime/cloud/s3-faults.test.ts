@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReplicaConfig } from '../../../runtime/config/types.js';
 import { ReplicaError } from '../../../runtime/replica/retry.js';
@@ -202,6 +203,37 @@ describe('s3 client under faults (Ceph RGW)', () => {
     } finally {
       await tls.stop();
       await rm(certDir, { recursive: true, force: true });
+    }
+  });
+
+  it("stores objects at Litestream's keys (Go path.Join of path and layout, leading slash kept)", async () => {
+    const keysUnder = async (prefix: string) => {
+      const raw = new S3Client({
+        endpoint: rgw.endpoint,
+        region: 'us-east-1',
+        forcePathStyle: true,
+        credentials: rgw.credentials,
+      });
+      try {
+        const res = await raw.send(new ListObjectsV2Command({ Bucket: 'faults', Prefix: prefix }));
+        return (res.Contents ?? []).map((o) => o.Key).sort();
+      } finally {
+        raw.destroy();
+      }
+    };
+    for (const [path, prefix] of [
+      ['layout/a//b/', 'layout/a/b/'],
+      ['/layout-abs', '/layout-abs/'],
+    ]) {
+      const c = await createS3ReplicaClient(cfg(rgw.endpoint, { path }), {});
+      await c.writeSnapshot(GEN, 1, body('s'));
+      await c.writeWalSegment({ generation: GEN, index: 1, offset: 0x1038 }, body('w'));
+      expect(await keysUnder(prefix)).toEqual([
+        `${prefix}generations/${GEN}/snapshots/00000001.snapshot.lz4`,
+        `${prefix}generations/${GEN}/wal/00000001_00001038.wal.lz4`,
+      ]);
+      expect(await c.generations()).toEqual([GEN]);
+      await c.close();
     }
   });
 

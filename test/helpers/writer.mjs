@@ -4,10 +4,12 @@
  * (after COMMIT returned) in an ack file, one "txid epoch-ms" line per commit.
  *
  *   node writer.mjs DB [--count N] [--interval MS] [--ack FILE] [--exit CODE] [--rows N]
- *                      [--big-every N] [--autocheckpoint N]
+ *                      [--big-every N] [--big-rows N] [--keep N] [--autocheckpoint N]
  *
  * Each transaction writes tx(id, n, at) and n rows(tx, payload): a restored copy shows whether
- * any transaction is torn. On SIGTERM/SIGINT it commits one last transaction (payload "bye")
+ * any transaction is torn. Every --big-every-th transaction writes --big-rows rows of 4000
+ * bytes (bigger than a small checkpoint threshold). With --keep N, each transaction deletes the
+ * rows of transactions older than N (tx rows stay), so the db stays small in long runs. On SIGTERM/SIGINT it commits one last transaction (payload "bye")
  * and exits with --exit (default 0). With --count it exits with --exit after N transactions.
  */
 import { appendFileSync } from 'node:fs';
@@ -24,6 +26,8 @@ const ack = opt('ack', '');
 const exitCode = Number(opt('exit', '0'));
 const rowsPerTx = Number(opt('rows', '3'));
 const bigEvery = Number(opt('big-every', '0'));
+const bigRows = Number(opt('big-rows', '200'));
+const keep = Number(opt('keep', '0'));
 
 const db = new Database(dbPath, { timeout: 10_000 });
 db.pragma('journal_mode = wal');
@@ -33,13 +37,15 @@ db.exec('CREATE TABLE IF NOT EXISTS rows (id INTEGER PRIMARY KEY, tx INTEGER, pa
 let next = (db.prepare('SELECT max(id) AS m FROM tx').get().m ?? 0) + 1;
 const insTx = db.prepare('INSERT INTO tx (id, n, at) VALUES (?, ?, ?)');
 const insRow = db.prepare('INSERT INTO rows (tx, payload) VALUES (?, ?)');
+const prune = db.prepare('DELETE FROM rows WHERE tx <= ?');
 
 function commit(payload) {
   const id = next++;
   const big = bigEvery > 0 && id % bigEvery === 0;
-  const n = big ? 200 : rowsPerTx;
+  const n = big ? bigRows : rowsPerTx;
   db.transaction(() => {
     insTx.run(id, n, Date.now());
+    if (keep > 0) prune.run(id - keep);
     for (let k = 0; k < n; k++)
       insRow.run(id, payload ?? Buffer.alloc(big ? 4000 : 100 + ((id * 31 + k) % 400), id % 251));
   })();

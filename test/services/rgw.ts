@@ -40,7 +40,9 @@ export async function startRgw(): Promise<RgwServer> {
     );
   }
   const dir = await mkdtemp(join(tmpdir(), 'ls-mix-rgw-'));
-  const [monPort, port] = [await freePort(), await freePort()];
+  const monPort = await freePort();
+  let port = await freePort();
+  while (port === monPort) port = await freePort();
   const conf = join(dir, 'ceph.conf');
   const fsid = randomUUID();
   for (const d of ['run', 'log', 'mon/ceph-a', 'osd/ceph-0', 'rgw'])

@@ -186,7 +186,16 @@ async function ensureUser(): Promise<void> {
     () => true,
     () => false,
   );
-  if (!exists) await run('useradd', ['--system', '--create-home', '--shell', '/usr/sbin/nologin', SFTP_USER]);
+  if (!exists) {
+    // Two test files may race to create it: losing that race is fine.
+    await run('useradd', ['--system', '--create-home', '--shell', '/usr/sbin/nologin', SFTP_USER]).catch(
+      async (err) => {
+        await run('id', ['-u', SFTP_USER]).catch(() => {
+          throw err;
+        });
+      },
+    );
+  }
   // Always (re)set: a user created elsewhere may have another password.
   const child = execFile('chpasswd');
   child.stdin?.end(`${SFTP_USER}:${SFTP_PASSWORD}\n`);

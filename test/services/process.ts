@@ -19,6 +19,16 @@ export function spawnServer(cmd: string, args: string[], logFile: string, cwd?: 
   const fd = openSync(logFile, 'a');
   const child = spawn(cmd, args, { stdio: ['ignore', fd, fd], cwd });
   child.on('error', () => {}); // reported by waitFor through the exit check
+  // Safety net: a test process that exits without its afterAll still takes its servers along.
+  const reap = () => {
+    if (child.exitCode === null && child.pid) {
+      try {
+        process.kill(child.pid, 'SIGKILL');
+      } catch {}
+    }
+  };
+  process.once('exit', reap);
+  child.once('exit', () => process.off('exit', reap));
   return child;
 }
 

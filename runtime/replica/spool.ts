@@ -30,6 +30,7 @@ export async function spool(body: Readable, memoryLimit = DEFAULT_MEMORY_LIMIT):
   let dir: string | undefined;
   let file: string | undefined;
   let out: ReturnType<typeof createWriteStream> | undefined;
+  let opening: Promise<void> | undefined;
 
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -41,26 +42,34 @@ export async function spool(body: Readable, memoryLimit = DEFAULT_MEMORY_LIMIT):
       chunks.push(chunk);
       if (size <= memoryLimit) return cb();
       // Overflow: move what we have to a temp file and stream the rest there.
-      mkdtemp(join(tmpdir(), 'ls-mix-spool-'))
-        .then((d) => {
-          dir = d;
-          file = join(d, 'body');
-          out = createWriteStream(file);
-          for (const c of chunks.splice(0)) out.write(c);
-          cb();
-        })
-        .catch(cb);
+      opening = mkdtemp(join(tmpdir(), 'ls-mix-spool-')).then((d) => {
+        dir = d;
+        file = join(d, 'body');
+        out = createWriteStream(file);
+        // A failing temp file (disk full) fails the spool instead of crashing the process.
+        out.on('error', (e) => sink.destroy(e));
+        for (const c of chunks.splice(0)) out.write(c);
+      });
+      opening.then(() => cb(), cb);
     },
     final(cb) {
       if (!out) return cb();
       out.end(() => cb());
-      out.once('error', cb);
     },
   });
 
   try {
     await pipeline(body, sink);
   } catch (err) {
+    // The temp folder may still be in the making when the source fails: wait, then remove it.
+    await opening?.catch(() => {});
+    const stream = out;
+    if (stream && !stream.closed) {
+      await new Promise<void>((resolve) => {
+        stream.once('close', resolve);
+        stream.destroy();
+      });
+    }
     if (dir) await rm(dir, { recursive: true, force: true });
     throw err;
   }

@@ -138,15 +138,21 @@ export class ReplicaSyncer {
       const length = await this.segmentLength(last);
       const end = { generation, index: last.index, offset: last.offset + length };
       const local = await this.db.shadowSize(generation, end.index);
-      const nextIndexExists = end.index < cur.index;
       if (local !== undefined && end.offset <= local) {
         pos = end;
-      } else if (local === undefined && nextIndexExists) {
-        this.log.warn(
-          { index: end.index },
-          'local shadow WAL for the replica position is gone; starting a fresh snapshot at the current index',
-        );
-        this.hasSnapshot = false;
+      } else if (local === undefined && end.index < cur.index) {
+        // Shadow files are deleted only once every replica moved past them: this replica had
+        // finished that index. Continue with the next one if it is still here.
+        const next = { generation, index: end.index + 1, offset: 0 };
+        if ((await this.db.shadowSize(generation, next.index)) !== undefined) {
+          pos = next;
+        } else {
+          this.log.warn(
+            { index: end.index },
+            'local shadow WAL after the replica position is gone; new snapshot',
+          );
+          this.hasSnapshot = false;
+        }
       } else {
         // Its objects do not match our shadow WAL (local state lost or replaced): a new
         // generation keeps the two from ever mixing.
@@ -224,17 +230,28 @@ export class ReplicaSyncer {
   private async snapshotLocked(): Promise<SnapshotInfo | undefined> {
     return this.db.withCheckpointsHeld(async (cur) => {
       if (this.pos?.generation !== cur.generation) await this.findPosition(cur.generation);
-      await this.ship();
-      const now = this.db.position;
-      if (!now || now.generation !== cur.generation || this.pos?.index !== now.index) {
-        return undefined; // the generation moved on while we shipped: the next sync starts over
+      if (!this.pos) return undefined;
+      // A replica without a snapshot in this generation starts a new chain: snapshot first, so
+      // no restore ever finds segments without the snapshot they follow. Otherwise ship first:
+      // every page the database file can differ in from the read transaction's view is then in
+      // segments stored before the snapshot, so restores to any later time are consistent.
+      const fresh = !this.hasSnapshot;
+      if (fresh) {
+        this.pos = { generation: cur.generation, index: cur.index, offset: 0 };
+        this.db.setReplicaNeed(this.name, cur.generation, cur.index);
+      } else {
+        await this.ship();
       }
-      const data = this.db.createDbReadStream();
-      const body = await encodeObject(data, this.config.age);
+      const now = this.db.position;
+      if (!now || now.generation !== cur.generation || this.pos.index !== now.index) {
+        return undefined; // the generation moved on meanwhile: the next sync starts over
+      }
+      const body = await encodeObject(this.db.createDbReadStream(), this.config.age);
       const info = await this.client.writeSnapshot(now.generation, now.index, body);
       this.hasSnapshot = true;
       this.lastSnapshotAt = Date.now();
       this.log.info({ generation: now.generation, index: now.index, size: info.size }, 'snapshot written');
+      if (fresh) await this.ship();
       return info;
     });
   }

@@ -150,6 +150,8 @@ export interface HttpFaultProxy {
   /** Answer the next `n` requests with `status` (default 503) instead of forwarding them. */
   failNext(n: number, status?: number): void;
   readonly stats: { requests: number; injected: number };
+  /** "METHOD /path?query" of every request, in order (to assert what a call sends). */
+  readonly log: string[];
   stop(): Promise<void>;
 }
 
@@ -157,8 +159,10 @@ export async function startHttpFaultProxy(targetPort: number): Promise<HttpFault
   let failBudget = 0;
   let failStatus = 503;
   const stats = { requests: 0, injected: 0 };
+  const log: string[] = [];
   const server: HttpServer = createHttpServer((req, res) => {
     stats.requests++;
+    log.push(`${req.method} ${req.url}`);
     if (failBudget > 0) {
       failBudget--;
       stats.injected++;
@@ -201,6 +205,7 @@ export async function startHttpFaultProxy(targetPort: number): Promise<HttpFault
       failStatus = status;
     },
     stats,
+    log,
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -93,6 +93,16 @@ describe('abs client under faults (Azurite)', () => {
     await c.close();
   });
 
+  it('writes a WAL segment or a snapshot with one PUT each, never a LIST', async () => {
+    const c = await createAbsReplicaClient(cfg(http.url), {});
+    const from = http.log.length;
+    await c.writeWalSegment({ generation: GEN, index: 3, offset: 0 }, body('one'));
+    await c.writeSnapshot(GEN, 3, body('snap'));
+    const sent = http.log.slice(from).map((l) => l.split(' ')[0]);
+    expect(sent).toEqual(['PUT', 'PUT']);
+    await c.close();
+  });
+
   it('survives connection resets mid-request', async () => {
     const c = await createAbsReplicaClient(cfg(`http://127.0.0.1:${tcp.port}`), { retry: QUICK_RETRY });
     const payload = Buffer.alloc(300_000, 3);

@@ -77,6 +77,17 @@ describe('s3 client under faults (Ceph RGW)', () => {
     await c.close();
   });
 
+  it('writes a WAL segment or a snapshot with one PUT each, never a LIST', async () => {
+    const c = await createS3ReplicaClient(cfg(http.url), {});
+    const from = http.log.length;
+    await c.writeWalSegment({ generation: GEN, index: 3, offset: 0 }, body('one'));
+    await c.writeWalSegment({ generation: GEN, index: 3, offset: 3 }, body('two'));
+    await c.writeSnapshot(GEN, 3, body('snap'));
+    const sent = http.log.slice(from).map((l) => l.split(' ')[0]);
+    expect(sent).toEqual(['PUT', 'PUT', 'PUT']);
+    await c.close();
+  });
+
   it('gives up after the bounded number of attempts with a transient ReplicaError', async () => {
     const c = await createS3ReplicaClient(cfg(http.url), {
       retry: { retries: 2, minTimeout: 20, maxTimeout: 50 },

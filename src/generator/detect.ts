@@ -86,13 +86,15 @@ export async function detectProject(dir: string, overrides: Overrides = {}): Pro
     name: detectName(root, overrides, web, pkg),
     port: defaulted(0, ''),
     dbPath: defaulted('', ''),
-    packageManager: await detectPackageManager(root, overrides),
+    // A jamstack UI beside a .NET API has its lockfile in the UI folder.
+    packageManager: await detectPackageManager(uiDir ? path.join(root, uiDir) : root, overrides),
     nodeVersion: await detectNodeVersion(root, pkg, overrides),
     dotnetVersion: detectDotnetVersion(web, overrides),
   };
 
   if (runtime === 'dotnet') {
     facts.uiDir = uiDir;
+    if (uiDir) facts.hasLockfile = facts.packageManager.source === 'detected';
     if (web) {
       facts.csproj = web.file;
       facts.assemblyName = web.assemblyName ?? web.name;

@@ -145,6 +145,36 @@ describe('other sources and overrides', () => {
   });
 });
 
+describe('Blazor flavours', () => {
+  it('a WebAssembly client project -> blazor-wasm; razor + tailwind.config -> blazor-tailwind', async () => {
+    const dir = await tempDir();
+    await mkdir(path.join(dir, 'Shop/Components'), { recursive: true });
+    await mkdir(path.join(dir, 'Shop.Client'));
+    await writeFile(path.join(dir, 'Shop/Shop.csproj'), '<Project Sdk="Microsoft.NET.Sdk.Web"></Project>\n');
+    await writeFile(path.join(dir, 'Shop/Components/App.razor'), '<Routes />\n');
+    await writeFile(
+      path.join(dir, 'Shop.Client/Shop.Client.csproj'),
+      '<Project Sdk="Microsoft.NET.Sdk.BlazorWebAssembly"></Project>\n',
+    );
+    const wasm = await detectProject(dir);
+    expect(wasm.variant).toEqual(fact('blazor-wasm', 'detected', 'Shop.Client/Shop.Client.csproj'));
+    expect(wasm.csproj).toBe('Shop/Shop.csproj');
+
+    const dir2 = await tempDir();
+    await mkdir(path.join(dir2, 'Diary/Components'), { recursive: true });
+    await writeFile(
+      path.join(dir2, 'Diary/Diary.csproj'),
+      '<Project Sdk="Microsoft.NET.Sdk.Web"><PropertyGroup><TargetFramework>net9.0</TargetFramework><AssemblyName>DiaryApp</AssemblyName></PropertyGroup></Project>\n',
+    );
+    await writeFile(path.join(dir2, 'Diary/Components/App.razor'), '<Routes />\n');
+    await writeFile(path.join(dir2, 'Diary/tailwind.config.js'), 'export default {};\n');
+    const tw = await detectProject(dir2);
+    expect(tw.variant.value).toBe('blazor-tailwind');
+    expect(tw.dotnetVersion).toEqual(fact('9.0', 'detected', 'Diary/Diary.csproj TargetFramework'));
+    expect(tw.assemblyName).toBe('DiaryApp');
+  });
+});
+
 describe('bad input: one clear error', () => {
   it('not a directory, missing, or no app at all', async () => {
     await expect(detectProject(path.join(FIXTURES_DIR, 'express/package.json'))).rejects.toThrow(

@@ -4,17 +4,19 @@
  * dockerfile-utils, and the runtime's own litestream.yml loader with no literal secret.
  * The golden test guarantees these are exactly what the generator writes.
  */
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { planMixes } from '../../src/generator/index.js';
 import { composeSchemaErrors, dockerComposeConfig } from '../validators/compose.js';
 import { dockerfileProblems } from '../validators/dockerfile.js';
 import { envRefs, literalSecrets, loadWithRuntime } from '../validators/litestream-config.js';
 import { actionlintErrors, actionValidatorErrors } from '../validators/workflow.js';
-import { GOLDEN_DIR, matrix } from './helpers.js';
+import { cleanupTemps, GOLDEN_DIR, matrix, tempDir } from './helpers.js';
 
 const cases = await matrix();
+afterAll(cleanupTemps);
 const read = (c: { mix: string; variant: string }, file: string) =>
   readFile(path.join(GOLDEN_DIR, c.mix, c.variant, file), 'utf8');
 
@@ -68,6 +70,32 @@ describe.each(cases)('$mix / $variant', (c) => {
     const mountDir = compose.services.litestream.volumes[0].split(':')[1];
     expect(path.posix.dirname(config.dbs[0].path)).toBe(mountDir);
     expect(compose.services.app.volumes).toEqual(compose.services.litestream.volumes);
+  });
+});
+
+describe('layouts without a golden fixture', () => {
+  it('ServiceStack jamstack (.NET API + Vue UI): the Dockerfile builds the UI first and passes dockerfile-utils', async () => {
+    const dir = await tempDir();
+    await mkdir(path.join(dir, 'api/Shop'), { recursive: true });
+    await mkdir(path.join(dir, 'ui'));
+    await writeFile(
+      path.join(dir, 'api/Shop/Shop.csproj'),
+      '<Project Sdk="Microsoft.NET.Sdk.Web"></Project>\n',
+    );
+    await writeFile(
+      path.join(dir, 'ui/package.json'),
+      '{"scripts":{"build":"vite build"},"devDependencies":{"vite":"6","vue":"3"}}',
+    );
+    await writeFile(path.join(dir, 'ui/package-lock.json'), '{}');
+    const plan = await planMixes({ dir, mixes: ['jamstack-litestream-aws'] });
+    const dockerfile = plan.files.find((f) => f.path === 'Dockerfile')!.content;
+    expect(dockerfile).toMatch(
+      /FROM node:20-slim AS ui[^]*RUN cd ui && npm ci && npm run build[^]*COPY --from=ui \/source \.[^]*dotnet publish api\/Shop\/Shop\.csproj/,
+    );
+    expect(dockerfile).toContain('ENTRYPOINT ["dotnet", "Shop.dll"]');
+    expect(dockerfileProblems(dockerfile)).toEqual([]);
+    const litestream = plan.files.find((f) => f.path === 'litestream.yml')!.content;
+    expect(loadWithRuntime(litestream).dbs[0].path).toBe('/app/App_Data/db.sqlite');
   });
 });
 

@@ -11,6 +11,7 @@ import type { ReplicaConfig } from '../config/types.js';
 import { UserError } from '../errors.js';
 import type { ReplicaClient } from './client.js';
 import {
+  type CloudClientOptions,
   joinKey,
   mapLimit,
   type ObjectStore,
@@ -18,7 +19,6 @@ import {
   type StoreEntry,
 } from './object-store.js';
 import { networkFailure, tlsFailure, type Verdict } from './retry.js';
-import type { CloudClientOptions } from './s3.js';
 import type { Spooled } from './spool.js';
 
 const BLOCK_SIZE = 8 * 1024 * 1024;

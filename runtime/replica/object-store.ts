@@ -50,6 +50,16 @@ export interface ObjectStore {
   close(): Promise<void>;
 }
 
+/** Options every cloud client factory (s3, abs, sftp) accepts (tests shorten retries and timeouts). */
+export interface CloudClientOptions {
+  logger?: Logger;
+  retry?: Partial<RetryPolicy>;
+  /** Socket idle / connect timeout in ms (default 30 s / 10 s). */
+  timeoutMs?: number;
+  /** Spool bodies above this many bytes to a temp file (default 8 MiB). */
+  memoryLimit?: number;
+}
+
 export interface ObjectStoreOptions {
   replica: string;
   logger?: Logger;

@@ -15,21 +15,15 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { ReplicaConfig } from '../config/types.js';
 import { UserError } from '../errors.js';
-import type { Logger } from '../log.js';
 import type { ReplicaClient } from './client.js';
-import { type ObjectStore, ObjectStoreReplicaClient, type StoreEntry } from './object-store.js';
-import { networkFailure, type RetryPolicy, tlsFailure, type Verdict, withRetry } from './retry.js';
+import {
+  type CloudClientOptions,
+  type ObjectStore,
+  ObjectStoreReplicaClient,
+  type StoreEntry,
+} from './object-store.js';
+import { networkFailure, tlsFailure, type Verdict, withRetry } from './retry.js';
 import type { Spooled } from './spool.js';
-
-/** Options every cloud client factory accepts (tests shorten retries and timeouts). */
-export interface CloudClientOptions {
-  logger?: Logger;
-  retry?: Partial<RetryPolicy>;
-  /** Socket idle / connect timeout in ms (default 30 s / 10 s). */
-  timeoutMs?: number;
-  /** Spool bodies above this many bytes to a temp file (default 8 MiB). */
-  memoryLimit?: number;
-}
 
 const MULTIPART_PART_SIZE = 8 * 1024 * 1024;
 

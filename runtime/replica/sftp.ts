@@ -8,9 +8,14 @@ import type { ReplicaConfig } from '../config/types.js';
 import { UserError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ReplicaClient } from './client.js';
-import { joinKey, type ObjectStore, ObjectStoreReplicaClient, type StoreEntry } from './object-store.js';
+import {
+  type CloudClientOptions,
+  joinKey,
+  type ObjectStore,
+  ObjectStoreReplicaClient,
+  type StoreEntry,
+} from './object-store.js';
 import { networkFailure, ReplicaError, type Verdict } from './retry.js';
-import type { CloudClientOptions } from './s3.js';
 import { checkHostKey, fingerprint, type HostKeyPolicy, keyType } from './sftp/host-key.js';
 import type { Spooled } from './spool.js';
 

@@ -2,10 +2,10 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFi
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { execa } from 'execa';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scaffoldProject } from '../../src/scaffold/index.js';
 import { freePort, postNotes, startNodeApp, waitForHttp } from './app-process.js';
-import { REPO_ROOT, tempDirs } from './helpers.js';
+import { assertBuilt, BIN, REPO_ROOT, runCli, tempDirs } from './helpers.js';
 
 const dirs = tempDirs();
 afterAll(() => dirs.cleanup());
@@ -83,27 +83,70 @@ function checkDb(dbPath: string, notes: number): void {
 }
 
 describe('node template: a real app', () => {
-  it('installs, passes its own smoke test, serves HTTP and writes its SQLite db', async () => {
+  let app: string;
+
+  beforeAll(async () => {
     const cwd = dirs.make();
-    const { dir: app } = await scaffoldProject({
+    ({ dir: app } = await scaffoldProject({
       template: 'node',
       name: 'Notes Api',
       storage: 'aws',
       cwd,
       git: false,
-    });
-    const how = await installNodeApp(app);
-    expect(how).toMatch(/better-sqlite3/);
+    }));
+    expect(await installNodeApp(app)).toMatch(/better-sqlite3/);
+  }, 900_000);
 
+  it('passes its own smoke test (npm test)', async () => {
     const test = await execa('npm', ['test'], { cwd: app, reject: false, timeout: 120_000 });
     expect(test.exitCode, test.stdout + test.stderr).toBe(0);
     expect(test.stdout).toMatch(/# pass 3\b/);
     expect(test.stdout).toMatch(/# fail 0\b/);
+  });
 
+  it('serves HTTP on its port and writes its SQLite db', async () => {
     checkDb(await exerciseApp(app, 40), 40);
     // The mix points the container at the same env var and file the app reads.
     expect(readFileSync(join(app, '.deploy/docker-compose.yml'), 'utf8')).toContain('DB_PATH: /data/app.db');
-  }, 900_000);
+  });
+
+  it('runs under `ls-mix replicate -exec` to a file replica, and `ls-mix restore` brings the data back', async () => {
+    assertBuilt();
+    const work = dirs.make('ls-mix-e2e-');
+    const dbPath = join(app, 'data/e2e.db');
+    const replica = `file://${join(work, 'replica')}`;
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const replicate = execa('node', [BIN, 'replicate', '-exec', 'node server/index.js', dbPath, replica], {
+      cwd: app,
+      env: { PORT: String(port), HOST: '127.0.0.1', DB_PATH: dbPath },
+      reject: false,
+      timeout: 120_000,
+    });
+    try {
+      await waitForHttp(`${base}/healthz`, replicate);
+      await postNotes(base, 100, 'replicated');
+    } finally {
+      replicate.kill('SIGTERM'); // forwarded to the app; then the final sync
+    }
+    const run = await replicate;
+    expect(run.exitCode, run.stderr).toBe(0); // the app's own exit code
+    expect(run.stderr).toContain('final sync done');
+
+    const restored = join(work, 'restored.db');
+    const restore = await runCli(['restore', '-o', restored, replica], { cwd: work });
+    expect(restore.exitCode, restore.stderr).toBe(0);
+    checkDb(restored, 100);
+    const rows = (file: string) => {
+      const db = new Database(file, { readonly: true });
+      try {
+        return db.prepare('SELECT id, text, created_at FROM notes ORDER BY id').all();
+      } finally {
+        db.close();
+      }
+    };
+    expect(rows(restored)).toEqual(rows(dbPath));
+  });
 });
 
 // Installing Vite / Next is heavy: the jamstack templates' API server (the same Node server

@@ -110,7 +110,7 @@ describe('ls-mix CLI', () => {
       } else if (
         answered === 1 &&
         out.includes('+++ b/litestream.yml') &&
-        /Overwrite litestream\.yml\?[^]*Overwrite litestream\.yml\?/.test(out)
+        /Overwrite litestream\.yml\?[\s\S]*Overwrite litestream\.yml\?/.test(out)
       ) {
         answered = 2;
         child.stdin?.write('y\r');

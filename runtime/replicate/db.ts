@@ -234,6 +234,7 @@ export class MonitoredDb extends EventEmitter {
   sync(): Promise<void> {
     return this.lock.run(async () => {
       if (this.closed || !this.reader) return;
+      const started = performance.now();
       try {
         this.copyToShadow();
         this.maybeCheckpoint();
@@ -241,10 +242,12 @@ export class MonitoredDb extends EventEmitter {
           this.log.info('database monitor recovered');
           this.lastError = undefined;
         }
+        this.emit('sync', { seconds: (performance.now() - started) / 1000 });
       } catch (err) {
         const msg = (err as Error).message;
         if (msg !== this.lastError) this.log.error({ err: msg }, 'database sync failed; retrying');
         this.lastError = msg;
+        this.emit('sync', { seconds: (performance.now() - started) / 1000, error: true });
         throw err;
       }
     });
@@ -276,6 +279,11 @@ export class MonitoredDb extends EventEmitter {
   /** Replicas report the oldest shadow index they still need; older files are deleted. */
   setReplicaNeed(name: string, generation: string, index: number): void {
     this.replicaNeeds.set(name, { generation, index });
+  }
+
+  /** A reader of the shadow WAL that went away (a live replica's stream). */
+  dropReplicaNeed(name: string): void {
+    this.replicaNeeds.delete(name);
   }
 
   /** Start a new generation (a replica found objects that do not match our state). */
@@ -679,13 +687,28 @@ export class MonitoredDb extends EventEmitter {
    * end is known, so the generation continues in the next index.
    */
   private doCheckpoint(mode: 'PASSIVE' | 'RESTART'): void {
+    // Metrics (runtime/metrics.ts) listen to 'checkpoint'.
+    const started = performance.now();
+    let ran: boolean | undefined;
+    try {
+      ran = this.runCheckpoint(mode);
+    } finally {
+      if (ran !== false) {
+        const seconds = (performance.now() - started) / 1000;
+        this.emit('checkpoint', { mode, seconds, error: ran === undefined });
+      }
+    }
+  }
+
+  /** False when skipped (the app held the write lock). */
+  private runCheckpoint(mode: 'PASSIVE' | 'RESTART'): boolean {
     const r = this.reader!;
     const fsz = frameSize(this.pageSize);
     try {
       if (mode === 'PASSIVE') {
         if (!this.beginWrite()) {
           this.log.debug('checkpoint skipped: the database is busy');
-          return;
+          return false;
         }
         try {
           this.copyToShadow();
@@ -725,6 +748,7 @@ export class MonitoredDb extends EventEmitter {
       this.acquireReadLock();
     }
     this.copyToShadow();
+    return true;
   }
 
   /** Frames in the live WAL file, for tests and metrics. */

@@ -25,6 +25,8 @@ export class ReplicaSyncer {
   private lastSnapshotAt = 0;
   private lastRetentionAt = Date.now();
   private failing?: string;
+  /** Set by the first successful sync (the server's /healthz waits for it). */
+  syncedOnce = false;
   private timer?: NodeJS.Timeout;
   private closed = false;
 
@@ -66,6 +68,7 @@ export class ReplicaSyncer {
       if (this.closed) return;
       try {
         await this.syncOnce();
+        this.syncedOnce = true;
         if (this.failing) {
           this.log.info('replica reachable again; caught up');
           this.failing = undefined;

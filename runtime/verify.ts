@@ -12,10 +12,11 @@ import { isUserError } from './errors.js';
 import { walSegmentKey } from './format/layout.js';
 import { decodeObject } from './format/object.js';
 import type { Logger } from './log.js';
+import { defaultMetaPath, LocalState } from './replicate/local-state.js';
 import type { RestoreReplica } from './restore/plan.js';
 import { summarizeGeneration } from './restore/plan.js';
 import { restoreDatabase } from './restore/restore.js';
-import { WAL_HEADER_SIZE } from './sqlite/wal.js';
+import { readWalHeader, WAL_HEADER_SIZE } from './sqlite/wal.js';
 import { type CompareResult, compareWithLive } from './verify/compare.js';
 
 export type { CompareResult } from './verify/compare.js';
@@ -123,7 +124,13 @@ export async function verifyReplica(
       segments: res.segments,
     });
     if (opts.dbPath) {
-      const walHeader = res.offset > 0 ? await walHeaderOf(r, res.generation, res.index) : undefined;
+      // Snapshot-only state: the local shadow WAL of that index (if this is the replicating
+      // machine) still knows which live WAL the position belongs to.
+      const walHeader =
+        res.offset > 0
+          ? await walHeaderOf(r, res.generation, res.index)
+          : readWalHeader(new LocalState(defaultMetaPath(opts.dbPath)).shadowPath(res.generation, res.index))
+              ?.raw;
       out.compare = compareWithLive(opts.dbPath, restored, { walHeader, offset: res.offset });
       if (out.compare.status === 'mismatch') {
         out.error = `restored database differs from the live one: ${out.compare.reason}`;

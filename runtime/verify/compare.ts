@@ -161,7 +161,7 @@ export function compareWithLive(
           reason: `the live WAL holds committed frames only up to byte ${scan.commitEnd}, the replica up to ${pos.offset}`,
         };
       }
-      const framesAtP = (pos.offset - WAL_HEADER_SIZE) / fsz;
+      const framesAtP = Math.max(0, (pos.offset - WAL_HEADER_SIZE) / fsz);
       const shm = `${livePath}-shm`;
       if (readBackfill(shm) > framesAtP) {
         return skipped(

@@ -3,13 +3,14 @@
  * by page at the replicated position while the app keeps its WAL), a corrupted object, a missing
  * segment, and a replica that lags a fully checkpointed live database.
  */
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createFileReplicaClient } from '../../../runtime/replica/file.js';
 import { verifyReplicas } from '../../../runtime/verify.js';
 import { runWorkload } from '../../helpers/sqlite.js';
 import { type Harness, harness } from '../replicate/harness.js';
+import { segments } from './helpers.js';
 
 let h: Harness | undefined;
 afterEach(() => {
@@ -28,14 +29,6 @@ async function replicated(opts: { steps?: number } = {}) {
 function verify(dbPath: string, replicaDir: string) {
   const client = createFileReplicaClient({ path: replicaDir, name: 'file' });
   return verifyReplicas({ dbPath, replicas: [{ name: 'file', client }] }).finally(() => client.close());
-}
-
-function segments(replicaDir: string): string[] {
-  const gens = readdirSync(join(replicaDir, 'generations'));
-  const dir = join(replicaDir, 'generations', gens[0], 'wal');
-  return readdirSync(dir)
-    .sort()
-    .map((f) => join(dir, f));
 }
 
 describe('verify', () => {

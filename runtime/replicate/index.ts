@@ -5,6 +5,7 @@
 import type { Config, DbConfig } from '../config/types.js';
 import { type Logger, silentLogger } from '../log.js';
 import { openReplicaClient } from '../replica/index.js';
+import { PeriodicValidation } from '../verify/periodic.js';
 import { MonitoredDb } from './db.js';
 import { ReplicaSyncer } from './replica.js';
 
@@ -23,6 +24,9 @@ export interface ReplicationOptions {
 }
 
 export class Replication {
+  /** validation-interval: periodic `verify` of the replicas that set it (runtime/verify/). */
+  validation?: PeriodicValidation;
+
   private constructor(
     readonly dbs: ReplicatedDb[],
     private readonly log: Logger,
@@ -51,6 +55,10 @@ export class Replication {
           rep.sync().catch(() => undefined);
         }
       }
+      if (PeriodicValidation.wanted(config.dbs)) {
+        r.validation = new PeriodicValidation(config.dbs, { logger: log });
+        r.validation.start();
+      }
     }
     return r;
   }
@@ -75,6 +83,7 @@ export class Replication {
 
   /** Stop timers; with finalSync, ship everything first (errors are logged, not thrown). */
   async close(opts: { finalSync?: boolean } = {}): Promise<void> {
+    this.validation?.stop();
     for (const d of this.dbs) {
       d.db.stopTimers();
       for (const r of d.replicas) r.stop();

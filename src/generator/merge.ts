@@ -5,11 +5,15 @@
 import { isMap, parseDocument } from 'yaml';
 import { UserError } from '../../runtime/errors.js';
 
-export function mergeCompose(
-  existing: string,
-  ours: string,
-  file: string,
-): { content: string; added: string[] } {
+export interface MergeResult {
+  content: string;
+  /** What was added (`services.litestream`, `volumes.my-app-data`). */
+  added: string[];
+  /** Ours that the file already had under the same name: kept as the user wrote them. */
+  kept: string[];
+}
+
+export function mergeCompose(existing: string, ours: string, file: string): MergeResult {
   const doc = parseDocument(existing);
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
@@ -23,20 +27,24 @@ export function mergeCompose(
   }
   const generated = parseDocument(ours);
   const added: string[] = [];
+  const kept: string[] = [];
   for (const section of ['services', 'volumes'] as const) {
-    const theirs = generated.get(section);
-    if (!isMap(theirs)) continue;
-    const mine = doc.get(section);
-    if (mine !== undefined && mine !== null && !isMap(mine)) {
+    const ourSection = generated.get(section);
+    if (!isMap(ourSection)) continue;
+    const userSection = doc.get(section);
+    if (userSection !== undefined && userSection !== null && !isMap(userSection)) {
       throw new UserError(`${file}: '${section}' is not a mapping`);
     }
-    for (const item of theirs.items) {
+    for (const item of ourSection.items) {
       const key = String((item.key as { value?: unknown })?.value ?? item.key);
-      if (doc.hasIn([section, key])) continue;
+      if (doc.hasIn([section, key])) {
+        kept.push(`${section}.${key}`);
+        continue;
+      }
       if (!isMap(doc.get(section))) doc.set(section, doc.createNode({}));
       doc.setIn([section, key], item.value);
       added.push(`${section}.${key}`);
     }
   }
-  return { content: added.length ? doc.toString() : existing, added };
+  return { content: added.length ? doc.toString() : existing, added, kept };
 }

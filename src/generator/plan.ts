@@ -40,7 +40,9 @@ export async function planMixes(opts: PlanOptions): Promise<Plan> {
   const files: PlannedFile[] = [];
   for (const mix of mixes) {
     for (const r of await renderMix(mix, facts, storage, GENERATOR_VERSION)) {
-      files.push(await compare(facts.dir, r, manifest));
+      const { file, note } = await compare(facts.dir, r, manifest);
+      files.push(file);
+      if (note) notes.push(note);
     }
   }
   return {
@@ -60,11 +62,13 @@ function flagOf(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
 
+type Rendered = { path: string; content: string; createOnly?: boolean; merge?: 'compose' };
+
 async function compare(
   dir: string,
-  r: { path: string; content: string; createOnly?: boolean; merge?: 'compose' },
+  r: Rendered,
   manifest: Manifest | undefined,
-): Promise<PlannedFile> {
+): Promise<{ file: PlannedFile; note?: string }> {
   const full = await safeTarget(dir, r.path);
   const st = await stat(full).catch(() => undefined);
   if (st && !st.isFile()) {
@@ -72,39 +76,45 @@ async function compare(
   }
   const base = { path: r.path, content: r.content, createOnly: r.createOnly };
   const existing = st ? await readIfExists(full) : undefined;
-  if (existing === undefined) return { ...base, status: 'create' };
-  if (existing === r.content) return { ...base, existing, status: 'identical' };
+  if (existing === undefined) return { file: { ...base, status: 'create' } };
+  if (existing === r.content) return { file: { ...base, existing, status: 'identical' } };
   const recorded = manifest?.files[r.path];
   if (recorded && !recorded.merged && recorded.sha256 === sha256(existing)) {
-    return { ...base, existing, status: 'update', reason: 'written by ls-mix and not changed since' };
-  }
-  if (r.merge === 'compose') {
-    const merged = mergeCompose(existing, r.content, full);
-    if (merged.added.length === 0) {
-      return {
-        ...base,
-        content: existing,
-        existing,
-        status: 'identical',
-        merged: true,
-        reason: 'has every service and volume already',
-      };
-    }
     return {
-      ...base,
-      content: merged.content,
-      existing,
-      status: 'update',
-      merged: true,
-      reason: `adds ${merged.added.join(', ')}; keeps yours`,
+      file: { ...base, existing, status: 'update', reason: 'written by ls-mix and not changed since' },
     };
   }
-  if (r.createOnly)
-    return { ...base, existing, status: 'skip', reason: 'exists: kept as is (--force replaces it)' };
+  if (r.merge === 'compose') return mergeInto(base, existing, full);
+  if (r.createOnly) {
+    return {
+      file: { ...base, existing, status: 'skip', reason: 'exists: kept as is (--force replaces it)' },
+    };
+  }
+  const reason = 'exists and differs: changed by you, or not written by ls-mix';
+  return { file: { ...base, existing, status: 'conflict', reason } };
+}
+
+/** A compose file of the user's: ours is merged in (add only), never a conflict. */
+function mergeInto(
+  base: Pick<PlannedFile, 'path' | 'content' | 'createOnly'>,
+  existing: string,
+  full: string,
+): { file: PlannedFile; note?: string } {
+  const merged = mergeCompose(existing, base.content, full);
+  const note = merged.kept.includes('services.app')
+    ? `${base.path}: your own 'app' service is kept as is: give it the db volume mount and ` +
+      '`depends_on: { litestream: { condition: service_healthy } }` (the generated app service shows both).'
+    : undefined;
+  if (merged.added.length === 0) {
+    const reason = 'has every service and volume already';
+    return {
+      file: { ...base, content: existing, existing, status: 'identical', merged: true, reason },
+      note,
+    };
+  }
+  const reason = `adds ${merged.added.join(', ')}; keeps yours`;
   return {
-    ...base,
-    existing,
-    status: 'conflict',
-    reason: 'exists and differs: changed by you, or not written by ls-mix',
+    file: { ...base, content: merged.content, existing, status: 'update', merged: true, reason },
+    note,
   };
 }

@@ -45,6 +45,7 @@ import {
   WAL_HEADER_SIZE,
   type WalHeader,
 } from '../sqlite/wal.js';
+import { readWalIndexHeader, type WalIndexHeader } from '../sqlite/wal-index.js';
 import { dbFileStamp, dbFileStampSync, defaultMetaPath, LocalState } from './local-state.js';
 import { Mutex } from './mutex.js';
 
@@ -94,6 +95,8 @@ export class MonitoredDb extends EventEmitter {
    * lock included, after which another process may checkpoint and delete the WAL under us.
    */
   private dbFd?: number;
+  /** The -shm file, for SQLite's committed frame count; same rule as dbFd. */
+  private shmFd?: number;
   private writer?: Database.Database;
   private state?: ShadowState;
   private knownEnd?: KnownEnd;
@@ -348,9 +351,11 @@ export class MonitoredDb extends EventEmitter {
     this.writer?.close();
     this.reader = undefined;
     this.writer = undefined;
-    // Only now: closing it earlier would release SQLite's locks (see dbFd).
+    // Only now: closing them earlier would release SQLite's locks (see dbFd).
     if (this.dbFd !== undefined) closeSync(this.dbFd);
+    if (this.shmFd !== undefined) closeSync(this.shmFd);
     this.dbFd = undefined;
+    this.shmFd = undefined;
   }
 
   // ---------------------------------------------------------------- startup
@@ -516,13 +521,58 @@ export class MonitoredDb extends EventEmitter {
       this.walRestarted(wal.header, wal.raw);
       return;
     }
+    // SQLite's committed end, from the wal-index: a commit frame in the file past it belongs to
+    // a writer killed mid-commit and will be overwritten.
+    let to: number | undefined;
+    const idx = this.walIndex();
+    if (idx === 'retry') return;
+    if (idx) {
+      if (!idx.salt.equals(s.rawHeader.subarray(16, 24))) return; // restarting: next pass sees the header
+      to = WAL_HEADER_SIZE + idx.mxFrame * frameSize(this.pageSize);
+      if (to <= s.size) {
+        if (to < s.size) this.diverged(`shadow WAL is past the committed end (${s.size} > ${to})`);
+        return;
+      }
+    }
     const fd = openSync(this.walPath, 'r');
     try {
-      const scan = this.scan(fd, s);
+      const scan = scanWal(fd, {
+        from: s.size,
+        to,
+        header: s.header,
+        checksum: s.checksum,
+        buffer: this.scanBuf,
+      });
+      if (to !== undefined && scan.commitEnd !== to) {
+        // Committed frames that do not chain on from the shadow WAL: continuity is lost.
+        this.diverged(`committed WAL frames do not follow the shadow WAL at ${scan.commitEnd}`);
+        return;
+      }
       if (scan.commitEnd > s.size) this.appendVerified(fd, s, scan.commitEnd);
     } finally {
       closeSync(fd);
     }
+  }
+
+  /** The wal-index header; 'retry' while it is being written; undefined when unavailable. */
+  private walIndex(): WalIndexHeader | 'retry' | undefined {
+    if (this.shmFd === undefined) {
+      try {
+        this.shmFd = openSync(`${this.path}-shm`, 'r');
+      } catch {
+        return undefined; // no shared-memory file (exclusive locking mode): the WAL alone decides
+      }
+    }
+    for (let i = 0; i < 3; i++) {
+      const h = readWalIndexHeader(this.shmFd);
+      if (h) return h;
+    }
+    return 'retry';
+  }
+
+  private diverged(detail: string): void {
+    this.log.warn({ detail }, 'the WAL no longer matches the shadow WAL');
+    this.newGeneration('WAL diverged from the shadow WAL');
   }
 
   private scan(fd: number, s: ShadowState): ScanResult {

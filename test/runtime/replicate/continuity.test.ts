@@ -1,9 +1,10 @@
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Replication } from '../../../runtime/replicate/index.js';
+import { walChecksum } from '../../../runtime/sqlite/wal.js';
 import { listObjects, restoreFileReplica } from '../../helpers/replica.js';
 import { dumpDb, integrityCheck, openApp, runWorkload } from '../../helpers/sqlite.js';
 import { checkObjects, type Harness, harness, localGeneration } from './harness.js';
@@ -125,6 +126,41 @@ describe('generation continuity', () => {
     }
     await rep.close();
     checkObjects(h.replicaDirs[0]);
+    await restoresExactly(h);
+  });
+});
+
+describe('commits that SQLite never published', () => {
+  it('ignores a commit frame past the wal-index end (writer killed mid-commit) and keeps up', async () => {
+    h = harness({ min: 1000, max: 5000 });
+    const rep = await h.start();
+    runWorkload(h.app, { steps: 5, seed: 70, heavy: false });
+    await rep.syncAll();
+    const gen = localGeneration(h.dbPath);
+    // Forge what a writer killed after writing its commit frame (but before updating the
+    // wal-index) leaves behind: a valid, chained commit frame after the last committed one.
+    const wal = readFileSync(`${h.dbPath}-wal`);
+    const ps = wal.readUInt32BE(8);
+    const fsz = 24 + ps;
+    const end = rep.dbs[0].db.position!.size; // everything committed is copied
+    const last = wal.subarray(end - fsz, end);
+    const frame = Buffer.from(last);
+    frame[24 + ps - 1] ^= 0x5a; // different page content, same page number
+    const hdr = wal.subarray(0, 32);
+    const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+    const prev = { s1: last.readUInt32BE(16), s2: last.readUInt32BE(20) };
+    let sum = walChecksum(view, 0, 8, (hdr.readUInt32BE(0) & 1) === 1, prev);
+    sum = walChecksum(view, 24, ps, (hdr.readUInt32BE(0) & 1) === 1, sum);
+    frame.writeUInt32BE(sum.s1, 16);
+    frame.writeUInt32BE(sum.s2, 20);
+    const fd = openSync(`${h.dbPath}-wal`, 'r+');
+    writeSync(fd, frame, 0, fsz, end);
+    closeSync(fd);
+    await rep.syncAll();
+    expect(rep.dbs[0].db.position!.size).toBe(end); // not copied
+    runWorkload(h.app, { steps: 5, seed: 71, heavy: false }); // overwrites the phantom frame
+    await rep.close();
+    expect(localGeneration(h.dbPath)).toBe(gen);
     await restoresExactly(h);
   });
 });

@@ -275,7 +275,7 @@ class SftpStore implements ObjectStore {
     return this.use(async (c) => {
       const path = this.key(rel);
       const st = await c.stat(path); // a missing object fails here, not later on the stream
-      const src = c.createReadStream(path, { start });
+      const src = c.createReadStream(path, { start, highWaterMark: 256 * 1024 });
       // The handle is closed after 'end'; a session ended meanwhile makes that close fail on a
       // stream nobody listens to any more. Errors during the transfer still reach the reader.
       src.on('error', (err: Error) => tagSession(err, c));

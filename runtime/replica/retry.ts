@@ -149,7 +149,8 @@ export async function withRetry<T>(
         } catch (err) {
           if (err instanceof ReplicaError || err instanceof ObjectNotFoundError) throw new AbortError(err);
           const verdict = ctx.classify(err);
-          if (verdict.kind === 'notfound') throw new AbortError(new ObjectNotFoundError(ctx.replica, what));
+          if (verdict.kind === 'notfound')
+            throw new AbortError(new ObjectNotFoundError(ctx.replica, what.replace(/^[A-Z]+ /, '')));
           if (verdict.kind === 'permanent') {
             throw new AbortError(
               new ReplicaError(ctx.replica, `${what}: ${verdict.reason}`, {

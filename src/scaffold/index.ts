@@ -2,7 +2,7 @@
  * `ls-mix new`: copy a starter project (built-in, local folder or git repo), rename it, apply
  * the storage mix through the generator's plan/apply, and make the first git commit.
  */
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { UserError } from '../../runtime/errors.js';
 import { ghSecretLines, type SecretInfo, type Storage } from '../generator/index.js';
@@ -12,6 +12,7 @@ import { MANIFEST_FILE, type TemplateManifest } from './manifest.js';
 import { applyMixToNewProject } from './mix.js';
 import { defaultFolderName, type ProjectNames, validateProjectName } from './names.js';
 import { nextSteps } from './next-steps.js';
+import { templateReservedNames } from './reserved.js';
 import { resolveTemplateSource, type TemplateSource } from './source.js';
 import { assertOutsideTemplate, prepareTarget } from './target.js';
 
@@ -58,12 +59,13 @@ export async function scaffoldProject(opts: ScaffoldOptions): Promise<ScaffoldRe
   const cwd = opts.cwd ?? process.cwd();
   const source = await resolveTemplateSource(opts.template);
   try {
-    const names = validateProjectName(opts.name, templateDependencies(source.dir));
+    const sources = [...includeSources(source), { dir: source.dir }];
+    const names = validateProjectName(opts.name, templateReservedNames(sources.map((s) => s.dir)));
     const dir = resolve(cwd, opts.output ?? defaultFolderName(names));
     assertOutsideTemplate(dir, source.dir);
     const { created } = prepareTarget(dir, opts.force ?? false);
     try {
-      return await build(opts, source, names, dir, cwd);
+      return await build(opts, source, sources, names, dir, cwd);
     } catch (err) {
       // Leave nothing half-made behind: a rerun must not need --force.
       if (created) rmSync(dir, { recursive: true, force: true });
@@ -77,6 +79,7 @@ export async function scaffoldProject(opts: ScaffoldOptions): Promise<ScaffoldRe
 async function build(
   opts: ScaffoldOptions,
   source: TemplateSource,
+  sources: CopySource[],
   names: ProjectNames,
   dir: string,
   cwd: string,
@@ -84,7 +87,7 @@ async function build(
   const manifest = source.manifest;
   // --force into a folder that is already a repository: its history is the user's.
   const existingRepo = existsSync(join(dir, '.git'));
-  const copied = copyTemplate([...includeSources(source), { dir: source.dir }], dir, names);
+  const copied = copyTemplate(sources, dir, names);
   const applied = await applyMixToNewProject(dir, opts.storage, {
     name: names.raw,
     variant: manifest.variant,
@@ -148,16 +151,4 @@ function includeSources(source: TemplateSource): CopySource[] {
 function commitMessage(source: TemplateSource, mix: string): string {
   const from = source.kind === 'builtin' ? `the ${source.label} template` : source.label;
   return `New project from ${from}, with the ${mix} mix (ls-mix new)`;
-}
-
-/** npm dependency names of the template: a project can't be named like one of them. */
-function templateDependencies(dir: string): string[] {
-  const file = join(dir, 'package.json');
-  if (!existsSync(file)) return [];
-  try {
-    const pkg = JSON.parse(readFileSync(file, 'utf8')) as Record<string, Record<string, string> | undefined>;
-    return Object.keys({ ...pkg.dependencies, ...pkg.devDependencies });
-  } catch {
-    return [];
-  }
 }

@@ -52,12 +52,16 @@ export function defaultFolderName(names: ProjectNames): string {
   return /\s/.test(names.raw) ? names.pascal : names.raw;
 }
 
-/**
- * Checks a project name and throws a UserError naming the rule it broke. `reserved` adds
- * names the chosen template can't take (its own npm dependencies: npm refuses to install
- * `express` into a package named `express`).
- */
-export function validateProjectName(name: string, reserved: readonly string[] = []): ProjectNames {
+/** Names the chosen template can't take (see reserved.ts). */
+export interface TemplateReservedNames {
+  /** Its npm dependencies: npm refuses to install `express` into a package named `express`. */
+  dependencies?: readonly string[];
+  /** Its C# / Razor types: a namespace `App` hides the type `App` and the build fails. */
+  typeNames?: readonly string[];
+}
+
+/** Checks a project name and throws a UserError naming the rule it broke. */
+export function validateProjectName(name: string, reserved: TemplateReservedNames = {}): ProjectNames {
   const trimmed = name.trim();
   const fail = (rule: string, hint?: string): never => {
     throw new UserError(`Invalid project name "${name}": ${rule}.`, {
@@ -82,9 +86,14 @@ export function validateProjectName(name: string, reserved: readonly string[] = 
   for (const form of forms) {
     if (WINDOWS_DEVICE_NAMES.has(form)) fail(`"${form}" is a reserved device name on Windows`);
     if (RESERVED_NAMES.has(form)) fail(`"${form}" is a reserved name (it would break the generated project)`);
-    if (reserved.includes(form)) {
+    if (reserved.dependencies?.includes(form)) {
       fail(`"${form}" is the name of one of the template's own dependencies (npm refuses to install it)`);
     }
+  }
+  if (reserved.typeNames?.includes(names.pascal)) {
+    fail(
+      `"${names.pascal}" is the name of a type in the template (the namespace ${names.pascal} would hide it)`,
+    );
   }
   return names;
 }

@@ -1,8 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../runtime/errors.js';
-import { defaultFolderName, projectNames, validateProjectName } from '../../src/scaffold/names.js';
+import { listBuiltinTemplates, projectTemplatesRoot } from '../../src/scaffold/catalog.js';
+import {
+  defaultFolderName,
+  projectNames,
+  type TemplateReservedNames,
+  validateProjectName,
+} from '../../src/scaffold/names.js';
+import { templateReservedNames } from '../../src/scaffold/reserved.js';
 
-function ruleBroken(name: string, reserved: string[] = []): string {
+function ruleBroken(name: string, reserved: TemplateReservedNames = {}): string {
   try {
     validateProjectName(name, reserved);
   } catch (err) {
@@ -57,7 +64,22 @@ describe('project names', () => {
     expect(ruleBroken('lpt1')).toMatch(/reserved device name/);
     expect(ruleBroken('node_modules')).toMatch(/reserved name/);
     expect(ruleBroken('System')).toMatch(/"system" is a reserved name/);
-    expect(ruleBroken('Express', ['express', 'better-sqlite3'])).toMatch(/template's own dependencies/);
-    expect(ruleBroken('Better Sqlite3', ['express', 'better-sqlite3'])).toMatch(/"better-sqlite3"/);
+    const deps = { dependencies: ['express', 'better-sqlite3'] };
+    expect(ruleBroken('Express', deps)).toMatch(/template's own dependencies/);
+    expect(ruleBroken('Better Sqlite3', deps)).toMatch(/"better-sqlite3"/);
+    expect(ruleBroken('notes db', { typeNames: ['NotesDb', 'App'] })).toMatch(
+      /"NotesDb" is the name of a type in the template \(the namespace NotesDb would hide it\)/,
+    );
+  });
+
+  it("collects a template's reserved names: npm dependencies and C# / Razor types", () => {
+    const root = projectTemplatesRoot();
+    const blazor = templateReservedNames([`${root}/_shared/dotnet-sqlite`, `${root}/blazor-server`]);
+    expect(blazor.typeNames).toEqual(
+      expect.arrayContaining(['NotesDb', 'Note', 'App', 'Routes', 'MainLayout', 'Home', 'Program']),
+    );
+    const node = templateReservedNames([`${root}/_shared/node-api`, `${root}/node`]);
+    expect(node).toEqual({ dependencies: ['better-sqlite3', 'express'], typeNames: [] });
+    expect(listBuiltinTemplates().length).toBe(8);
   });
 });

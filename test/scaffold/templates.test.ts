@@ -8,6 +8,7 @@ import { join, posix } from 'node:path';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { planMixes } from '../../src/generator/index.js';
 import { listBuiltinTemplates, type ScaffoldResult, scaffoldProject } from '../../src/scaffold/index.js';
 import { composeSchemaErrors, dockerComposeConfig } from '../validators/compose.js';
 import { dockerfileProblems } from '../validators/dockerfile.js';
@@ -125,6 +126,13 @@ describe.each(TEMPLATES)('$name template ($storage)', ({ name, storage }) => {
       expect(read('server/db.js')).toContain("process.env.DB_PATH ?? 'data/app.db'");
       expect(compose.services.app.environment?.DB_PATH).toBe(dbPath);
     }
+  });
+
+  it('is what `ls-mix add` makes of it: re-planning the mix on the new project changes nothing', async () => {
+    const plan = await planMixes({ dir: app, mixes: [r.mix] });
+    expect(plan.files.map((f) => [f.path, f.status])).toEqual(plan.files.map((f) => [f.path, 'identical']));
+    expect(plan.facts.port.value).toBe(r.port);
+    expect(plan.facts.dbPath.value).toBe(r.dbPath);
   });
 
   it('is a sound project of its kind', () => {

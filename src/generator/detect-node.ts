@@ -215,7 +215,12 @@ export function nodeStartCommand(pkg: PackageJson | undefined, variant: Variant)
   if (node) return ['node', ...node[1].trim().split(/\s+/)];
   const next = /^next\s+start\b(.*)$/.exec(start);
   if (next || (variant === 'nextjs' && !start)) {
-    return ['node_modules/.bin/next', 'start', ...(next?.[1].trim().split(/\s+/).filter(Boolean) ?? [])];
+    return [
+      'node',
+      'node_modules/next/dist/bin/next',
+      'start',
+      ...(next?.[1].trim().split(/\s+/).filter(Boolean) ?? []),
+    ];
   }
   if (!start && pkg?.main) return ['node', pkg.main];
   return ['npm', 'start'];

@@ -119,7 +119,9 @@ describe('plan and apply', () => {
     expect(text).toContain('# my stack');
     expect(text).toContain('# pinned');
     expect(parseDocument(text).errors).toEqual([]);
-    expect(plan.notes.join('\n')).toMatch(/your own 'app' service is kept as is: give it the db volume mount/);
+    expect(plan.notes.join('\n')).toMatch(
+      /your own 'app' service is kept as is: give it the db volume mount/,
+    );
     // Merging again changes nothing.
     const again = await planMixes({ dir, mixes: ['litestream-aws'] });
     expect(statuses(again.files)['.deploy/docker-compose.yml']).toBe('identical');

@@ -35,7 +35,7 @@ describe('detectProject on the fixture apps', () => {
     expect(f.dbEnvVar).toBe('DATABASE_PATH');
     expect(f.port).toEqual(fact(3000, 'default', 'Next.js default'));
     expect(f.nodeVersion).toEqual(fact('20', 'detected', '.nvmrc'));
-    expect(f.startCommand).toEqual(['node_modules/.bin/next', 'start']);
+    expect(f.startCommand).toEqual(['node', 'node_modules/next/dist/bin/next', 'start']);
   });
 
   it('Vue + Vite app with an Express/sqlite3 server: literal path, listen(8080), pnpm', async () => {

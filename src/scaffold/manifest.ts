@@ -49,7 +49,9 @@ export function readManifest(templateDir: string): TemplateManifest {
   const doc = parseDocument(readFileSync(file, 'utf8'));
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
-    throw new UserError(`${file}:${e.linePos?.[0].line ?? '?'}: ${e.message.split('\n')[0]}`);
+    throw new UserError(
+      `${file}:${e.linePos?.[0].line ?? '?'}: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`,
+    );
   }
   const parsed = manifestSchema.safeParse(doc.toJS() ?? {});
   if (!parsed.success) {

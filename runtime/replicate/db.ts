@@ -13,13 +13,13 @@
 import { EventEmitter } from 'node:events';
 import {
   closeSync,
-  createReadStream,
   type FSWatcher,
   fstatSync,
   fsyncSync,
   ftruncateSync,
   mkdirSync,
   openSync,
+  read,
   readSync,
   statSync,
   watch,
@@ -27,7 +27,7 @@ import {
 } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import Database from 'better-sqlite3';
 import type { DbConfig } from '../config/types.js';
 import { UserError } from '../errors.js';
@@ -203,8 +203,25 @@ export class MonitoredDb extends EventEmitter {
    * dbFd). Call it inside withCheckpointsHeld so the file is the one the read lock pins.
    */
   createDbReadStream(): Readable {
-    if (this.dbFd === undefined) throw new Error('database is not open');
-    return createReadStream('', { fd: this.dbFd, start: 0, autoClose: false, highWaterMark: 1 << 20 });
+    const fd = this.dbFd;
+    if (fd === undefined) throw new Error('database is not open');
+    // Not fs.createReadStream: destroying one (an upload that fails, a client that goes away)
+    // closes its fd even with autoClose: false — and closing this one drops SQLite's locks.
+    let pos = 0;
+    return new Readable({
+      highWaterMark: 1 << 20,
+      read() {
+        const buf = Buffer.allocUnsafe(1 << 20);
+        read(fd, buf, 0, buf.length, pos, (err, n) => {
+          if (err) this.destroy(err);
+          else if (n === 0) this.push(null);
+          else {
+            pos += n;
+            this.push(buf.subarray(0, n));
+          }
+        });
+      },
+    });
   }
 
   /** Start the monitor: every monitor-interval, and whenever the WAL file changes. */

@@ -65,6 +65,7 @@ export const upstreamSchema = z.strictObject({
   url: str,
   path: str.optional(),
   token: str.optional(),
+  resync: z.boolean().optional(),
 });
 
 export const dbSchema = z.strictObject({

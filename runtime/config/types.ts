@@ -53,9 +53,14 @@ export interface ReplicaConfig {
 }
 
 export interface UpstreamConfig {
+  /** The primary's server (its `addr`), e.g. http://primary:9090. */
   url: string;
+  /** The db's path on the primary (default: the same path as here). */
   path?: string;
+  /** The primary's `auth-token`. */
   token?: string;
+  /** Discard local changes of a diverged replica and copy the primary again. */
+  resync?: boolean;
 }
 
 export interface DbConfig {

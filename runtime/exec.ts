@@ -8,6 +8,7 @@ import { constants } from 'node:os';
 import { execa, type ResultPromise } from 'execa';
 import type { Config } from './config/types.js';
 import { UserError } from './errors.js';
+import { LiveRuntime, primaryDbs } from './live/index.js';
 import type { Logger } from './log.js';
 import { Replication } from './replicate/index.js';
 
@@ -51,6 +52,8 @@ export interface RunReplicateOptions {
   /** The app to run as a child (-exec, or `exec:` in the config). */
   exec?: string;
   logger: Logger;
+  /** Live replicas: discard local changes of a diverged replica and copy the primary again. */
+  resync?: boolean;
   /** Where signals come from (tests pass an EventEmitter). */
   signals?: NodeJS.EventEmitter;
 }
@@ -86,9 +89,14 @@ export async function runReplicate(opts: RunReplicateOptions): Promise<number> {
     else snapshotPending = true;
   };
   events.on('SIGUSR1', onUsr1);
+  // The HTTP server (addr) and live replicas (dbs with upstream): runtime/live/.
+  let live: LiveRuntime | undefined;
   try {
-    rep = await Replication.start(config, { logger: log });
+    live = await LiveRuntime.start(config, { logger: log, resync: opts.resync });
+    rep = await Replication.start({ ...config, dbs: primaryDbs(config) }, { logger: log });
+    live.attach(rep);
   } catch (err) {
+    await live?.close();
     events.off('SIGUSR1', onUsr1);
     throw err;
   }
@@ -145,6 +153,7 @@ export async function runReplicate(opts: RunReplicateOptions): Promise<number> {
   const code = await stopped;
   clearInterval(keepAlive);
   await rep.close({ finalSync: true });
+  await live.close();
   events.off('SIGUSR1', onUsr1);
   for (const [s, h] of handlers) events.off(s, h);
   return code;

@@ -24,6 +24,10 @@ export default class Replicate extends BaseCommand {
       description: 'run this command as a child process; replicate until it exits, then exit with its code',
       helpValue: 'CMD',
     }),
+    resync: Flags.boolean({
+      description:
+        'live replicas (dbs with upstream): if the local copy was changed, discard it and copy the primary again',
+    }),
   };
 
   async run(): Promise<void> {
@@ -43,7 +47,12 @@ export default class Replicate extends BaseCommand {
       config = await loadConfig(flags.config, { expandEnv: !flags['no-expand-env'] });
     }
     const logger = createLogger(this.verbose ? { ...config.logging, level: 'debug' } : config.logging);
-    const code = await runReplicate({ config, exec: flags.exec ?? config.exec, logger });
+    const code = await runReplicate({
+      config,
+      exec: flags.exec ?? config.exec,
+      logger,
+      resync: flags.resync,
+    });
     process.exit(code);
   }
 }

@@ -1,0 +1,274 @@
+/**
+ * The primary's side of one live replica: a snapshot when the replica has no usable position,
+ * then shadow-WAL bytes as the monitor commits them, heartbeats while idle. Writes wait for the
+ * socket to drain (a slow replica slows only its own stream) and every file is opened before its
+ * message header is written, so a file pruned meanwhile can never cut a message in half.
+ */
+import { once } from 'node:events';
+import { type FileHandle, open, stat } from 'node:fs/promises';
+import type { Writable } from 'node:stream';
+import type { MonitoredDb } from '../replicate/db.js';
+import { frameSize, parseWalHeader, WAL_HEADER_SIZE } from '../sqlite/wal.js';
+import {
+  encodeHeader,
+  HEARTBEAT_MS,
+  type SnapshotMessage,
+  type StreamMessage,
+  type StreamPos,
+  type WalMessage,
+} from './protocol.js';
+
+export interface StreamOptions {
+  db: MonitoredDb;
+  /** Where the replica is; undefined for a fresh replica. */
+  from?: StreamPos;
+  out: Writable;
+  /** Aborted when the replica disconnects or the server closes. */
+  signal: AbortSignal;
+  /** Unique id: the shadow WAL files this stream still needs are kept while it runs. */
+  id: string;
+  onBytes?: (n: number) => void;
+  onSnapshot?: () => void;
+}
+
+/** Runs until the signal aborts or the socket fails. */
+export async function streamDb(opts: StreamOptions): Promise<void> {
+  const { db, signal, id } = opts;
+  let pos = opts.from && { ...opts.from };
+  let dirty = true;
+  let wakeUp: (() => void) | undefined;
+  const wake = () => {
+    dirty = true;
+    wakeUp?.();
+  };
+  db.on('shadow', wake);
+  db.on('generation', wake);
+  signal.addEventListener('abort', wake);
+  const send = async (buf: Buffer) => {
+    if (signal.aborted) throw signal.reason ?? new Error('stream closed');
+    opts.onBytes?.(buf.length);
+    if (!opts.out.write(buf)) await once(opts.out, 'drain', { signal });
+  };
+  const need = (p: StreamPos) => db.setReplicaNeed(id, p.generation, p.index);
+  let lastSent = 0;
+  try {
+    while (!signal.aborted) {
+      const cur = db.position;
+      if (!cur) {
+        await idle();
+        continue;
+      }
+      if (!pos || !(await usable(db, pos, cur))) {
+        pos = await sendSnapshot(db, send);
+        opts.onSnapshot?.();
+        need(pos);
+        lastSent = Date.now();
+        continue;
+      }
+      need(pos);
+      const size = await db.shadowSize(pos.generation, pos.index);
+      if (size === undefined) {
+        pos = undefined;
+        continue;
+      }
+      if (pos.offset < size) {
+        await sendWal(db, pos, size, send);
+        pos.offset = size;
+        lastSent = Date.now();
+        continue;
+      }
+      if (pos.index < cur.index) {
+        pos = { generation: pos.generation, index: pos.index + 1, offset: 0 };
+        need(pos);
+        db.pruneShadows();
+        continue;
+      }
+      if (Date.now() - lastSent >= HEARTBEAT_MS) {
+        const hb: StreamMessage = { type: 'heartbeat', ...position(cur), length: 0 };
+        await send(encodeHeader(hb));
+        lastSent = Date.now();
+      }
+      await idle();
+    }
+  } finally {
+    db.off('shadow', wake);
+    db.off('generation', wake);
+    signal.removeEventListener('abort', wake);
+    db.dropReplicaNeed(id);
+    db.pruneShadows();
+  }
+
+  function idle(): Promise<void> {
+    if (dirty || signal.aborted) {
+      dirty = false;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(done, HEARTBEAT_MS);
+      function done() {
+        clearTimeout(t);
+        wakeUp = undefined;
+        dirty = false;
+        resolve();
+      }
+      wakeUp = done;
+    });
+  }
+}
+
+function headOf(db: MonitoredDb): StreamPos {
+  const p = db.position;
+  return p ? position(p) : { generation: '', index: 0, offset: 0 };
+}
+
+function position(p: { generation: string; index: number; size: number }): StreamPos {
+  return { generation: p.generation, index: p.index, offset: p.size };
+}
+
+/** Can the stream go on from `pos` with WAL bytes (same generation, shadow file still here)? */
+async function usable(
+  db: MonitoredDb,
+  pos: StreamPos,
+  cur: { generation: string; index: number },
+): Promise<boolean> {
+  if (pos.generation !== cur.generation || pos.index > cur.index || pos.index < 0) return false;
+  const size = await db.shadowSize(pos.generation, pos.index);
+  if (size === undefined || pos.offset > size) return false;
+  if (pos.offset === 0) return true;
+  const pageSize = await shadowPageSize(db, pos);
+  return (
+    pageSize !== undefined &&
+    pos.offset >= WAL_HEADER_SIZE &&
+    (pos.offset - WAL_HEADER_SIZE) % frameSize(pageSize) === 0
+  );
+}
+
+async function shadowPageSize(db: MonitoredDb, p: StreamPos): Promise<number | undefined> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(db.shadowPath(p.generation, p.index), 'r');
+    return await readPageSize(fh);
+  } catch {
+    return undefined;
+  } finally {
+    await fh?.close();
+  }
+}
+
+async function readPageSize(fh: FileHandle): Promise<number> {
+  const buf = Buffer.alloc(WAL_HEADER_SIZE);
+  await fh.read(buf, 0, WAL_HEADER_SIZE, 0);
+  const h = parseWalHeader(buf);
+  if (!h) throw new Error('shadow WAL has no valid header');
+  return h.pageSize;
+}
+
+/** Database size in pages after the commit frame that ends at `end` (0: no frame there). */
+async function pagesAfterCommit(fh: FileHandle, end: number, pageSize: number): Promise<number> {
+  const start = end - frameSize(pageSize);
+  if (start < WAL_HEADER_SIZE) return 0;
+  const buf = Buffer.alloc(8);
+  await fh.read(buf, 0, 8, start);
+  return buf.readUInt32BE(4);
+}
+
+/** Stream bytes [start, end) of an open file. */
+async function sendRange(fh: FileHandle, start: number, end: number, send: (b: Buffer) => Promise<void>) {
+  if (end <= start) return;
+  const stream = fh.createReadStream({ start, end: end - 1, autoClose: false, highWaterMark: 256 << 10 });
+  let n = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    n += chunk.length;
+    await send(chunk);
+  }
+  if (n !== end - start) throw new Error(`short read of the shadow WAL: ${n} of ${end - start} bytes`);
+}
+
+async function sendWal(
+  db: MonitoredDb,
+  pos: StreamPos,
+  end: number,
+  send: (b: Buffer) => Promise<void>,
+): Promise<void> {
+  const fh = await open(db.shadowPath(pos.generation, pos.index), 'r');
+  try {
+    const pageSize = await readPageSize(fh);
+    const msg: WalMessage = {
+      type: 'wal',
+      ...pos,
+      pageSize,
+      length: end - pos.offset,
+      dbPages: await pagesAfterCommit(fh, end, pageSize),
+      head: headOf(db),
+    };
+    await send(encodeHeader(msg));
+    await sendRange(fh, pos.offset, end, send);
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * The database file (through the monitor's own descriptor, with its checkpoints held off so the
+ * file is the one its read transaction pins) plus the current index's shadow WAL from 0: the same
+ * pair a Litestream snapshot + its WAL index restore from.
+ */
+function sendSnapshot(db: MonitoredDb, send: (b: Buffer) => Promise<void>): Promise<StreamPos> {
+  return db.withCheckpointsHeld(async (cur) => {
+    const fh = await open(db.shadowPath(cur.generation, cur.index), 'r');
+    const file = db.createDbReadStream();
+    try {
+      const pageSize = await readPageSize(fh);
+      const size = (await stat(db.path)).size;
+      const dbLength = Math.floor(size / pageSize) * pageSize;
+      const chunks = file[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+      // The first page tells the db size when the WAL index has no commit yet.
+      let head = Buffer.alloc(0);
+      while (head.length < Math.min(100, dbLength)) {
+        const r = await chunks.next();
+        if (r.done) break;
+        head = Buffer.concat([head, r.value]);
+      }
+      let dbPages = await pagesAfterCommit(fh, cur.size, pageSize);
+      if (dbPages === 0) dbPages = headerPages(head) ?? dbLength / pageSize;
+      const msg: SnapshotMessage = {
+        type: 'snapshot',
+        generation: cur.generation,
+        index: cur.index,
+        offset: cur.size,
+        pageSize,
+        dbLength,
+        length: dbLength + cur.size,
+        dbPages,
+        head: headOf(db),
+      };
+      await send(encodeHeader(msg));
+      // Exactly dbLength bytes: the file may grow or shrink under an app's checkpoint; every page
+      // that can differ is in the shadow WAL sent next, which the replica applies on top.
+      let sent = 0;
+      let chunk: Buffer | undefined = head;
+      while (sent < dbLength) {
+        if (!chunk) {
+          const r = await chunks.next();
+          chunk = r.done ? Buffer.alloc(Math.min(1 << 20, dbLength - sent)) : r.value;
+        }
+        const piece = chunk.subarray(0, dbLength - sent);
+        if (piece.length > 0) await send(piece);
+        sent += piece.length;
+        chunk = undefined;
+      }
+      await sendRange(fh, 0, cur.size, send);
+      return { generation: cur.generation, index: cur.index, offset: cur.size };
+    } finally {
+      file.destroy();
+      await fh.close();
+    }
+  });
+}
+
+/** In-header database size, when the header says it is valid (version-valid-for matches). */
+function headerPages(page1: Buffer): number | undefined {
+  if (page1.length < 100) return undefined;
+  const pages = page1.readUInt32BE(28);
+  return pages > 0 && page1.readUInt32BE(24) === page1.readUInt32BE(92) ? pages : undefined;
+}

@@ -16,6 +16,7 @@ export const WAL_MAGIC_LE = 0x377f0682;
 /** Checksums of this WAL are big-endian words. */
 export const WAL_MAGIC_BE = 0x377f0683;
 export const WAL_VERSION = 3007000;
+const HOST_LE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 export interface WalHeader {
   bigEndian: boolean;
@@ -175,6 +176,12 @@ export function scanWal(fd: number, opts: ScanOptions): ScanResult {
   const chunk = Math.floor(buf.length / fsz) * fsz;
   const view = viewOf(buf);
   const le = !bigEndian;
+  // Checksum words in the host's byte order and an aligned buffer: read them straight from
+  // memory (several times faster than DataView reads; frames start at multiples of 8).
+  const words =
+    le === HOST_LE && buf.byteOffset % 4 === 0
+      ? new Uint32Array(buf.buffer, buf.byteOffset, buf.length >>> 2)
+      : undefined;
   const limit = opts.to ?? Number.MAX_SAFE_INTEGER;
 
   let pos = opts.from;
@@ -207,9 +214,16 @@ export function scanWal(fd: number, opts: ScanOptions): ScanResult {
       s1 = (s1 + view.getUint32(off, le) + s2) >>> 0;
       s2 = (s2 + view.getUint32(off + 4, le) + s1) >>> 0;
       const pageEnd = off + fsz;
-      for (let i = off + WAL_FRAME_HEADER_SIZE; i < pageEnd; i += 8) {
-        s1 = (s1 + view.getUint32(i, le) + s2) >>> 0;
-        s2 = (s2 + view.getUint32(i + 4, le) + s1) >>> 0;
+      if (words) {
+        for (let w = (off + WAL_FRAME_HEADER_SIZE) >>> 2, end = pageEnd >>> 2; w < end; w += 2) {
+          s1 = (s1 + words[w] + s2) >>> 0;
+          s2 = (s2 + words[w + 1] + s1) >>> 0;
+        }
+      } else {
+        for (let i = off + WAL_FRAME_HEADER_SIZE; i < pageEnd; i += 8) {
+          s1 = (s1 + view.getUint32(i, le) + s2) >>> 0;
+          s2 = (s2 + view.getUint32(i + 4, le) + s1) >>> 0;
+        }
       }
       if (s1 !== view.getUint32(off + 16) || s2 !== view.getUint32(off + 20) || view.getUint32(off) === 0) {
         stop = true;

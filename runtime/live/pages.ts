@@ -74,7 +74,14 @@ export class PageWriter {
   }
 
   private hash(pgno: number, data: Uint8Array): bigint {
-    return this.excluded.has(pgno) ? 0n : pageHash(pgno, data);
+    if (this.excluded.has(pgno)) return 0n;
+    if (pgno !== 1) return pageHash(pgno, data);
+    // SQLite rewrites the change counter, version-valid-for and its version number on page 1 at
+    // every commit that writes page 1: those bytes are ours, not the primary's.
+    const page = Buffer.from(data);
+    page.fill(0, 24, 28);
+    page.fill(0, 92, 100);
+    return pageHash(1, page);
   }
 
   /** Open an existing replica database; undefined when there is none yet (missing or empty). */

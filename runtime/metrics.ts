@@ -5,7 +5,7 @@
  * metrics never mix in); gauges are read at scrape time from the objects they describe.
  */
 import { stat } from 'node:fs/promises';
-import { PassThrough, pipeline, type Readable } from 'node:stream';
+import { pipeline, type Readable, Transform } from 'node:stream';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Follower } from './live/follower.js';
 import type { ReplicaClient } from './replica/client.js';
@@ -222,8 +222,14 @@ export class Metrics {
     const type = client.type;
     const count = (op: Op) => this.opTotal.inc({ replica_type: type, operation: op });
     const bytes = (op: Op, body: Readable): Readable => {
-      const counter = new PassThrough();
-      counter.on('data', (c: Buffer) => this.opBytes.inc({ replica_type: type, operation: op }, c.length));
+      // Count inside the transform: a 'data' listener would switch the stream to flowing mode
+      // and drop every chunk emitted before the real consumer attaches (empty/truncated objects).
+      const counter = new Transform({
+        transform: (c: Buffer, _enc, cb) => {
+          this.opBytes.inc({ replica_type: type, operation: op }, c.length);
+          cb(null, c);
+        },
+      });
       return pipeline(body, counter, () => undefined);
     };
     const c = client as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;

@@ -542,9 +542,15 @@ export class MonitoredDb extends EventEmitter {
     // a writer killed mid-commit and will be overwritten.
     let to: number | undefined;
     const idx = this.walIndex();
-    if (idx === 'retry') return;
+    if (idx === 'retry') {
+      this.waiting('wal-index header being written');
+      return;
+    }
     if (idx) {
-      if (!idx.salt.equals(s.rawHeader.subarray(16, 24))) return; // restarting: next pass sees the header
+      if (!idx.salt.equals(s.rawHeader.subarray(16, 24))) {
+        this.waiting('wal-index salts differ from the WAL header (restart in progress)');
+        return; // next pass sees the new WAL header
+      }
       to = WAL_HEADER_SIZE + idx.mxFrame * frameSize(this.pageSize);
       if (to <= s.size) {
         if (to < s.size) this.diverged(`shadow WAL is past the committed end (${s.size} > ${to})`);
@@ -566,6 +572,7 @@ export class MonitoredDb extends EventEmitter {
         return;
       }
       if (scan.commitEnd > s.size) this.appendVerified(fd, s, scan.commitEnd);
+      this.waitingFor = undefined;
     } finally {
       closeSync(fd);
     }
@@ -585,6 +592,14 @@ export class MonitoredDb extends EventEmitter {
       if (h) return h;
     }
     return 'retry';
+  }
+
+  private waitingFor?: string;
+
+  /** Log (once per reason) why a pass copied nothing although the WAL may have grown. */
+  private waiting(reason: string): void {
+    if (reason !== this.waitingFor) this.log.debug({ reason }, 'shadow WAL copy waits');
+    this.waitingFor = reason;
   }
 
   private diverged(detail: string): void {

@@ -1,0 +1,294 @@
+/**
+ * 3. Shipping throughput and CPU: bulk-load N GiB in large transactions while `ls-mix
+ *    replicate` ships to a file replica; MB/s of WAL shipped and replicator CPU s/GiB, against
+ *    the raw limit: the `lz4` CLI compressing the same bytes plus a plain file copy.
+ * 4. Restore time: that db (snapshot after the load + ~10% more as WAL in many segments) from
+ *    the file replica and from S3 on loopback, -parallelism 1 and 8; baseline: copy of the
+ *    snapshot object + `lz4 -d` of it.
+ * 5. (part) Peak RSS of the replicator during the load + snapshot, and of each restore.
+ */
+
+import { spawn } from 'node:child_process';
+import { createReadStream, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { log, MiB, QUICK, removeDir, tempDir, writeConfig } from '../lib/env.js';
+import { CLI, lsMix, ROOT, runToEnd, sleep, timed, waitUntil } from '../lib/proc.js';
+import { emptyObjects, isSegment, isSnapshot, listFiles, walBytesShipped } from '../lib/replica.js';
+import { type Summary, summarize } from '../lib/stats.js';
+import type { S3Target } from './lag.js';
+
+const LOADER = join(ROOT, 'bench/workers/loader.mjs');
+
+export function load(job: object): Promise<{ ms: number; rows: number }> {
+  return new Promise((resolve, reject) => {
+    const c = spawn(process.execPath, [LOADER, JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    c.stdout.on('data', (d) => (out += d));
+    c.stderr.on('data', (d) => (err += d));
+    c.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`loader: ${err}`))));
+  });
+}
+
+export interface ThroughputResult {
+  loadedMiB: number;
+  walShippedMiB: number;
+  loadSeconds: number;
+  /** Load start -> replicate exited after its final sync. */
+  shipSeconds: number;
+  shipMBps: number;
+  replicatorCpuSecPerGiB: number;
+  lz4: { wallSecPerGiB: number; cpuSecPerGiB: number };
+  copy: { wallSecPerGiB: number; cpuSecPerGiB: number };
+  /** replicator CPU s/GiB / (lz4 + copy CPU s/GiB). */
+  cpuRatio: number;
+  /** (lz4 + copy MB/s) / shipping MB/s: how much slower than the raw limit, wall-clock. */
+  wallRatio: number;
+  snapshotSeconds: number;
+  replicatorPeakMiB: number;
+  /** 0-byte objects found in the replica (should be none). */
+  emptyObjects: string[];
+}
+
+export interface RestoreRow {
+  source: 'file' | 's3';
+  parallelism: number;
+  seconds: Summary;
+  peakMiB: number;
+  /** vs copy + lz4 -d of the snapshot. */
+  ratio: number;
+}
+
+export interface RestoreResult {
+  dbMiB: number;
+  snapshotMiB: number;
+  walMiB: number;
+  segments: number;
+  baselineSeconds: Summary;
+  rows: RestoreRow[];
+}
+
+const GiB = 1024 * MiB;
+
+export async function benchBulk(
+  s3?: S3Target,
+): Promise<{ throughput: ThroughputResult; restore: RestoreResult }> {
+  const bytes = QUICK ? 64 * MiB : 1 * GiB;
+  const dir = tempDir('bulk');
+  try {
+    const db = join(dir, 'app.db');
+    const replica = join(dir, 'replica');
+    await load({ db, bytes: 0, txBytes: 1 });
+    const config = writeConfig(dir, db, [`url: file://${replica}\nsync-interval: 100ms`]);
+    const rep = lsMix(['replicate', '-config', config]);
+    let throughput: ThroughputResult;
+    try {
+      await waitUntil('first snapshot', () => listFiles(replica).some((f) => isSnapshot(f.key)));
+      await sleep(300);
+      const cpu0 = rep.cpu;
+      const t0 = performance.now();
+      const loaded = await load({ db, bytes, txBytes: 32 * MiB });
+      log(`bulk: loaded ${bytes / MiB} MiB in ${(loaded.ms / 1000).toFixed(1)} s`);
+      // Caught up: the replica's WAL bytes stop growing for a while after the load.
+      let last = -1;
+      let stableSince = performance.now();
+      await waitUntil(
+        'replica caught up',
+        () => {
+          const n = listFiles(replica)
+            .filter((f) => isSegment(f.key))
+            .reduce((s, f) => s + f.size, 0);
+          if (n !== last) {
+            last = n;
+            stableSince = performance.now();
+          }
+          return performance.now() - stableSince > 1500;
+        },
+        600_000,
+      );
+      const shipSeconds = (performance.now() - t0 - 1500) / 1000;
+      const cpu = rep.cpu - cpu0;
+
+      // A snapshot of the loaded db (SIGUSR1, as `ls-mix snapshot` sends).
+      const snaps = () => listFiles(replica).filter((f) => isSnapshot(f.key)).length;
+      const before = snaps();
+      const ts = performance.now();
+      rep.child.kill('SIGUSR1');
+      await waitUntil('snapshot', () => snaps() > before, 600_000);
+      const snapshotSeconds = (performance.now() - ts) / 1000;
+
+      // ~10% more as WAL in many small segments, for the restore figure.
+      await load({ db, bytes: Math.round(bytes / 10), txBytes: 256 * 1024, pauseMs: 20 });
+      await sleep(500);
+      const code = await rep.stop();
+      if (code !== 0) throw new Error(`replicate exited ${code}: ${rep.stderr.slice(-1000)}`);
+
+      const empty = emptyObjects(replica);
+      if (empty.length > 0) log(`WARNING: empty (0-byte) objects in the replica: ${empty.join(', ')}`);
+      const walShipped = await walBytesShipped(replica);
+      const dbBytes = statSync(db).size;
+      // Raw limit on the same bytes (the db file, already in the page cache like the WAL was).
+      const lz4 = await timed('lz4', ['-1', '-q', '-f', db, join(dir, 'raw.lz4')]);
+      const cp = await timed('cp', [db, join(dir, 'raw.copy')]);
+      rmSync(join(dir, 'raw.lz4'));
+      rmSync(join(dir, 'raw.copy'));
+      const perGiB = (v: number, n: number) => (v * GiB) / n;
+      const lz4Cpu = perGiB(lz4.cpu, dbBytes);
+      const cpCpu = perGiB(cp.cpu, dbBytes);
+      const shipMBps = walShipped / MiB / shipSeconds;
+      const rawMBps = dbBytes / MiB / (lz4.wall + cp.wall);
+      const replicatorCpuSecPerGiB = perGiB(cpu, walShipped);
+      throughput = {
+        loadedMiB: bytes / MiB,
+        walShippedMiB: walShipped / MiB,
+        loadSeconds: loaded.ms / 1000,
+        shipSeconds,
+        shipMBps,
+        replicatorCpuSecPerGiB,
+        lz4: { wallSecPerGiB: perGiB(lz4.wall, dbBytes), cpuSecPerGiB: lz4Cpu },
+        copy: { wallSecPerGiB: perGiB(cp.wall, dbBytes), cpuSecPerGiB: cpCpu },
+        cpuRatio: replicatorCpuSecPerGiB / (lz4Cpu + cpCpu),
+        wallRatio: rawMBps / shipMBps,
+        snapshotSeconds,
+        replicatorPeakMiB: rep.peakMiB,
+        emptyObjects: empty,
+      };
+      log(
+        `throughput: ${shipMBps.toFixed(0)} MB/s shipped, ${replicatorCpuSecPerGiB.toFixed(2)} CPU s/GiB (lz4+cp ${(lz4Cpu + cpCpu).toFixed(2)}), peak ${rep.peakMiB.toFixed(0)} MiB`,
+      );
+    } finally {
+      await rep.stop();
+    }
+
+    const restore = await benchRestore(dir, replica, s3);
+    return { throughput, restore };
+  } finally {
+    removeDir(dir);
+  }
+}
+
+async function uploadToS3(replica: string, s3: S3Target, prefix: string): Promise<void> {
+  const client = new S3Client({
+    endpoint: s3.endpoint,
+    region: s3.region,
+    credentials: s3.credentials,
+    forcePathStyle: true,
+  });
+  try {
+    const files = listFiles(replica);
+    for (let i = 0; i < files.length; i += 8) {
+      await Promise.all(
+        files.slice(i, i + 8).map((f) =>
+          new Upload({
+            client,
+            params: { Bucket: s3.bucket, Key: `${prefix}/${f.key}`, Body: createReadStream(f.path) },
+          }).done(),
+        ),
+      );
+    }
+  } finally {
+    client.destroy();
+  }
+}
+
+export async function restoreOnce(
+  source: string,
+  out: string,
+  parallelism: number,
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ seconds: number; peakMiB: number }> {
+  const r = await runToEnd(
+    process.execPath,
+    [CLI, 'restore', '-o', out, '-parallelism', String(parallelism), source],
+    {
+      env,
+    },
+  );
+  rmSync(out, { force: true });
+  return { seconds: r.ms / 1000, peakMiB: r.peakMiB };
+}
+
+async function benchRestore(dir: string, replica: string, s3?: S3Target): Promise<RestoreResult> {
+  const repeats = QUICK ? 1 : 2;
+  const files = listFiles(replica);
+  const snaps = files.filter((f) => isSnapshot(f.key));
+  const latestSnap = snaps.at(-1)!;
+  const segs = files.filter((f) => isSegment(f.key) && f.key.split('/')[1] === latestSnap.key.split('/')[1]);
+  const snapIndex = Number.parseInt(latestSnap.key.split('/').at(-1)!.slice(0, 8), 16);
+  const after = segs.filter((f) => Number.parseInt(f.key.split('/').at(-1)!.slice(0, 8), 16) >= snapIndex);
+  const walMiB =
+    (
+      await Promise.all(
+        after.map(async (f) =>
+          (await import('../../runtime/format/lz4.js')).lz4FrameDecompress(readFileSync(f.path)),
+        ),
+      )
+    ).reduce((n, b) => n + b.length, 0) / MiB;
+
+  const out = join(dir, 'restored.db');
+  const baseline: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const tmp = join(dir, 'snap.lz4');
+    const c = await timed('cp', [latestSnap.path, tmp]);
+    const d = await timed('lz4', ['-d', '-q', '-f', tmp, out]);
+    baseline.push(c.wall + d.wall);
+    rmSync(tmp);
+    rmSync(out);
+  }
+  const base = summarize(baseline);
+  const rows: RestoreRow[] = [];
+  let dbMiB = 0;
+  const sources: Array<{ source: 'file' | 's3'; url: string; env?: NodeJS.ProcessEnv }> = [
+    { source: 'file', url: `file://${replica}` },
+  ];
+  if (s3) {
+    const prefix = `restore-${Date.now()}`;
+    await uploadToS3(replica, s3, prefix);
+    sources.push({
+      source: 's3',
+      url: `s3://${s3.bucket}/${prefix}?endpoint=${s3.endpoint}&region=${s3.region}&force-path-style=true`,
+      env: {
+        LITESTREAM_ACCESS_KEY_ID: s3.credentials.accessKeyId,
+        LITESTREAM_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+      },
+    });
+  }
+  for (const s of sources) {
+    for (const parallelism of [1, 8]) {
+      const secs: number[] = [];
+      let peak = 0;
+      for (let i = 0; i < repeats; i++) {
+        const r = await runToEnd(
+          process.execPath,
+          [CLI, 'restore', '-o', out, '-parallelism', String(parallelism), s.url],
+          { env: s.env },
+        );
+        dbMiB = statSync(out).size / MiB;
+        rmSync(out, { force: true });
+        secs.push(r.ms / 1000);
+        peak = Math.max(peak, r.peakMiB);
+      }
+      const seconds = summarize(secs);
+      rows.push({
+        source: s.source,
+        parallelism,
+        seconds,
+        peakMiB: peak,
+        ratio: seconds.median / base.median,
+      });
+      log(
+        `restore ${s.source} p${parallelism}: ${seconds.median.toFixed(1)} s (baseline ${base.median.toFixed(1)} s), peak ${peak.toFixed(0)} MiB`,
+      );
+    }
+  }
+  return {
+    dbMiB,
+    snapshotMiB: latestSnap.size / MiB,
+    walMiB,
+    segments: after.length,
+    baselineSeconds: base,
+    rows,
+  };
+}

@@ -1,0 +1,214 @@
+/**
+ * 2. Replication lag: commit -> WAL segment durable on the replica, at 100 and 1000 tx/s and
+ * as fast as one writer goes, with sync-interval 1s and 100ms, to a file replica and to S3 on
+ * loopback (Ceph RGW). Each tx writes a row whose payload starts with a marker `TX<id>`; an
+ * observer polls the replica, decodes each new segment and finds the highest marker in it:
+ * every tx up to that id became durable when the segment appeared.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { lz4FrameDecompress } from '../../runtime/format/lz4.js';
+import { log, QUICK, removeDir, tempDir, writeConfig } from '../lib/env.js';
+import { lsMix, sleep, waitUntil } from '../lib/proc.js';
+import { isSegment, listFiles } from '../lib/replica.js';
+import { percentile } from '../lib/stats.js';
+import { runWriters } from './overhead.js';
+
+export interface LagRow {
+  target: 'file' | 's3';
+  syncIntervalMs: number;
+  /** Requested tx/s (0 = as fast as possible). */
+  rate: number;
+  achievedTxPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  samples: number;
+}
+
+export interface S3Target {
+  endpoint: string;
+  region: string;
+  bucket: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+}
+
+/** Highest `TX<10 digits>` marker in a decoded segment. */
+function maxMarker(buf: Buffer): number {
+  const s = buf.toString('latin1');
+  let max = -1;
+  const re = /TX(\d{10})/g;
+  for (let m = re.exec(s); m; m = re.exec(s)) {
+    const n = Number(m[1]);
+    if (n > max) max = n;
+  }
+  return max;
+}
+
+interface Observer {
+  /** (time first seen, highest tx id) per segment, in order seen. */
+  seen: Array<{ at: number; max: number }>;
+  stop(): Promise<void>;
+}
+
+function observe(list: () => Promise<string[]>, fetch: (key: string) => Promise<Buffer>): Observer {
+  const known = new Set<string>();
+  const seen: Observer['seen'] = [];
+  const decoding: Promise<void>[] = [];
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      const keys = await list().catch(() => [] as string[]);
+      const at = performance.timeOrigin + performance.now();
+      for (const k of keys) {
+        if (known.has(k) || !isSegment(k)) continue;
+        known.add(k);
+        decoding.push(
+          fetch(k)
+            .then((b) => lz4FrameDecompress(b))
+            .then((plain) => {
+              seen.push({ at, max: maxMarker(plain) });
+            })
+            .catch(() => undefined),
+        );
+      }
+      await sleep(5);
+    }
+  })();
+  return {
+    seen,
+    async stop() {
+      stopped = true;
+      await loop;
+      await Promise.all(decoding);
+    },
+  };
+}
+
+/** Lag of each tx: first segment time holding its id, minus its commit time. */
+function lags(commitTimes: Float64Array, idBase: number, seen: Observer['seen']): number[] {
+  const order = [...seen].sort((a, b) => a.at - b.at);
+  // Earliest time at which each id was durable: running max over segments in time order.
+  const out: number[] = [];
+  let j = 0;
+  let durableUpTo = -1;
+  let durableAt = 0;
+  for (let k = 0; k < commitTimes.length; k++) {
+    const id = idBase + k;
+    while (durableUpTo < id && j < order.length) {
+      if (order[j].max > durableUpTo) {
+        durableUpTo = order[j].max;
+        durableAt = order[j].at;
+      }
+      j++;
+    }
+    if (durableUpTo < id) break; // never seen (the run ended first)
+    out.push(Math.max(0, durableAt - commitTimes[k]));
+  }
+  return out;
+}
+
+async function runTarget(
+  target: 'file' | 's3',
+  syncIntervalMs: number,
+  seconds: number,
+  s3?: S3Target,
+): Promise<LagRow[]> {
+  const dir = tempDir('lag');
+  const db = join(dir, 'app.db');
+  const prefix = `lag-${syncIntervalMs}-${Date.now()}`;
+  const replicaDir = join(dir, 'replica');
+  let s3c: S3Client | undefined;
+  let replicaYaml: string;
+  let observer: () => Observer;
+  if (target === 's3') {
+    if (!s3) throw new Error('no S3 server');
+    s3c = new S3Client({
+      endpoint: s3.endpoint,
+      region: s3.region,
+      credentials: s3.credentials,
+      forcePathStyle: true,
+    });
+    const client = s3c;
+    replicaYaml = `type: s3\nbucket: ${s3.bucket}\npath: ${prefix}\nendpoint: ${s3.endpoint}\nregion: ${s3.region}\nforce-path-style: true\naccess-key-id: ${s3.credentials.accessKeyId}\nsecret-access-key: ${s3.credentials.secretAccessKey}\nsync-interval: ${syncIntervalMs}ms`;
+    observer = () =>
+      observe(
+        async () => {
+          const keys: string[] = [];
+          let token: string | undefined;
+          do {
+            const r = await client.send(
+              new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: `${prefix}/`, ContinuationToken: token }),
+            );
+            for (const o of r.Contents ?? []) keys.push(o.Key!);
+            token = r.NextContinuationToken;
+          } while (token);
+          return keys;
+        },
+        async (key) => {
+          const r = await client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }));
+          return Buffer.from(await r.Body!.transformToByteArray());
+        },
+      );
+  } else {
+    replicaYaml = `url: file://${replicaDir}\nsync-interval: ${syncIntervalMs}ms`;
+    observer = () =>
+      observe(
+        async () => listFiles(replicaDir).map((f) => f.key),
+        async (key) => readFileSync(join(replicaDir, key)),
+      );
+  }
+  await runWriters([{ db, seconds: 0, rowsPerTx: 1, rate: 0, idBase: 0, writer: 0 }]);
+  const rep = lsMix(['replicate', '-config', writeConfig(dir, db, [replicaYaml])]);
+  const rows: LagRow[] = [];
+  try {
+    const obs = observer();
+    await waitUntil(
+      'first segment or snapshot',
+      async () => obs.seen.length > 0 || listFiles(replicaDir).length > 0 || target === 's3',
+      60_000,
+    );
+    await sleep(500);
+    let idBase = 1_000_000;
+    for (const rate of [100, 1000, 0]) {
+      const timesOut = join(dir, `times-${rate}`);
+      const [res] = await runWriters([{ db, seconds, rowsPerTx: 1, rate, idBase, writer: 1, timesOut }]);
+      // Everything committed should land within a few sync intervals.
+      await sleep(Math.max(1500, syncIntervalMs * 3));
+      const buf = readFileSync(timesOut);
+      const times = new Float64Array(buf.buffer, buf.byteOffset, buf.byteLength / 8);
+      const l = lags(times, idBase, obs.seen);
+      rows.push({
+        target,
+        syncIntervalMs,
+        rate,
+        achievedTxPerSec: res.tx / seconds,
+        p50Ms: percentile(l, 50),
+        p99Ms: percentile(l, 99),
+        maxMs: l.length ? Math.max(...l) : Number.NaN,
+        samples: l.length,
+      });
+      log(
+        `lag ${target} sync ${syncIntervalMs}ms @${rate || 'max'} tx/s: p50 ${percentile(l, 50).toFixed(0)} ms, p99 ${percentile(l, 99).toFixed(0)} ms (${l.length}/${times.length})`,
+      );
+      idBase += 10_000_000;
+    }
+    await obs.stop();
+  } finally {
+    const code = await rep.stop();
+    s3c?.destroy();
+    removeDir(dir);
+    if (code !== 0) log(`WARNING: replicate exited ${code}: ${rep.stderr.slice(-1000)}`);
+  }
+  return rows;
+}
+
+export async function benchLag(s3?: S3Target): Promise<LagRow[]> {
+  const seconds = QUICK ? 2 : 6;
+  const rows: LagRow[] = [];
+  for (const target of s3 ? (['file', 's3'] as const) : (['file'] as const)) {
+    for (const interval of [1000, 100]) rows.push(...(await runTarget(target, interval, seconds, s3)));
+  }
+  return rows;
+}

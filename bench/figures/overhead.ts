@@ -1,0 +1,127 @@
+/**
+ * 1. Write overhead: transactions per second of an app (1 writer, or 8 writer processes; 1 or
+ * 100 rows per tx) for a fixed time, without and with `ls-mix replicate` (its own process) to
+ * a file replica. Runs alternate without/with so machine noise hits both alike.
+ */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { log, QUICK, removeDir, tempDir, writeConfig } from '../lib/env.js';
+import { lsMix, ROOT, waitUntil } from '../lib/proc.js';
+import { listFiles } from '../lib/replica.js';
+import { type Summary, summarize } from '../lib/stats.js';
+
+const WRITER = join(ROOT, 'bench/workers/writer.mjs');
+
+export interface OverheadRow {
+  writers: number;
+  rowsPerTx: number;
+  seconds: number;
+  baselineTxPerSec: Summary;
+  replicatedTxPerSec: Summary;
+  ratio: Summary;
+}
+
+export interface WriterHandle {
+  ready: Promise<void>;
+  go(): void;
+  done: Promise<{ tx: number; rows: number }>;
+}
+
+/** Start a writer process; it opens the db, says ready, and writes once go() is called. */
+export function startWriter(job: object): WriterHandle {
+  const c = spawn(process.execPath, [WRITER, JSON.stringify(job)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  let onReady!: () => void;
+  const ready = new Promise<void>((r) => (onReady = r));
+  c.stdout.on('data', (d) => {
+    out += d;
+    if (out.startsWith('ready\n')) onReady();
+  });
+  c.stderr.on('data', (d) => (err += d));
+  const done = new Promise<{ tx: number; rows: number }>((resolve, reject) =>
+    c.on('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(out.slice('ready\n'.length))) : reject(new Error(`writer: ${err}`)),
+    ),
+  );
+  return { ready, go: () => c.stdin.end('g'), done };
+}
+
+export async function runWriters(jobs: object[]): Promise<Array<{ tx: number; rows: number }>> {
+  const ws = jobs.map(startWriter);
+  await Promise.all(ws.map((w) => w.ready));
+  for (const w of ws) w.go();
+  return Promise.all(ws.map((w) => w.done));
+}
+
+async function oneRun(
+  writers: number,
+  rowsPerTx: number,
+  seconds: number,
+  replicated: boolean,
+): Promise<number> {
+  const dir = tempDir('overhead');
+  try {
+    const db = join(dir, 'app.db');
+    // Create the db (and its WAL mode) before replicate opens it, as an app would.
+    await runWriters([{ db, seconds: 0, rowsPerTx: 1, rate: 0, idBase: 0, writer: 0 }]);
+    const rep = replicated
+      ? lsMix(['replicate', '-config', writeConfig(dir, db, [`url: file://${join(dir, 'replica')}`])])
+      : undefined;
+    try {
+      if (rep) await waitUntil('first snapshot', () => listFiles(join(dir, 'replica')).length > 0);
+      const results = await runWriters(
+        Array.from({ length: writers }, (_, w) => ({
+          db,
+          seconds,
+          rowsPerTx,
+          rate: 0,
+          idBase: 0,
+          writer: w,
+        })),
+      );
+      return results.reduce((n, r) => n + r.tx, 0) / seconds;
+    } finally {
+      const code = await rep?.stop();
+      if (rep && code !== 0) log(`WARNING: replicate exited ${code}: ${rep.stderr.slice(-1000)}`);
+    }
+  } finally {
+    removeDir(dir);
+  }
+}
+
+export async function benchOverhead(): Promise<OverheadRow[]> {
+  const seconds = QUICK ? 1.5 : 4;
+  const repeats = QUICK ? 1 : 3;
+  const rows: OverheadRow[] = [];
+  for (const writers of [1, 8]) {
+    for (const rowsPerTx of [1, 100]) {
+      const base: number[] = [];
+      const repl: number[] = [];
+      const ratios: number[] = [];
+      for (let i = 0; i < repeats; i++) {
+        // Alternate the order so drift in machine load does not favour one side.
+        const got = new Map<boolean, number>();
+        for (const replicated of i % 2 === 0 ? [false, true] : [true, false]) {
+          got.set(replicated, await oneRun(writers, rowsPerTx, seconds, replicated));
+        }
+        const without = got.get(false)!;
+        const withRep = got.get(true)!;
+        base.push(without);
+        repl.push(withRep);
+        ratios.push(withRep / without);
+      }
+      const row = {
+        writers,
+        rowsPerTx,
+        seconds,
+        baselineTxPerSec: summarize(base),
+        replicatedTxPerSec: summarize(repl),
+        ratio: summarize(ratios),
+      };
+      log(`overhead ${writers}w x ${rowsPerTx} rows/tx: ${row.ratio.median.toFixed(3)}x`);
+      rows.push(row);
+    }
+  }
+  return rows;
+}

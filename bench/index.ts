@@ -1,0 +1,103 @@
+/**
+ * `npm run bench` (node --import tsx bench/index.ts): the figures of docs/bench.md, each from
+ * one run on this machine, as ratios against a baseline measured in the same run. Prints a
+ * table and writes bench/results/latest.json. Never pass/fail: targets are shown, not enforced.
+ * BENCH_QUICK=1: ~2-minute smoke run with small sizes. BENCH_ONLY=overhead,lag,...: a subset.
+ * BENCH_TMP=DIR: where the GiB-sized temp files go (default: the OS temp folder).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, statfsSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startRgw } from '../test/services/rgw.js';
+import { benchBulk } from './figures/bulk.js';
+import { benchGenerator } from './figures/generator.js';
+import type { S3Target } from './figures/lag.js';
+import { benchLag } from './figures/lag.js';
+import { benchMemory } from './figures/memory.js';
+import { benchOverhead } from './figures/overhead.js';
+import { cleanupAll, log, MiB, QUICK } from './lib/env.js';
+import { ROOT } from './lib/proc.js';
+import { renderTable } from './lib/report.js';
+
+const only = process.env.BENCH_ONLY?.split(',');
+const want = (name: string) => !only || only.includes(name);
+
+function machine() {
+  const model = /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? cpus()[0]?.model;
+  return {
+    nproc: cpus().length,
+    model,
+    memMiB: Math.round(Number(/MemTotal:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1]) / 1024),
+    node: process.version,
+    loadAvgAtStart: loadavg().map((x) => Number(x.toFixed(2))),
+  };
+}
+
+async function main() {
+  const started = Date.now();
+  process.on('SIGINT', () => {
+    cleanupAll();
+    process.exit(130);
+  });
+  const tmp = process.env.BENCH_TMP ?? tmpdir();
+  const fs = statfsSync(tmp);
+  const freeGiB = (fs.bavail * fs.bsize) / 1024 / MiB;
+  const needGiB = QUICK ? 1 : 9;
+  if (freeGiB < needGiB)
+    throw new Error(`need ~${needGiB} GiB free in ${tmp} (BENCH_TMP), have ${freeGiB.toFixed(1)}`);
+  log(`${QUICK ? 'quick' : 'full'} run; temp files in ${tmp} (${freeGiB.toFixed(0)} GiB free)`);
+  log('building dist/ (the CLI users run)');
+  try {
+    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'ignore' });
+  } catch {
+    log('tsc reported type errors; dist/ was emitted anyway');
+  }
+
+  const results: Record<string, unknown> = {
+    machine: machine(),
+    quick: QUICK,
+    startedAt: new Date(started).toISOString(),
+  };
+  let s3: S3Target | undefined;
+  let rgw: Awaited<ReturnType<typeof startRgw>> | undefined;
+  const needS3 = want('lag') || want('restore');
+  if (needS3 && process.env.BENCH_NO_S3 !== '1') {
+    try {
+      rgw = await startRgw();
+      await rgw.createBucket('bench');
+      s3 = { endpoint: rgw.endpoint, region: rgw.region, bucket: 'bench', credentials: rgw.credentials };
+      log(`Ceph RGW on ${rgw.endpoint}`);
+    } catch (err) {
+      log(`S3 figures skipped: ${(err as Error).message.split('\n')[0]}`);
+      results.s3Skipped = (err as Error).message.split('\n')[0];
+    }
+  }
+  try {
+    if (want('overhead')) results.overhead = await benchOverhead();
+    if (want('lag')) results.lag = await benchLag(s3);
+    if (want('throughput') || want('restore')) {
+      const bulk = await benchBulk(s3);
+      results.throughput = bulk.throughput;
+      results.restore = bulk.restore;
+    }
+    if (want('memory')) results.memory = await benchMemory();
+    if (want('generator')) results.generator = await benchGenerator();
+  } finally {
+    await rgw?.stop();
+    cleanupAll();
+  }
+  (results.machine as Record<string, unknown>).loadAvgAtEnd = loadavg().map((x) => Number(x.toFixed(2)));
+  results.totalSeconds = Math.round((Date.now() - started) / 1000);
+  const out = join(ROOT, 'bench/results');
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(`${renderTable(results)}\n`);
+  log(`done in ${results.totalSeconds} s; JSON in bench/results/latest.json`);
+}
+
+main().catch((err) => {
+  cleanupAll();
+  process.stderr.write(`bench failed: ${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});

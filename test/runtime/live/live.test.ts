@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { restoreFileReplica } from '../../helpers/replica.js';
 import { dumpDb, integrityCheck } from '../../helpers/sqlite.js';
 import { killPid, waitFor } from '../../services/process.js';
 import { InvariantReader, lastSeq, type Node, primaryNode, replicaNode, startBank } from './harness.js';
@@ -47,7 +48,12 @@ describe('live read replicas', { timeout: 150_000 }, () => {
     dir = mkdtempSync(join(tmpdir(), 'live-'));
     const primary = await primaryNode(dir, { token: 'tok-123' });
     const a = await replicaNode(dir, 'replica-a', primary, { token: 'tok-123' });
-    const b = await replicaNode(dir, 'replica-b', primary, { token: 'tok-123' });
+    // replica-b also backs itself up (a replica's own `replicas:`).
+    const backup = join(dir, 'b-backup');
+    const b = await replicaNode(dir, 'replica-b', primary, {
+      token: 'tok-123',
+      extra: `    replicas:\n      - url: file://${backup}\n        sync-interval: 100ms`,
+    });
     nodes.push(primary, a, b);
 
     // Some history before the replicas exist: they start from a snapshot.
@@ -101,6 +107,11 @@ describe('live read replicas', { timeout: 150_000 }, () => {
       expect(integrityCheck(r.db)).toBe('ok');
       expect(dumpDb(r.db)).toBe(dumpDb(primary.db));
     }
+    // replica-b's own backup restores to the same database.
+    await b.stop();
+    const restored = join(dir, 'restored.db');
+    await restoreFileReplica(backup, restored);
+    expect(dumpDb(restored)).toBe(dumpDb(primary.db));
     // replica-a resumed (no divergence error) and reconnected after the primary's restart.
     expect(a.log()).toMatch(/resuming from its position/);
     expect(b.log()).toMatch(/connection to the primary lost; reconnecting/);

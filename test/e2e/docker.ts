@@ -1,0 +1,70 @@
+/**
+ * The private engine started by .ci/e2e/dockerd-start.sh, and thin wrappers around its client
+ * and docker-compose. Every container, volume and image the tests create goes through here.
+ */
+import { existsSync } from 'node:fs';
+import { execa, type Options } from 'execa';
+
+const EXEC_ROOT = process.env.LS_MIX_E2E_EXEC_ROOT ?? '/run/ls-mix-e2e';
+/** The Debian client matches the Debian 20.10 engine; a newer client alone needs the API pinned. */
+const DEBIAN_CLIENT = '/usr/bin/docker';
+export const DOCKER_BIN = existsSync(DEBIAN_CLIENT) ? DEBIAN_CLIENT : 'docker';
+
+export const dockerEnv: Record<string, string> = {
+  DOCKER_HOST: `unix://${EXEC_ROOT}/docker.sock`,
+  ...(DOCKER_BIN === 'docker' ? { DOCKER_API_VERSION: '1.41' } : {}),
+};
+
+export async function docker(args: string[], opts: Options = {}): Promise<string> {
+  const r = await execa(DOCKER_BIN, args, { ...opts, env: { ...dockerEnv, ...opts.env } });
+  return String(r.stdout ?? '');
+}
+
+export async function compose(
+  cwd: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<string> {
+  const r = await execa('docker-compose', args, { cwd, env: { ...dockerEnv, ...env }, all: true });
+  return String(r.all ?? '');
+}
+
+/** `docker build --network host` (RUN steps reach the npm registry and Debian mirror). */
+export async function build(contextDir: string, tag: string, extra: string[] = []): Promise<void> {
+  try {
+    await execa(DOCKER_BIN, ['build', '--network', 'host', '-t', tag, ...extra, contextDir], {
+      env: dockerEnv,
+      all: true,
+    });
+  } catch (err) {
+    const all = String((err as { all?: string }).all ?? '');
+    throw new Error(`docker build of ${tag} failed:\n${all.split('\n').slice(-40).join('\n')}`);
+  }
+}
+
+export interface ContainerState {
+  name: string;
+  startedAt: number;
+  running: boolean;
+  health?: string;
+  /** End times of the healthcheck runs that passed. */
+  healthyAt: number[];
+}
+
+export async function inspectContainer(id: string): Promise<ContainerState> {
+  const [info] = JSON.parse(await docker(['inspect', id])) as Array<{
+    Name: string;
+    State: {
+      StartedAt: string;
+      Running: boolean;
+      Health?: { Status: string; Log: Array<{ End: string; ExitCode: number }> };
+    };
+  }>;
+  return {
+    name: info.Name.replace(/^\//, ''),
+    startedAt: Date.parse(info.State.StartedAt),
+    running: info.State.Running,
+    health: info.State.Health?.Status,
+    healthyAt: (info.State.Health?.Log ?? []).filter((l) => l.ExitCode === 0).map((l) => Date.parse(l.End)),
+  };
+}

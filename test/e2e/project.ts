@@ -1,0 +1,47 @@
+/**
+ * The app under test: a copy of the Express + better-sqlite3 fixture with a mix added by this
+ * checkout's CLI, and this checkout packed with `npm pack` for the sidecar image.
+ */
+
+import { existsSync } from 'node:fs';
+import { cp, mkdir, mkdtemp, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { execa } from 'execa';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+const FIXTURE = join(ROOT, 'test/fixtures/projects/express');
+
+/** `npm pack` of the current checkout (needs `npm run build` first: the package ships dist/). */
+export async function packCheckout(dest: string): Promise<string> {
+  if (!existsSync(join(ROOT, 'dist/src/commands/replicate.js'))) {
+    throw new Error('dist/ is missing: run `npm run build` before the e2e suite');
+  }
+  await mkdir(dest, { recursive: true });
+  const { stdout } = await execa('npm', ['pack', '--json', '--pack-destination', dest], { cwd: ROOT });
+  const [info] = JSON.parse(stdout) as Array<{ filename: string }>;
+  return join(dest, info.filename);
+}
+
+export interface Project {
+  dir: string;
+  /** What `ls-mix add` printed. */
+  addOutput: string;
+}
+
+/** Copy the fixture into a fresh folder named like the app, and run `ls-mix add MIX` on it. */
+export async function projectWithMix(mix: string, tarball: string): Promise<Project> {
+  const dir = join(await mkdtemp(join(tmpdir(), 'ls-mix-e2e-')), 'notes-api');
+  await cp(FIXTURE, dir, { recursive: true });
+  const { stdout } = await execa('node', [join(ROOT, 'bin/run.js'), 'add', mix, '--dir', dir], {
+    stdin: 'ignore',
+    env: { CI: 'true' },
+  });
+  // The sidecar Dockerfile installs LS_MIX_PACKAGE from .deploy/ when given a tarball there.
+  await cp(tarball, join(dir, '.deploy', tarball.split('/').pop() ?? 'ls-mix.tgz'));
+  return { dir, addOutput: stdout };
+}
+
+export async function listFiles(dir: string): Promise<string[]> {
+  return (await readdir(dir, { recursive: true })).map(String).sort();
+}

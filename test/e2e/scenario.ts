@@ -1,0 +1,243 @@
+/**
+ * The whole life of a generated deployment, for one backup storage:
+ *   build both images from the generated files -> deploy as release.yml does -> sidecar healthy
+ *   before the app starts -> rows written through the app reach the storage in Litestream's
+ *   layout -> `docker stop` ends with a final sync -> the server is lost (containers and
+ *   volume) -> a new deploy restores before the app starts and serves every row ->
+ *   point-in-time restore into a scratch container.
+ */
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../services/process.js';
+import { type Deployment, deploy } from './deployment.js';
+import { build, docker, inspectContainer } from './docker.js';
+import { packCheckout, projectWithMix } from './project.js';
+import { timed } from './timing.js';
+
+export interface Backend {
+  mix: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** GitHub secrets of this storage, as the release workflow passes them. */
+  secrets(): Record<string, string>;
+  /** Test-only sidecar environment: where the storage server is (override file). */
+  sidecarEnv(): Record<string, string>;
+  /** More test-only keys for the sidecar service (extra_hosts, volumes). */
+  sidecarOverride?(): Record<string, unknown>;
+  /** Object names below the replica path (`generations/...`). */
+  listReplica(replicaPath: string): Promise<string[]>;
+}
+
+const LAYOUT =
+  /^generations\/[0-9a-f]{16}\/(snapshots\/[0-9a-f]{8}\.snapshot\.lz4|wal\/[0-9a-f]{8}_[0-9a-f]{8}\.wal\.lz4)$/;
+const IMAGE_REPO = 'ghcr.io/e2e-owner/notes-api';
+const APP_VERSION = '0123456789abcdef0123456789abcdef01234567';
+
+async function until<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined>): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < end) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  throw new Error(`timed out after ${timeoutMs / 1000}s: ${what}${last ? ` (last error: ${last})` : ''}`);
+}
+
+export function deploymentScenario(backend: Backend): void {
+  describe(`${backend.mix}: the generated deployment`, () => {
+    let work: string;
+    let projectDir: string;
+    let dep: Deployment;
+    let appPort: number;
+    let replicaPath: string;
+    const app = `${IMAGE_REPO}:${APP_VERSION}`;
+    const sidecar = `${IMAGE_REPO}-litestream:${APP_VERSION}`;
+
+    const api = (path: string, init?: RequestInit) => fetch(`http://127.0.0.1:${appPort}${path}`, init);
+    const addNotes = async (bodies: string[]) => {
+      for (const body of bodies) {
+        const res = await api('/notes', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ body }),
+        });
+        expect(res.status).toBe(201);
+      }
+    };
+    const notes = async () =>
+      ((await (await api('/notes')).json()) as Array<{ body: string }>).map((n) => n.body);
+
+    /** Restore with the sidecar image and the deployed .env into a scratch container. */
+    const restoreScratch = async (extra: string[] = []): Promise<string[]> => {
+      const out = await mkdtemp(join(work, 'restore-'));
+      await chmod(out, 0o777); // the sidecar runs as the app's uid
+      const envArgs = Object.entries(backend.sidecarEnv()).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
+      const more = backend.sidecarOverride?.() as { extra_hosts?: string[]; volumes?: string[] } | undefined;
+      for (const h of more?.extra_hosts ?? []) envArgs.push('--add-host', h);
+      for (const v of more?.volumes ?? []) envArgs.push('-v', v);
+      await docker([
+        'run',
+        '--rm',
+        '--network',
+        'host',
+        '--env-file',
+        join(dep.dir, '.env'),
+        ...envArgs,
+        '-v',
+        `${out}:/out`,
+        sidecar,
+        'ls-mix',
+        'restore',
+        '-config',
+        '/etc/litestream.yml',
+        '-o',
+        '/out/notes.db',
+        ...extra,
+        '/data/notes.db',
+      ]);
+      const db = new Database(join(out, 'notes.db'), { readonly: true });
+      try {
+        return (db.prepare('SELECT body FROM notes ORDER BY id').all() as Array<{ body: string }>).map(
+          (r) => r.body,
+        );
+      } finally {
+        db.close();
+        await rm(out, { recursive: true, force: true });
+      }
+    };
+
+    const containers = async () => {
+      const ids = (await dep.compose(['ps', '-q'])).split('\n').filter(Boolean);
+      const states = await Promise.all(ids.map(inspectContainer));
+      const find = (svc: string) => states.find((s) => s.name.includes(`_${svc}_`));
+      return { app: find('app'), sidecar: find('litestream') };
+    };
+
+    /** The app must start only after the sidecar passed its healthcheck (restore done). */
+    const expectStartOrder = async () => {
+      const { app: a, sidecar: s } = await containers();
+      expect(s?.health).toBe('healthy');
+      expect(a?.running).toBe(true);
+      expect(s?.healthyAt.length).toBeGreaterThan(0);
+      expect(a?.startedAt).toBeGreaterThanOrEqual(Math.min(...(s?.healthyAt ?? [])));
+    };
+
+    beforeAll(async () => {
+      work = await mkdtemp(join(tmpdir(), 'ls-mix-e2e-work-'));
+      await timed(`${backend.mix}: start the storage server`, () => backend.start());
+      const tarball = await timed('npm pack of this checkout', () => packCheckout(join(work, 'pack')));
+      projectDir = (await timed(`ls-mix add ${backend.mix}`, () => projectWithMix(backend.mix, tarball))).dir;
+      replicaPath = /path: (\S+)/.exec(await readFile(join(projectDir, 'litestream.yml'), 'utf8'))?.[1] ?? '';
+      await timed('build the app image (Dockerfile)', () => build(projectDir, app));
+      await timed('build the sidecar image (.deploy/litestream.Dockerfile)', () =>
+        build(projectDir, sidecar, [
+          '-f',
+          join(projectDir, '.deploy/litestream.Dockerfile'),
+          '--build-arg',
+          `LS_MIX_PACKAGE=./${tarball.split('/').pop()}`,
+        ]),
+      );
+      appPort = await freePort();
+      dep = await deploy({
+        projectDir,
+        workflowEnv: {
+          IMAGE_REPO,
+          APP_VERSION,
+          HOST_DOMAIN: 'notes.e2e.test',
+          LETSENCRYPT_EMAIL: 'ops@e2e.test',
+          GHCR_USER: 'e2e-owner',
+          GHCR_TOKEN: 'not-a-real-token',
+          ...backend.secrets(),
+        },
+        override: {
+          services: {
+            app: { network_mode: 'host', environment: { PORT: String(appPort) } },
+            litestream: {
+              network_mode: 'host',
+              environment: backend.sidecarEnv(),
+              ...backend.sidecarOverride?.(),
+            },
+          },
+        },
+      });
+    });
+
+    afterAll(async () => {
+      if (dep) {
+        const logs = await dep.compose(['logs', '--no-color', '--tail', '40']).catch(() => '');
+        if (logs) console.log(logs);
+        await timed('compose down -v', () => dep.compose(['down', '-v', '--remove-orphans'])).catch(() => {});
+      }
+      await backend.stop();
+      if (work) await rm(work, { recursive: true, force: true });
+      if (projectDir) await rm(join(projectDir, '..'), { recursive: true, force: true });
+      if (dep) await rm(join(dep.dir, '..'), { recursive: true, force: true });
+    });
+
+    it('deploys with the release workflow script: .env from the secrets (mode 600), sidecar healthy before the app starts', async () => {
+      const out = await timed('release.yml deploy script (write .env, compose pull, up -d)', () => dep.up());
+      expect(out).toContain(`e2e: ${app} is present locally`);
+      const dotenv = await dep.dotenv();
+      for (const [k, v] of Object.entries(backend.secrets())) expect(dotenv[k]).toBe(v);
+      expect(dotenv.IMAGE_REPO).toBe(IMAGE_REPO);
+      expect(dotenv.APP_VERSION).toBe(APP_VERSION);
+      const { stat } = await import('node:fs/promises');
+      expect((await stat(join(dep.dir, '.env'))).mode & 0o777).toBe(0o600);
+      await until('the app answers', 60_000, async () => ((await api('/notes')).ok ? true : undefined));
+      await expectStartOrder();
+      expect(await notes()).toEqual([]);
+    });
+
+    const first = Array.from({ length: 20 }, (_, i) => `first batch note ${i + 1}`);
+    let pointInTime = '';
+
+    it('replicates rows written through the app, in the Litestream layout', async () => {
+      await addNotes(first);
+      await timed('rows replicated (restore polls)', () =>
+        until('the replica holds the 20 rows', 90_000, async () =>
+          (await restoreScratch()).length === first.length ? true : undefined,
+        ),
+      );
+      const names = await backend.listReplica(replicaPath);
+      expect(names.length).toBeGreaterThan(0);
+      for (const n of names) expect(n).toMatch(LAYOUT);
+      expect(names.some((n) => n.endsWith('.snapshot.lz4'))).toBe(true);
+      expect(names.some((n) => n.endsWith('.wal.lz4'))).toBe(true);
+      // Object times have one-second resolution: keep the next batch clearly later.
+      await new Promise((r) => setTimeout(r, 1500));
+      pointInTime = new Date().toISOString();
+      await new Promise((r) => setTimeout(r, 1500));
+    });
+
+    const second = Array.from({ length: 5 }, (_, i) => `written just before docker stop ${i + 1}`);
+
+    it('docker stop: the sidecar ships the last writes before it exits', async () => {
+      await addNotes(second);
+      await timed('compose stop (final sync)', () => dep.compose(['stop']));
+      expect(await restoreScratch()).toEqual([...first, ...second]);
+    });
+
+    it('a lost server (containers and volume gone): the new deploy restores before the app starts', async () => {
+      await timed('compose down -v', () => dep.compose(['down', '-v']));
+      expect(await docker(['volume', 'ls', '-q'])).not.toMatch(/notes-api/);
+      await timed('deploy again onto the empty host', () => dep.up());
+      await until('the app answers', 60_000, async () => ((await api('/notes')).ok ? true : undefined));
+      await expectStartOrder();
+      expect(await notes()).toEqual([...first, ...second]);
+      const logs = await dep.compose(['logs', '--no-color', 'litestream']);
+      expect(logs).toMatch(/restor/i);
+    });
+
+    it('point-in-time restore (-timestamp) into a scratch container', async () => {
+      expect(await restoreScratch(['-timestamp', pointInTime])).toEqual(first);
+    });
+  });
+}

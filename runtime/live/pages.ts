@@ -107,7 +107,17 @@ export class PageWriter {
   private static connect(path: string, busyTimeout: number): PageWriter {
     const db = new Database(path, { timeout: busyTimeout, fileMustExist: true });
     try {
+      db.prepare('SELECT count(*) FROM sqlite_schema').get();
+    } catch (err) {
+      db.close();
+      throw new UserError(`${path}: cannot open the live replica's database: ${(err as Error).message}`, {
+        hint: 'Point the db path at a SQLite database (or at a file that does not exist yet: it is created).',
+      });
+    }
+    try {
       if (String(db.pragma('journal_mode', { simple: true })) !== 'wal') db.pragma('journal_mode = wal');
+      // A snapshot is one transaction as big as the db: trim the WAL file once it is reset.
+      db.pragma('journal_size_limit = 16777216');
       // Writes to sqlite_dbpage are refused while SQLITE_DBCONFIG_DEFENSIVE is on.
       db.unsafeMode(true);
       return new PageWriter(path, db);

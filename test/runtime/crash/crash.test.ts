@@ -225,6 +225,11 @@ describe('crash safety', () => {
       `crash: ${runtimeKills} runtime kills, ${appKills} app kills, ${restores} restores verified, ` +
         `last tx ${required}, generation continued on ${continued}/${restarts} runtime restarts`,
     );
+    const reasons = readFileSync(join(dir, 'runtime.log'), 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"msg":"new generation"'))
+      .map((l) => (JSON.parse(l) as { reason: string }).reason);
+    console.log(`crash: new generations: ${reasons.join('; ')}`);
     // A kill in the middle of a WAL restart may legitimately start a new generation; most don't.
     expect(continued).toBeGreaterThanOrEqual(Math.ceil(restarts * 0.75));
     rmSync(dir, { recursive: true, force: true });

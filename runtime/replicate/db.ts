@@ -411,7 +411,20 @@ export class MonitoredDb extends EventEmitter {
           reason = 'WAL removed while not running';
         }
       } else if (!wal.raw.equals(previous.rawHeader)) {
-        reason = 'WAL header changed while not running';
+        // Killed right after a WAL restart of ours? The end of the old WAL was noted on disk
+        // before that write: the next index then continues the generation (copyToShadow checks).
+        const k = this.local.readKnownEnd();
+        if (
+          k &&
+          k.generation === previous.generation &&
+          k.index === previous.index &&
+          k.rawHeader.equals(previous.rawHeader)
+        ) {
+          this.state = previous;
+          this.knownEnd = { rawHeader: k.rawHeader, end: k.end };
+        } else {
+          reason = 'WAL header changed while not running';
+        }
       } else if (!this.lastFrameMatches(previous)) {
         reason = 'WAL overwritten while not running';
       } else {
@@ -419,12 +432,9 @@ export class MonitoredDb extends EventEmitter {
       }
       if (this.state) this.copyToShadow();
       // A write of ours: gives the WAL a header and a frame our read lock can pin.
-      const before = this.state?.size;
+      if (this.state && !this.knownEnd) this.rememberEnd(this.state.size);
       this.bumpSeq();
       this.commitWrite();
-      if (this.state && before !== undefined && !this.knownEnd) {
-        this.knownEnd = { rawHeader: this.state.rawHeader, end: before };
-      }
     } finally {
       this.rollbackWrite();
     }
@@ -559,19 +569,14 @@ export class MonitoredDb extends EventEmitter {
     }
     const fd = openSync(this.walPath, 'r');
     try {
-      const scan = scanWal(fd, {
-        from: s.size,
-        to,
-        header: s.header,
-        checksum: s.checksum,
-        buffer: this.scanBuf,
-      });
-      if (to !== undefined && scan.commitEnd !== to) {
+      // One pass: verify and copy together (frames are written only as far as they verify,
+      // and the shadow is cut back to the last valid commit).
+      const commitEnd = this.appendVerified(fd, s, to);
+      if (to !== undefined && commitEnd !== to) {
         // Committed frames that do not chain on from the shadow WAL: continuity is lost.
-        this.diverged(`committed WAL frames do not follow the shadow WAL at ${scan.commitEnd}`);
+        this.diverged(`committed WAL frames do not follow the shadow WAL at ${commitEnd}`);
         return;
       }
-      if (scan.commitEnd > s.size) this.appendVerified(fd, s, scan.commitEnd);
       this.waitingFor = undefined;
     } finally {
       closeSync(fd);
@@ -594,6 +599,16 @@ export class MonitoredDb extends EventEmitter {
     return 'retry';
   }
 
+  /**
+   * Note where the current WAL ends (or will end) before a write of ours that may restart it —
+   * in memory, and on disk so a runtime killed right after the restart can continue.
+   */
+  private rememberEnd(end: number): void {
+    const s = this.state!;
+    this.knownEnd = { rawHeader: s.rawHeader, end };
+    this.local.writeKnownEnd({ generation: s.generation, index: s.index, rawHeader: s.rawHeader, end });
+  }
+
   private waitingFor?: string;
 
   /** Log (once per reason) why a pass copied nothing although the WAL may have grown. */
@@ -612,7 +627,8 @@ export class MonitoredDb extends EventEmitter {
   }
 
   /** Copy WAL bytes [s.size, end) to the shadow file, verifying every frame again as it goes. */
-  private appendVerified(walFd: number, s: ShadowState, end: number): void {
+  /** Copy verified frames from the shadow's end up to `end` (or the WAL's end); returns the new commit end. */
+  private appendVerified(walFd: number, s: ShadowState, end: number | undefined): number {
     const out = openSync(this.local.shadowPath(s.generation, s.index), 'r+');
     try {
       const r = scanWal(walFd, {
@@ -627,12 +643,13 @@ export class MonitoredDb extends EventEmitter {
       });
       // Whatever was written past the last verified commit (the WAL changed under us) goes.
       if (fstatSync(out).size > r.commitEnd) ftruncateSync(out, r.commitEnd);
-      fsyncSync(out);
       if (r.commitEnd > s.size) {
+        fsyncSync(out);
         s.size = r.commitEnd;
         s.checksum = r.commitChecksum;
         this.emit('shadow', this.position);
       }
+      return r.commitEnd;
     } finally {
       closeSync(out);
     }
@@ -799,8 +816,7 @@ export class MonitoredDb extends EventEmitter {
         } finally {
           this.rollbackWrite();
         }
-        const s = this.state!;
-        this.knownEnd = { rawHeader: s.rawHeader, end: s.size };
+        this.rememberEnd(this.state!.size);
       } else {
         this.copyToShadow();
         this.releaseReadLock();
@@ -809,7 +825,7 @@ export class MonitoredDb extends EventEmitter {
         if (row.busy !== 0)
           this.log.debug(row, 'RESTART checkpoint could not finish: readers still on the WAL');
         else if (row.log >= 0) {
-          this.knownEnd = { rawHeader: this.state!.rawHeader, end: WAL_HEADER_SIZE + row.log * fsz };
+          this.rememberEnd(WAL_HEADER_SIZE + row.log * fsz);
         }
       }
       this.lastCheckpointAt = Date.now();
@@ -817,8 +833,7 @@ export class MonitoredDb extends EventEmitter {
       if (this.beginWrite()) {
         try {
           this.copyToShadow();
-          const s = this.state!;
-          this.knownEnd = { rawHeader: s.rawHeader, end: s.size };
+          this.rememberEnd(this.state!.size);
           this.bumpSeq();
           this.commitWrite();
         } finally {

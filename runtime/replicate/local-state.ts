@@ -19,6 +19,7 @@ import {
   renameSync,
   statSync,
   unlinkSync,
+  writeFileSync as writeFileSyncFs,
   writeSync,
 } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
@@ -128,6 +129,24 @@ export class LocalState {
     const file = join(this.dir, 'lock');
     const pid = Number.parseInt(await readFile(file, 'utf8').catch(() => ''), 10);
     if (pid === process.pid) await unlink(file).catch(() => undefined);
+  }
+
+  /** Where a WAL ended before the runtime's own restart of it (see MonitoredDb.rememberEnd). */
+  writeKnownEnd(k: { generation: string; index: number; rawHeader: Buffer; end: number }): void {
+    // No fsync: this protects against the process being killed, not the machine losing power.
+    const file = join(this.dir, 'known-end.json');
+    const tmp = `${file}.tmp`;
+    writeFileSyncFs(tmp, JSON.stringify({ ...k, rawHeader: k.rawHeader.toString('hex') }));
+    renameSync(tmp, file);
+  }
+
+  readKnownEnd(): { generation: string; index: number; rawHeader: Buffer; end: number } | undefined {
+    try {
+      const k = JSON.parse(readFileSync(join(this.dir, 'known-end.json'), 'utf8'));
+      return { ...k, rawHeader: Buffer.from(k.rawHeader, 'hex') };
+    } catch {
+      return undefined;
+    }
   }
 
   async writeCleanShutdown(marker: CleanShutdown): Promise<void> {

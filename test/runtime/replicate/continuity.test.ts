@@ -55,6 +55,30 @@ describe('generation continuity', () => {
     await restoresExactly(h);
   });
 
+  it('a runtime killed right after restarting the WAL itself continues the generation', async () => {
+    h = harness({ min: 20, max: 1000 });
+    const rep = await h.start();
+    runWorkload(h.app, { steps: 20, seed: 14, heavy: false });
+    await rep.syncAll();
+    const gen = localGeneration(h.dbPath);
+    const db = rep.dbs[0].db as unknown as Record<string, unknown>;
+    // Die between our checkpoint's restarting write and the new shadow index, as SIGKILL would.
+    db.startIndex = () => {
+      throw new Error('killed');
+    };
+    runWorkload(h.app, { steps: 20, seed: 15, heavy: false });
+    await rep.dbs[0].db.checkpoint('PASSIVE').catch(() => undefined);
+    for (const r of rep.dbs[0].replicas) r.stop();
+    rep.dbs[0].db.stopTimers();
+    (db.closeConnections as () => void).call(db); // no final copy, no clean-shutdown note
+    await rep.dbs[0].db.local.releaseLock();
+    const rep2 = await h.start();
+    runWorkload(h.app, { steps: 10, seed: 16, heavy: false });
+    await rep2.close();
+    expect(localGeneration(h.dbPath)).toBe(gen);
+    await restoresExactly(h);
+  });
+
   it('starts a new generation when the db changed while the runtime was down without its WAL', async () => {
     h = harness();
     let rep = await h.start();

@@ -17,7 +17,8 @@ import { benchLag } from './figures/lag.js';
 import { benchMemory } from './figures/memory.js';
 import { benchOverhead } from './figures/overhead.js';
 import { cleanupAll, log, MiB, QUICK } from './lib/env.js';
-import { ROOT } from './lib/proc.js';
+import { packagedCli } from './lib/package.js';
+import { CLI, ROOT, useCli } from './lib/proc.js';
 import { renderTable } from './lib/report.js';
 
 const only = process.env.BENCH_ONLY?.split(',');
@@ -53,6 +54,8 @@ async function main() {
   } catch {
     log('tsc reported type errors; dist/ was emitted anyway');
   }
+  useCli(packagedCli());
+  log(`CLI under test: ${CLI} (packaged with an oclif manifest)`);
 
   const results: Record<string, unknown> = {
     machine: machine(),

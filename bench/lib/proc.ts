@@ -7,7 +7,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const ROOT = join(import.meta.dirname, '../..');
-export const CLI = join(ROOT, 'bin/run.js');
+/** The CLI under test: bin/run.js of the packaged copy (see package.ts), else of the repo. */
+export let CLI = join(ROOT, 'bin/run.js');
+export function useCli(path: string): void {
+  CLI = path;
+}
 const TICKS = 100; // USER_HZ on Linux
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -130,12 +130,16 @@ describe('generation continuity', () => {
     h = harness({ min: 10, max: 30 });
     h.config.dbs[0].replicas[0].snapshotInterval = 100;
     const rep = await h.start();
+    const indexes = new Set<number>();
     for (let i = 0; i < 8; i++) {
       runWorkload(h.app, { steps: 10, seed: 20 + i });
-      await sleep(120);
+      await rep.snapshotAll(); // on demand, between checkpoints of the WAL
+      indexes.add(rep.dbs[0].db.position!.index);
+      await sleep(60);
     }
     await rep.close();
     const keys = listObjects(h.replicaDirs[0]);
+    expect(indexes.size).toBeGreaterThan(2);
     expect(keys.filter((k) => k.includes('/snapshots/')).length).toBeGreaterThan(2);
     expect(checkObjects(h.replicaDirs[0]).generations.size).toBe(1);
     await restoresExactly(h);

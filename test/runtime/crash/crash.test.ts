@@ -236,7 +236,7 @@ describe('crash safety', () => {
   });
 });
 
-async function waitUntil(cond: () => boolean, ms = 60_000): Promise<void> {
+async function waitUntil(cond: () => boolean, ms = 180_000): Promise<void> {
   const until = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > until) throw new Error('timed out waiting for the runtime to start');

@@ -8,7 +8,7 @@ import { join, posix } from 'node:path';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { planMixes } from '../../src/generator/index.js';
+import { planMixes, removeMix } from '../../src/generator/index.js';
 import { listBuiltinTemplates, type ScaffoldResult, scaffoldProject } from '../../src/scaffold/index.js';
 import { composeSchemaErrors, dockerComposeConfig } from '../validators/compose.js';
 import { dockerfileProblems } from '../validators/dockerfile.js';
@@ -133,6 +133,17 @@ describe.each(TEMPLATES)('$name template ($storage)', ({ name, storage }) => {
     expect(plan.files.map((f) => [f.path, f.status])).toEqual(plan.files.map((f) => [f.path, 'identical']));
     expect(plan.facts.port.value).toBe(r.port);
     expect(plan.facts.dbPath.value).toBe(r.dbPath);
+  });
+
+  it('`ls-mix remove` (dry run) would delete exactly the files the mix wrote', async () => {
+    const removal = await removeMix(app, r.mix, { dryRun: true });
+    const written = r.mixFiles.filter((f) => f.status !== 'skip').map((f) => f.path);
+    expect(
+      removal.files
+        .filter((f) => f.status === 'delete')
+        .map((f) => f.path)
+        .sort(),
+    ).toEqual(written.sort());
   });
 
   it('is a sound project of its kind', () => {

@@ -152,8 +152,9 @@ export async function runReplicate(opts: RunReplicateOptions): Promise<number> {
   const keepAlive = setInterval(() => undefined, 1 << 30);
   const code = await stopped;
   clearInterval(keepAlive);
-  await rep.close({ finalSync: true });
+  // The server first: no stream may read a db the monitor is closing.
   await live.close();
+  await rep.close({ finalSync: true });
   events.off('SIGUSR1', onUsr1);
   for (const [s, h] of handlers) events.off(s, h);
   return code;

@@ -10,8 +10,7 @@ import { type ClientRequest, request as httpRequest, type IncomingMessage } from
 import { request as httpsRequest } from 'node:https';
 import type { DbConfig } from '../config/types.js';
 import { UserError } from '../errors.js';
-import type { Logger } from '../log.js';
-import { sleep } from '../replicate/mutex.js';
+import { type Logger, redactUrl } from '../log.js';
 import {
   ByteReader,
   PROTOCOL_VERSION,
@@ -54,7 +53,9 @@ function streamUrl(cfg: DbConfig): URL {
   if (base.protocol !== 'http:' && base.protocol !== 'https:') {
     throw new UserError(`${cfg.path}: upstream.url must be http:// or https:// (got ${base.protocol})`);
   }
-  const url = new URL(STREAM_PATH, base);
+  // Relative to the URL's path: a primary behind a reverse proxy at https://host/ls-mix/ works.
+  if (!base.pathname.endsWith('/')) base.pathname += '/';
+  const url = new URL(STREAM_PATH.slice(1), base);
   url.searchParams.set('db', up.path ?? cfg.path);
   url.searchParams.set('v', String(PROTOCOL_VERSION));
   return url;
@@ -74,6 +75,8 @@ export class Follower extends EventEmitter {
   private loop?: Promise<void>;
   private behindSince?: number;
   private lastError?: string;
+  /** Ends the backoff wait early (close). */
+  private wake?: () => void;
   /** True once the replica has caught up with the primary at least once. */
   ready = false;
   connected = false;
@@ -84,7 +87,7 @@ export class Follower extends EventEmitter {
   ) {
     super();
     this.path = config.path;
-    this.log = opts.logger.child({ db: config.path, upstream: config.upstream?.url });
+    this.log = opts.logger.child({ db: config.path, upstream: redactUrl(config.upstream?.url ?? '') });
     this.url = streamUrl(config);
     this.statePath = liveStatePath(config.path, config.metaPath);
   }
@@ -103,7 +106,13 @@ export class Follower extends EventEmitter {
   async start(): Promise<void> {
     assertDbpageAvailable();
     this.writer = PageWriter.open(this.path);
-    if (this.writer) this.recover(this.writer);
+    try {
+      if (this.writer) this.recover(this.writer);
+    } catch (err) {
+      this.writer?.close();
+      this.writer = undefined;
+      throw err;
+    }
     this.behindSince = Date.now();
     this.loop = this.run();
   }
@@ -111,6 +120,7 @@ export class Follower extends EventEmitter {
   async close(): Promise<void> {
     this.closed = true;
     this.req?.destroy();
+    this.wake?.();
     await this.loop;
     if (this.writer) {
       this.writer.close();
@@ -196,7 +206,14 @@ export class Follower extends EventEmitter {
       }
       if (this.closed) break;
       if (!gotData) backoff = Math.min(max, backoff * 2);
-      await sleep(backoff * (0.8 + Math.random() * 0.4));
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, backoff * (0.8 + Math.random() * 0.4));
+        this.wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.wake = undefined;
     }
   }
 
@@ -227,7 +244,7 @@ export class Follower extends EventEmitter {
   private async consume(res: IncomingMessage, onData: () => void): Promise<void> {
     if (res.statusCode !== 200) {
       const body = (await readText(res)).trim().slice(0, 300);
-      const where = `${this.url.origin}${STREAM_PATH}`;
+      const where = `${this.url.origin}${this.url.pathname}`;
       if (res.statusCode === 401) {
         throw new UserError(`the primary at ${where} refused the token (401)`, {
           hint: "Set upstream.token to the primary's auth-token.",

@@ -155,9 +155,10 @@ describe('replicate http server', { timeout: 120_000 }, () => {
     expect(
       sampleValue(p, 'litestream_replica_operation_bytes', { replica_type: 'file', operation: 'PUT' }),
     ).toBeGreaterThan(0);
-    expect(sampleValue(p, 'litestream_replica_wal_offset', { db: primary.db, name: 'file' })).toBeGreaterThan(
-      0,
-    );
+    // The offset restarts at 0 with each WAL index: only its presence is certain.
+    expect(
+      sampleValue(p, 'litestream_replica_wal_offset', { db: primary.db, name: 'file' }),
+    ).toBeGreaterThanOrEqual(0);
     expect(sampleValue(p, 'ls_mix_live_streams', { db: primary.db })).toBe(1);
     expect(sampleValue(p, 'ls_mix_live_stream_bytes_total', { db: primary.db })).toBeGreaterThan(0);
     expect(p.get('litestream_checkpoint_count')?.type).toBe('counter');

@@ -47,6 +47,8 @@ function maxMarker(buf: Buffer): number {
 }
 
 interface Observer {
+  /** Every key seen so far. */
+  keys: string[];
   /** (time first seen, highest tx id) per segment, in order seen. */
   seen: Array<{ at: number; max: number }>;
   stop(): Promise<void>;
@@ -54,6 +56,7 @@ interface Observer {
 
 function observe(list: () => Promise<string[]>, fetch: (key: string) => Promise<Buffer>): Observer {
   const known = new Set<string>();
+  const keysSeen: string[] = [];
   const seen: Observer['seen'] = [];
   const decoding: Promise<void>[] = [];
   let stopped = false;
@@ -62,8 +65,10 @@ function observe(list: () => Promise<string[]>, fetch: (key: string) => Promise<
       const keys = await list().catch(() => [] as string[]);
       const at = performance.timeOrigin + performance.now();
       for (const k of keys) {
-        if (known.has(k) || !isSegment(k)) continue;
+        if (known.has(k)) continue;
         known.add(k);
+        keysSeen.push(k);
+        if (!isSegment(k)) continue;
         decoding.push(
           fetch(k)
             .then((b) => lz4FrameDecompress(b))
@@ -77,6 +82,7 @@ function observe(list: () => Promise<string[]>, fetch: (key: string) => Promise<
     }
   })();
   return {
+    keys: keysSeen,
     seen,
     async stop() {
       stopped = true;
@@ -164,11 +170,7 @@ async function runTarget(
   const rows: LagRow[] = [];
   try {
     const obs = observer();
-    await waitUntil(
-      'first segment or snapshot',
-      async () => obs.seen.length > 0 || listFiles(replicaDir).length > 0 || target === 's3',
-      60_000,
-    );
+    await waitUntil('the first snapshot', () => obs.keys.some((k) => k.includes('/snapshots/')), 60_000);
     await sleep(500);
     let idBase = 1_000_000;
     for (const rate of [100, 1000, 0]) {

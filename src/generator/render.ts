@@ -36,6 +36,8 @@ export interface DbLayout {
   envValue?: string;
   /** Key prefix inside the bucket / container / SFTP home. */
   replicaPath: string;
+  /** The db folder relative to the app, created before a build step that may open the db. */
+  buildDir?: string;
 }
 
 export function dbLayout(facts: ProjectFacts, names: NameForms): DbLayout {
@@ -66,6 +68,10 @@ export function dbLayout(facts: ProjectFacts, names: NameForms): DbLayout {
     envVar: facts.dbEnvVar,
     envValue,
     replicaPath: `${names.kebab}/${file}`,
+    buildDir:
+      appPath.startsWith('/') || path.posix.dirname(appPath) === '.'
+        ? undefined
+        : path.posix.dirname(appPath),
   };
 }
 

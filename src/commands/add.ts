@@ -104,7 +104,9 @@ export default class Add extends BaseCommand {
     else if (result.written.length === 0) this.log('Everything is up to date: nothing to write.');
     else {
       const files = result.written.filter((p) => p !== result.manifest).length;
-      this.log(`Wrote ${files} file(s)${result.written.includes(result.manifest) ? ` and ${result.manifest}` : ''}.`);
+      this.log(
+        `Wrote ${files} file(s)${result.written.includes(result.manifest) ? ` and ${result.manifest}` : ''}.`,
+      );
     }
     this.log('');
     for (const line of formatSecrets(plan)) this.log(line);

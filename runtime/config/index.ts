@@ -391,6 +391,8 @@ export function configFromArgs(
   replicaUrls: string[],
   opts: Omit<ParseOptions, 'source' | 'expandEnv'> = {},
 ): Config {
+  // URL problems read better as the URL parser states them than as a position in a fake file.
+  for (const url of replicaUrls) if (isReplicaUrl(url)) parseReplicaUrl(url);
   const counts = new Map<string, number>();
   const doc = {
     dbs: [

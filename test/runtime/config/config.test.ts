@@ -303,6 +303,12 @@ describe('loadConfig', () => {
 });
 
 describe('configFromArgs', () => {
+  it('names a bad URL as the URL parser states it', () => {
+    expect(() => configFromArgs('/data/app.db', ['gs://bucket/app'])).toThrow(
+      /^invalid replica URL "gs:\/\/bucket\/app": unsupported scheme "gs:\/\/"$/,
+    );
+  });
+
   it('builds one db with one replica per URL, unique names', () => {
     const c = configFromArgs('/data/app.db', ['s3://b/p', 'file:///backups/a', '/backups/b']);
     expect(c.dbs[0].path).toBe('/data/app.db');

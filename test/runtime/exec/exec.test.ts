@@ -119,6 +119,44 @@ describe('ls-mix replicate -exec', { timeout: TIMEOUT }, () => {
     expect(rows(out, 'SELECT x FROM t')).toEqual([['last']]);
   });
 
+  it('a second signal during shutdown forces the exit', async () => {
+    const s = setup();
+    const p = execa(
+      'node',
+      [
+        CLI,
+        'replicate',
+        '-config',
+        s.config,
+        '-exec',
+        `node -e "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)"`,
+      ],
+      {
+        reject: false,
+        timeout: TIMEOUT,
+      },
+    );
+    let stderr = '';
+    p.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    await waitFor(
+      () => /starting child process/.test(stderr),
+      60_000,
+      () => stderr,
+    );
+    p.kill('SIGTERM'); // forwarded; the child ignores it
+    await waitFor(
+      () => /signal forwarded/.test(stderr),
+      60_000,
+      () => stderr,
+    );
+    p.kill('SIGTERM');
+    const r = await p;
+    expect(r.exitCode).toBe(143);
+    expect(r.stderr).toMatch(/second signal: exiting without waiting/);
+  });
+
   it('a child that cannot start: exit 127, nothing left running', async () => {
     const s = setup();
     const r = await execa(

@@ -91,7 +91,7 @@ function nodeCommands(facts: ProjectFacts) {
     build: `${pm} run build`,
     prune: {
       npm: 'npm prune --omit=dev',
-      yarn: 'yarn install --production --ignore-scripts --prefer-offline',
+      yarn: locked ? 'yarn install --production --frozen-lockfile' : 'yarn install --production',
       pnpm: 'pnpm prune --prod',
     }[pm],
     hasBuildScript: facts.hasBuildScript ?? false,

@@ -8,7 +8,9 @@
  */
 import { createReadStream } from 'node:fs';
 import type { ReplicaConfig } from '../config/types.js';
+import { isUserError } from '../errors.js';
 import { walSegmentKey } from '../format/layout.js';
+import { Lz4FormatError } from '../format/lz4.js';
 import { decodeObject, encodeObject } from '../format/object.js';
 import type { Logger } from '../log.js';
 import type { Pos, ReplicaClient, SnapshotInfo } from '../replica/client.js';
@@ -138,7 +140,21 @@ export class ReplicaSyncer {
     const last = segments.at(-1);
     let pos: Pos = { generation, index: cur.index, offset: 0 };
     if (last) {
-      const length = await this.segmentLength(last);
+      let length: number;
+      try {
+        length = await this.segmentLength(last);
+      } catch (err) {
+        // Format and decryption problems only; storage errors go to the normal retry.
+        if (err instanceof Lz4FormatError || (isUserError(err) && /age|decrypt/i.test(err.message))) {
+          // Unreadable (e.g. age-encrypted and no identities configured): where this replica
+          // stopped is unknown, and writing on could overlap stored segments. Start afresh.
+          this.pos = undefined;
+          this.log.warn({ err: err.message }, 'cannot read the last stored WAL segment');
+          await this.db.requestNewGeneration(`replica "${this.name}": last stored segment unreadable`);
+          return;
+        }
+        throw err;
+      }
       const end = { generation, index: last.index, offset: last.offset + length };
       const local = await this.db.shadowSize(generation, end.index);
       if (local !== undefined && end.offset <= local) {

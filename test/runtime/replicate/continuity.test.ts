@@ -193,6 +193,33 @@ describe('commits that SQLite never published', () => {
   });
 });
 
+describe('age encryption', () => {
+  it('with recipients only, a restart starts a new generation instead of guessing its position', async () => {
+    const recipients = ['age12mr7uegj4hyapdd9re3njty2erkqsvf4yl2k8e0s87e230sz8ecq3s53q4'];
+    const identities = ['AGE-SECRET-KEY-1DQK56SYZGC8VLLHD6MTU3DTY6EAUADL4K5V33JVZ0N5EMF2NWN9QF00P8F'];
+    h = harness();
+    h.config.dbs[0].replicas[0].age = { recipients, identities: [] };
+    let rep = await h.start();
+    runWorkload(h.app, { steps: 10, seed: 80, heavy: false });
+    await rep.close();
+    const gen = localGeneration(h.dbPath);
+    rep = await h.start();
+    runWorkload(h.app, { steps: 10, seed: 81, heavy: false });
+    await rep.close();
+    expect(localGeneration(h.dbPath)).not.toBe(gen);
+    // With the identity the replica restores, from the newest generation.
+    const { createFileReplicaClient } = await import('../../../runtime/replica/file.js');
+    const { restoreDatabase } = await import('../../../runtime/restore.js');
+    const client = createFileReplicaClient({ path: h.replicaDirs[0] });
+    const out = join(h.dir, 'age.db');
+    await restoreDatabase({
+      replicas: [{ name: 'file', client, age: { recipients, identities } }],
+      outputPath: out,
+    });
+    expect(dumpDb(out)).toBe(dumpDb(h.dbPath));
+  });
+});
+
 describe('storage outages', () => {
   it('keeps writing, logs the failure once, and catches up on every missed WAL index when storage returns', async () => {
     h = harness({ min: 10, max: 30 });

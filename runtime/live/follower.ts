@@ -147,7 +147,8 @@ export class Follower extends EventEmitter {
       this.log.info({ position: this.pos }, 'live replica: resuming from its position');
       return;
     }
-    if (actual === 0n) return; // an empty database: nothing to lose
+    // An empty database (created by a first snapshot that never committed): nothing to lose.
+    if (w.isEmpty()) return;
     if (state?.upstream === upstream && !state.committed) {
       // Only an unfinished first snapshot ever wrote it: start over.
       this.log.info('live replica: the first snapshot did not finish; starting over');

@@ -131,6 +131,13 @@ export class PageWriter {
     return Number(this.db.pragma('page_size', { simple: true }));
   }
 
+  /** No table, index, view or trigger: nothing a user could lose. */
+  isEmpty(): boolean {
+    if (this.pageCount() === 0) return true;
+    this.schema ??= new Database(this.path, { readonly: true, fileMustExist: true });
+    return (this.schema.prepare('SELECT count(*) FROM sqlite_schema').pluck().get() as number) === 0;
+  }
+
   pageCount(): number {
     return Number(this.db.pragma('page_count', { simple: true }));
   }

@@ -24,7 +24,8 @@ beforeAll(() => {
 }, 120_000);
 afterAll(cleanupTemps);
 
-describe('ls-mix CLI', () => {
+// Generous: on a loaded 2-core machine one process can take several seconds.
+describe('ls-mix CLI', { timeout: 180_000 }, () => {
   it('list --json gives the catalog; --tag filters', async () => {
     const all = await run(['list', '--json']);
     expect(all.exitCode).toBe(0);
@@ -97,7 +98,7 @@ describe('ls-mix CLI', () => {
       {
         reject: false,
         env: { NO_COLOR: '1' },
-        timeout: 60_000,
+        timeout: 150_000,
       },
     );
     let out = '';

@@ -31,7 +31,8 @@ async function envFor(c: { mix: string; variant: string }): Promise<Record<strin
   return env;
 }
 
-describe.each(cases)('$mix / $variant', (c) => {
+// Generous: docker-compose is a Python program, slow to start on a loaded machine.
+describe.each(cases)('$mix / $variant', { timeout: 120_000 }, (c) => {
   it('docker-compose.yml matches the compose-spec schema and `docker-compose config -q` accepts it', async () => {
     const text = await read(c, '.deploy/docker-compose.yml');
     const doc = parse(text) as { services: Record<string, { environment?: Record<string, string> }> };

@@ -115,6 +115,8 @@ export class LiveServer {
       return r.ready ? text(200, 'ok') : text(503, `starting: waiting for ${r.waiting.join(', ')}`);
     }
     if (url.pathname !== '/metrics' && url.pathname !== STREAM_PATH) return text(404, 'not found');
+    if (url.pathname === STREAM_PATH && req.method !== 'GET')
+      return text(405, 'method not allowed', { allow: 'GET' });
     if (!this.authorized(req)) {
       this.opts.logger.warn(
         { path: url.pathname, from: req.socket.remoteAddress },

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { assertDbpageAvailable, PageWriter } from '../../../runtime/live/pages.js';
 import { dumpDb, integrityCheck } from '../../helpers/sqlite.js';
@@ -22,8 +23,15 @@ function pagesOf(db: Database.Database): [number, Buffer][] {
 }
 
 describe('PageWriter', () => {
-  it('this build of better-sqlite3 has sqlite_dbpage (node scripts/enable-sqlite-dbpage.mjs)', () => {
+  it('this build of better-sqlite3 has sqlite_dbpage; the enable script is idempotent', async () => {
     expect(() => assertDbpageAvailable()).not.toThrow();
+    const script = join(import.meta.dirname, '../../../scripts/enable-sqlite-dbpage.mjs');
+    const check = await execa('node', [script, '--check'], { reject: false });
+    expect(check.exitCode).toBe(0);
+    expect(check.stderr).toMatch(/sqlite_dbpage is enabled \(SQLite 3\.\d+/);
+    const again = await execa('node', [script], { reject: false });
+    expect(again.exitCode).toBe(0);
+    expect(again.stderr).toMatch(/already enabled .*nothing to do/);
   });
 
   it('applies batches atomically, grows and shrinks, keeps the digest exact', () => {

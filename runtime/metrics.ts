@@ -6,7 +6,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { pipeline, type Readable, Transform } from 'node:stream';
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, register as globalRegistry, Registry } from 'prom-client';
 import type { Follower } from './live/follower.js';
 import type { ReplicaClient } from './replica/client.js';
 import type { MonitoredDb } from './replicate/db.js';
@@ -159,6 +159,24 @@ export class Metrics {
     this.streamSnapshots = counter('ls_mix_live_stream_snapshots_total', 'Snapshots sent to live replicas', [
       'db',
     ]);
+  }
+
+  /**
+   * The exposition text: this registry plus prom-client's global one, where other parts of the
+   * runtime (validation-interval gauges, runtime/verify/) report.
+   */
+  async text(): Promise<string> {
+    let merged: Registry;
+    try {
+      merged = Registry.merge([this.registry, globalRegistry]);
+    } catch {
+      merged = this.registry; // a name in both: ours wins
+    }
+    return merged.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
   }
 
   /** Report a Replication's dbs and replicas (event listeners, client instrumentation). */

@@ -127,9 +127,9 @@ export class LiveServer {
       });
     }
     if (url.pathname === '/metrics') {
-      this.opts.metrics.registry.metrics().then(
+      this.opts.metrics.text().then(
         (body) => {
-          res.writeHead(200, { 'content-type': this.opts.metrics.registry.contentType });
+          res.writeHead(200, { 'content-type': this.opts.metrics.contentType });
           res.end(body);
         },
         (err) => text(500, `metrics failed: ${(err as Error).message}`),

@@ -51,6 +51,7 @@ export async function streamDb(opts: StreamOptions): Promise<void> {
   };
   const need = (p: StreamPos) => db.setReplicaNeed(id, p.generation, p.index);
   let lastSent = 0;
+  let checked = false;
   try {
     while (!signal.aborted) {
       const cur = db.position;
@@ -58,13 +59,16 @@ export async function streamDb(opts: StreamOptions): Promise<void> {
         await idle();
         continue;
       }
-      if (!pos || !(await usable(db, pos, cur))) {
+      // The replica's own position is checked once; after that the stream's progress is ours.
+      if (!pos || pos.generation !== cur.generation || (!checked && !(await usable(db, pos, cur)))) {
+        checked = true;
         pos = await sendSnapshot(db, send);
         opts.onSnapshot?.();
         need(pos);
         lastSent = Date.now();
         continue;
       }
+      checked = true;
       need(pos);
       const size = await db.shadowSize(pos.generation, pos.index);
       if (size === undefined) {

@@ -37,9 +37,10 @@ function machine() {
 
 async function main() {
   const started = Date.now();
+  let rgwStop: (() => Promise<void>) | undefined;
   process.on('SIGINT', () => {
     cleanupAll();
-    process.exit(130);
+    void (rgwStop?.() ?? Promise.resolve()).finally(() => process.exit(130));
   });
   const tmp = process.env.BENCH_TMP ?? tmpdir();
   const fs = statfsSync(tmp);
@@ -68,6 +69,7 @@ async function main() {
   if (needS3 && process.env.BENCH_NO_S3 !== '1') {
     try {
       rgw = await startRgw();
+      rgwStop = rgw.stop;
       await rgw.createBucket('bench');
       s3 = { endpoint: rgw.endpoint, region: rgw.region, bucket: 'bench', credentials: rgw.credentials };
       log(`Ceph RGW on ${rgw.endpoint}`);
@@ -76,15 +78,23 @@ async function main() {
       results.s3Skipped = (err as Error).message.split('\n')[0];
     }
   }
+  const out = join(ROOT, 'bench/results');
+  mkdirSync(out, { recursive: true });
+  // Saved after every figure, so a run cut short keeps what it measured.
+  const save = () => writeFileSync(join(out, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
   try {
     if (want('overhead')) results.overhead = await benchOverhead();
+    save();
     if (want('lag')) results.lag = await benchLag(s3);
+    save();
     if (want('throughput') || want('restore')) {
       const bulk = await benchBulk(s3);
       results.throughput = bulk.throughput;
       results.restore = bulk.restore;
+      save();
     }
     if (want('memory')) results.memory = await benchMemory();
+    save();
     if (want('generator')) results.generator = await benchGenerator();
   } finally {
     await rgw?.stop();
@@ -92,9 +102,7 @@ async function main() {
   }
   (results.machine as Record<string, unknown>).loadAvgAtEnd = loadavg().map((x) => Number(x.toFixed(2)));
   results.totalSeconds = Math.round((Date.now() - started) / 1000);
-  const out = join(ROOT, 'bench/results');
-  mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+  save();
   process.stdout.write(`${renderTable(results)}\n`);
   log(`done in ${results.totalSeconds} s; JSON in bench/results/latest.json`);
 }

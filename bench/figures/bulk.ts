@@ -9,13 +9,20 @@
  */
 
 import { spawn } from 'node:child_process';
-import { createReadStream, readFileSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { log, MiB, QUICK, removeDir, tempDir, writeConfig } from '../lib/env.js';
 import { CLI, lsMix, ROOT, runToEnd, sleep, timed, waitUntil } from '../lib/proc.js';
-import { emptyObjects, isSegment, isSnapshot, listFiles, walBytesShipped } from '../lib/replica.js';
+import {
+  decodedBytes,
+  emptyObjects,
+  isSegment,
+  isSnapshot,
+  listFiles,
+  walBytesShipped,
+} from '../lib/replica.js';
 import { type Summary, summarize } from '../lib/stats.js';
 import type { S3Target } from './lag.js';
 
@@ -218,14 +225,7 @@ async function benchRestore(dir: string, replica: string, s3?: S3Target): Promis
   const segs = files.filter((f) => isSegment(f.key) && f.key.split('/')[1] === latestSnap.key.split('/')[1]);
   const snapIndex = Number.parseInt(latestSnap.key.split('/').at(-1)!.slice(0, 8), 16);
   const after = segs.filter((f) => Number.parseInt(f.key.split('/').at(-1)!.slice(0, 8), 16) >= snapIndex);
-  const walMiB =
-    (
-      await Promise.all(
-        after.map(async (f) =>
-          (await import('../../runtime/format/lz4.js')).lz4FrameDecompress(readFileSync(f.path)),
-        ),
-      )
-    ).reduce((n, b) => n + b.length, 0) / MiB;
+  const walMiB = (await decodedBytes(after)) / MiB;
 
   const out = join(dir, 'restored.db');
   const baseline: number[] = [];
@@ -259,7 +259,7 @@ async function benchRestore(dir: string, replica: string, s3?: S3Target): Promis
     for (const parallelism of [1, 8]) {
       const secs: number[] = [];
       let peak = 0;
-      for (let i = 0; i < repeats; i++) {
+      for (let i = 0; i < (s.source === 's3' ? 1 : repeats); i++) {
         const r = await runToEnd(
           process.execPath,
           [CLI, 'restore', '-o', out, '-parallelism', String(parallelism), s.url],

@@ -38,6 +38,13 @@ export function emptyObjects(dir: string): string[] {
     .map((f) => f.key);
 }
 
+/** Decompressed bytes of these objects, one at a time (bounded memory). */
+export async function decodedBytes(files: ObjectFile[]): Promise<number> {
+  let n = 0;
+  for (const f of files) if (f.size > 0) n += (await lz4FrameDecompress(readFileSync(f.path))).length;
+  return n;
+}
+
 /** Decompressed bytes of every WAL segment of a file replica (empty objects skipped). */
 export async function walBytesShipped(dir: string): Promise<number> {
   let n = 0;

@@ -13,6 +13,7 @@ db.pragma('busy_timeout = 10000');
 db.pragma('foreign_keys = ON');
 db.pragma('cache_size = -20000');
 db.pragma('mmap_size = 268435456');
+if (job.autocheckpoint !== undefined) db.pragma(`wal_autocheckpoint = ${job.autocheckpoint}`);
 db.exec('CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, writer INTEGER, payload BLOB)');
 
 const noise = randomBytes(1 << 16);

@@ -172,7 +172,7 @@ describe('replicate http server', { timeout: 120_000 }, () => {
     expect(sampleValue(r, 'litestream_db_size', { db: good.db })).toBeGreaterThan(0);
   });
 
-  it('a replica written locally refuses to start; --resync copies the primary again', async () => {
+  it('a replica written locally refuses to start; --resync copies the primary again; a new generation re-snapshots', async () => {
     dir = mkdtempSync(join(tmpdir(), 'server-'));
     const primary = await primaryNode(dir);
     const replica = await replicaNode(dir, 'replica', primary);
@@ -198,5 +198,28 @@ describe('replicate http server', { timeout: 120_000 }, () => {
     await replica.waitHealthy();
     expect(replica.log()).toMatch(/re-syncing from a snapshot/);
     expect(dumpDb(replica.db)).toBe(dumpDb(primary.db));
+
+    // The primary loses its local state: a new generation. The replica reconnects with a position
+    // of the old one, gets a fresh snapshot and keeps following.
+    const snapshots = () => replica.log().match(/snapshot applied/g)?.length ?? 0;
+    const before = snapshots();
+    await primary.stop();
+    rmSync(join(dir, '.primary.db-litestream'), { recursive: true, force: true });
+    primary.start();
+    await primary.waitHealthy();
+    await waitFor(
+      'a snapshot of the new generation',
+      () => snapshots() > before,
+      30_000,
+      () => replica.log(),
+    );
+    const more = new Database(primary.db);
+    more.exec('UPDATE acct SET bal = bal - 5 WHERE id = 2; UPDATE acct SET bal = bal + 5 WHERE id = 3');
+    more.close();
+    await waitFor(
+      'the write after the new generation',
+      () => dumpDb(replica.db) === dumpDb(primary.db),
+      30_000,
+    );
   });
 });

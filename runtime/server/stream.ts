@@ -4,8 +4,11 @@
  * socket to drain (a slow replica slows only its own stream) and every file is opened before its
  * message header is written, so a file pruned meanwhile can never cut a message in half.
  */
+
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { type FileHandle, open, stat } from 'node:fs/promises';
+import { type FileHandle, open, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { MonitoredDb } from '../replicate/db.js';
 import { frameSize, parseWalHeader, WAL_HEADER_SIZE } from '../sqlite/wal.js';
@@ -62,7 +65,7 @@ export async function streamDb(opts: StreamOptions): Promise<void> {
       // The replica's own position is checked once; after that the stream's progress is ours.
       if (!pos || pos.generation !== cur.generation || (!checked && !(await usable(db, pos, cur)))) {
         checked = true;
-        pos = await sendSnapshot(db, send);
+        pos = await sendSnapshot(db, send, need);
         opts.onSnapshot?.();
         need(pos);
         lastSent = Date.now();
@@ -208,66 +211,79 @@ async function sendWal(
     await send(encodeHeader(msg));
     await sendRange(fh, pos.offset, end, send);
   } finally {
-    await fh.close();
+    await fh.close().catch(() => undefined);
   }
 }
 
 /**
  * The database file (through the monitor's own descriptor, with its checkpoints held off so the
  * file is the one its read transaction pins) plus the current index's shadow WAL from 0: the same
- * pair a Litestream snapshot + its WAL index restore from.
+ * pair a Litestream snapshot + its WAL index restore from. Both are first copied to an unlinked
+ * spool file beside the local state, so checkpoints wait for a local copy only — never for a
+ * slow replica's download.
  */
-function sendSnapshot(db: MonitoredDb, send: (b: Buffer) => Promise<void>): Promise<StreamPos> {
-  return db.withCheckpointsHeld(async (cur) => {
-    const fh = await open(db.shadowPath(cur.generation, cur.index), 'r');
-    const file = db.createDbReadStream();
-    try {
-      const pageSize = await readPageSize(fh);
-      const size = (await stat(db.path)).size;
-      const dbLength = Math.floor(size / pageSize) * pageSize;
-      const chunks = file[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-      // The first page tells the db size when the WAL index has no commit yet.
-      let head = Buffer.alloc(0);
-      while (head.length < Math.min(100, dbLength)) {
-        const r = await chunks.next();
-        if (r.done) break;
-        head = Buffer.concat([head, r.value]);
-      }
-      let dbPages = await pagesAfterCommit(fh, cur.size, pageSize);
-      if (dbPages === 0) dbPages = headerPages(head) ?? dbLength / pageSize;
-      const msg: SnapshotMessage = {
-        type: 'snapshot',
-        generation: cur.generation,
-        index: cur.index,
-        offset: cur.size,
-        pageSize,
-        dbLength,
-        length: dbLength + cur.size,
-        dbPages,
-        head: headOf(db),
-      };
-      await send(encodeHeader(msg));
-      // Exactly dbLength bytes: the file may grow or shrink under an app's checkpoint; every page
-      // that can differ is in the shadow WAL sent next, which the replica applies on top.
-      let sent = 0;
-      let chunk: Buffer | undefined = head;
-      while (sent < dbLength) {
-        if (!chunk) {
-          const r = await chunks.next();
-          chunk = r.done ? Buffer.alloc(Math.min(1 << 20, dbLength - sent)) : r.value;
+async function sendSnapshot(
+  db: MonitoredDb,
+  send: (b: Buffer) => Promise<void>,
+  need: (p: StreamPos) => void,
+): Promise<StreamPos> {
+  const spoolPath = join(db.local.dir, `.live-snapshot-${randomBytes(6).toString('hex')}`);
+  const spool = await open(spoolPath, 'w+');
+  await rm(spoolPath, { force: true });
+  try {
+    let spooled = 0;
+    const put = async (b: Buffer) => {
+      await spool.write(b, 0, b.length, spooled);
+      spooled += b.length;
+    };
+    const msg = await db.withCheckpointsHeld(async (cur) => {
+      const fh = await open(db.shadowPath(cur.generation, cur.index), 'r');
+      const file = db.createDbReadStream();
+      try {
+        const pageSize = await readPageSize(fh);
+        const size = (await stat(db.path)).size;
+        const dbLength = Math.floor(size / pageSize) * pageSize;
+        // Exactly dbLength bytes: the file may grow or shrink under an app's checkpoint; every
+        // page that can differ is in the shadow WAL that follows, applied on top by the replica.
+        for await (const chunk of file as AsyncIterable<Buffer>) {
+          const piece = chunk.subarray(0, dbLength - spooled);
+          if (piece.length > 0) await put(piece);
+          if (spooled >= dbLength) break;
         }
-        const piece = chunk.subarray(0, dbLength - sent);
-        if (piece.length > 0) await send(piece);
-        sent += piece.length;
-        chunk = undefined;
+        if (spooled < dbLength) await put(Buffer.alloc(dbLength - spooled));
+        await sendRange(fh, 0, cur.size, put);
+        // The db size: from the last commit of the WAL index, else from page 1's header.
+        let dbPages = await pagesAfterCommit(fh, cur.size, pageSize);
+        if (dbPages === 0) {
+          const page1 = Buffer.alloc(Math.min(100, dbLength));
+          await spool.read(page1, 0, page1.length, 0);
+          dbPages = headerPages(page1) ?? dbLength / pageSize;
+        }
+        // Registered before checkpoints resume: the index cannot be pruned under the stream.
+        need({ generation: cur.generation, index: cur.index, offset: cur.size });
+        const m: SnapshotMessage = {
+          type: 'snapshot',
+          generation: cur.generation,
+          index: cur.index,
+          offset: cur.size,
+          pageSize,
+          dbLength,
+          length: dbLength + cur.size,
+          dbPages,
+          head: headOf(db),
+        };
+        return m;
+      } finally {
+        file.destroy();
+        await fh.close().catch(() => undefined);
       }
-      await sendRange(fh, 0, cur.size, send);
-      return { generation: cur.generation, index: cur.index, offset: cur.size };
-    } finally {
-      file.destroy();
-      await fh.close();
-    }
-  });
+    });
+    await send(encodeHeader(msg));
+    await sendRange(spool, 0, msg.length, send);
+    return { generation: msg.generation, index: msg.index, offset: msg.offset };
+  } finally {
+    await spool.close().catch(() => undefined);
+  }
 }
 
 /** In-header database size, when the header says it is valid (version-valid-for matches). */

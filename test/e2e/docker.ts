@@ -43,7 +43,9 @@ export async function build(contextDir: string, tag: string, extra: string[] = [
 }
 
 export interface ContainerState {
+  id: string;
   name: string;
+  exitCode: number;
   startedAt: number;
   running: boolean;
   health?: string;
@@ -53,15 +55,19 @@ export interface ContainerState {
 
 export async function inspectContainer(id: string): Promise<ContainerState> {
   const [info] = JSON.parse(await docker(['inspect', id])) as Array<{
+    Id: string;
     Name: string;
     State: {
+      ExitCode: number;
       StartedAt: string;
       Running: boolean;
       Health?: { Status: string; Log: Array<{ End: string; ExitCode: number }> };
     };
   }>;
   return {
+    id: info.Id,
     name: info.Name.replace(/^\//, ''),
+    exitCode: info.State.ExitCode,
     startedAt: Date.parse(info.State.StartedAt),
     running: info.State.Running,
     health: info.State.Health?.Status,

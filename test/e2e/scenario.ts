@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../services/process.js';
+import { parse } from 'yaml';
 import { type Deployment, deploy } from './deployment.js';
 import { build, docker, inspectContainer } from './docker.js';
 import { packCheckout, projectWithMix } from './project.js';
@@ -56,24 +56,42 @@ export function deploymentScenario(backend: Backend): void {
     let work: string;
     let projectDir: string;
     let dep: Deployment;
-    let appPort: number;
     let replicaPath: string;
     const app = `${IMAGE_REPO}:${APP_VERSION}`;
     const sidecar = `${IMAGE_REPO}-litestream:${APP_VERSION}`;
 
-    const api = (path: string, init?: RequestInit) => fetch(`http://127.0.0.1:${appPort}${path}`, init);
-    const addNotes = async (bodies: string[]) => {
-      for (const body of bodies) {
-        const res = await api('/notes', {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ body }),
-        });
-        expect(res.status).toBe(201);
-      }
+    /**
+     * HTTP requests to the app from inside its container (it has no network of its own in the
+     * test: nothing is published on the host). Each body is POSTed to /notes in order, then
+     * GET /notes; prints the statuses and the notes as JSON.
+     */
+    const CLIENT = `const [port, bodies] = [process.env.PORT || 3000, JSON.parse(process.argv[1])];
+const statuses = [];
+for (const body of bodies) {
+  const r = await fetch('http://127.0.0.1:' + port + '/notes', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ body }) });
+  statuses.push(r.status);
+}
+const r = await fetch('http://127.0.0.1:' + port + '/notes');
+console.log(JSON.stringify({ statuses, notes: r.ok ? (await r.json()).map((n) => n.body) : null }));`;
+    const api = async (bodies: string[]) => {
+      const id = (await dep.compose(['ps', '-q', 'app'])).trim();
+      const out = await docker([
+        'exec',
+        id,
+        'node',
+        '--input-type=module',
+        '-e',
+        CLIENT,
+        JSON.stringify(bodies),
+      ]);
+      return JSON.parse(out) as { statuses: number[]; notes: string[] | null };
     };
-    const notes = async () =>
-      ((await (await api('/notes')).json()) as Array<{ body: string }>).map((n) => n.body);
+    const addNotes = async (bodies: string[]) => {
+      expect((await api(bodies)).statuses).toEqual(bodies.map(() => 201));
+    };
+    const notes = async () => (await api([])).notes;
+    const appAnswers = () =>
+      until('the app answers', 60_000, async () => ((await api([])).notes ? true : undefined));
 
     /** Restore with the sidecar image and the deployed .env into a scratch container. */
     const restoreScratch = async (extra: string[] = []): Promise<string[]> => {
@@ -135,7 +153,8 @@ export function deploymentScenario(backend: Backend): void {
       await timed(`${backend.mix}: start the storage server`, () => backend.start());
       const tarball = await timed('npm pack of this checkout', () => packCheckout(join(work, 'pack')));
       projectDir = (await timed(`ls-mix add ${backend.mix}`, () => projectWithMix(backend.mix, tarball))).dir;
-      replicaPath = /path: (\S+)/.exec(await readFile(join(projectDir, 'litestream.yml'), 'utf8'))?.[1] ?? '';
+      const config = parse(await readFile(join(projectDir, 'litestream.yml'), 'utf8'));
+      replicaPath = String(config.dbs[0].replicas[0].path);
       await timed('build the app image (Dockerfile)', () => build(projectDir, app));
       await timed('build the sidecar image (.deploy/litestream.Dockerfile)', () =>
         build(projectDir, sidecar, [
@@ -145,7 +164,6 @@ export function deploymentScenario(backend: Backend): void {
           `LS_MIX_PACKAGE=./${tarball.split('/').pop()}`,
         ]),
       );
-      appPort = await freePort();
       dep = await deploy({
         projectDir,
         workflowEnv: {
@@ -159,7 +177,8 @@ export function deploymentScenario(backend: Backend): void {
         },
         override: {
           services: {
-            app: { network_mode: 'host', environment: { PORT: String(appPort) } },
+            // The engine has no bridge: no network for the app (its published port is ignored).
+            app: { network_mode: 'none' },
             litestream: {
               network_mode: 'host',
               environment: backend.sidecarEnv(),
@@ -191,7 +210,7 @@ export function deploymentScenario(backend: Backend): void {
       expect(dotenv.APP_VERSION).toBe(APP_VERSION);
       const { stat } = await import('node:fs/promises');
       expect((await stat(join(dep.dir, '.env'))).mode & 0o777).toBe(0o600);
-      await until('the app answers', 60_000, async () => ((await api('/notes')).ok ? true : undefined));
+      await appAnswers();
       await expectStartOrder();
       expect(await notes()).toEqual([]);
     });
@@ -219,17 +238,24 @@ export function deploymentScenario(backend: Backend): void {
 
     const second = Array.from({ length: 5 }, (_, i) => `written just before docker stop ${i + 1}`);
 
-    it('docker stop: the sidecar ships the last writes before it exits', async () => {
+    it('docker stop: the sidecar ships the last writes and exits 0 within the stop timeout; the app stops on SIGTERM', async () => {
+      const before = await containers();
       await addNotes(second);
-      await timed('compose stop (final sync)', () => dep.compose(['stop']));
+      // The sidecar first (the app keeps running): what it had not shipped yet goes in its final sync.
+      await timed('compose stop litestream (final sync)', () => dep.compose(['stop', 'litestream']));
+      const sidecarState = await inspectContainer(before.sidecar?.id ?? '');
+      expect(sidecarState.exitCode).toBe(0); // 137 would be SIGKILL after the 10 s stop timeout
+      expect(await dep.compose(['logs', '--no-color', 'litestream'])).toContain('final sync done');
       expect(await restoreScratch()).toEqual([...first, ...second]);
+      await timed('compose stop app', () => dep.compose(['stop', 'app']));
+      expect((await inspectContainer(before.app?.id ?? '')).exitCode).not.toBe(137);
     });
 
     it('a lost server (containers and volume gone): the new deploy restores before the app starts', async () => {
       await timed('compose down -v', () => dep.compose(['down', '-v']));
       expect(await docker(['volume', 'ls', '-q'])).not.toMatch(/notes-api/);
       await timed('deploy again onto the empty host', () => dep.up());
-      await until('the app answers', 60_000, async () => ((await api('/notes')).ok ? true : undefined));
+      await appAnswers();
       await expectStartOrder();
       expect(await notes()).toEqual([...first, ...second]);
       const logs = await dep.compose(['logs', '--no-color', 'litestream']);

@@ -64,8 +64,18 @@ export function ageOf(caseDir: string): AgeConfig {
 }
 
 /** Every table's rows, ordered, as JSON: what "restores exactly" compares. */
+/**
+ * Opening a WAL-mode db, even read-only, creates -wal/-shm beside it: read expected dbs from a
+ * temp copy so the committed fixtures are never touched.
+ */
+function openCopy(dbPath: string): Database.Database {
+  const copy = join(mkdtempSync(join(tmpdir(), 'ls-mix-read-')), 'copy.db');
+  cpSync(dbPath, copy);
+  return new Database(copy, { readonly: true, fileMustExist: true });
+}
+
 export function tableContents(dbPath: string): { json: string; rows: number } {
-  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+  const db = openCopy(dbPath);
   try {
     const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as {
       name: string;
@@ -83,7 +93,7 @@ export function tableContents(dbPath: string): { json: string; rows: number } {
 }
 
 export function integrity(dbPath: string): string {
-  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+  const db = openCopy(dbPath);
   try {
     return db.pragma('integrity_check', { simple: true }) as string;
   } finally {

@@ -5,7 +5,7 @@
  * Azurite, which reads the account from the host name like the real service.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,6 +46,9 @@ async function startTlsProxy443(targetPort: number): Promise<void> {
     ],
     { stdio: 'ignore' },
   );
+  // Mounted into the sidecar, which runs as the app's uid: the certificate must be readable.
+  await chmod(certDir, 0o755);
+  await chmod(join(certDir, 'tls.crt'), 0o644);
   const server = createServer(
     { cert: await readFile(join(certDir, 'tls.crt')), key: await readFile(join(certDir, 'tls.key')) },
     (client) => {

@@ -2,12 +2,26 @@
  * Once per e2e run: install Docker if missing, start the private engine, build (or reuse) the
  * local base images; stop the engine at the end. Each step's time is printed.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { execa } from 'execa';
+import type { TestProject } from 'vitest/node';
+import { packCheckout } from './project.js';
 import { timed } from './timing.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** `npm pack` of this checkout, made once so every sidecar build gets the same bytes. */
+    lsMixTarball: string;
+  }
+}
 
 const CI = '.ci/e2e';
 
-export async function setup(): Promise<() => Promise<void>> {
+export async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const packDir = await mkdtemp(join(tmpdir(), 'ls-mix-e2e-pack-'));
+  project.provide('lsMixTarball', await timed('npm pack of this checkout', () => packCheckout(packDir)));
   await timed('install docker.io, docker-compose, debootstrap (if missing)', () =>
     execa('bash', [`${CI}/install.sh`], { stdio: 'inherit' }),
   );
@@ -18,6 +32,7 @@ export async function setup(): Promise<() => Promise<void>> {
     execa('bash', [`${CI}/base-images.sh`], { stdio: 'inherit' }),
   );
   return async () => {
+    await rm(packDir, { recursive: true, force: true });
     await timed('stop the private dockerd', () =>
       execa('bash', [`${CI}/dockerd-stop.sh`], { stdio: 'inherit' }),
     );

@@ -10,11 +10,11 @@ import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
 import { type Deployment, deploy } from './deployment.js';
 import { build, docker, inspectContainer } from './docker.js';
-import { packCheckout, projectWithMix } from './project.js';
+import { projectWithMix } from './project.js';
 import { timed } from './timing.js';
 
 export interface Backend {
@@ -151,7 +151,7 @@ console.log(JSON.stringify({ statuses, notes: r.ok ? (await r.json()).map((n) =>
     beforeAll(async () => {
       work = await mkdtemp(join(tmpdir(), 'ls-mix-e2e-work-'));
       await timed(`${backend.mix}: start the storage server`, () => backend.start());
-      const tarball = await timed('npm pack of this checkout', () => packCheckout(join(work, 'pack')));
+      const tarball = inject('lsMixTarball');
       projectDir = (await timed(`ls-mix add ${backend.mix}`, () => projectWithMix(backend.mix, tarball))).dir;
       const config = parse(await readFile(join(projectDir, 'litestream.yml'), 'utf8'));
       replicaPath = String(config.dbs[0].replicas[0].path);

@@ -14,5 +14,6 @@ export default defineConfig({
     maxWorkers: 1,
     sequence: { concurrent: false },
     reporters: ['verbose'],
+    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   },
 });

@@ -4,7 +4,6 @@
  * segment, and a replica that lags a fully checkpointed live database.
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createFileReplicaClient } from '../../../runtime/replica/file.js';
 import { verifyReplicas } from '../../../runtime/verify.js';

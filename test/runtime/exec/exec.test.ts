@@ -129,7 +129,9 @@ describe('ls-mix replicate -exec', { timeout: TIMEOUT }, () => {
         '-config',
         s.config,
         '-exec',
-        `node -e "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)"`,
+        // The child announces when its handler is in place: a signal sent before that would
+        // kill it (node's default) and the test would race the child's start-up.
+        `node -e "process.on('SIGTERM', () => {}); console.log('child-ready'); setInterval(() => {}, 1000)"`,
       ],
       {
         reject: false,
@@ -137,11 +139,15 @@ describe('ls-mix replicate -exec', { timeout: TIMEOUT }, () => {
       },
     );
     let stderr = '';
+    let stdout = '';
     p.stderr?.on('data', (d: Buffer) => {
       stderr += d.toString();
     });
+    p.stdout?.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
     await waitFor(
-      () => /starting child process/.test(stderr),
+      () => /child-ready/.test(stdout),
       60_000,
       () => stderr,
     );

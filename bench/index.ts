@@ -2,7 +2,7 @@
  * `npm run bench` (node --import tsx bench/index.ts): the figures of docs/bench.md, each from
  * one run on this machine, as ratios against a baseline measured in the same run. Prints a
  * table and writes bench/results/latest.json. Never pass/fail: targets are shown, not enforced.
- * BENCH_QUICK=1: ~3-minute smoke run with small sizes (same code paths, small data). BENCH_ONLY=overhead,lag,...: a subset.
+ * BENCH_QUICK=1: ~2.5-minute smoke run with small sizes (same code paths, small data). BENCH_ONLY=overhead,lag,...: a subset.
  * BENCH_TMP=DIR: where the GiB-sized temp files go (default: the OS temp folder).
  */
 import { execFileSync } from 'node:child_process';

@@ -31,6 +31,7 @@ export {
 export * from './replicate/index.js';
 export { type TakenSnapshot, takeSnapshot } from './replicate/snapshot.js';
 export * from './restore.js';
+export * from './verify.js';
 export {
   parseWalHeader,
   readWalHeader,

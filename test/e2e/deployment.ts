@@ -127,7 +127,12 @@ export async function deploy(opts: {
         (await readFile(join(dir, '.env'), 'utf8'))
           .split('\n')
           .filter((l) => l.includes('='))
-          .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+          .map((l) => [l.slice(0, l.indexOf('=')), unquote(l.slice(l.indexOf('=') + 1))]),
       ),
   };
+}
+
+/** `'value'` -> `value` (the workflow single-quotes every value). */
+function unquote(v: string): string {
+  return v.length >= 2 && v.startsWith("'") && v.endsWith("'") ? v.slice(1, -1) : v;
 }

@@ -97,7 +97,10 @@ console.log(JSON.stringify({ statuses, notes: r.ok ? (await r.json()).map((n) =>
     const restoreScratch = async (extra: string[] = []): Promise<string[]> => {
       const out = await mkdtemp(join(work, 'restore-'));
       await chmod(out, 0o777); // the sidecar runs as the app's uid
-      const envArgs = Object.entries(backend.sidecarEnv()).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
+      // `docker run --env-file` would keep the quotes .env has: pass the values themselves.
+      const envArgs = Object.entries({ ...(await dep.dotenv()), ...backend.sidecarEnv() }).flatMap(
+        ([k, v]) => ['-e', `${k}=${v}`],
+      );
       const more = backend.sidecarOverride?.() as { extra_hosts?: string[]; volumes?: string[] } | undefined;
       for (const h of more?.extra_hosts ?? []) envArgs.push('--add-host', h);
       for (const v of more?.volumes ?? []) envArgs.push('-v', v);
@@ -106,8 +109,6 @@ console.log(JSON.stringify({ statuses, notes: r.ok ? (await r.json()).map((n) =>
         '--rm',
         '--network',
         'host',
-        '--env-file',
-        join(dep.dir, '.env'),
         ...envArgs,
         '-v',
         `${out}:/out`,

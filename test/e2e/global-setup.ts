@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type { TestProject } from 'vitest/node';
+import { docker } from './docker.js';
 import { packCheckout } from './project.js';
 import { timed } from './timing.js';
 
@@ -33,6 +34,11 @@ export async function setup(project: TestProject): Promise<() => Promise<void>> 
   );
   return async () => {
     await rm(packDir, { recursive: true, force: true });
+    // Sidecar images of earlier checkouts lose their tag at each rebuild: keep the cache
+    // bounded. Untagged also means the build stages' cache, so only what is a week old goes.
+    await timed('prune untagged images older than a week', () =>
+      docker(['image', 'prune', '-f', '--filter', 'until=168h']),
+    ).catch(() => {});
     await timed('stop the private dockerd', () =>
       execa('bash', [`${CI}/dockerd-stop.sh`], { stdio: 'inherit' }),
     );

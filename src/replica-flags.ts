@@ -1,5 +1,6 @@
 /** Flags shared by restore and the replica listings (generations, snapshots, wal, databases). */
 import { Args, Flags } from '@oclif/core';
+import { openReplicaTargets, type ReplicaTargets } from '../runtime/restore.js';
 
 export const configFlags = {
   config: Flags.string({
@@ -33,4 +34,37 @@ export function formatTable(headers: string[], rows: string[][]): string {
       .join('  ')
       .trimEnd();
   return [line(headers), ...rows.map(line)].join('\n');
+}
+
+export interface ListingFlags {
+  config?: string;
+  replica?: string;
+  'no-expand-env': boolean;
+}
+
+/**
+ * The shared body of the listing commands: open the target's replicas, list rows, print them as
+ * a table unless --json, close the replicas whatever happens.
+ */
+export async function listReplicaRows<Row>(opts: {
+  target: string;
+  flags: ListingFlags;
+  list: (replicas: ReplicaTargets['replicas']) => Promise<Row[]>;
+  headers: string[];
+  toCells: (row: Row) => string[];
+  print: ((text: string) => void) | undefined;
+}): Promise<Row[]> {
+  const targets = await openReplicaTargets({
+    target: opts.target,
+    configPath: opts.flags.config,
+    replicaName: opts.flags.replica,
+    expandEnv: !opts.flags['no-expand-env'],
+  });
+  try {
+    const rows = await opts.list(targets.replicas);
+    opts.print?.(formatTable(opts.headers, rows.map(opts.toCells)));
+    return rows;
+  } finally {
+    await targets.close();
+  }
 }

@@ -1,12 +1,6 @@
-import {
-  formatLag,
-  formatObjectTime,
-  type GenerationRow,
-  listGenerations,
-  openReplicaTargets,
-} from '../../runtime/restore.js';
+import { formatLag, formatObjectTime, type GenerationRow, listGenerations } from '../../runtime/restore.js';
 import { BaseCommand } from '../base-command.js';
-import { formatTable, replicaFlags, targetArg } from '../replica-flags.js';
+import { listReplicaRows, replicaFlags, targetArg } from '../replica-flags.js';
 
 export default class Generations extends BaseCommand {
   static override description =
@@ -21,31 +15,19 @@ export default class Generations extends BaseCommand {
 
   async run(): Promise<GenerationRow[]> {
     const { args, flags } = await this.parse(Generations);
-    const targets = await openReplicaTargets({
+    return listReplicaRows({
       target: args.target,
-      configPath: flags.config,
-      replicaName: flags.replica,
-      expandEnv: !flags['no-expand-env'],
+      flags,
+      list: (replicas) => listGenerations(replicas),
+      headers: ['replica', 'generation', 'lag', 'start', 'end'],
+      toCells: (r) => [
+        r.replica,
+        r.generation,
+        formatLag(r.lagMs),
+        formatObjectTime(r.start),
+        formatObjectTime(r.end),
+      ],
+      print: this.jsonEnabled() ? undefined : (text) => this.log(text),
     });
-    try {
-      const rows = await listGenerations(targets.replicas);
-      if (!this.jsonEnabled()) {
-        this.log(
-          formatTable(
-            ['replica', 'generation', 'lag', 'start', 'end'],
-            rows.map((r) => [
-              r.replica,
-              r.generation,
-              formatLag(r.lagMs),
-              formatObjectTime(r.start),
-              formatObjectTime(r.end),
-            ]),
-          ),
-        );
-      }
-      return rows;
-    } finally {
-      await targets.close();
-    }
   }
 }

@@ -1,12 +1,7 @@
 import { Flags } from '@oclif/core';
-import {
-  formatObjectTime,
-  listSnapshots,
-  openReplicaTargets,
-  type SnapshotRow,
-} from '../../runtime/restore.js';
+import { formatObjectTime, listSnapshots, type SnapshotRow } from '../../runtime/restore.js';
 import { BaseCommand } from '../base-command.js';
-import { formatTable, replicaFlags, targetArg } from '../replica-flags.js';
+import { listReplicaRows, replicaFlags, targetArg } from '../replica-flags.js';
 
 export default class Snapshots extends BaseCommand {
   static override description = 'List the snapshots of a database on its replicas.';
@@ -20,31 +15,13 @@ export default class Snapshots extends BaseCommand {
 
   async run(): Promise<SnapshotRow[]> {
     const { args, flags } = await this.parse(Snapshots);
-    const targets = await openReplicaTargets({
+    return listReplicaRows({
       target: args.target,
-      configPath: flags.config,
-      replicaName: flags.replica,
-      expandEnv: !flags['no-expand-env'],
+      flags,
+      list: (replicas) => listSnapshots(replicas, flags.generation),
+      headers: ['replica', 'generation', 'index', 'size', 'created'],
+      toCells: (r) => [r.replica, r.generation, String(r.index), String(r.size), formatObjectTime(r.created)],
+      print: this.jsonEnabled() ? undefined : (text) => this.log(text),
     });
-    try {
-      const rows = await listSnapshots(targets.replicas, flags.generation);
-      if (!this.jsonEnabled()) {
-        this.log(
-          formatTable(
-            ['replica', 'generation', 'index', 'size', 'created'],
-            rows.map((r) => [
-              r.replica,
-              r.generation,
-              String(r.index),
-              String(r.size),
-              formatObjectTime(r.created),
-            ]),
-          ),
-        );
-      }
-      return rows;
-    } finally {
-      await targets.close();
-    }
   }
 }

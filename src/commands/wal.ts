@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
-import { formatObjectTime, listWalSegments, openReplicaTargets, type WalRow } from '../../runtime/restore.js';
+import { formatObjectTime, listWalSegments, type WalRow } from '../../runtime/restore.js';
 import { BaseCommand } from '../base-command.js';
-import { formatTable, replicaFlags, targetArg } from '../replica-flags.js';
+import { listReplicaRows, replicaFlags, targetArg } from '../replica-flags.js';
 
 export default class Wal extends BaseCommand {
   static override description = 'List the WAL segments of a database on its replicas.';
@@ -18,32 +18,20 @@ export default class Wal extends BaseCommand {
 
   async run(): Promise<WalRow[]> {
     const { args, flags } = await this.parse(Wal);
-    const targets = await openReplicaTargets({
+    return listReplicaRows({
       target: args.target,
-      configPath: flags.config,
-      replicaName: flags.replica,
-      expandEnv: !flags['no-expand-env'],
+      flags,
+      list: (replicas) => listWalSegments(replicas, flags.generation),
+      headers: ['replica', 'generation', 'index', 'offset', 'size', 'created'],
+      toCells: (r) => [
+        r.replica,
+        r.generation,
+        String(r.index),
+        String(r.offset),
+        String(r.size),
+        formatObjectTime(r.created),
+      ],
+      print: this.jsonEnabled() ? undefined : (text) => this.log(text),
     });
-    try {
-      const rows = await listWalSegments(targets.replicas, flags.generation);
-      if (!this.jsonEnabled()) {
-        this.log(
-          formatTable(
-            ['replica', 'generation', 'index', 'offset', 'size', 'created'],
-            rows.map((r) => [
-              r.replica,
-              r.generation,
-              String(r.index),
-              String(r.offset),
-              String(r.size),
-              formatObjectTime(r.created),
-            ]),
-          ),
-        );
-      }
-      return rows;
-    } finally {
-      await targets.close();
-    }
   }
 }

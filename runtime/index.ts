@@ -31,7 +31,6 @@ export {
 export * from './replicate/index.js';
 export { type TakenSnapshot, takeSnapshot } from './replicate/snapshot.js';
 export * from './restore.js';
-export * from './verify.js';
 export {
   parseWalHeader,
   readWalHeader,
@@ -39,3 +38,4 @@ export {
   type WalHeader,
   walChecksum,
 } from './sqlite/wal.js';
+export * from './verify.js';

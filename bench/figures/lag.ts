@@ -188,7 +188,7 @@ async function runTarget(
         achievedTxPerSec: res.tx / seconds,
         p50Ms: percentile(l, 50),
         p99Ms: percentile(l, 99),
-        maxMs: l.length ? Math.max(...l) : Number.NaN,
+        maxMs: l.length ? l.reduce((a, b) => (b > a ? b : a)) : Number.NaN,
         samples: l.length,
       });
       log(

@@ -60,13 +60,21 @@ export async function summarizeGeneration(
     client.snapshots(generation),
     client.walSegments(generation),
   ]);
-  const times = [...snapshots, ...segments].map((o) => o.createdAt.getTime());
-  if (times.length === 0) return undefined;
+  if (snapshots.length + segments.length === 0) return undefined;
+  // A loop, not Math.min(...times): a long-lived generation has more segments than the
+  // engine allows arguments (RangeError at ~100k).
+  let first = Number.POSITIVE_INFINITY;
+  let last = Number.NEGATIVE_INFINITY;
+  for (const o of [snapshots, segments].flat()) {
+    const t = o.createdAt.getTime();
+    if (t < first) first = t;
+    if (t > last) last = t;
+  }
   return {
     replica,
     generation,
-    createdAt: new Date(Math.min(...times)),
-    updatedAt: new Date(Math.max(...times)),
+    createdAt: new Date(first),
+    updatedAt: new Date(last),
     snapshots,
     segments,
   };

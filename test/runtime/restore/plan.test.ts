@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { chooseGeneration, type GenerationSummary } from '../../../runtime/restore/plan.js';
+import type { ReplicaClient, WalSegmentInfo } from '../../../runtime/replica/client.js';
+import {
+  chooseGeneration,
+  type GenerationSummary,
+  summarizeGeneration,
+} from '../../../runtime/restore/plan.js';
 import { formatLag, formatObjectTime } from '../../../runtime/restore.js';
 
 const gen = (generation: string, start: string, end: string): GenerationSummary => ({
@@ -50,5 +55,28 @@ describe('listing formats', () => {
     expect(formatLag(90_000)).toBe('1m30s');
     expect(formatLag(26 * 3_600_000 + 3 * 60_000)).toBe('26h3m0s');
     expect(formatObjectTime(new Date('2026-11-22T01:59:05.565Z'))).toBe('2026-11-22T01:59:05Z');
+  });
+});
+
+describe('summarizeGeneration', () => {
+  it('handles a generation with more segments than a function takes arguments (200k)', async () => {
+    // A listing as any replica client returns it (the storage clients have their own suites).
+    const generation = '0123456789abcdef';
+    const segments: WalSegmentInfo[] = Array.from({ length: 200_000 }, (_, i) => ({
+      generation,
+      index: 0,
+      offset: 32 + i * 4128,
+      size: 100,
+      createdAt: new Date(2_000_000 + i),
+    }));
+    segments[7].createdAt = new Date(1_000);
+    const client = {
+      snapshots: async () => [],
+      walSegments: async () => segments,
+    } as unknown as ReplicaClient;
+    const s = await summarizeGeneration('r', client, generation);
+    expect(s?.segments).toHaveLength(200_000);
+    expect(s?.createdAt.getTime()).toBe(1_000);
+    expect(s?.updatedAt.getTime()).toBe(2_000_000 + 199_999);
   });
 });

@@ -7,7 +7,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, statfsSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { cpus, freemem, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRgw } from '../test/services/rgw.js';
 import { benchBulk } from './figures/bulk.js';
@@ -68,10 +68,18 @@ async function main() {
   const needS3 = want('lag') || want('restore');
   if (needS3 && process.env.BENCH_NO_S3 !== '1') {
     try {
-      rgw = await startRgw();
+      // The test RGW keeps objects in RAM: room for the 1 GiB restore replica when RAM allows.
+      const capacityBytes = !QUICK && freemem() > 8 * 1024 * MiB ? 4 * 1024 * MiB : 1024 * MiB;
+      rgw = await startRgw({ memoryBytes: capacityBytes });
       rgwStop = rgw.stop;
       await rgw.createBucket('bench');
-      s3 = { endpoint: rgw.endpoint, region: rgw.region, bucket: 'bench', credentials: rgw.credentials };
+      s3 = {
+        endpoint: rgw.endpoint,
+        region: rgw.region,
+        bucket: 'bench',
+        credentials: rgw.credentials,
+        capacityBytes,
+      };
       log(`Ceph RGW on ${rgw.endpoint}`);
     } catch (err) {
       log(`S3 figures skipped: ${(err as Error).message.split('\n')[0]}`);

@@ -32,6 +32,8 @@ export interface S3Target {
   region: string;
   bucket: string;
   credentials: { accessKeyId: string; secretAccessKey: string };
+  /** Bytes the server can hold (the test RGW keeps objects in RAM). */
+  capacityBytes: number;
 }
 
 /** Highest `TX<10 digits>` marker in a decoded segment. */
@@ -176,8 +178,12 @@ async function runTarget(
     for (const rate of [100, 1000, 0]) {
       const timesOut = join(dir, `times-${rate}`);
       const [res] = await runWriters([{ db, seconds, rowsPerTx: 1, rate, idBase, writer: 1, timesOut }]);
-      // Everything committed should land within a few sync intervals.
-      await sleep(Math.max(1500, syncIntervalMs * 3));
+      // Wait until the last tx is durable (bounded: a replicator far behind a flat-out writer
+      // is reported with the share that made it), then a few intervals for stragglers.
+      const lastId = idBase + res.tx - 1;
+      const deadline = Date.now() + (QUICK ? 20_000 : 60_000);
+      while (Date.now() < deadline && !obs.seen.some((x) => x.max >= lastId)) await sleep(50);
+      await sleep(Math.max(500, syncIntervalMs * 2));
       const buf = readFileSync(timesOut);
       const times = new Float64Array(buf.buffer, buf.byteOffset, buf.byteLength / 8);
       const l = lags(times, idBase, obs.seen);

@@ -32,7 +32,12 @@ export interface RgwServer {
 
 const BINARIES = ['/usr/bin/ceph-mon', '/usr/bin/ceph-osd', '/usr/bin/radosgw', '/usr/bin/monmaptool'];
 
-export async function startRgw(): Promise<RgwServer> {
+export interface RgwOptions {
+  /** RAM the in-memory object store may use (default 1 GiB; the bench's 1 GiB replica needs more). */
+  memoryBytes?: number;
+}
+
+export async function startRgw(opts: RgwOptions = {}): Promise<RgwServer> {
   const missing = BINARIES.filter((b) => !existsSync(b));
   if (missing.length > 0) {
     throw new Error(
@@ -48,7 +53,7 @@ export async function startRgw(): Promise<RgwServer> {
   for (const d of ['run', 'log', 'mon/ceph-a', 'osd/ceph-0', 'rgw'])
     await mkdir(join(dir, d), { recursive: true });
   await writeFile(join(dir, 'keyring'), '');
-  await writeFile(conf, cephConf(dir, fsid, monPort, port));
+  await writeFile(conf, cephConf(dir, fsid, monPort, port, opts.memoryBytes ?? 1 << 30));
   const pids: Record<string, number | undefined> = {};
   const credentials = { accessKeyId: 'LSMIXTESTACCESSKEY', secretAccessKey: 'ls-mix-test-secret-key' };
   const ceph = (...args: string[]) =>
@@ -148,7 +153,7 @@ export async function startRgw(): Promise<RgwServer> {
   };
 }
 
-function cephConf(dir: string, fsid: string, monPort: number, rgwPort: number): string {
+function cephConf(dir: string, fsid: string, monPort: number, rgwPort: number, memoryBytes: number): string {
   return `[global]
 fsid = ${fsid}
 mon host = v2:127.0.0.1:${monPort}
@@ -179,7 +184,7 @@ osd pool default pgp num = 8
 osd pool default pg autoscale mode = off
 osd crush chooseleaf type = 0
 osd objectstore = memstore
-memstore device bytes = 1073741824
+memstore device bytes = ${memoryBytes}
 run dir = ${dir}/run
 admin socket = ${dir}/run/$name.asok
 log file = ${dir}/log/$name.log

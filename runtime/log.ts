@@ -1,6 +1,11 @@
+import { createRequire } from 'node:module';
 import pino, { type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import type PinoPretty from 'pino-pretty';
 import type { LoggingConfig } from './config/types.js';
+
+// pino-pretty (and its dozen dependencies) loads only for text logs: a replicate process that
+// logs JSON never pays for it. CommonJS, so a plain require keeps createLogger synchronous.
+const require = createRequire(import.meta.url);
 
 export type { Logger } from 'pino';
 
@@ -29,6 +34,7 @@ export function createLogger(cfg: Partial<LoggingConfig> = {}): Logger {
   }
   // pino-pretty as an in-thread stream (not a worker transport): lines written just before
   // exit, such as the final sync's, are never lost.
+  const pretty = require('pino-pretty') as typeof PinoPretty;
   const stream = pretty({
     destination: fd,
     sync: true,

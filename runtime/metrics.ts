@@ -5,12 +5,20 @@
  * metrics never mix in); gauges are read at scrape time from the objects they describe.
  */
 import { stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { pipeline, type Readable, Transform } from 'node:stream';
-import { Counter, Gauge, register as globalRegistry, Registry } from 'prom-client';
+import type { Gauge, Registry } from 'prom-client';
 import type { Follower } from './live/follower.js';
 import type { ReplicaClient } from './replica/client.js';
 import type { MonitoredDb } from './replicate/db.js';
 import type { Replication } from './replicate/index.js';
+
+// prom-client (with its OpenTelemetry dependency) loads on the first scrape, not at start: a
+// replicate process without `addr` never pays its ~3 MB of heap. It is CommonJS, so a plain
+// require keeps `registry` synchronous.
+type PromClient = typeof import('prom-client');
+const require = createRequire(import.meta.url);
+const promClient = (): PromClient => require('prom-client') as PromClient;
 
 async function fileSize(path: string): Promise<number> {
   try {
@@ -21,51 +29,89 @@ async function fileSize(path: string): Promise<number> {
 }
 
 type Op = 'GET' | 'PUT' | 'DELETE' | 'LIST';
+type Labels = Record<string, string>;
+
+/**
+ * A labelled counter (or inc/dec gauge) kept in plain numbers: events are counted from the
+ * start, and the prom-client metric that exposes them reads them at scrape time.
+ */
+class Tally {
+  private readonly values = new Map<string, { labels: Labels; value: number }>();
+
+  constructor(
+    readonly type: 'counter' | 'gauge',
+    readonly name: string,
+    readonly help: string,
+    readonly labelNames: string[],
+  ) {}
+
+  inc(labels: Labels, by = 1): void {
+    const key = this.labelNames.map((n) => labels[n]).join('\0');
+    const entry = this.values.get(key);
+    if (entry) entry.value += by;
+    else this.values.set(key, { labels: { ...labels }, value: by });
+  }
+
+  dec(labels: Labels): void {
+    this.inc(labels, -1);
+  }
+
+  entries(): Iterable<{ labels: Labels; value: number }> {
+    return this.values.values();
+  }
+}
+
+/** A gauge computed at scrape time from the objects it describes. */
+interface CollectedGauge {
+  type: 'collected';
+  name: string;
+  help: string;
+  labelNames: string[];
+  collect: (g: Gauge) => void | Promise<void>;
+}
 
 export class Metrics {
-  readonly registry = new Registry();
   private readonly replications = new Set<Replication>();
   private readonly followers = new Set<Follower>();
   private readonly instrumented = new WeakSet<object>();
+  /** Every metric in exposition order. */
+  private readonly defs: (Tally | CollectedGauge)[] = [];
+  private built?: Registry;
 
-  private readonly syncCount: Counter;
-  private readonly syncErrors: Counter;
-  private readonly syncSeconds: Counter;
-  private readonly checkpointCount: Counter;
-  private readonly checkpointErrors: Counter;
-  private readonly checkpointSeconds: Counter;
-  private readonly opTotal: Counter;
-  private readonly opBytes: Counter;
-  private readonly liveBatches: Counter;
-  private readonly liveBytes: Counter;
-  private readonly liveSnapshots: Counter;
-  private readonly liveReconnects: Counter;
-  private readonly streams: Gauge;
-  private readonly streamBytes: Counter;
-  private readonly streamSnapshots: Counter;
+  private readonly syncCount: Tally;
+  private readonly syncErrors: Tally;
+  private readonly syncSeconds: Tally;
+  private readonly checkpointCount: Tally;
+  private readonly checkpointErrors: Tally;
+  private readonly checkpointSeconds: Tally;
+  private readonly opTotal: Tally;
+  private readonly opBytes: Tally;
+  private readonly liveBatches: Tally;
+  private readonly liveBytes: Tally;
+  private readonly liveSnapshots: Tally;
+  private readonly liveReconnects: Tally;
+  private readonly streams: Tally;
+  private readonly streamBytes: Tally;
+  private readonly streamSnapshots: Tally;
 
   constructor() {
-    const registers = [this.registry];
+    const tally = (type: 'counter' | 'gauge', name: string, help: string, labelNames: string[]) => {
+      const t = new Tally(type, name, help, labelNames);
+      this.defs.push(t);
+      return t;
+    };
     const counter = (name: string, help: string, labelNames: string[]) =>
-      new Counter({ name, help, labelNames, registers });
+      tally('counter', name, help, labelNames);
     const gauge = (
       name: string,
       help: string,
       labelNames: string[],
       collect?: (g: Gauge) => void | Promise<void>,
-    ) =>
-      new Gauge({
-        name,
-        help,
-        labelNames,
-        registers,
-        collect: collect
-          ? async function (this: Gauge) {
-              this.reset();
-              await collect(this);
-            }
-          : undefined,
-      });
+    ): Tally | undefined => {
+      if (!collect) return tally('gauge', name, help, labelNames);
+      this.defs.push({ type: 'collected', name, help, labelNames, collect });
+      return undefined;
+    };
 
     gauge('litestream_db_size', 'The current size of the database file, in bytes', ['db'], async (g) => {
       for (const db of this.dbPaths()) g.set({ db }, await fileSize(db));
@@ -154,11 +200,64 @@ export class Metrics {
       'Connections to the primary lost',
       ['db'],
     );
-    this.streams = gauge('ls_mix_live_streams', 'Live replicas streaming from this primary now', ['db']);
+    this.streams = gauge('ls_mix_live_streams', 'Live replicas streaming from this primary now', [
+      'db',
+    ]) as Tally;
     this.streamBytes = counter('ls_mix_live_stream_bytes_total', 'Bytes sent to live replicas', ['db']);
     this.streamSnapshots = counter('ls_mix_live_stream_snapshots_total', 'Snapshots sent to live replicas', [
       'db',
     ]);
+  }
+
+  /** The registry of this process's metrics (prom-client is loaded on first use). */
+  get registry(): Registry {
+    this.built ??= this.buildRegistry();
+    return this.built;
+  }
+
+  private buildRegistry(): Registry {
+    const { Counter, Gauge, Registry } = promClient();
+    const registry = new Registry();
+    const registers = [registry];
+    for (const def of this.defs) {
+      const { name, help, labelNames } = def;
+      if (def.type === 'collected') {
+        const collect = def.collect;
+        new Gauge({
+          name,
+          help,
+          labelNames,
+          registers,
+          async collect() {
+            this.reset();
+            await collect(this);
+          },
+        });
+      } else if (def.type === 'counter') {
+        new Counter({
+          name,
+          help,
+          labelNames,
+          registers,
+          collect() {
+            this.reset();
+            for (const e of def.entries()) this.inc(e.labels, e.value);
+          },
+        });
+      } else {
+        new Gauge({
+          name,
+          help,
+          labelNames,
+          registers,
+          collect() {
+            this.reset();
+            for (const e of def.entries()) this.set(e.labels, e.value);
+          },
+        });
+      }
+    }
+    return registry;
   }
 
   /**
@@ -166,6 +265,7 @@ export class Metrics {
    * runtime (validation-interval gauges, runtime/verify/) report.
    */
   async text(): Promise<string> {
+    const { Registry, register: globalRegistry } = promClient();
     let merged: Registry;
     try {
       merged = Registry.merge([this.registry, globalRegistry]);

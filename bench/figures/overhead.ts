@@ -54,11 +54,12 @@ export async function runWriters(jobs: object[]): Promise<Array<{ tx: number; ro
   return Promise.all(ws.map((w) => w.done));
 }
 
-async function oneRun(
+export async function oneRun(
   writers: number,
   rowsPerTx: number,
   seconds: number,
   replicated: boolean,
+  dbExtra = '',
 ): Promise<number> {
   const dir = tempDir('overhead');
   try {
@@ -66,7 +67,11 @@ async function oneRun(
     // Create the db (and its WAL mode) before replicate opens it, as an app would.
     await runWriters([{ db, seconds: 0, rowsPerTx: 1, rate: 0, idBase: 0, writer: 0 }]);
     const rep = replicated
-      ? lsMix(['replicate', '-config', writeConfig(dir, db, [`url: file://${join(dir, 'replica')}`])])
+      ? lsMix([
+          'replicate',
+          '-config',
+          writeConfig(dir, db, [`url: file://${join(dir, 'replica')}`], dbExtra),
+        ])
       : undefined;
     try {
       if (rep) await waitUntil('first snapshot', () => listFiles(join(dir, 'replica')).length > 0);

@@ -3,11 +3,12 @@
  * transaction that pins the WAL, a shadow WAL of verified committed frames, runtime-owned
  * checkpoints), with the races around WAL restarts closed (see docs/replicate.md).
  *
- * Two connections:
+ * Three connections:
  *  - `reader` holds the long-lived read transaction (so no other process can restart the WAL
  *    under us) and runs checkpoints (only after releasing that transaction);
- *  - `writer` takes the write lock (BEGIN IMMEDIATE) whenever the WAL must stay still: while the
- *    shadow WAL catches up before a checkpoint, and for the small `_litestream_seq` write that
+ *  - `spareReader` moves that read mark forward without a moment unpinned (see repin);
+ *  - `writer` runs the long, unlocked part of checkpoints, and takes the write lock (BEGIN
+ *    IMMEDIATE) only for their short last part and for the small `_litestream_seq` write that
  *    restarts the WAL at a point where we know the old WAL was copied completely.
  */
 import { EventEmitter } from 'node:events';
@@ -49,6 +50,9 @@ import { readWalIndexHeader, type WalIndexHeader } from '../sqlite/wal-index.js'
 import { dbFileStamp, dbFileStampSync, defaultMetaPath, LocalState } from './local-state.js';
 import { Mutex } from './mutex.js';
 
+/** For Atomics.wait: a synchronous sub-millisecond sleep (the lock dance must not yield). */
+const pollCell = new Int32Array(new SharedArrayBuffer(4));
+
 /** How long our writes and RESTART checkpoints may wait on the app's locks (Litestream #724). */
 export const DEFAULT_BUSY_TIMEOUT = 1_000;
 
@@ -89,6 +93,7 @@ export class MonitoredDb extends EventEmitter {
   private readonly busyTimeout: number;
   private readonly lock = new Mutex();
   private reader?: Database.Database;
+  private spareReader?: Database.Database;
   /**
    * One descriptor of the db file for snapshots, open as long as our connections are. Closing
    * ANY descriptor of a file drops every POSIX lock this process holds on it — SQLite's SHARED
@@ -105,6 +110,14 @@ export class MonitoredDb extends EventEmitter {
   private timer?: NodeJS.Timeout;
   private watcher?: FSWatcher;
   private snapshotsActive = 0;
+  /**
+   * Seconds our connections held SQLite's write lock (the app's writers wait meanwhile): our
+   * own small writes and checkpoints (metrics, benchmarks).
+   */
+  writeLockSeconds = 0;
+  private writeLockedAt?: number;
+  /** The current shadow WAL file has bytes not yet fsynced (see syncShadow). */
+  private shadowUnsynced = false;
   private lastCheckpointAt = Date.now();
   private closed = false;
   private syncQueued = false;
@@ -185,6 +198,9 @@ export class MonitoredDb extends EventEmitter {
     }
     // The app's connections keep their own setting; ours must never checkpoint on commit.
     w.pragma('wal_autocheckpoint = 0');
+    // Our only writes are the _litestream_seq marker: no fsync of the WAL on their commit
+    // (checkpoints still sync the WAL and the db file: their flags are unchanged by NORMAL).
+    w.pragma('synchronous = NORMAL');
     w.exec(
       'CREATE TABLE IF NOT EXISTS _litestream_seq (id INTEGER PRIMARY KEY, seq INTEGER);' +
         'CREATE TABLE IF NOT EXISTS _litestream_lock (id INTEGER);',
@@ -192,6 +208,7 @@ export class MonitoredDb extends EventEmitter {
     const r = new Database(this.path, { timeout: this.busyTimeout });
     r.pragma('wal_autocheckpoint = 0');
     this.reader = r;
+    this.spareReader = new Database(this.path, { timeout: this.busyTimeout });
     this.pageSize = Number(r.pragma('page_size', { simple: true }));
     this.scanBuf = scanBuffer(this.pageSize);
     this.dbFd = openSync(this.path, 'r');
@@ -326,6 +343,7 @@ export class MonitoredDb extends EventEmitter {
       if (!this.reader) return;
       try {
         this.copyToShadow();
+        this.syncShadow();
       } catch (err) {
         this.log.warn({ err: (err as Error).message }, 'final copy to the shadow WAL failed');
       }
@@ -360,13 +378,16 @@ export class MonitoredDb extends EventEmitter {
   private closeConnections(): void {
     try {
       if (this.reader?.inTransaction) this.reader.exec('ROLLBACK');
+      if (this.spareReader?.inTransaction) this.spareReader.exec('ROLLBACK');
       if (this.writer?.inTransaction) this.writer.exec('ROLLBACK');
     } catch {
       // closing anyway
     }
     this.reader?.close();
+    this.spareReader?.close();
     this.writer?.close();
     this.reader = undefined;
+    this.spareReader = undefined;
     this.writer = undefined;
     // Only now: closing them earlier would release SQLite's locks (see dbFd).
     if (this.dbFd !== undefined) closeSync(this.dbFd);
@@ -507,14 +528,59 @@ export class MonitoredDb extends EventEmitter {
     if (this.reader?.inTransaction) this.reader.exec('ROLLBACK');
   }
 
-  /** BEGIN IMMEDIATE on the writer: false when the app kept the write lock past busyTimeout. */
-  private beginWrite(): boolean {
+  /**
+   * Move our read mark to the WAL's current end with no moment unpinned: the spare connection
+   * begins its read transaction first, the shadow catches up past its mark, and only then the
+   * old one ends. While one of ours reads, SQLite cannot restart the WAL beyond what the shadow
+   * holds: a reader with a mark blocks the restart, and one on the db file alone (mark 0: the
+   * WAL was fully checkpointed when it began) blocks every checkpoint, so a restart can only
+   * come at that mark. False when the shadow could not catch up (the old pin then stays).
+   */
+  private repin(): boolean {
+    const next = this.spareReader!;
+    next.exec('BEGIN');
     try {
-      this.writer!.exec('BEGIN IMMEDIATE');
-      return true;
+      next.prepare('SELECT COUNT(1) FROM _litestream_seq').get();
+      this.copyToShadow();
     } catch (err) {
-      if ((err as { code?: string }).code?.startsWith('SQLITE_BUSY')) return false;
+      next.exec('ROLLBACK');
       throw err;
+    }
+    if (this.waitingFor !== undefined) {
+      next.exec('ROLLBACK');
+      return false;
+    }
+    this.releaseReadLock();
+    this.spareReader = this.reader;
+    this.reader = next;
+    return true;
+  }
+
+  /**
+   * BEGIN IMMEDIATE on the writer: false when the app kept the write lock past busyTimeout.
+   * Polled every 0.2 ms rather than with SQLite's busy handler (which sleeps 1, 2, 5, 10… ms):
+   * a busy app re-takes the lock within microseconds of each commit, so a sleeping waiter
+   * almost never finds it free, and the WAL could not restart.
+   */
+  private beginWrite(waitMs = this.busyTimeout): boolean {
+    const w = this.writer!;
+    const deadline = performance.now() + waitMs;
+    w.pragma('busy_timeout = 0');
+    try {
+      for (;;) {
+        try {
+          w.exec('BEGIN IMMEDIATE');
+          this.writeLockedAt = performance.now();
+          return true;
+        } catch (err) {
+          if (!(err as { code?: string }).code?.startsWith('SQLITE_BUSY')) throw err;
+          if (w.inTransaction) w.exec('ROLLBACK');
+          if (performance.now() >= deadline) return false;
+          Atomics.wait(pollCell, 0, 0, 0.2);
+        }
+      }
+    } finally {
+      w.pragma(`busy_timeout = ${this.busyTimeout}`);
     }
   }
 
@@ -526,10 +592,18 @@ export class MonitoredDb extends EventEmitter {
 
   private commitWrite(): void {
     if (this.writer?.inTransaction) this.writer.exec('COMMIT');
+    this.writeUnlocked();
   }
 
   private rollbackWrite(): void {
     if (this.writer?.inTransaction) this.writer.exec('ROLLBACK');
+    this.writeUnlocked();
+  }
+
+  private writeUnlocked(): void {
+    if (this.writeLockedAt === undefined) return;
+    this.writeLockSeconds += (performance.now() - this.writeLockedAt) / 1000;
+    this.writeLockedAt = undefined;
   }
 
   // ---------------------------------------------------------------- shadow WAL
@@ -644,7 +718,10 @@ export class MonitoredDb extends EventEmitter {
       // Whatever was written past the last verified commit (the WAL changed under us) goes.
       if (fstatSync(out).size > r.commitEnd) ftruncateSync(out, r.commitEnd);
       if (r.commitEnd > s.size) {
-        fsyncSync(out);
+        // No fsync per pass: the WAL still holds these frames until a checkpoint, and
+        // syncShadow() runs before every checkpoint (and at close). Syncing every pass doubled
+        // the disk traffic of busy apps.
+        this.shadowUnsynced = true;
         s.size = r.commitEnd;
         s.checksum = r.commitChecksum;
         this.emit('shadow', this.position);
@@ -653,6 +730,22 @@ export class MonitoredDb extends EventEmitter {
     } finally {
       closeSync(out);
     }
+  }
+
+  /**
+   * Make the shadow WAL durable. Runs before every checkpoint: once SQLite may restart the WAL,
+   * the shadow is the only local copy of frames not yet on every replica.
+   */
+  private syncShadow(): void {
+    const s = this.state;
+    if (!s || !this.shadowUnsynced) return;
+    const fd = openSync(this.local.shadowPath(s.generation, s.index), 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    this.shadowUnsynced = false;
   }
 
   /** The WAL now has a different header than the shadow WAL. */
@@ -701,6 +794,7 @@ export class MonitoredDb extends EventEmitter {
   /** Begin shadow WAL file `index` with the current WAL header. */
   private startIndex(index: number, header: WalHeader, rawHeader: Buffer): void {
     const s = this.state!;
+    this.syncShadow(); // the finished index
     this.writeShadowHeader(s.generation, index, rawHeader);
     this.state = {
       generation: s.generation,
@@ -727,6 +821,7 @@ export class MonitoredDb extends EventEmitter {
     const generation = newGenerationId();
     mkdirSync(this.local.walDir(generation), { recursive: true });
     this.writeShadowHeader(generation, 0, wal.raw);
+    this.shadowUnsynced = false; // the old generation's files are deleted
     this.state = {
       generation,
       index: 0,
@@ -801,27 +896,42 @@ export class MonitoredDb extends EventEmitter {
 
   /** False when skipped (the app held the write lock). */
   private runCheckpoint(mode: 'PASSIVE' | 'RESTART'): boolean {
-    const r = this.reader!;
     const fsz = frameSize(this.pageSize);
     try {
       if (mode === 'PASSIVE') {
+        // 1. Unlocked, the long part: pin at the WAL's end, make the shadow durable, and
+        //    checkpoint up to the pin while the app's writers go on.
+        if (this.repin()) {
+          this.syncShadow();
+          this.writer!.pragma('wal_checkpoint(PASSIVE)');
+        }
+        // 2. Locked, short: catch up with what was committed meanwhile and checkpoint that.
         if (!this.beginWrite()) {
-          this.log.debug('checkpoint skipped: the database is busy');
+          this.log.debug('checkpoint not finished: the database is busy');
           return false;
         }
         try {
           this.copyToShadow();
+          this.syncShadow();
           this.releaseReadLock();
-          r.pragma('wal_checkpoint(PASSIVE)');
+          this.reader!.pragma('wal_checkpoint(PASSIVE)');
+          // Pinned again before the app can commit: from here the WAL can only restart at the
+          // end just copied (see repin), whoever writes next.
+          this.acquireReadLock();
+          this.rememberEnd(this.state!.size);
         } finally {
           this.rollbackWrite();
         }
-        this.rememberEnd(this.state!.size);
       } else {
         this.copyToShadow();
+        this.syncShadow();
         this.releaseReadLock();
         // Waits at most busyTimeout for readers (Litestream #724: never hang the app).
-        const [row] = r.pragma('wal_checkpoint(RESTART)') as { busy: number; log: number }[];
+        // RESTART holds the write lock itself for its whole run.
+        const lockedAt = performance.now();
+        const [row] = this.reader!.pragma('wal_checkpoint(RESTART)') as { busy: number; log: number }[];
+        this.writeLockSeconds += (performance.now() - lockedAt) / 1000;
+        this.acquireReadLock(); // as above: pinned before more frames can be checkpointed
         if (row.busy !== 0)
           this.log.debug(row, 'RESTART checkpoint could not finish: readers still on the WAL');
         else if (row.log >= 0) {
@@ -829,8 +939,9 @@ export class MonitoredDb extends EventEmitter {
         }
       }
       this.lastCheckpointAt = Date.now();
-      // Our write: restarts the WAL if it was completely checkpointed.
-      if (this.beginWrite()) {
+      // Our write restarts the WAL if it was completely checkpointed. Not worth waiting for:
+      // while the app writes, its own next write restarts it (the end is known, see above).
+      if (this.beginWrite(0)) {
         try {
           this.copyToShadow();
           this.rememberEnd(this.state!.size);

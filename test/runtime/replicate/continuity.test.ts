@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -156,6 +157,50 @@ describe('generation continuity', () => {
     checkObjects(h.replicaDirs[0]);
     await restoresExactly(h);
   });
+});
+
+describe('a busy writer in another process', () => {
+  it('checkpoints and WAL restarts while it writes flat out keep one generation, restored exactly', async () => {
+    h = harness({ min: 200, max: 4000 });
+    h.app.close();
+    const rep = await h.start();
+    // Another process, as apps are: it commits while our checkpoints run, and its own
+    // autocheckpoint (SQLite's default) races ours.
+    const app = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const D = require('better-sqlite3'); const db = new D(${JSON.stringify(h.dbPath)});
+         db.pragma('journal_mode = WAL'); db.pragma('synchronous = NORMAL'); db.pragma('busy_timeout = 10000');
+         db.exec('CREATE TABLE IF NOT EXISTS busy (id INTEGER PRIMARY KEY, v BLOB)');
+         const ins = db.prepare('INSERT INTO busy (v) VALUES (randomblob(100))');
+         const end = Date.now() + 2500; let n = 0;
+         while (Date.now() < end) { ins.run(); n++; }
+         db.close(); process.stdout.write(String(n));`,
+      ],
+      { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    app.stdout.on('data', (d) => (out += d));
+    const code = await new Promise<number | null>((r) => app.on('exit', r));
+    expect(code).toBe(0);
+    await rep.close();
+    const { generations, indexes } = checkObjects(h.replicaDirs[0]);
+    expect(generations.size).toBe(1);
+    expect(indexes.size).toBeGreaterThan(2); // the WAL restarted while it wrote
+    const restored = join(h.dir, 'out.db');
+    await restoreFileReplica(h.replicaDirs[0], restored);
+    expect(integrityCheck(restored)).toBe('ok');
+    const rows = (p: string) => {
+      const d = new Database(p, { readonly: true });
+      try {
+        return d.prepare('SELECT COUNT(*) AS n, SUM(length(v)) AS b FROM busy').get();
+      } finally {
+        d.close();
+      }
+    };
+    expect(rows(restored)).toEqual({ n: Number(out), b: Number(out) * 100 });
+  }, 60_000);
 });
 
 describe('commits that SQLite never published', () => {

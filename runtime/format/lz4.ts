@@ -119,9 +119,14 @@ export function createLz4FrameEncoder(): Transform {
   });
 }
 
-/** FIFO of incoming chunks, so large blocks are assembled without quadratic copying. */
-class ByteQueue {
+/**
+ * FIFO of incoming chunks. Small fields are read without allocating, block bytes are copied
+ * straight into their destination: one copy per byte, no per-block concatenation.
+ */
+class ChunkQueue {
   private chunks: Buffer[] = [];
+  /** Bytes of chunks[0] already consumed. */
+  private head = 0;
   length = 0;
 
   push(chunk: Buffer): void {
@@ -130,37 +135,63 @@ class ByteQueue {
     this.length += chunk.length;
   }
 
-  /** Remove and return exactly n bytes (caller checks length first). */
-  take(n: number): Buffer {
-    if (n === 0) return Buffer.alloc(0);
-    const first = this.chunks[0];
-    if (first.length >= n) {
-      const out = first.subarray(0, n);
-      if (first.length === n) this.chunks.shift();
-      else this.chunks[0] = first.subarray(n);
-      this.length -= n;
-      return out;
-    }
-    const out = Buffer.allocUnsafe(n);
-    let filled = 0;
-    while (filled < n) {
-      const c = this.chunks[0];
-      const want = Math.min(c.length, n - filled);
-      c.copy(out, filled, 0, want);
-      filled += want;
-      if (want === c.length) this.chunks.shift();
-      else this.chunks[0] = c.subarray(want);
-    }
+  /** Remove n bytes (n <= length). */
+  skip(n: number): void {
     this.length -= n;
-    return out;
+    while (n > 0) {
+      const available = this.chunks[0].length - this.head;
+      if (n < available) {
+        this.head += n;
+        return;
+      }
+      n -= available;
+      this.chunks.shift();
+      this.head = 0;
+    }
   }
 
-  peek(n: number): Buffer {
-    const out = this.take(n);
-    this.chunks.unshift(out);
-    this.length += n;
-    return out;
+  /** Copy n bytes (n <= length) into dest at offset and remove them. */
+  copyTo(dest: Uint8Array, offset: number, n: number): void {
+    this.length -= n;
+    while (n > 0) {
+      const c = this.chunks[0];
+      const want = Math.min(c.length - this.head, n);
+      dest.set(c.subarray(this.head, this.head + want), offset);
+      offset += want;
+      n -= want;
+      if (this.head + want === c.length) {
+        this.chunks.shift();
+        this.head = 0;
+      } else {
+        this.head += want;
+      }
+    }
   }
+
+  /** The little-endian word at the front (length >= 4); removes it. */
+  readU32(): number {
+    const c = this.chunks[0];
+    if (c.length - this.head >= 4) {
+      const v = c.readUInt32LE(this.head);
+      this.skip(4);
+      return v;
+    }
+    this.copyTo(this.word, 0, 4);
+    return this.word.readUInt32LE(0);
+  }
+
+  /** The byte at position i from the front, not removed (i < length). */
+  peekByte(i: number): number {
+    let k = 0;
+    let at = this.head + i;
+    while (at >= this.chunks[k].length) {
+      at -= this.chunks[k].length;
+      k++;
+    }
+    return this.chunks[k][at];
+  }
+
+  private readonly word = Buffer.alloc(4);
 }
 
 interface FrameState {
@@ -179,8 +210,14 @@ type Phase =
   | { kind: 'skip'; remaining: number }
   | { kind: 'header' }
   | { kind: 'blockSize' }
-  | { kind: 'block'; size: number; uncompressed: boolean }
+  /** Block bytes arrive into `buf` (at `at`) until `size` are there, then its checksum if any. */
+  | { kind: 'block'; size: number; uncompressed: boolean; buf: Buffer; at: number; filled: number }
   | { kind: 'checksum' };
+
+/** Room before a compressed block in the decoder's buffer: lz4-napi reads the output size there. */
+const SIZE_PREFIX = 4;
+/** Decode buffers grow in steps of this much (fewer reallocations while sizes creep up). */
+const BUFFER_STEP = 64 << 10;
 
 /** An LZ4 frame that cannot be decoded: corrupt, truncated, or not LZ4 at all. */
 export class Lz4FormatError extends UserError {
@@ -199,10 +236,12 @@ export class Lz4FormatError extends UserError {
  */
 export function createLz4FrameDecoder(opts: { name?: string } = {}): Transform {
   const name = opts.name ?? 'LZ4 stream';
-  const queue = new ByteQueue();
+  const queue = new ChunkQueue();
   let phase: Phase = { kind: 'magic' };
   let frame: FrameState | undefined;
   let frames = 0;
+  // Compressed blocks are gathered here (reused for every block: no per-block allocation).
+  let scratch = Buffer.alloc(0);
   const fail = (problem: string) => new Lz4FormatError(name, problem);
 
   const emit = (stream: Transform, data: Buffer) => {
@@ -218,6 +257,22 @@ export function createLz4FrameDecoder(opts: { name?: string } = {}): Transform {
     if (data.length > 0) stream.push(data);
   };
 
+  const decodeBlock = (f: FrameState, block: Phase & { kind: 'block' }): Buffer => {
+    if (block.uncompressed) return block.buf;
+    // lz4-napi allocates the size we announce: announce what the block can expand to at most
+    // (LZ4 expands at most 255x), not a 4 MB buffer for each small segment.
+    const bound = Math.min(f.blockMaxSize, block.size * 255 + 64);
+    block.buf.writeUInt32LE(bound, 0);
+    const sized = block.buf.subarray(0, SIZE_PREFIX + block.size);
+    try {
+      return f.independent || f.history.length === 0
+        ? uncompressBlock(sized)
+        : uncompressBlock(sized, f.history);
+    } catch {
+      throw fail('LZ4 block does not decompress (object corrupt)');
+    }
+  };
+
   const finishFrame = () => {
     const f = frame!;
     if (f.contentSize !== undefined && f.contentSize !== f.produced) {
@@ -229,12 +284,12 @@ export function createLz4FrameDecoder(opts: { name?: string } = {}): Transform {
   };
 
   // Consume as much of the queue as forms complete units; returns when more input is needed.
-  const drain = async (stream: Transform) => {
+  const drain = (stream: Transform) => {
     for (;;) {
       switch (phase.kind) {
         case 'magic': {
           if (queue.length < 4) return;
-          const magic = queue.take(4).readUInt32LE(0);
+          const magic = queue.readU32();
           if (magic === LZ4_FRAME_MAGIC) {
             phase = { kind: 'header' };
           } else if (magic >= SKIPPABLE_MAGIC_MIN && magic <= SKIPPABLE_MAGIC_MAX) {
@@ -257,10 +312,10 @@ export function createLz4FrameDecoder(opts: { name?: string } = {}): Transform {
         case 'skip': {
           if (phase.remaining < 0) {
             if (queue.length < 4) return;
-            phase = { kind: 'skip', remaining: queue.take(4).readUInt32LE(0) };
+            phase = { kind: 'skip', remaining: queue.readU32() };
           }
           const n = Math.min(phase.remaining, queue.length);
-          queue.take(n);
+          queue.skip(n);
           phase.remaining -= n;
           if (phase.remaining > 0) return;
           frames++;
@@ -269,11 +324,11 @@ export function createLz4FrameDecoder(opts: { name?: string } = {}): Transform {
         }
         case 'header': {
           if (queue.length < 2) return;
-          const flgBd = queue.peek(2);
-          const flg = flgBd[0];
+          const flg = queue.peekByte(0);
           const headerLength = 2 + (flg & 0x08 ? 8 : 0) + (flg & 0x01 ? 4 : 0) + 1;
           if (queue.length < headerLength) return;
-          const header = queue.take(headerLength);
+          const header = Buffer.alloc(headerLength);
+          queue.copyTo(header, 0, headerLength);
           if (flg >> 6 !== 1) throw fail(`unsupported LZ4 frame version ${flg >> 6}`);
           if (flg & 0x01) throw fail('LZ4 frame needs a dictionary (dictID set), which is not supported');
           const blockMaxSize = BLOCK_MAX_SIZES[(header[1] >> 4) & 0x07];
@@ -296,46 +351,45 @@ export function createLz4FrameDecoder(opts: { name?: string } = {}): Transform {
         }
         case 'blockSize': {
           if (queue.length < 4) return;
-          const word = queue.take(4).readUInt32LE(0);
+          const word = queue.readU32();
           if (word === 0) {
             phase = { kind: 'checksum' };
             break;
           }
-          const size = word & ~UNCOMPRESSED_BIT & 0x7fffffff;
+          const size = (word & ~UNCOMPRESSED_BIT) >>> 0;
           if (size > frame!.blockMaxSize) {
             throw fail(`LZ4 block of ${size} bytes exceeds the frame's ${frame!.blockMaxSize}-byte maximum`);
           }
-          phase = { kind: 'block', size, uncompressed: (word & UNCOMPRESSED_BIT) !== 0 };
+          const uncompressed = (word & UNCOMPRESSED_BIT) !== 0;
+          let buf: Buffer;
+          if (uncompressed) {
+            buf = Buffer.allocUnsafe(size); // the block is its own output
+          } else {
+            if (scratch.length < SIZE_PREFIX + size) {
+              scratch = Buffer.allocUnsafe(Math.ceil((SIZE_PREFIX + size) / BUFFER_STEP) * BUFFER_STEP);
+            }
+            buf = scratch;
+          }
+          const at = uncompressed ? 0 : SIZE_PREFIX;
+          phase = { kind: 'block', size, uncompressed, buf, at, filled: 0 };
           break;
         }
         case 'block': {
           const f = frame!;
-          const need = phase.size + (f.blockChecksum ? 4 : 0);
-          if (queue.length < need) return;
-          const data = queue.take(phase.size);
-          if (f.blockChecksum) {
-            const expected = queue.take(4).readUInt32LE(0);
-            if (xx.h32Raw(data, 0) >>> 0 !== expected)
-              throw fail('LZ4 block checksum mismatch (object corrupt)');
+          if (phase.filled < phase.size) {
+            const n = Math.min(phase.size - phase.filled, queue.length);
+            queue.copyTo(phase.buf, phase.at + phase.filled, n);
+            phase.filled += n;
+            if (phase.filled < phase.size) return;
           }
-          let out: Buffer;
-          if (phase.uncompressed) {
-            out = Buffer.from(data);
-          } else {
-            try {
-              // lz4-napi allocates the size we announce: announce what the block can expand to
-              // at most (LZ4 expands at most 255x), not a 4 MB buffer for each small segment.
-              const bound = Math.min(f.blockMaxSize, data.length * 255 + 64);
-              const sized = Buffer.concat([u32(bound), data]);
-              out =
-                f.independent || f.history.length === 0
-                  ? uncompressBlock(sized)
-                  : uncompressBlock(sized, f.history);
-            } catch {
-              throw fail('LZ4 block does not decompress (object corrupt)');
+          const data = phase.buf.subarray(phase.at, phase.at + phase.size);
+          if (f.blockChecksum) {
+            if (queue.length < 4) return;
+            if (xx.h32Raw(data, 0) >>> 0 !== queue.readU32()) {
+              throw fail('LZ4 block checksum mismatch (object corrupt)');
             }
           }
-          emit(stream, out);
+          emit(stream, decodeBlock(f, phase));
           phase = { kind: 'blockSize' };
           break;
         }
@@ -343,7 +397,7 @@ export function createLz4FrameDecoder(opts: { name?: string } = {}): Transform {
           const f = frame!;
           if (f.contentChecksum) {
             if (queue.length < 4) return;
-            const expected = queue.take(4).readUInt32LE(0);
+            const expected = queue.readU32();
             if (f.hash.digest() >>> 0 !== expected) {
               throw fail('LZ4 content checksum mismatch (object corrupt)');
             }
@@ -356,10 +410,10 @@ export function createLz4FrameDecoder(opts: { name?: string } = {}): Transform {
   };
 
   return new Transform({
-    async transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
+    transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
       try {
         queue.push(chunk);
-        await drain(this);
+        drain(this);
         cb();
       } catch (err) {
         cb(err as Error);

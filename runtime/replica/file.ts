@@ -30,6 +30,9 @@ export interface FileReplicaClientOptions {
   name?: string;
 }
 
+/** Read size when streaming an object out of the replica. */
+const READ_CHUNK = 1 << 20;
+
 function isErrno(err: unknown, code: string): boolean {
   return (err as NodeJS.ErrnoException | undefined)?.code === code;
 }
@@ -198,7 +201,9 @@ export class FileReplicaClient implements ReplicaClient {
       }
       throw err;
     });
-    return fh.createReadStream();
+    // 1 MiB reads: the default 64 KiB makes a large snapshot cost ~4x more in read calls and
+    // stream overhead. Node shrinks the buffer of a short read, so small objects stay small.
+    return fh.createReadStream({ highWaterMark: READ_CHUNK });
   }
 
   private async deleteObject(key: string): Promise<void> {

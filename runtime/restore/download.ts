@@ -2,8 +2,8 @@
  * Bounded parallel downloads of replica objects into local temp files, decoded (age, LZ4) on
  * the way, so no object is ever held whole in memory.
  */
-import { createWriteStream } from 'node:fs';
-import { type Readable, Transform } from 'node:stream';
+import { type FileHandle, open } from 'node:fs/promises';
+import { type Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { AgeConfig } from '../config/types.js';
 import { isUserError, UserError } from '../errors.js';
@@ -53,9 +53,17 @@ export class TaskPool {
  */
 export async function downloadObject(
   job: DownloadJob,
-  opts: { age?: AgeConfig; replica: string; onBytes?: (n: number) => void; signal?: AbortSignal },
+  opts: {
+    age?: AgeConfig;
+    replica: string;
+    onBytes?: (n: number) => void;
+    signal?: AbortSignal;
+    /** Start an fdatasync after every this many bytes written (see fileSink). */
+    syncEvery?: number;
+  },
 ): Promise<number> {
   let decoded = 0;
+  let out: FileHandle | undefined;
   try {
     const source = await job.open();
     const body = counter((n) => opts.onBytes?.(n));
@@ -63,12 +71,16 @@ export async function downloadObject(
     body.on('close', () => source.destroy());
     source.pipe(body);
     const plain = await decodeObject(body, { name: job.key, age: opts.age });
+    out = await open(job.dest, 'wx').catch((err: unknown) => {
+      plain.destroy();
+      throw err;
+    });
     await pipeline(
       plain,
       counter((n) => {
         decoded += n;
       }),
-      createWriteStream(job.dest, { flags: 'wx' }),
+      fileSink(out, opts.syncEvery),
       { signal: opts.signal },
     );
     return decoded;
@@ -77,6 +89,54 @@ export async function downloadObject(
     throw new UserError(`replica "${opts.replica}": cannot download ${job.key}: ${(err as Error).message}`, {
       cause: err,
     });
+  } finally {
+    await out?.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Writes a stream into an open file, one write at a time (two at once measured no faster).
+ * With `syncEvery`, an fdatasync starts in the background after each `syncEvery` bytes (one at
+ * a time): the data reaches the disk while decoding goes on, instead of all of it in the
+ * final fsync (the kernel would otherwise keep up to ~10% of RAM dirty before writing back).
+ * The last one is awaited before the stream finishes, and its error fails the download.
+ */
+function fileSink(fh: FileHandle, syncEvery?: number): Writable {
+  let position = 0;
+  let unsynced = 0;
+  let syncing: Promise<void> | undefined;
+  let syncError: Error | undefined;
+  return new Writable({
+    highWaterMark: 1 << 20,
+    write(chunk: Buffer, _enc, cb) {
+      if (syncError) return cb(syncError);
+      writeFully(fh, chunk, position).then(() => {
+        position += chunk.length;
+        unsynced += chunk.length;
+        if (syncEvery && unsynced >= syncEvery && !syncing) {
+          unsynced = 0;
+          syncing = fh
+            .datasync()
+            .catch((err: Error) => {
+              syncError = err;
+            })
+            .finally(() => {
+              syncing = undefined;
+            });
+        }
+        cb();
+      }, cb);
+    },
+    final(cb) {
+      (syncing ?? Promise.resolve()).then(() => cb(syncError));
+    },
+  });
+}
+
+async function writeFully(fh: FileHandle, data: Buffer, position: number): Promise<void> {
+  for (let done = 0; done < data.length; ) {
+    const { bytesWritten } = await fh.write(data, done, data.length - done, position + done);
+    done += bytesWritten;
   }
 }
 

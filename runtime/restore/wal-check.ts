@@ -51,8 +51,9 @@ export class WalChecker {
   private s0 = 0;
   private s1 = 0;
   private started = false;
-  private pending: Buffer[] = [];
-  private pendingLength = 0;
+  /** A header or frame split across chunks, gathered until whole. */
+  private carry = Buffer.alloc(0);
+  private carryLength = 0;
   private object = '';
   private lastCommit = 0;
   private segmentFrames = 0;
@@ -69,26 +70,42 @@ export class WalChecker {
   }
 
   update(chunk: Buffer): void {
-    this.pending.push(chunk);
-    this.pendingLength += chunk.length;
     this.offset += chunk.length;
-    for (;;) {
-      const need = this.started ? WAL_FRAME_HEADER_SIZE + this.pageSize : WAL_HEADER_SIZE;
-      if (this.pendingLength < need) return;
-      const all =
-        this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingLength);
-      const unit = all.subarray(0, need);
-      const rest = all.subarray(need);
-      this.pending = rest.length ? [rest] : [];
-      this.pendingLength = rest.length;
-      if (this.started) this.frame(unit);
-      else this.header(unit);
+    let pos = 0;
+    if (this.carryLength > 0) {
+      const need = this.unitSize() - this.carryLength;
+      const n = Math.min(need, chunk.length);
+      chunk.copy(this.carry, this.carryLength, 0, n);
+      this.carryLength += n;
+      pos = n;
+      if (n < need) return;
+      this.carryLength = 0;
+      this.unit(this.carry.subarray(0, this.unitSize()));
     }
+    // Whole frames are checked in place: no copy for all but the ones split across chunks.
+    for (let need = this.unitSize(); chunk.length - pos >= need; need = this.unitSize()) {
+      this.unit(chunk.subarray(pos, pos + need));
+      pos += need;
+    }
+    if (pos < chunk.length) {
+      if (this.carry.length < this.unitSize()) this.carry = Buffer.alloc(this.unitSize());
+      this.carryLength = chunk.copy(this.carry, 0, pos);
+    }
+  }
+
+  /** Size of the next unit to check: the WAL header, then one frame at a time. */
+  private unitSize(): number {
+    return this.started ? WAL_FRAME_HEADER_SIZE + this.pageSize : WAL_HEADER_SIZE;
+  }
+
+  private unit(bytes: Buffer): void {
+    if (this.started) this.frame(bytes);
+    else this.header(bytes);
   }
 
   end(): void {
     if (!this.started) throw corrupt(this.object, 'WAL segment at offset 0 is shorter than a WAL header');
-    if (this.pendingLength !== 0) {
+    if (this.carryLength !== 0) {
       throw corrupt(
         this.object,
         `WAL segment does not hold whole frames of ${this.pageSize}-byte pages (object truncated or corrupt)`,

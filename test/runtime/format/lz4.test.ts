@@ -119,6 +119,36 @@ describe('LZ4 frame decoder', () => {
     expect(Buffer.concat(out).toString()).toBe('hello world '.repeat(100));
   });
 
+  it('decodes a multi-block frame fed in 1-byte and odd-sized chunks (blocks, checksums split anywhere)', async () => {
+    // 64 KiB blocks, block checksums, compressed and stored (random) blocks.
+    const plain = Buffer.concat([randomBytes(100_000), Buffer.alloc(150_000, 3), randomBytes(30_000)]);
+    writeFileSync(join(dir, 'small'), plain);
+    lz4Cli(['-B4', '-BX'], join(dir, 'small'), join(dir, 'small.lz4'));
+    const frame = readFileSync(join(dir, 'small.lz4'));
+    for (const size of [1, 3, 4097, 65_539]) {
+      const chunks: Buffer[] = [];
+      for (let i = 0; i < frame.length; i += size) chunks.push(frame.subarray(i, i + size));
+      const out: Buffer[] = [];
+      const dec = createLz4FrameDecoder();
+      dec.on('data', (c: Buffer) => out.push(c));
+      await pipeline(Readable.from(chunks), dec);
+      expect(Buffer.concat(out).equals(plain), `chunks of ${size}`).toBe(true);
+    }
+  });
+
+  it('output blocks stay valid after later blocks are decoded (no shared decode buffer leaks out)', async () => {
+    const plain = sample();
+    const frame = await lz4FrameCompress(plain);
+    const out: Buffer[] = [];
+    const dec = createLz4FrameDecoder();
+    dec.on('data', (c: Buffer) => out.push(c)); // kept, not copied
+    const chunks: Buffer[] = [];
+    for (let i = 0; i < frame.length; i += 100_003) chunks.push(frame.subarray(i, i + 100_003));
+    await pipeline(Readable.from(chunks), dec);
+    expect(out.length).toBeGreaterThan(2);
+    expect(Buffer.concat(out).equals(plain)).toBe(true);
+  });
+
   describe('errors name the object', () => {
     const name = 'generations/0123456789abcdef/wal/00000000_00000000.wal.lz4';
     const frameP = lz4FrameCompress(Buffer.from('some page data '.repeat(500)));
@@ -159,6 +189,27 @@ describe('LZ4 frame decoder', () => {
         `${name}: not an LZ4 frame`,
       );
       await expect(lz4FrameDecompress(Buffer.alloc(0), name)).rejects.toThrow(`${name}: empty object`);
+    });
+
+    it('a corrupt later block, input in small chunks: fails naming the object', async () => {
+      lz4Cli(['-B4'], join(dir, 'plain'), join(dir, 'b4.lz4'));
+      const frame = readFileSync(join(dir, 'b4.lz4'));
+      // The first compressed block, well into the frame (the sample starts with stored blocks).
+      let at = 7;
+      let blocks = 0;
+      while (frame.readUInt32LE(at) & 0x80000000) {
+        at += 4 + (frame.readUInt32LE(at) & 0x7fffffff);
+        blocks++;
+      }
+      expect(blocks).toBeGreaterThan(2);
+      frame.fill(0xff, at + 4, at + 40); // damage its first sequences
+      const chunks: Buffer[] = [];
+      for (let i = 0; i < frame.length; i += 777) chunks.push(frame.subarray(i, i + 777));
+      const dec = createLz4FrameDecoder({ name });
+      dec.resume();
+      await expect(pipeline(Readable.from(chunks), dec)).rejects.toThrow(
+        new RegExp(`^${name}: LZ4 (block does not decompress|content checksum mismatch)`),
+      );
     });
 
     it('block checksum mismatch', async () => {

@@ -46,6 +46,27 @@ describe('WalChecker', () => {
     expect(c.frames).toBe((wal.length - 32) / (24 + pageSize));
   });
 
+  it('accepts 1-byte chunks and frames split at every position across chunks', () => {
+    for (const size of [1, 7, 24, 25, pageSize + 23, pageSize + 24, pageSize + 25]) {
+      const c = new WalChecker(pageSize);
+      c.begin(`chunks of ${size}`);
+      const seg = wal.subarray(0, commits[commits.length - 1]);
+      for (let i = 0; i < seg.length; i += size) c.update(seg.subarray(i, i + size));
+      c.end();
+      expect(c.frames, `chunks of ${size}`).toBe((seg.length - 32) / (24 + pageSize));
+    }
+  });
+
+  it('a damaged frame split across chunks is still caught', () => {
+    const bad = Buffer.from(wal.subarray(0, commits[commits.length - 1]));
+    bad[32 + 24 + 100] ^= 1; // first frame's page
+    const c = new WalChecker(pageSize);
+    c.begin('seg');
+    expect(() => {
+      for (let i = 0; i < bad.length; i += 50) c.update(bad.subarray(i, i + 50));
+    }).toThrow('seg: WAL frame 1 checksum mismatch');
+  });
+
   it('rejects a segment that ends mid-transaction', () => {
     // The first non-commit frame (CREATE TABLE writes two pages: the first is not a commit).
     const frameSize = 24 + pageSize;

@@ -557,17 +557,18 @@ export class MonitoredDb extends EventEmitter {
   }
 
   /**
-   * BEGIN IMMEDIATE on the writer: false when the app kept the write lock past busyTimeout.
-   * Polled every 0.2 ms rather than with SQLite's busy handler (which sleeps 1, 2, 5, 10… ms):
-   * a busy app re-takes the lock within microseconds of each commit, so a sleeping waiter
-   * almost never finds it free, and the WAL could not restart.
+   * BEGIN IMMEDIATE on the writer: false when the app kept the write lock past `waitMs`.
+   * Polled every 0.2 ms at first rather than with SQLite's busy handler (which sleeps 1, 2,
+   * 5, 10… ms): an app committing small transactions back to back re-takes the lock within
+   * microseconds, so a sleeping waiter almost never finds it free and the WAL could not
+   * restart. Backs off to 5 ms so a long app transaction does not cost us a core.
    */
   private beginWrite(waitMs = this.busyTimeout): boolean {
     const w = this.writer!;
-    const deadline = performance.now() + waitMs;
+    const started = performance.now();
     w.pragma('busy_timeout = 0');
     try {
-      for (;;) {
+      for (let attempt = 0; ; attempt++) {
         try {
           w.exec('BEGIN IMMEDIATE');
           this.writeLockedAt = performance.now();
@@ -575,8 +576,10 @@ export class MonitoredDb extends EventEmitter {
         } catch (err) {
           if (!(err as { code?: string }).code?.startsWith('SQLITE_BUSY')) throw err;
           if (w.inTransaction) w.exec('ROLLBACK');
-          if (performance.now() >= deadline) return false;
-          Atomics.wait(pollCell, 0, 0, 0.2);
+          const waited = performance.now() - started;
+          if (waited >= waitMs) return false;
+          const pause = attempt < 25 ? 0.2 : Math.min(5, 0.2 * 1.25 ** (attempt - 25));
+          Atomics.wait(pollCell, 0, 0, Math.min(pause, waitMs - waited));
         }
       }
     } finally {

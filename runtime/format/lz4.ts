@@ -53,19 +53,26 @@ function u32(value: number): Buffer {
   return b;
 }
 
-/** Compress one block; returns the block as framed (size word + data). */
+/**
+ * One framed block (size word + data) as a single buffer. lz4-napi returns the compressed
+ * block behind a 4-byte uncompressed-size prefix: that prefix becomes the size word, so the
+ * compressed bytes are never copied. `data` is not retained when it compresses.
+ */
 function encodeBlock(data: Buffer): Buffer[] {
-  // lz4-napi prepends the uncompressed size (4 bytes LE) to a raw LZ4 block: strip it.
-  const compressed = compressBlock(data).subarray(4);
-  if (compressed.length >= data.length) return [u32((data.length | UNCOMPRESSED_BIT) >>> 0), data];
-  return [u32(compressed.length), compressed];
+  const framed = compressBlock(data);
+  const compressedLength = framed.length - 4;
+  if (compressedLength >= data.length) return [u32((data.length | UNCOMPRESSED_BIT) >>> 0), data];
+  framed.writeUInt32LE(compressedLength, 0);
+  return [framed];
 }
 
 /** A Transform that turns raw bytes into one LZ4 frame (Litestream's object format). */
 export function createLz4FrameEncoder(): Transform {
   const hash = xx.create32(0);
-  let pending: Buffer[] = [];
-  let pendingLength = 0;
+  // Input is gathered into one block buffer (reused after each block that compresses), so a
+  // stream of small chunks costs one copy per byte and no allocation per block.
+  let block = Buffer.alloc(0);
+  let filled = 0;
   let headerWritten = false;
 
   const writeHeader = (stream: Transform) => {
@@ -75,40 +82,58 @@ export function createLz4FrameEncoder(): Transform {
     }
   };
 
-  // Cut whole blocks out of the pending bytes; keep the remainder (< one block) pending.
-  const emitFullBlocks = async (stream: Transform, final: boolean) => {
-    writeHeader(stream);
-    if (pendingLength === 0) return;
-    let all = pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingLength);
-    pending = [];
-    pendingLength = 0;
-    while (all.length >= ENCODE_BLOCK_SIZE || (final && all.length > 0)) {
-      const block = all.subarray(0, Math.min(ENCODE_BLOCK_SIZE, all.length));
-      all = all.subarray(block.length);
-      for (const part of encodeBlock(block)) stream.push(part);
-    }
-    if (all.length > 0) {
-      // Copy so the caller's large chunk is not retained beyond the remainder.
-      pending = [Buffer.from(all)];
-      pendingLength = all.length;
+  const pushBlock = (stream: Transform, data: Buffer, owned: boolean) => {
+    const parts = encodeBlock(data);
+    // Stored uncompressed: the data itself goes downstream, so the block buffer cannot be reused.
+    if (parts.length > 1 && owned) block = Buffer.alloc(0);
+    for (const part of parts) stream.push(part);
+  };
+
+  const append = (stream: Transform, chunk: Buffer) => {
+    let at = 0;
+    while (at < chunk.length) {
+      // Whole blocks straight from a large chunk: no copy at all.
+      if (filled === 0 && chunk.length - at >= ENCODE_BLOCK_SIZE) {
+        pushBlock(stream, chunk.subarray(at, at + ENCODE_BLOCK_SIZE), false);
+        at += ENCODE_BLOCK_SIZE;
+        continue;
+      }
+      if (block.length < ENCODE_BLOCK_SIZE && filled + (chunk.length - at) > block.length) {
+        // Grow toward one block: small objects (WAL segments) never take a 4 MB buffer.
+        const size = Math.min(
+          ENCODE_BLOCK_SIZE,
+          Math.max(2 * block.length, filled + chunk.length - at, 64 << 10),
+        );
+        const grown = Buffer.allocUnsafe(size);
+        block.copy(grown, 0, 0, filled);
+        block = grown;
+      }
+      const n = Math.min(chunk.length - at, ENCODE_BLOCK_SIZE - filled);
+      chunk.copy(block, filled, at, at + n);
+      filled += n;
+      at += n;
+      if (filled === ENCODE_BLOCK_SIZE) {
+        filled = 0;
+        pushBlock(stream, block, true);
+      }
     }
   };
 
   return new Transform({
-    async transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
+    transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
       try {
+        writeHeader(this);
         hash.update(chunk);
-        pending.push(chunk);
-        pendingLength += chunk.length;
-        if (pendingLength >= ENCODE_BLOCK_SIZE) await emitFullBlocks(this, false);
+        append(this, chunk);
         cb();
       } catch (err) {
         cb(err as Error);
       }
     },
-    async flush(cb: TransformCallback) {
+    flush(cb: TransformCallback) {
       try {
-        await emitFullBlocks(this, true);
+        writeHeader(this);
+        if (filled > 0) pushBlock(this, block.subarray(0, filled), true);
         this.push(u32(0)); // end mark
         this.push(u32(hash.digest()));
         cb();

@@ -19,6 +19,8 @@ export interface OverheadRow {
   baselineTxPerSec: Summary;
   replicatedTxPerSec: Summary;
   ratio: Summary;
+  /** The replicator's CPU (user + system) as a share of one core while the writers ran. */
+  replicatorCpuPercent: Summary;
 }
 
 export interface WriterHandle {
@@ -60,7 +62,7 @@ export async function oneRun(
   seconds: number,
   replicated: boolean,
   dbExtra = '',
-): Promise<number> {
+): Promise<{ txPerSec: number; replicatorCpuPercent?: number }> {
   const dir = tempDir('overhead');
   try {
     const db = join(dir, 'app.db');
@@ -75,6 +77,7 @@ export async function oneRun(
       : undefined;
     try {
       if (rep) await waitUntil('first snapshot', () => listFiles(join(dir, 'replica')).length > 0);
+      const cpu0 = rep?.cpu ?? 0;
       const results = await runWriters(
         Array.from({ length: writers }, (_, w) => ({
           db,
@@ -85,7 +88,8 @@ export async function oneRun(
           writer: w,
         })),
       );
-      return results.reduce((n, r) => n + r.tx, 0) / seconds;
+      const txPerSec = results.reduce((n, r) => n + r.tx, 0) / seconds;
+      return { txPerSec, replicatorCpuPercent: rep && ((rep.cpu - cpu0) / seconds) * 100 };
     } finally {
       const code = await rep?.stop();
       if (rep && code !== 0) log(`WARNING: replicate exited ${code}: ${rep.stderr.slice(-1000)}`);
@@ -104,17 +108,19 @@ export async function benchOverhead(): Promise<OverheadRow[]> {
       const base: number[] = [];
       const repl: number[] = [];
       const ratios: number[] = [];
+      const cpu: number[] = [];
       for (let i = 0; i < repeats; i++) {
         // Alternate the order so drift in machine load does not favour one side.
-        const got = new Map<boolean, number>();
+        const got = new Map<boolean, Awaited<ReturnType<typeof oneRun>>>();
         for (const replicated of i % 2 === 0 ? [false, true] : [true, false]) {
           got.set(replicated, await oneRun(writers, rowsPerTx, seconds, replicated));
         }
-        const without = got.get(false)!;
+        const without = got.get(false)!.txPerSec;
         const withRep = got.get(true)!;
         base.push(without);
-        repl.push(withRep);
-        ratios.push(withRep / without);
+        repl.push(withRep.txPerSec);
+        ratios.push(withRep.txPerSec / without);
+        cpu.push(withRep.replicatorCpuPercent ?? 0);
       }
       const row = {
         writers,
@@ -123,8 +129,11 @@ export async function benchOverhead(): Promise<OverheadRow[]> {
         baselineTxPerSec: summarize(base),
         replicatedTxPerSec: summarize(repl),
         ratio: summarize(ratios),
+        replicatorCpuPercent: summarize(cpu),
       };
-      log(`overhead ${writers}w x ${rowsPerTx} rows/tx: ${row.ratio.median.toFixed(3)}x`);
+      log(
+        `overhead ${writers}w x ${rowsPerTx} rows/tx: ${row.ratio.median.toFixed(3)}x (replicator ${row.replicatorCpuPercent.median.toFixed(0)}% of a core)`,
+      );
       rows.push(row);
     }
   }

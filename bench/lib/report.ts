@@ -24,7 +24,7 @@ export function renderTable(r: Results): string {
     add(
       '1 write overhead',
       `${o.writers} writer${o.writers > 1 ? ' processes' : ''}, ${o.rowsPerTx} row/tx, ${o.seconds}s`,
-      `${fmtSummary(o.replicatedTxPerSec, 0)} tx/s`,
+      `${fmtSummary(o.replicatedTxPerSec, 0)} tx/s (replicator ${fmt(o.replicatorCpuPercent?.median ?? Number.NaN, 0)}% of a core)`,
       `${fmtSummary(o.baselineTxPerSec, 0)} tx/s without`,
       `${fmtSummary(o.ratio, 3)}x`,
       '>= 0.95x',

@@ -26,7 +26,7 @@ import {
   watch,
   writeSync,
 } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import Database from 'better-sqlite3';
@@ -274,7 +274,7 @@ export class MonitoredDb extends EventEmitter {
       const started = performance.now();
       try {
         this.copyToShadow();
-        this.maybeCheckpoint();
+        await this.maybeCheckpoint();
         if (this.lastError) {
           this.log.info('database monitor recovered');
           this.lastError = undefined;
@@ -330,9 +330,9 @@ export class MonitoredDb extends EventEmitter {
 
   /** Force a checkpoint now (tests, shutdown). */
   checkpoint(mode: 'PASSIVE' | 'RESTART' = 'PASSIVE'): Promise<void> {
-    return this.lock.run(() => {
+    return this.lock.run(async () => {
       this.copyToShadow();
-      this.doCheckpoint(mode);
+      await this.doCheckpoint(mode);
     });
   }
 
@@ -397,8 +397,9 @@ export class MonitoredDb extends EventEmitter {
   }
 
   // ---------------------------------------------------------------- startup
-  // Everything below runs synchronously: parts of it hold SQLite's write lock, and an await
-  // there would let an application in this same process block on that lock (a deadlock).
+  // Everything below runs synchronously (but the unlocked first part of a checkpoint): parts of
+  // it hold SQLite's write lock, and an await there would let an application in this same
+  // process block on that lock (a deadlock).
 
   private init(): void {
     const marker = this.local.takeCleanShutdownSync();
@@ -751,6 +752,22 @@ export class MonitoredDb extends EventEmitter {
     this.shadowUnsynced = false;
   }
 
+  /** syncShadow in the thread pool, so replicas keep uploading meanwhile. */
+  private async syncShadowAsync(): Promise<void> {
+    const s = this.state;
+    if (!s || !this.shadowUnsynced) return;
+    this.shadowUnsynced = false; // bytes appended from here on set it again
+    const fh = await open(this.local.shadowPath(s.generation, s.index), 'r');
+    try {
+      await fh.sync();
+    } catch (err) {
+      this.shadowUnsynced = true;
+      throw err;
+    } finally {
+      await fh.close();
+    }
+  }
+
   /** The WAL now has a different header than the shadow WAL. */
   private walRestarted(header: WalHeader, rawHeader: Buffer): void {
     const s = this.state!;
@@ -858,7 +875,7 @@ export class MonitoredDb extends EventEmitter {
 
   // ---------------------------------------------------------------- checkpoints
 
-  private maybeCheckpoint(): void {
+  private async maybeCheckpoint(): Promise<void> {
     const s = this.state;
     if (!s || this.snapshotsActive > 0) return;
     const frames = Math.max(0, (s.size - WAL_HEADER_SIZE) / frameSize(this.pageSize));
@@ -873,7 +890,7 @@ export class MonitoredDb extends EventEmitter {
     ) {
       mode = 'PASSIVE';
     }
-    if (mode) this.doCheckpoint(mode);
+    if (mode) await this.doCheckpoint(mode);
   }
 
   /**
@@ -883,12 +900,12 @@ export class MonitoredDb extends EventEmitter {
    * Then a write of ours restarts the WAL when it was fully checkpointed: the old WAL's exact
    * end is known, so the generation continues in the next index.
    */
-  private doCheckpoint(mode: 'PASSIVE' | 'RESTART'): void {
+  private async doCheckpoint(mode: 'PASSIVE' | 'RESTART'): Promise<void> {
     // Metrics (runtime/metrics.ts) listen to 'checkpoint'.
     const started = performance.now();
     let ran: boolean | undefined;
     try {
-      ran = this.runCheckpoint(mode);
+      ran = await this.runCheckpoint(mode);
     } finally {
       if (ran !== false) {
         const seconds = (performance.now() - started) / 1000;
@@ -898,14 +915,16 @@ export class MonitoredDb extends EventEmitter {
   }
 
   /** False when skipped (the app held the write lock). */
-  private runCheckpoint(mode: 'PASSIVE' | 'RESTART'): boolean {
+  private async runCheckpoint(mode: 'PASSIVE' | 'RESTART'): Promise<boolean> {
     const fsz = frameSize(this.pageSize);
     try {
       if (mode === 'PASSIVE') {
         // 1. Unlocked, the long part: pin at the WAL's end, make the shadow durable, and
         //    checkpoint up to the pin while the app's writers go on.
+        //    The only await of the checkpoint: no SQLite lock of ours but the read mark is held.
         if (this.repin()) {
-          this.syncShadow();
+          await this.syncShadowAsync();
+          if (this.closed) return false;
           this.writer!.pragma('wal_checkpoint(PASSIVE)');
         }
         // 2. Locked, short: catch up with what was committed meanwhile and checkpoint that.

@@ -3,8 +3,7 @@
  * concatenated (checked frame by frame) into the database's `-wal` file, then SQLite itself
  * replays them with a TRUNCATE checkpoint, as Litestream v0.3.13 does.
  */
-import { createReadStream } from 'node:fs';
-import { open, rm } from 'node:fs/promises';
+import { type FileHandle, open, rm } from 'node:fs/promises';
 import Database from 'better-sqlite3';
 import { UserError } from '../errors.js';
 import { walSegmentKey } from '../format/layout.js';
@@ -47,6 +46,7 @@ export async function applyWalIndex(
 ): Promise<{ frames: number; offset: number }> {
   const walPath = `${dbPath}-wal`;
   const checker = new WalChecker(pageSize);
+  let buffer: Buffer | undefined;
   const out = await open(walPath, 'wx');
   try {
     for (const seg of segments) {
@@ -61,10 +61,7 @@ export async function applyWalIndex(
       }
       await seg.ready();
       checker.begin(seg.key);
-      for await (const chunk of createReadStream(seg.path, { highWaterMark: READ_CHUNK })) {
-        checker.update(chunk as Buffer);
-        await out.write(chunk as Buffer);
-      }
+      await copyChecked(seg.path, out, checker, (buffer ??= Buffer.allocUnsafeSlow(READ_CHUNK)));
       checker.end();
       await rm(seg.path, { force: true });
     }
@@ -101,6 +98,32 @@ export async function applyWalIndex(
   await rm(walPath, { force: true });
   await rm(`${dbPath}-shm`, { force: true });
   return { frames: expectedFrames, offset: checker.offset };
+}
+
+/**
+ * Append a downloaded segment to the WAL, checking it on the way. One reused buffer: the
+ * checker is done with each chunk before the next read, and the write is awaited.
+ */
+async function copyChecked(
+  path: string,
+  out: FileHandle,
+  checker: WalChecker,
+  buffer: Buffer,
+): Promise<void> {
+  const src = await open(path, 'r');
+  try {
+    for (;;) {
+      const { bytesRead } = await src.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) return;
+      const chunk = buffer.subarray(0, bytesRead);
+      checker.update(chunk);
+      for (let done = 0; done < bytesRead; ) {
+        done += (await out.write(chunk, done, bytesRead - done)).bytesWritten;
+      }
+    }
+  } finally {
+    await src.close();
+  }
 }
 
 /** PRAGMA integrity_check on the finished database; throws with SQLite's findings. */

@@ -54,6 +54,8 @@ export class WalChecker {
   /** A header or frame split across chunks, gathered until whole. */
   private carry = Buffer.alloc(0);
   private carryLength = 0;
+  /** Where an unaligned frame is copied to be checksummed word by word. */
+  private aligned = Buffer.alloc(0);
   private object = '';
   private lastCommit = 0;
   private segmentFrames = 0;
@@ -99,6 +101,13 @@ export class WalChecker {
   }
 
   private unit(bytes: Buffer): void {
+    if (bytes.byteOffset % 4 !== 0) {
+      // walChecksum reads whole words only from aligned memory (~5x faster): after a frame
+      // split across chunks, every later frame of the chunk is unaligned, so copy (cheap).
+      if (this.aligned.length < bytes.length) this.aligned = Buffer.alloc(bytes.length);
+      bytes.copy(this.aligned);
+      bytes = this.aligned.subarray(0, bytes.length);
+    }
     if (this.started) this.frame(bytes);
     else this.header(bytes);
   }

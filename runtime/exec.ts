@@ -5,7 +5,7 @@
  * Without -exec, SIGINT/SIGTERM do a final sync and exit 0. A second signal forces the exit.
  */
 import { constants } from 'node:os';
-import { execa, type ResultPromise } from 'execa';
+import type { ResultPromise } from 'execa';
 import type { Config } from './config/types.js';
 import { UserError } from './errors.js';
 import { LiveRuntime, primaryDbs } from './live/index.js';
@@ -133,6 +133,8 @@ export async function runReplicate(opts: RunReplicateOptions): Promise<number> {
   if (argv) {
     const [file, ...args] = argv;
     log.info({ command: opts.exec }, 'starting child process');
+    // execa (~100 modules, ~8 MB of RSS) loads only when there is a child to run.
+    const { execa } = await import('execa');
     child = execa(file, args, { stdio: 'inherit', reject: false, cleanup: true, forceKillAfterDelay: false });
     child.then((result) => {
       let code = result.exitCode ?? signalExitCode(result.signal);

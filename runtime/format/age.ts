@@ -5,11 +5,19 @@
  */
 import { PassThrough, Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { Decrypter, Encrypter } from 'age-encryption';
 import type { AgeConfig } from '../config/types.js';
 import { UserError } from '../errors.js';
 
 /** The first bytes of every age file ("age-encryption.org/v1\n"). */
+/**
+ * age-encryption (post-quantum crypto, ~10 MB of RSS) loads only for replicas with `age`.
+ * Callers that are about to start a stream load it first, so no await sits between a body that
+ * flows and the listener of its errors.
+ */
+export function loadAge(): Promise<typeof import('age-encryption')> {
+  return import('age-encryption');
+}
+
 export const AGE_MAGIC = 'age-encryption.org/v1';
 
 function toWeb(body: Readable): ReadableStream<Uint8Array> {
@@ -27,6 +35,7 @@ export async function ageEncrypt(body: Readable, age: Pick<AgeConfig, 'recipient
       hint: 'Add `age: { recipients: [age1...] }` to the replica config.',
     });
   }
+  const { Encrypter } = await loadAge();
   const e = new Encrypter();
   for (const [i, r] of age.recipients.entries()) {
     try {
@@ -54,6 +63,7 @@ export async function ageDecrypt(
       hint: 'Add `age: { identities: [AGE-SECRET-KEY-1...] }` to the replica config.',
     });
   }
+  const { Decrypter } = await loadAge();
   const d = new Decrypter();
   for (const [i, id] of age.identities.entries()) {
     try {

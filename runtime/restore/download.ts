@@ -7,6 +7,7 @@ import { type Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { AgeConfig } from '../config/types.js';
 import { isUserError, UserError } from '../errors.js';
+import { loadAge } from '../format/age.js';
 import { decodeObject } from '../format/object.js';
 
 export interface DownloadJob {
@@ -65,16 +66,16 @@ export async function downloadObject(
   let decoded = 0;
   let out: FileHandle | undefined;
   try {
+    // The output first: once the body flows, no await may come before pipeline() listens, or a
+    // decoding error (say, an age-encrypted object) is emitted with nobody listening.
+    out = await open(job.dest, 'wx');
+    if (opts.age?.identities.length) await loadAge();
     const source = await job.open();
     const body = counter((n) => opts.onBytes?.(n));
     source.on('error', (err) => body.destroy(err));
     body.on('close', () => source.destroy());
     source.pipe(body);
     const plain = await decodeObject(body, { name: job.key, age: opts.age });
-    out = await open(job.dest, 'wx').catch((err: unknown) => {
-      plain.destroy();
-      throw err;
-    });
     await pipeline(
       plain,
       counter((n) => {

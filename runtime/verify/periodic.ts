@@ -7,12 +7,17 @@
  *   litestream_validation_timestamp_seconds{db,name} when it finished (unix time)
  */
 import { fork } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { register as defaultRegistry, Gauge, type Registry } from 'prom-client';
+import type { Gauge, Registry } from 'prom-client';
 import type { DbConfig, ReplicaConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { ReplicaVerification, VerifyReport } from '../verify.js';
 import type { VerifyJob } from './child.js';
+
+// prom-client loads only when some replica has a validation-interval (CommonJS: a plain require
+// keeps the constructor synchronous).
+const promClient = (): typeof import('prom-client') => createRequire(import.meta.url)('prom-client');
 
 const CHILD_TIMEOUT_MS = 30 * 60_000;
 
@@ -63,7 +68,7 @@ export function verifyInChild(job: VerifyJob): Promise<ReplicaVerification> {
 function gauge(registry: Registry, name: string, help: string): Gauge<'db' | 'name'> {
   const existing = registry.getSingleMetric(name);
   if (existing) return existing as Gauge<'db' | 'name'>;
-  return new Gauge({ name, help, labelNames: ['db', 'name'], registers: [registry] });
+  return new (promClient().Gauge)({ name, help, labelNames: ['db', 'name'], registers: [registry] });
 }
 
 export interface PeriodicValidationOptions {
@@ -85,7 +90,7 @@ export class PeriodicValidation {
     private readonly dbs: DbConfig[],
     private readonly opts: PeriodicValidationOptions,
   ) {
-    const reg = opts.registry ?? defaultRegistry;
+    const reg = opts.registry ?? promClient().register;
     this.gauges = {
       ok: gauge(
         reg,

@@ -2,12 +2,10 @@
  * One entry point to open the storage behind a replica config. Each storage type lives in its
  * own module; add a case to the switch below when a new client lands.
  */
-import { pipeline, type Readable, Transform } from 'node:stream';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import type { ReplicaConfig } from '../config/types.js';
 import { UserError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { collecting } from '../memory.js';
 import type { ReplicaClient } from './client.js';
 import { createFileReplicaClient } from './file.js';
 
@@ -41,51 +39,6 @@ async function openClient(cfg: ReplicaConfig, opts: OpenReplicaClientOptions): P
     default:
       throw new UserError(`replica "${cfg.name}": storage type "${cfg.type}" is not available in this build`);
   }
-}
-
-/**
- * Uploads churn through large buffers (1 MiB file reads, 4 MiB LZ4 blocks, the LZ4 codec's
- * native output) that die at once but are freed only at V8's next collection, which external
- * memory triggers only every ~64 MB. A young-generation collection per COLLECT_EVERY bytes
- * uploaded frees them as they die, about a millisecond each (`ls-mix snapshot` of a 256 MiB db:
- * peak RSS 157 -> 122 MB, same CPU time).
- */
-const COLLECT_EVERY = 2 << 20;
-let minorGc: (() => void) | null | undefined;
-/** Bytes uploaded since the last collection, across uploads: WAL segments are often small. */
-let uploadedSinceGc = 0;
-
-function collector(): (() => void) | null {
-  if (minorGc === undefined) {
-    try {
-      // --expose-gc applies to contexts created while it is set: only this throwaway one gets
-      // a gc function (the host's globals and later vm contexts stay as they were).
-      setFlagsFromString('--expose-gc');
-      const gc = runInNewContext('gc') as (o: { type: 'minor' }) => void;
-      setFlagsFromString('--no-expose-gc');
-      minorGc = () => gc({ type: 'minor' });
-    } catch {
-      minorGc = null; // a runtime without it: uploads work the same, memory is freed later
-    }
-  }
-  return minorGc;
-}
-
-function collecting(body: Readable): Readable {
-  const gc = collector();
-  if (!gc) return body;
-  const out = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      uploadedSinceGc += chunk.length;
-      if (uploadedSinceGc >= COLLECT_EVERY) {
-        uploadedSinceGc = 0;
-        gc();
-      }
-      cb(null, chunk);
-    },
-  });
-  // pipeline, not pipe: an error or an early destroy on either side reaches the other.
-  return pipeline(body, out, () => undefined);
 }
 
 function collectingUploads(client: ReplicaClient): ReplicaClient {

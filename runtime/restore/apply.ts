@@ -61,7 +61,8 @@ export async function applyWalIndex(
       }
       await seg.ready();
       checker.begin(seg.key);
-      await copyChecked(seg.path, out, checker, (buffer ??= Buffer.allocUnsafeSlow(READ_CHUNK)));
+      buffer ??= Buffer.allocUnsafeSlow(READ_CHUNK);
+      await copyChecked(seg.path, out, checker, buffer);
       checker.end();
       await rm(seg.path, { force: true });
     }

@@ -233,8 +233,11 @@ export class Metrics {
             await collect(this);
           },
         });
-      } else if (def.type === 'counter') {
-        new Counter({
+      } else {
+        // After reset(), inc by the tally's total sets it: for gauges too (which may be negative).
+        const Metric: typeof Counter =
+          def.type === 'counter' ? Counter : (Gauge as unknown as typeof Counter);
+        new Metric({
           name,
           help,
           labelNames,
@@ -242,17 +245,6 @@ export class Metrics {
           collect() {
             this.reset();
             for (const e of def.entries()) this.inc(e.labels, e.value);
-          },
-        });
-      } else {
-        new Gauge({
-          name,
-          help,
-          labelNames,
-          registers,
-          collect() {
-            this.reset();
-            for (const e of def.entries()) this.set(e.labels, e.value);
           },
         });
       }

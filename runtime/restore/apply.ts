@@ -7,6 +7,7 @@ import { type FileHandle, open, rm } from 'node:fs/promises';
 import Database from 'better-sqlite3';
 import { UserError } from '../errors.js';
 import { walSegmentKey } from '../format/layout.js';
+import { writeFully } from './download.js';
 import { dbPageSize, WalChecker } from './wal-check.js';
 
 /** Read size when copying downloaded segments into the WAL. */
@@ -118,9 +119,7 @@ async function copyChecked(
       if (bytesRead === 0) return;
       const chunk = buffer.subarray(0, bytesRead);
       checker.update(chunk);
-      for (let done = 0; done < bytesRead; ) {
-        done += (await out.write(chunk, done, bytesRead - done)).bytesWritten;
-      }
+      await writeFully(out, chunk, null);
     }
   } finally {
     await src.close();

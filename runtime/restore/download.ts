@@ -134,9 +134,11 @@ function fileSink(fh: FileHandle, syncEvery?: number): Writable {
   });
 }
 
-async function writeFully(fh: FileHandle, data: Buffer, position: number): Promise<void> {
+/** Write all of `data` at `position` (null: at the file's current offset), however the OS splits it. */
+export async function writeFully(fh: FileHandle, data: Buffer, position: number | null): Promise<void> {
   for (let done = 0; done < data.length; ) {
-    const { bytesWritten } = await fh.write(data, done, data.length - done, position + done);
+    const at = position === null ? null : position + done;
+    const { bytesWritten } = await fh.write(data, done, data.length - done, at);
     done += bytesWritten;
   }
 }

@@ -126,6 +126,14 @@ export class Metrics {
       for (const d of this.monitored()) if (d.position) g.set({ db: d.path }, d.position.size);
     });
     gauge(
+      'ls_mix_write_lock_seconds',
+      "Seconds the runtime held the database's write lock (the app's writers wait meanwhile), since start",
+      ['db'],
+      (g) => {
+        for (const d of this.monitored()) g.set({ db: d.path }, d.writeLockSeconds);
+      },
+    );
+    gauge(
       'litestream_replica_wal_index',
       'The WAL index the replica has shipped up to',
       ['db', 'name'],

@@ -34,7 +34,11 @@ describe('Metrics', () => {
     follower.emit('applied', { bytes: 7, snapshot: false });
     follower.emit('disconnected');
 
-    const db = Object.assign(new EventEmitter(), { path: '/x.db', position: { index: 1, size: 4096 } });
+    const db = Object.assign(new EventEmitter(), {
+      path: '/x.db',
+      position: { index: 1, size: 4096 },
+      writeLockSeconds: 0.375,
+    });
     const client = { type: 'file', generations: async () => [], deleteSnapshot: async () => undefined };
     for (const name of ['snapshots', 'walSegments', 'writeSnapshot', 'writeWalSegment', 'openSnapshot']) {
       Object.assign(client, { [name]: async () => undefined });
@@ -62,6 +66,7 @@ describe('Metrics', () => {
     expect(sampleValue(f, 'litestream_checkpoint_count', { db: '/x.db', mode: 'PASSIVE' })).toBe(1);
     expect(sampleValue(f, 'litestream_checkpoint_seconds', { db: '/x.db', mode: 'PASSIVE' })).toBe(0.125);
     expect(sampleValue(f, 'litestream_shadow_wal_size', { db: '/x.db' })).toBe(4096);
+    expect(sampleValue(f, 'ls_mix_write_lock_seconds', { db: '/x.db' })).toBe(0.375);
     expect(sampleValue(f, 'litestream_replica_wal_offset', { db: '/x.db', name: 'r1' })).toBe(32);
     expect(
       sampleValue(f, 'litestream_replica_operation_total', { replica_type: 'file', operation: 'LIST' }),

@@ -18,7 +18,7 @@ import type { Replication } from './replicate/index.js';
 // require keeps `registry` synchronous.
 type PromClient = typeof import('prom-client');
 const require = createRequire(import.meta.url);
-const promClient = (): PromClient => require('prom-client') as PromClient;
+export const promClient = (): PromClient => require('prom-client') as PromClient;
 
 async function fileSize(path: string): Promise<number> {
   try {

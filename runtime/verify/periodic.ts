@@ -7,17 +7,16 @@
  *   litestream_validation_timestamp_seconds{db,name} when it finished (unix time)
  */
 import { fork } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { Gauge, Registry } from 'prom-client';
 import type { DbConfig, ReplicaConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
+import { promClient } from '../metrics.js';
 import type { ReplicaVerification, VerifyReport } from '../verify.js';
 import type { VerifyJob } from './child.js';
 
-// prom-client loads only when some replica has a validation-interval (CommonJS: a plain require
-// keeps the constructor synchronous).
-const promClient = (): typeof import('prom-client') => createRequire(import.meta.url)('prom-client');
+// prom-client loads only when some replica has a validation-interval (promClient: a plain
+// require, so the constructor stays synchronous).
 
 const CHILD_TIMEOUT_MS = 30 * 60_000;
 

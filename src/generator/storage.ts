@@ -24,11 +24,15 @@ export const DEPLOY_SECRETS: SecretInfo[] = [
 export const STORAGES: Record<Storage, StorageInfo> = {
   aws: {
     label: 'AWS S3',
-    env: ['AWS_S3_BUCKET', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'],
+    env: ['AWS_S3_BUCKET', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_ENDPOINT_URL_S3', 'AWS_REGION'],
     example: [
       ['AWS_S3_BUCKET', 'my-app-backups'],
       ['AWS_ACCESS_KEY_ID', ''],
       ['AWS_SECRET_ACCESS_KEY', ''],
+      // Empty = AWS S3 itself; e.g. https://<account>.r2.cloudflarestorage.com for Cloudflare R2.
+      ['AWS_ENDPOINT_URL_S3', ''],
+      // Empty = discovered from the bucket (AWS); R2 wants `auto`.
+      ['AWS_REGION', ''],
     ],
     secrets: [
       { name: 'AWS_S3_BUCKET', description: 'S3 bucket the replicas go to' },
@@ -37,6 +41,15 @@ export const STORAGES: Record<Storage, StorageInfo> = {
         description: 'access key of an IAM user allowed to read/write that bucket',
       },
       { name: 'AWS_SECRET_ACCESS_KEY', description: 'its secret key' },
+      {
+        name: 'AWS_ENDPOINT_URL_S3',
+        description:
+          'optional: endpoint of an S3-compatible store (Cloudflare R2, Backblaze B2, Tigris, MinIO, Ceph); unset = AWS S3',
+      },
+      {
+        name: 'AWS_REGION',
+        description: 'optional: the bucket region (unset = discovered from the bucket; R2 wants `auto`)',
+      },
     ],
   },
   azure: {

@@ -14,19 +14,17 @@ deploymentScenario({
   async stop() {
     await rgw?.stop();
   },
+  // An S3-compatible store, reached the way a user of R2/B2/MinIO reaches theirs: through the
+  // optional AWS_ENDPOINT_URL_S3 / AWS_REGION secrets the generated workflow writes to .env and
+  // litestream.yml reads (path-style requests and WHEN_REQUIRED checksums follow from it).
   secrets: () => ({
     AWS_S3_BUCKET: BUCKET,
     AWS_ACCESS_KEY_ID: rgw?.credentials.accessKeyId ?? '',
     AWS_SECRET_ACCESS_KEY: rgw?.credentials.secretAccessKey ?? '',
-  }),
-  // The generated litestream.yml is for AWS itself (no endpoint): the SDK's standard settings
-  // point it at the local Ceph RGW instead (an IP endpoint means path-style requests).
-  sidecarEnv: () => ({
     AWS_ENDPOINT_URL_S3: rgw?.endpoint ?? '',
     AWS_REGION: rgw?.region ?? 'us-east-1',
-    AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
-    AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
   }),
+  sidecarEnv: () => ({}),
   async listReplica(prefix) {
     if (!rgw) return [];
     const s3 = new S3Client({

@@ -16,6 +16,9 @@ import type { Logger } from '../log.js';
 import type { Pos, ReplicaClient, SnapshotInfo } from '../replica/client.js';
 import type { MonitoredDb } from './db.js';
 import { Mutex } from './mutex.js';
+import { timerDelay } from './timers.js';
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref?.());
 
 export class ReplicaSyncer {
   readonly name: string;
@@ -51,7 +54,7 @@ export class ReplicaSyncer {
   start(): void {
     this.timer = setInterval(() => {
       this.sync().catch(() => undefined);
-    }, this.config.syncInterval);
+    }, timerDelay(this.config.syncInterval));
     this.timer.unref?.();
   }
 
@@ -118,8 +121,31 @@ export class ReplicaSyncer {
     return this.lock.run(() => this.enforceRetentionLocked());
   }
 
-  async close(): Promise<void> {
+  /** True when storage holds everything the shadow WAL holds (and a snapshot of the generation). */
+  caughtUp(): boolean {
+    const cur = this.db.position;
+    const pos = this.pos;
+    if (!cur) return true; // nothing opened yet (a db still waiting to exist): nothing to ship
+    return (
+      this.hasSnapshot &&
+      pos !== undefined &&
+      pos.generation === cur.generation &&
+      pos.index === cur.index &&
+      pos.offset >= cur.size
+    );
+  }
+
+  /**
+   * Stop; with abandon (a shutdown whose final sync ran out of time), do not wait for a sync
+   * still retrying against unreachable storage.
+   */
+  async close(opts: { abandon?: boolean } = {}): Promise<void> {
     this.stop();
+    if (opts.abandon) {
+      this.closed = true;
+      await Promise.race([this.client.close().catch(() => undefined), sleep(2_000)]);
+      return;
+    }
     await this.lock.run(async () => {
       this.closed = true;
     });

@@ -3,8 +3,8 @@
  * output, check it, then move it into place. Never touches an existing database.
  */
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, rename, rm, stat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { link, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import { snapshotKey, walSegmentKey } from '../format/layout.js';
 import type { Logger } from '../log.js';
@@ -29,6 +29,8 @@ export interface RestoreOptions {
   parallelism?: number;
   logger?: Logger;
   onProgress?: (p: RestoreProgress) => void;
+  /** Abort (a signal): downloads stop, temp files are removed, the promise rejects with the reason. */
+  signal?: AbortSignal;
 }
 
 export interface RestoreResult {
@@ -85,14 +87,65 @@ async function placeNoClobber(tmp: string, out: string): Promise<void> {
   await fsync(dirname(out));
 }
 
-export async function restoreDatabase(opts: RestoreOptions): Promise<RestoreResult> {
-  const out = resolve(opts.outputPath);
-  if (await exists(out)) throw outputExists(out);
+/**
+ * Temp names of a restore into `out`: `<out>.lsmix-<pid>-<hex>.tmp` (and its -wal, -shm,
+ * -journal) and `<out>.lsmix-<pid>-<hex>.segments/`. Earlier versions used `<out>.<hex>.tmp`.
+ */
+function tempNameRe(out: string): RegExp {
+  const base = basename(out).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`^${base}\\.(?:lsmix-(\\d+)-)?[0-9a-f]{8}\\.(?:tmp(?:-wal|-shm|-journal)?|segments)$`);
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Remove what an earlier, interrupted restore into `out` left (a killed process cannot clean
+ * up): only our own temp names, and never those of a restore still running (its pid is alive).
+ */
+async function removeStaleTemps(out: string, log?: Logger): Promise<void> {
+  const re = tempNameRe(out);
+  let names: string[];
+  try {
+    names = await readdir(dirname(out));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = re.exec(name);
+    if (!m) continue;
+    const pid = m[1] === undefined ? undefined : Number(m[1]);
+    if (pid !== undefined && pid !== process.pid && pidAlive(pid)) continue;
+    await rm(join(dirname(out), name), { recursive: true, force: true });
+    log?.warn({ path: join(dirname(out), name) }, 'removed a temp file of an interrupted restore');
+  }
+}
+
+/** Files beside the target SQLite would replay into a new database at that path. */
+async function refuseLeftovers(out: string): Promise<void> {
   if (await exists(`${out}-wal`)) {
     throw new UserError(`cannot restore: a WAL file ${out}-wal exists without its database`, {
       hint: 'SQLite would replay that stale WAL into the restored database: move it away first.',
     });
   }
+  if (await exists(`${out}-journal`)) {
+    throw new UserError(`cannot restore: a rollback journal ${out}-journal exists without its database`, {
+      hint: 'SQLite would roll that hot journal back into the restored database (corrupting it): move it away first.',
+    });
+  }
+}
+
+export async function restoreDatabase(opts: RestoreOptions): Promise<RestoreResult> {
+  const out = resolve(opts.outputPath);
+  if (await exists(out)) throw outputExists(out);
+  await refuseLeftovers(out);
+  await removeStaleTemps(out, opts.logger);
   const parallelism = opts.parallelism ?? 8;
   if (!Number.isInteger(parallelism) || parallelism < 1) {
     throw new UserError(`parallelism must be a whole number of at least 1 (got ${opts.parallelism})`);
@@ -116,7 +169,7 @@ export async function restoreDatabase(opts: RestoreOptions): Promise<RestoreResu
     'restoring',
   );
 
-  const tag = randomBytes(4).toString('hex');
+  const tag = `lsmix-${process.pid}-${randomBytes(4).toString('hex')}`;
   const tmpDb = `${out}.${tag}.tmp`;
   const work = `${out}.${tag}.segments`;
   try {
@@ -151,6 +204,11 @@ export async function restoreDatabase(opts: RestoreOptions): Promise<RestoreResu
   };
   // On failure, abort downloads in flight instead of waiting for them to finish.
   const abort = new AbortController();
+  const interrupted = () => abort.abort(opts.signal?.reason);
+  opts.signal?.addEventListener('abort', interrupted, { once: true });
+  const checkAborted = () => {
+    if (opts.signal?.aborted) throw opts.signal.reason ?? new UserError('restore interrupted');
+  };
   const dl = { age: replica.age, replica: replica.name, onBytes, signal: abort.signal };
 
   let placed = false;
@@ -205,11 +263,13 @@ export async function restoreDatabase(opts: RestoreOptions): Promise<RestoreResu
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
     await snapDone;
+    checkAborted();
     opts.logger?.debug({ ms: elapsed() }, 'snapshot downloaded');
     const pageSize = await snapshotPageSize(snapKey, tmpDb);
     let lastIndex = snapshot.index;
     let lastOffset = 0;
     for (const ix of indexes) {
+      checkAborted();
       phase = 'apply';
       report();
       const applied = await applyWalIndex(tmpDb, generation, ix.index, ix.segments, pageSize);
@@ -220,6 +280,7 @@ export async function restoreDatabase(opts: RestoreOptions): Promise<RestoreResu
 
     opts.logger?.debug({ ms: elapsed() }, 'WAL applied');
 
+    checkAborted();
     phase = 'verify';
     report();
     // Flush in the thread pool while SQLite checks the database on this thread (both take
@@ -238,6 +299,9 @@ export async function restoreDatabase(opts: RestoreOptions): Promise<RestoreResu
     await rm(`${tmpDb}-wal`, { force: true });
     await rm(`${tmpDb}-shm`, { force: true });
     await fsync(tmpDb, 'r+');
+    checkAborted();
+    // The target may have gained a journal while we worked: check again right before placing.
+    await refuseLeftovers(out);
     await placeNoClobber(tmpDb, out);
     opts.logger?.debug({ ms: elapsed() }, 'synced and placed');
     placed = true;
@@ -255,6 +319,7 @@ export async function restoreDatabase(opts: RestoreOptions): Promise<RestoreResu
       path: out,
     };
   } finally {
+    opts.signal?.removeEventListener('abort', interrupted);
     pool.stop();
     if (!placed) abort.abort();
     await Promise.all(pending);

@@ -13,6 +13,7 @@ import type { DbConfig, ReplicaConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { promClient } from '../metrics.js';
 import type { ReplicaVerification, VerifyReport } from '../verify.js';
+import { timerDelay } from '../replicate/timers.js';
 import type { VerifyJob } from './child.js';
 
 // prom-client loads only when some replica has a validation-interval (promClient: a plain
@@ -117,7 +118,7 @@ export class PeriodicValidation {
         if (replica.validationInterval <= 0) continue;
         const t = setInterval(() => {
           this.runOnce(db, replica).catch(() => undefined);
-        }, replica.validationInterval);
+        }, timerDelay(replica.validationInterval));
         t.unref?.();
         this.timers.push(t);
       }

@@ -22,6 +22,7 @@ import {
   openSync,
   read,
   readSync,
+  rmSync,
   statSync,
   watch,
   writeSync,
@@ -181,6 +182,11 @@ export class MonitoredDb extends EventEmitter {
     this.local = new LocalState(config.metaPath ?? defaultMetaPath(config.path));
     this.log = opts.logger.child({ db: config.path });
     this.busyTimeout = opts.busyTimeout ?? DEFAULT_BUSY_TIMEOUT;
+  }
+
+  /** Bytes per WAL frame (header + page); 0 until open() has run. */
+  get frameSize(): number {
+    return this.pageSize > 0 ? frameSize(this.pageSize) : 0;
   }
 
   /** Where the shadow WAL is: undefined until open() has run. */
@@ -373,6 +379,7 @@ export class MonitoredDb extends EventEmitter {
         this.log.warn({ err: (err as Error).message }, 'final copy of the replaced file failed');
       }
       this.closeConnections();
+      this.removeStaleWal();
       this.fileGone = true;
       this.emit('replaced', why);
     }
@@ -392,6 +399,20 @@ export class MonitoredDb extends EventEmitter {
       if (!isBusy(err)) this.log.error({ err: (err as Error).message }, 'cannot open the new database file');
       return false;
     }
+  }
+
+  /**
+   * SQLite keeps the -wal and -shm of a db whose file was renamed over or deleted (it sees the
+   * file moved and does not checkpoint at close). Opened with the new file, they would replay
+   * the old db's pages into it: remove them — only when the WAL is still the one we copied.
+   */
+  private removeStaleWal(): void {
+    const old = this.state?.rawHeader;
+    const wal = readWalHeader(this.walPath);
+    if (!old || !wal || !wal.raw.equals(old)) return;
+    rmSync(this.walPath, { force: true });
+    rmSync(`${this.path}-shm`, { force: true });
+    this.log.info('removed the replaced database file\'s -wal and -shm');
   }
 
   /** Why the path no longer names our open db file, or undefined when it still does. */

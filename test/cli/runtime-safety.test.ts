@@ -1,0 +1,349 @@
+/**
+ * Issue 13: the paths by which a backup was lost, torn or misreported with exit 0, each run
+ * against the built CLI as a subprocess (`npm run build` first).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { integrityCheck } from '../helpers/sqlite.js';
+import { FIXTURES, prepareCase } from '../runtime/restore/fixture-helpers.js';
+import { assertBuilt, cli, killAll, Replicator } from './harness.js';
+
+const dirs: string[] = [];
+const mounts: string[] = [];
+
+function tmp(): string {
+  const d = mkdtempSync(join(tmpdir(), 'ls-mix-safety-'));
+  dirs.push(d);
+  return d;
+}
+
+beforeAll(() => assertBuilt());
+
+afterAll(async () => {
+  await killAll();
+  for (const m of mounts) spawnSync('umount', ['-l', m]);
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** A litestream.yml for one db and one file replica, fast intervals, JSON logs. */
+function config(dir: string, dbPath: string, extra: { db?: string; replica?: string; top?: string } = {}): string {
+  const file = join(dir, 'litestream.yml');
+  writeFileSync(
+    file,
+    `${extra.top ?? ''}logging:
+  type: json
+dbs:
+  - path: ${dbPath}
+    monitor-interval: 100ms
+${extra.db ?? ''}    replicas:
+      - type: file
+        path: ${join(dir, 'replica')}
+        sync-interval: 100ms
+${extra.replica ?? ''}`,
+  );
+  return file;
+}
+
+function appDb(path: string, table = 'notes', rows = 10, from = 0): void {
+  const db = new Database(path);
+  db.pragma('journal_mode = wal');
+  db.exec(`CREATE TABLE IF NOT EXISTS ${table} (id INTEGER PRIMARY KEY, body TEXT)`);
+  const ins = db.prepare(`INSERT INTO ${table} (id, body) VALUES (?, ?)`);
+  db.transaction(() => {
+    for (let i = from; i < from + rows; i++) ins.run(i, `${table}-${i}`);
+  })();
+  db.close();
+}
+
+function rowCount(path: string, table: string): number {
+  const db = new Database(path, { readonly: true });
+  try {
+    return (db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
+
+function tables(path: string): string[] {
+  const db = new Database(path, { readonly: true });
+  try {
+    return (
+      db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]
+    ).map((r) => r.name);
+  } finally {
+    db.close();
+  }
+}
+
+function restore(dir: string, out: string, extra: string[] = []) {
+  return cli(['restore', '-o', out, ...extra, `file://${join(dir, 'replica')}`]);
+}
+
+describe('replicate never creates the database', () => {
+  it('waits for a missing db (creating nothing), then replicates it once the app creates it', async () => {
+    const dir = tmp();
+    const db = join(dir, 'typo.db');
+    const rep = new Replicator(['-config', config(dir, db)]);
+    await rep.waitFor(/does not exist yet: waiting/);
+    // A few monitor intervals later: still nothing created, nothing replicated.
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(existsSync(db)).toBe(false);
+    expect(existsSync(join(dir, 'replica', 'generations'))).toBe(false);
+    expect(rep.count(/does not exist yet/)).toBe(1);
+
+    appDb(db, 'notes', 25);
+    await rep.waitFor(/snapshot written/);
+    expect((await rep.stop()).code).toBe(0);
+    const out = join(dir, 'out.db');
+    expect(restore(dir, out).code).toBe(0);
+    expect(rowCount(out, 'notes')).toBe(25);
+  });
+
+  it('`snapshot` of a missing db is an error naming it', () => {
+    const dir = tmp();
+    const db = join(dir, 'missing.db');
+    const r = cli(['snapshot', '-config', config(dir, db), db]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(`${db} does not exist`);
+    expect(existsSync(db)).toBe(false);
+  });
+});
+
+describe('first start on a busy database', () => {
+  it('retries the first writes while the app holds the write lock, instead of `database is locked`', async () => {
+    const dir = tmp();
+    const db = join(dir, 'app.db');
+    appDb(db, 'notes', 5);
+    // The app: one long write transaction (6 s) on a db the runtime has never seen.
+    const holder = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const D = require(${JSON.stringify(createRequire(import.meta.url).resolve('better-sqlite3'))});
+         const db = new D(${JSON.stringify(db)});
+         db.exec('BEGIN IMMEDIATE'); db.prepare("INSERT INTO notes (body) VALUES ('held')").run();
+         console.log('locked');
+         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 6000);
+         db.exec('COMMIT'); db.close();`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const holderExit = new Promise((r) => holder.once('exit', r));
+    await new Promise<void>((resolve) => holder.stdout!.once('data', () => resolve()));
+    const rep = new Replicator(['-config', config(dir, db)]);
+    try {
+      await rep.waitFor(/snapshot written/, { ms: 30_000 });
+    } finally {
+      await holderExit;
+    }
+    expect(rep.count(/locked by another writer: retrying/)).toBe(1);
+    expect((await rep.stop()).code).toBe(0);
+    const out = join(dir, 'out.db');
+    expect(restore(dir, out).code).toBe(0);
+    expect(rowCount(out, 'notes')).toBe(6);
+  });
+});
+
+describe('a replaced database file is followed', () => {
+  for (const how of ['mv other.db app.db', 'delete + recreate'] as const) {
+    it(`${how}: new generation, snapshot of the new file, its rows shipped`, async () => {
+      const dir = tmp();
+      const db = join(dir, 'app.db');
+      appDb(db, 'old_rows', 10);
+      const rep = new Replicator(['-config', config(dir, db)]);
+      await rep.waitFor(/snapshot written/);
+      if (how === 'mv other.db app.db') {
+        const other = join(dir, 'other.db');
+        appDb(other, 'new_rows', 7);
+        renameSync(other, db);
+      } else {
+        rmSync(db);
+      }
+      await rep.waitFor(/database file replaced/);
+      if (how === 'delete + recreate') appDb(db, 'new_rows', 7);
+      await rep.waitFor(/snapshot written/, { n: 2 });
+      expect(rep.lines.some((l) => /new generation: the backup does not continue/.test(l.msg))).toBe(true);
+      appDb(db, 'new_rows', 5, 100);
+      // Shipped before the shutdown: the final sync must find nothing left.
+      const out = join(dir, 'out.db');
+      expect((await rep.stop()).code).toBe(0);
+      const r = restore(dir, out);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(tables(out)).toContain('new_rows');
+      expect(tables(out)).not.toContain('old_rows');
+      expect(rowCount(out, 'new_rows')).toBe(12);
+    });
+  }
+});
+
+describe('restore refuses leftovers SQLite would replay', () => {
+  it('a hot -journal beside the target: error naming it, nothing restored', () => {
+    const d = prepareCase('basic');
+    dirs.push(d);
+    const out = join(d, 'out.db');
+    writeFileSync(`${out}-journal`, Buffer.alloc(4096, 1));
+    const r = restore(d, out);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${out}-journal`);
+    expect(existsSync(out)).toBe(false);
+    expect(FIXTURES).toBeTruthy();
+  });
+});
+
+describe('two dbs sharing one replica location', () => {
+  it('the config is refused, naming both databases', () => {
+    const dir = tmp();
+    const file = join(dir, 'litestream.yml');
+    writeFileSync(
+      file,
+      `dbs:
+  - path: ${join(dir, 'a.db')}
+    replicas:
+      - url: file://${join(dir, 'replica')}
+  - path: ${join(dir, 'b.db')}
+    replicas:
+      - type: file
+        path: ${join(dir, 'replica')}/
+`,
+    );
+    const r = cli(['generations', '-config', file, join(dir, 'a.db')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/a\.db .* and .*b\.db .* replicate to the same location/);
+  });
+});
+
+describe('interrupted restores leave nothing behind', () => {
+  it('stale temp files of an earlier (killed) restore into the same target are removed, others kept', () => {
+    const d = prepareCase('basic');
+    dirs.push(d);
+    const out = join(d, 'out.db');
+    const stale = [`${out}.lsmix-3999999-deadbeef.tmp`, `${out}.lsmix-3999999-deadbeef.tmp-wal`, `${out}.0badc0de.tmp`];
+    for (const f of stale) writeFileSync(f, 'x');
+    mkdirSync(`${out}.lsmix-3999999-deadbeef.segments`);
+    writeFileSync(`${out}.lsmix-3999999-deadbeef.segments/0-0.wal`, 'x');
+    writeFileSync(`${out}.keep.tmp`, 'mine'); // not a name restore makes
+    const r = restore(d, out);
+    expect(r.code).toBe(0);
+    expect(readdirSync(d).filter((n) => n.startsWith('out.db'))).toEqual(['out.db', 'out.db.keep.tmp']);
+  });
+
+  it('SIGTERM during a restore: exit 143, temp db and segments removed, no target', async () => {
+    const dir = tmp();
+    const db = join(dir, 'big.db');
+    const app = new Database(db);
+    app.pragma('journal_mode = wal');
+    app.exec('CREATE TABLE blobs (id INTEGER PRIMARY KEY, b BLOB)');
+    const ins = app.prepare('INSERT INTO blobs (b) VALUES (randomblob(65536))');
+    app.transaction(() => {
+      for (let i = 0; i < 3000; i++) ins.run();
+    })();
+    app.close();
+    const url = `file://${join(dir, 'replica')}`;
+    const made = cli(['replicate', db, url, '-exec', `${process.execPath} -e 0`], { timeout: 120_000 });
+    expect(made.code).toBe(0);
+
+    const outDir = join(dir, 'out');
+    mkdirSync(outDir);
+    const out = join(outDir, 'restored.db');
+    const child = spawn(process.execPath, [join(import.meta.dirname, '../../bin/run.js'), 'restore', '-o', out, url], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', (b: Buffer) => {
+      stderr += b.toString();
+    });
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.once('exit', (code, signal) => resolve({ code, signal })),
+    );
+    // Signal as soon as the temp db exists (bounded: the restore takes seconds).
+    let sent = false;
+    for (let i = 0; i < 2_000 && !sent && child.exitCode === null; i++) {
+      if (readdirSync(outDir).some((n) => n.endsWith('.tmp'))) {
+        child.kill('SIGTERM');
+        sent = true;
+      } else await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(sent).toBe(true);
+    const r = await exited;
+    expect(r.code).toBe(143);
+    expect(stderr).toMatch(/restore interrupted by SIGTERM/);
+    expect(readdirSync(outDir)).toEqual([]);
+  }, 180_000);
+});
+
+describe('timers past 2^31 ms', () => {
+  it('validation-interval: 720h does not run verifications back to back', async () => {
+    const dir = tmp();
+    const db = join(dir, 'app.db');
+    appDb(db, 'notes', 3);
+    const rep = new Replicator(['-config', config(dir, db, { replica: '        validation-interval: 720h\n' })]);
+    await rep.waitFor(/snapshot written/);
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect(rep.count(/^validation/)).toBe(0);
+    expect((await rep.stop()).code).toBe(0);
+  });
+});
+
+describe('a full disk under the shadow WAL', () => {
+  it('short writes never ship a torn segment; replication catches up once there is space', async () => {
+    const dir = tmp();
+    const meta = join(dir, 'meta');
+    mkdirSync(meta);
+    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=160k', 'tmpfs', meta], { encoding: 'utf8' });
+    if (m.status !== 0) {
+      console.warn(`\n\n!!! SKIPPED full-disk test: cannot mount a tmpfs (${m.stderr.trim()}) !!!\n\n`);
+      return;
+    }
+    mounts.push(meta);
+    const db = join(dir, 'app.db');
+    const app = new Database(db);
+    app.pragma('journal_mode = wal');
+    app.exec('CREATE TABLE blobs (id INTEGER PRIMARY KEY, b BLOB)');
+    app.close();
+    const rep = new Replicator(['-config', config(dir, db, { db: `    meta-path: ${meta}\n` })]);
+    await rep.waitFor(/snapshot written/);
+    // ~400 KB in one transaction: more than the tmpfs holds.
+    const w = new Database(db);
+    w.pragma('wal_autocheckpoint = 0');
+    const ins = w.prepare('INSERT INTO blobs (b) VALUES (randomblob(4000))');
+    w.transaction(() => {
+      for (let i = 0; i < 100; i++) ins.run();
+    })();
+    await rep.waitFor(/database sync failed/);
+    await new Promise((r) => setTimeout(r, 1_000)); // several more failing passes
+
+    // Whatever reached the replica restores cleanly (no torn segment was shipped).
+    const mid = join(dir, 'mid.db');
+    const r1 = restore(dir, mid);
+    expect(r1.stderr).toBe('');
+    expect(r1.code).toBe(0);
+    expect(integrityCheck(mid)).toBe('ok');
+    expect([0, 100]).toContain(rowCount(mid, 'blobs'));
+
+    expect(spawnSync('mount', ['-o', 'remount,size=8m', meta]).status).toBe(0);
+    await rep.waitFor(/database monitor recovered/);
+    w.prepare('INSERT INTO blobs (b) VALUES (randomblob(10))').run();
+    w.close();
+    expect((await rep.stop()).code).toBe(0);
+    const out = join(dir, 'out.db');
+    const r2 = restore(dir, out);
+    expect(r2.stderr).toBe('');
+    expect(r2.code).toBe(0);
+    expect(integrityCheck(out)).toBe('ok');
+    expect(rowCount(out, 'blobs')).toBe(101);
+  });
+});

@@ -152,6 +152,8 @@ export class MonitoredDb extends EventEmitter {
   private fileGone = false;
   private state?: ShadowState;
   private knownEnd?: KnownEnd;
+  /** The end of the previous WAL index, still to be recorded (writeIndexEnd). */
+  private pendingIndexEnd?: { index: number; end: number };
   private pageSize = 0;
   private scanBuf?: Buffer;
   private timer?: NodeJS.Timeout;
@@ -346,6 +348,7 @@ export class MonitoredDb extends EventEmitter {
       try {
         this.copyToShadow();
         await this.maybeCheckpoint();
+        this.writeIndexEnd();
         if (this.lastError) {
           this.log.info('database monitor recovered');
           this.lastError = undefined;
@@ -969,6 +972,8 @@ export class MonitoredDb extends EventEmitter {
   /** Begin shadow WAL file `index` with the current WAL header. */
   private startIndex(index: number, header: WalHeader, rawHeader: Buffer): void {
     const s = this.state!;
+    // Recorded in the new index (see writeIndexEnd): restores can then prove index s.index whole.
+    this.pendingIndexEnd = { index: s.index, end: s.size };
     this.syncShadow(); // the finished index
     this.writeShadowHeader(s.generation, index, rawHeader);
     this.state = {
@@ -1006,6 +1011,7 @@ export class MonitoredDb extends EventEmitter {
       checksum: { s1: wal.header.checksum1, s2: wal.header.checksum2 },
     };
     this.knownEnd = undefined;
+    this.pendingIndexEnd = undefined;
     this.copyToShadow();
     this.local.writeGeneration(generation);
     this.local.removeOtherGenerations(generation).catch(() => undefined);
@@ -1139,6 +1145,31 @@ export class MonitoredDb extends EventEmitter {
     }
     this.copyToShadow();
     return true;
+  }
+
+  /**
+   * Record where the previous WAL index ended, as rows 2 (index) and 3 (end offset) of
+   * `_litestream_seq`: the write lands in the new index, so a restore that applies it (or reads
+   * it, for `-index`) can prove no segment at the end of the previous index is missing — the
+   * layout itself does not say where an index ends. Skipped while the app holds the write lock
+   * (retried next pass).
+   */
+  private writeIndexEnd(): void {
+    const m = this.pendingIndexEnd;
+    if (!m || !this.writer || this.writer.inTransaction || !this.state) return;
+    if (!this.beginWrite(0)) return;
+    try {
+      this.writer
+        .prepare(
+          'INSERT INTO _litestream_seq (id, seq) VALUES (2, ?), (3, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq',
+        )
+        .run(m.index, m.end);
+      this.commitWrite();
+      this.pendingIndexEnd = undefined;
+    } finally {
+      this.rollbackWrite();
+    }
+    this.copyToShadow();
   }
 
   /** Frames in the live WAL file, for tests and metrics. */

@@ -40,6 +40,8 @@ export interface RestorePlan {
   indexes: Array<{ index: number; segments: WalSegmentInfo[] }>;
   /** Sum of stored object sizes (what will be downloaded). */
   bytes: number;
+  /** Segments of the index after the last one applied (they record where it ended). */
+  next: WalSegmentInfo[];
 }
 
 /** No replica holds anything restorable: `-if-replica-exists` turns this into exit 0. */
@@ -215,7 +217,8 @@ export function planGeneration(
     if (segments.length > 0) indexes.push({ index, segments });
   }
   const bytes = snapshot.size + chain.reduce((n, s) => n + s.size, 0);
-  return { replica, generation: g.generation, snapshot, indexes, bytes };
+  const next = g.segments.filter((s) => s.index === maxIndex + 1);
+  return { replica, generation: g.generation, snapshot, indexes, bytes, next };
 }
 
 /** Prefix an error with the replica it came from (unless it already says so). */

@@ -10,6 +10,7 @@ import { snapshotKey, walSegmentKey } from '../format/layout.js';
 import type { Logger } from '../log.js';
 import type { WalSegmentInfo } from '../replica/client.js';
 import { applyWalIndex, checkIntegrity, type LocalSegment, snapshotPageSize } from './apply.js';
+import { type IndexEnd, indexEndFromSegments, readIndexEnd } from './index-end.js';
 import { downloadObject, TaskPool } from './download.js';
 import { planRestore, type RestoreReplica } from './plan.js';
 
@@ -141,6 +142,23 @@ async function refuseLeftovers(out: string): Promise<void> {
   }
 }
 
+/** A recorded end of WAL index `index` that differs from what was applied: segments are missing. */
+function checkIndexEnd(
+  rec: IndexEnd | undefined,
+  generation: string,
+  index: number,
+  applied: number,
+  where: string,
+): void {
+  if (!rec || rec.index !== index || rec.end === applied) return;
+  if (rec.end > applied) {
+    throw new UserError(
+      `${where}: WAL index ${index} is incomplete: its segments end at offset ${applied}, but the index ended at ${rec.end} (missing ${walSegmentKey(generation, index, applied)})`,
+      { hint: 'Restore an earlier point with -index or -timestamp, or from another replica.' },
+    );
+  }
+}
+
 export async function restoreDatabase(opts: RestoreOptions): Promise<RestoreResult> {
   const out = resolve(opts.outputPath);
   if (await exists(out)) throw outputExists(out);
@@ -157,6 +175,7 @@ export async function restoreDatabase(opts: RestoreOptions): Promise<RestoreResu
     timestamp: opts.timestamp,
   });
   const { replica, generation, snapshot } = plan;
+  const where = `replica "${replica.name}", generation ${generation}`;
   const segmentCount = plan.indexes.reduce((n, ix) => n + ix.segments.length, 0);
   opts.logger?.info(
     {
@@ -273,9 +292,26 @@ export async function restoreDatabase(opts: RestoreOptions): Promise<RestoreResu
       phase = 'apply';
       report();
       const applied = await applyWalIndex(tmpDb, generation, ix.index, ix.segments, pageSize);
+      // The index just applied records where the one before it ended (index-end.ts).
+      if (ix.index === lastIndex + 1) checkIndexEnd(readIndexEnd(tmpDb).record, generation, lastIndex, lastOffset, where);
       lastIndex = ix.index;
       lastOffset = applied.offset;
       opts.logger?.debug({ index: ix.index, frames: applied.frames }, 'applied WAL index');
+    }
+    // Stopping before the generation's last index (-index, -timestamp): the next index's first
+    // frames say where this one ended.
+    if (plan.next.length > 0) {
+      const { rootPage } = readIndexEnd(tmpDb);
+      const rec = rootPage
+        ? await indexEndFromSegments(replica, generation, plan.next, rootPage, pageSize)
+        : undefined;
+      if (rec) checkIndexEnd(rec, generation, lastIndex, lastOffset, where);
+      else {
+        opts.logger?.warn(
+          { index: lastIndex, offset: lastOffset },
+          `${where}: cannot show that WAL index ${lastIndex} is complete (index ${lastIndex + 1} does not record its end: a replica not written by ls-mix?)`,
+        );
+      }
     }
 
     opts.logger?.debug({ ms: elapsed() }, 'WAL applied');

@@ -327,6 +327,57 @@ describe('interrupted restores leave nothing behind', () => {
   }, 180_000);
 });
 
+describe('point-in-time restores with a missing middle segment', () => {
+  it('restore -index N (and latest) fail naming the missing segment instead of returning fewer rows', async () => {
+    const dir = tmp();
+    const db = join(dir, 'app.db');
+    appDb(db, 'notes', 1);
+    const cfg = config(dir, db, { db: '    min-checkpoint-page-count: 4\n    max-checkpoint-page-count: 1000\n' });
+    const rep = new Replicator(['-config', cfg]);
+    await rep.waitFor(/snapshot written/);
+    // Batches shipped one by one (each its own segment); checkpoints restart the WAL often.
+    const app = new Database(db);
+    const ins = app.prepare('INSERT INTO notes (body) VALUES (?)');
+    for (let i = 0; i < 24; i++) {
+      app.transaction(() => {
+        for (let j = 0; j < 3; j++) ins.run(`batch ${i} row ${j} ${'x'.repeat(1500)}`);
+      })();
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    app.close();
+    expect((await rep.stop()).code).toBe(0);
+
+    const gen = readdirSync(join(dir, 'replica', 'generations'))[0];
+    const walDir = join(dir, 'replica', 'generations', gen, 'wal');
+    const segs = readdirSync(walDir)
+      .map((n) => /^([0-9a-f]{8})_([0-9a-f]{8})\.wal\.lz4$/.exec(n))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => ({ name: m[0], index: Number.parseInt(m[1], 16), offset: Number.parseInt(m[2], 16) }));
+    const maxIndex = Math.max(...segs.map((x) => x.index));
+    // A middle index with two or more segments: remove its last one.
+    const middle = [...new Set(segs.map((x) => x.index))].find(
+      (i) => i > 0 && i < maxIndex - 1 && segs.filter((x) => x.index === i).length >= 2,
+    );
+    expect(middle, `indexes: ${JSON.stringify(segs)}`).toBeDefined();
+    const last = segs.filter((x) => x.index === middle).sort((a, b) => b.offset - a.offset)[0];
+    rmSync(join(walDir, last.name));
+
+    const out = join(dir, 'pit.db');
+    const pit = restore(dir, out, ['-index', String(middle)]);
+    expect(pit.code).toBe(1);
+    expect(pit.stderr).toContain(`WAL index ${middle} is incomplete`);
+    expect(pit.stderr).toContain(last.name);
+    expect(existsSync(out)).toBe(false);
+
+    const latest = restore(dir, out);
+    expect(latest.code).toBe(1);
+    expect(latest.stderr).toContain(`WAL index ${middle} is incomplete`);
+
+    // An index before the damage still restores.
+    expect(restore(dir, out, ['-index', String(middle - 1)]).code).toBe(0);
+  }, 60_000);
+});
+
 describe('timers past 2^31 ms', () => {
   it('validation-interval: 720h does not run verifications back to back', async () => {
     const dir = tmp();

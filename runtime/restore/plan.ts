@@ -40,7 +40,7 @@ export interface RestorePlan {
   indexes: Array<{ index: number; segments: WalSegmentInfo[] }>;
   /** Sum of stored object sizes (what will be downloaded). */
   bytes: number;
-  /** Segments of the index after the last one applied (they record where it ended). */
+  /** With -index: segments of the index after the last one applied (they record where it ended). */
   next: WalSegmentInfo[];
 }
 
@@ -116,6 +116,7 @@ export function chooseGeneration(
  * time then says nothing about the newest data. Refuse rather than restore an older generation.
  */
 function assertTimesOrderGenerations(candidates: GenerationSummary[], best: GenerationSummary): void {
+  if (candidates.length < 2) return; // nothing to choose between
   const disordered = candidates.find((g) => !timesFollowPositions(g));
   const rival = candidates.find(
     (g) =>
@@ -217,7 +218,9 @@ export function planGeneration(
     if (segments.length > 0) indexes.push({ index, segments });
   }
   const bytes = snapshot.size + chain.reduce((n, s) => n + s.size, 0);
-  const next = g.segments.filter((s) => s.index === maxIndex + 1);
+  // -index N promises all of index N: the next index records where N ended. (A -timestamp cut
+  // may stop inside an index on purpose, and the latest restore has no next index.)
+  const next = target.index !== undefined ? g.segments.filter((s) => s.index === maxIndex + 1) : [];
   return { replica, generation: g.generation, snapshot, indexes, bytes, next };
 }
 

@@ -360,7 +360,16 @@ describe('point-in-time restores with a missing middle segment', () => {
     );
     expect(middle, `indexes: ${JSON.stringify(segs)}`).toBeDefined();
     const last = segs.filter((x) => x.index === middle).sort((a, b) => b.offset - a.offset)[0];
+    const url = `file://${join(dir, 'replica')}`;
+    const intact = cli(['verify', '-points', 'all', url]);
+    expect(intact.code).toBe(0);
+    expect(intact.stdout).toMatch(new RegExp(`${maxIndex + 1} earlier points restored`));
     rmSync(join(walDir, last.name));
+
+    // verify walks every restorable point and names the broken one.
+    const v = cli(['verify', '-points', 'all', url]);
+    expect(v.code).toBe(1);
+    expect(v.stdout).toContain(`WAL index ${middle} is incomplete`);
 
     const out = join(dir, 'pit.db');
     const pit = restore(dir, out, ['-index', String(middle)]);

@@ -144,7 +144,11 @@ export async function verifyReplica(
       }
     }
     if (opts.points !== undefined && opts.points !== 'latest') {
-      out.points = await verifyPoints(r, opts.points, { scratch: opts.scratch, parallelism: opts.parallelism, logger: log });
+      out.points = await verifyPoints(r, opts.points, {
+        scratch: opts.scratch,
+        parallelism: opts.parallelism,
+        logger: log,
+      });
       const bad = out.points.failed[0];
       if (bad) {
         out.error = `${out.points.failed.length} of ${out.points.checked.length} earlier points do not restore; WAL index ${bad.index}: ${bad.error}`;

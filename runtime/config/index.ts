@@ -6,9 +6,9 @@ import { isMap, isPair, isScalar, LineCounter, type Node, parseDocument } from '
 import type { z } from 'zod';
 import { UserError } from '../errors.js';
 import { isReplicaUrl, parseReplicaUrl } from '../replica/url.js';
-import { assertDistinctReplicaLocations } from './shared-location.js';
 import { expandEnv } from './env.js';
 import { fileSchema, type RawDb, type RawReplica } from './schema.js';
+import { assertDistinctReplicaLocations } from './shared-location.js';
 import { type Config, type DbConfig, DEFAULTS, type ReplicaConfig } from './types.js';
 
 export * from './duration.js';

@@ -90,7 +90,13 @@ export class ShortWriteError extends Error {
 }
 
 /** writeSync that insists on every byte (a short write on a full disk is no success). */
-export function writeFullySync(fd: number, buf: Buffer, offset: number, length: number, position: number): void {
+export function writeFullySync(
+  fd: number,
+  buf: Buffer,
+  offset: number,
+  length: number,
+  position: number,
+): void {
   let done = 0;
   while (done < length) {
     const n = writeSync(fd, buf, offset + done, length - done, position + done);
@@ -412,10 +418,10 @@ export class MonitoredDb extends EventEmitter {
   private removeStaleWal(): void {
     const old = this.state?.rawHeader;
     const wal = readWalHeader(this.walPath);
-    if (!old || !wal || !wal.raw.equals(old)) return;
+    if (!old || !wal?.raw.equals(old)) return;
     rmSync(this.walPath, { force: true });
     rmSync(`${this.path}-shm`, { force: true });
-    this.log.info('removed the replaced database file\'s -wal and -shm');
+    this.log.info("removed the replaced database file's -wal and -shm");
   }
 
   /** Why the path no longer names our open db file, or undefined when it still does. */
@@ -875,7 +881,9 @@ export class MonitoredDb extends EventEmitter {
         });
       } catch (err) {
         ftruncateSync(out, s.size);
-        throw new Error(`cannot write the shadow WAL (${(err as Error).message}): will retry`, { cause: err });
+        throw new Error(`cannot write the shadow WAL (${(err as Error).message}): will retry`, {
+          cause: err,
+        });
       }
       // Whatever was written past the last verified commit (the WAL changed under us) goes.
       if (fstatSync(out).size > r.commitEnd) ftruncateSync(out, r.commitEnd);

@@ -54,7 +54,10 @@ export class Replication {
               hint: 'Check the path (it is never created): the app creates it, or restore it first.',
             });
           }
-          log.warn({ db: cfg.path }, 'database file does not exist yet: waiting for it (it is never created)');
+          log.warn(
+            { db: cfg.path },
+            'database file does not exist yet: waiting for it (it is never created)',
+          );
           missing.push(await openDb(cfg, log, { deferOpen: true }));
         } else opened.push(await openDb(cfg, log));
       }
@@ -96,11 +99,17 @@ export class Replication {
         .then(() => {
           clearInterval(timer);
           this.waiting.delete(d);
-          this.log.info({ db: d.db.path, replicas: d.replicas.map((r) => r.name) }, 'database appeared: replicating');
+          this.log.info(
+            { db: d.db.path, replicas: d.replicas.map((r) => r.name) },
+            'database appeared: replicating',
+          );
           this.startDb(d);
         })
         .catch((err) => {
-          this.log.error({ db: d.db.path, err: (err as Error).message }, 'cannot open the database; retrying');
+          this.log.error(
+            { db: d.db.path, err: (err as Error).message },
+            'cannot open the database; retrying',
+          );
           opening = false;
         });
     }, timerDelay(d.db.config.monitorInterval));

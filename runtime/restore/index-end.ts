@@ -37,7 +37,8 @@ export function readIndexEnd(dbPath: string): { record?: IndexEnd; rootPage?: nu
     const end = get(3);
     return {
       rootPage: root.rootpage,
-      record: index !== undefined && end !== undefined ? { index: Number(index), end: Number(end) } : undefined,
+      record:
+        index !== undefined && end !== undefined ? { index: Number(index), end: Number(end) } : undefined,
     };
   } finally {
     db.close();
@@ -110,13 +111,10 @@ function parseRecordPage(page: Buffer): IndexEnd | undefined {
   const cells = page.readUInt16BE(3);
   const values = new Map<number, number>();
   for (let i = 0; i < cells; i++) {
-    let at = page.readUInt16BE(8 + 2 * i);
-    [, at] = varint(page, at); // payload size
-    let rowid: number;
-    [rowid, at] = varint(page, at);
-    const start = at;
-    let hdrLen: number;
-    [hdrLen, at] = varint(page, at);
+    const [, afterSize] = varint(page, page.readUInt16BE(8 + 2 * i)); // payload size
+    const [rowid, start] = varint(page, afterSize);
+    const [hdrLen, afterHdrLen] = varint(page, start);
+    let at = afterHdrLen;
     const types: number[] = [];
     while (at < start + hdrLen) {
       let t: number;

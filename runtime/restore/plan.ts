@@ -102,7 +102,11 @@ export function chooseGeneration(
   let best: GenerationSummary | undefined;
   for (const g of candidates) {
     // Equal newest times: the one that started later is the newer (generations follow each other).
-    if (!best || g.updatedAt > best.updatedAt || (+g.updatedAt === +best.updatedAt && g.createdAt > best.createdAt))
+    if (
+      !best ||
+      g.updatedAt > best.updatedAt ||
+      (+g.updatedAt === +best.updatedAt && g.createdAt > best.createdAt)
+    )
       best = g;
   }
   if (best && !target.generation && !target.timestamp) assertTimesOrderGenerations(candidates, best);

@@ -10,8 +10,8 @@ import { snapshotKey, walSegmentKey } from '../format/layout.js';
 import type { Logger } from '../log.js';
 import type { WalSegmentInfo } from '../replica/client.js';
 import { applyWalIndex, checkIntegrity, type LocalSegment, snapshotPageSize } from './apply.js';
-import { type IndexEnd, indexEndFromSegments, readIndexEnd } from './index-end.js';
 import { downloadObject, TaskPool } from './download.js';
+import { type IndexEnd, indexEndFromSegments, readIndexEnd } from './index-end.js';
 import { planRestore, type RestoreReplica } from './plan.js';
 
 export interface RestoreProgress {
@@ -293,7 +293,8 @@ export async function restoreDatabase(opts: RestoreOptions): Promise<RestoreResu
       report();
       const applied = await applyWalIndex(tmpDb, generation, ix.index, ix.segments, pageSize);
       // The index just applied records where the one before it ended (index-end.ts).
-      if (ix.index === lastIndex + 1) checkIndexEnd(readIndexEnd(tmpDb).record, generation, lastIndex, lastOffset, where);
+      if (ix.index === lastIndex + 1)
+        checkIndexEnd(readIndexEnd(tmpDb).record, generation, lastIndex, lastOffset, where);
       lastIndex = ix.index;
       lastOffset = applied.offset;
       opts.logger?.debug({ index: ix.index, frames: applied.frames }, 'applied WAL index');

@@ -12,8 +12,8 @@ import type { Gauge, Registry } from 'prom-client';
 import type { DbConfig, ReplicaConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { promClient } from '../metrics.js';
-import type { ReplicaVerification, VerifyReport } from '../verify.js';
 import { timerDelay } from '../replicate/timers.js';
+import type { ReplicaVerification, VerifyReport } from '../verify.js';
 import type { VerifyJob } from './child.js';
 
 // prom-client loads only when some replica has a validation-interval (promClient: a plain

@@ -38,16 +38,27 @@ export async function verifyPoints(
   const { generation } = await planRestore([r], {});
   const g = await summarizeGeneration(r.name, r.client, generation);
   const first = Math.min(...(g?.snapshots ?? []).map((s) => s.index));
-  const indexes = [...new Set((g?.segments ?? []).map((s) => s.index))].filter((i) => i >= first).sort((a, b) => a - b);
+  const indexes = [...new Set((g?.segments ?? []).map((s) => s.index))]
+    .filter((i) => i >= first)
+    .sort((a, b) => a - b);
   const chosen = points === 'all' ? indexes : samplePoints(indexes, points);
   const result: PointsResult = { generation, checked: [], failed: [] };
   for (const index of chosen) {
     const out = join(opts.scratch, `${r.name.replace(/[^\w.-]/g, '_')}-index-${index}.db`);
     try {
-      await restoreDatabase({ replicas: [r], outputPath: out, generation, index, parallelism: opts.parallelism });
+      await restoreDatabase({
+        replicas: [r],
+        outputPath: out,
+        generation,
+        index,
+        parallelism: opts.parallelism,
+      });
     } catch (err) {
       result.failed.push({ index, error: (err as Error).message });
-      opts.logger?.error({ replica: r.name, index, err: (err as Error).message }, 'verify: point-in-time restore failed');
+      opts.logger?.error(
+        { replica: r.name, index, err: (err as Error).message },
+        'verify: point-in-time restore failed',
+      );
     } finally {
       await rm(out, { force: true });
     }

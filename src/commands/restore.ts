@@ -138,7 +138,10 @@ export default class Restore extends BaseCommand {
 }
 
 function interruptedBy(sig: NodeJS.Signals): UserError {
-  return new UserError(`restore interrupted by ${sig}: nothing was written to the target, temp files removed`, {
-    exitCode: 128 + (constants.signals[sig] ?? 0),
-  });
+  return new UserError(
+    `restore interrupted by ${sig}: nothing was written to the target, temp files removed`,
+    {
+      exitCode: 128 + (constants.signals[sig] ?? 0),
+    },
+  );
 }

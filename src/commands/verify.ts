@@ -1,9 +1,9 @@
 import { Args, Flags } from '@oclif/core';
 import { loadConfig } from '../../runtime/config/index.js';
+import { UserError } from '../../runtime/errors.js';
 import { createLogger, silentLogger } from '../../runtime/log.js';
 import { isReplicaUrl } from '../../runtime/replica/url.js';
 import { formatLag, openReplicaTargets } from '../../runtime/restore.js';
-import { UserError } from '../../runtime/errors.js';
 import {
   type ReplicaVerification,
   type VerifyPoints,
@@ -86,7 +86,9 @@ function parsePoints(value: string | undefined): VerifyPoints | undefined {
   if (value === undefined || value === 'latest' || value === 'all') return value;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) {
-    throw new UserError(`invalid --points "${value}"`, { hint: 'Use all, latest, or a whole number of points.' });
+    throw new UserError(`invalid --points "${value}"`, {
+      hint: 'Use all, latest, or a whole number of points.',
+    });
   }
   return n;
 }
@@ -108,7 +110,9 @@ function formatReport(report: VerifyReport): string {
   ];
   for (const r of report.replicas) {
     if (r.points && r.points.failed.length === 0) {
-      lines.push(`${r.replica}: ${r.points.checked.length} earlier points restored (WAL indexes ${r.points.checked.join(', ')})`);
+      lines.push(
+        `${r.replica}: ${r.points.checked.length} earlier points restored (WAL indexes ${r.points.checked.join(', ')})`,
+      );
     }
     if (r.error) lines.push(`${r.replica}: ${r.error}`);
     else if (r.compare?.status === 'skipped')

@@ -40,7 +40,11 @@ afterAll(async () => {
 });
 
 /** A litestream.yml for one db and one file replica, fast intervals, JSON logs. */
-function config(dir: string, dbPath: string, extra: { db?: string; replica?: string; top?: string } = {}): string {
+function config(
+  dir: string,
+  dbPath: string,
+  extra: { db?: string; replica?: string; top?: string } = {},
+): string {
   const file = join(dir, 'litestream.yml');
   writeFileSync(
     file,
@@ -82,7 +86,9 @@ function tables(path: string): string[] {
   const db = new Database(path, { readonly: true });
   try {
     return (
-      db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]
+      db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as {
+        name: string;
+      }[]
     ).map((r) => r.name);
   } finally {
     db.close();
@@ -239,7 +245,9 @@ describe('generation choice on a copied replica', () => {
     expect(restore(dir, out).code).toBe(0);
     expect(rowCount(out, 'notes')).toBe(20);
     // -generation settles the copy.
-    const latest = cli(['generations', `file://${join(dir, 'replica')}`]).stdout.split('\n')[1].split(/\s+/)[1];
+    const latest = cli(['generations', `file://${join(dir, 'replica')}`])
+      .stdout.split('\n')[1]
+      .split(/\s+/)[1];
     const out2 = join(dir, 'out2.db');
     expect(cli(['restore', '-generation', latest, '-o', out2, `file://${copy}`]).code).toBe(0);
     expect(rowCount(out2, 'notes')).toBe(20);
@@ -273,7 +281,11 @@ describe('interrupted restores leave nothing behind', () => {
     const d = prepareCase('basic');
     dirs.push(d);
     const out = join(d, 'out.db');
-    const stale = [`${out}.lsmix-3999999-deadbeef.tmp`, `${out}.lsmix-3999999-deadbeef.tmp-wal`, `${out}.0badc0de.tmp`];
+    const stale = [
+      `${out}.lsmix-3999999-deadbeef.tmp`,
+      `${out}.lsmix-3999999-deadbeef.tmp-wal`,
+      `${out}.0badc0de.tmp`,
+    ];
     for (const f of stale) writeFileSync(f, 'x');
     mkdirSync(`${out}.lsmix-3999999-deadbeef.segments`);
     writeFileSync(`${out}.lsmix-3999999-deadbeef.segments/0-0.wal`, 'x');
@@ -301,9 +313,13 @@ describe('interrupted restores leave nothing behind', () => {
     const outDir = join(dir, 'out');
     mkdirSync(outDir);
     const out = join(outDir, 'restored.db');
-    const child = spawn(process.execPath, [join(import.meta.dirname, '../../bin/run.js'), 'restore', '-o', out, url], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [join(import.meta.dirname, '../../bin/run.js'), 'restore', '-o', out, url],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stderr = '';
     child.stderr!.on('data', (b: Buffer) => {
       stderr += b.toString();
@@ -332,7 +348,9 @@ describe('point-in-time restores with a missing middle segment', () => {
     const dir = tmp();
     const db = join(dir, 'app.db');
     appDb(db, 'notes', 1);
-    const cfg = config(dir, db, { db: '    min-checkpoint-page-count: 4\n    max-checkpoint-page-count: 1000\n' });
+    const cfg = config(dir, db, {
+      db: '    min-checkpoint-page-count: 4\n    max-checkpoint-page-count: 1000\n',
+    });
     const rep = new Replicator(['-config', cfg]);
     await rep.waitFor(/snapshot written/);
     // Batches shipped one by one (each its own segment); checkpoints restart the WAL often.
@@ -392,7 +410,10 @@ describe('timers past 2^31 ms', () => {
     const dir = tmp();
     const db = join(dir, 'app.db');
     appDb(db, 'notes', 3);
-    const rep = new Replicator(['-config', config(dir, db, { replica: '        validation-interval: 720h\n' })]);
+    const rep = new Replicator([
+      '-config',
+      config(dir, db, { replica: '        validation-interval: 720h\n' }),
+    ]);
     await rep.waitFor(/snapshot written/);
     await new Promise((r) => setTimeout(r, 2_000));
     expect(rep.count(/^validation/)).toBe(0);

@@ -28,9 +28,13 @@ describe('chooseGeneration', () => {
 
   it('refuses to guess when times cannot order generations (overlap, all equal)', () => {
     const spanning = gen('0000000000000000', '2026-01-01T09:00:00Z', '2026-01-01T14:00:00Z');
-    expect(() => chooseGeneration([a, b, spanning], {})).toThrow(/cannot tell which generation is the latest/);
+    expect(() => chooseGeneration([a, b, spanning], {})).toThrow(
+      /cannot tell which generation is the latest/,
+    );
     const same = (g: string) => gen(g, '2026-01-01T10:00:00Z', '2026-01-01T10:00:00Z');
-    expect(() => chooseGeneration([same('aaaaaaaaaaaaaaaa'), same('bbbbbbbbbbbbbbbb')], {})).toThrow(/cannot tell/);
+    expect(() => chooseGeneration([same('aaaaaaaaaaaaaaaa'), same('bbbbbbbbbbbbbbbb')], {})).toThrow(
+      /cannot tell/,
+    );
     // -generation settles it.
     expect(chooseGeneration([a, b, spanning], { generation: a.generation })?.generation).toBe(a.generation);
   });

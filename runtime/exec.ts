@@ -113,7 +113,7 @@ export async function runReplicate(opts: RunReplicateOptions): Promise<number> {
 
   const onSignal = (signal: (typeof SIGNALS)[number]) => {
     if (shuttingDown) {
-      log.warn({ signal }, 'second signal: exiting now, without waiting for the final sync');
+      log.warn({ signal }, 'second signal: exiting without waiting for the final sync');
       child?.kill('SIGKILL');
       process.exit(signalExitCode(signal));
     }

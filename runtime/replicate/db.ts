@@ -394,9 +394,10 @@ export class MonitoredDb extends EventEmitter {
     }
     if (!this.fileGone) return !!this.reader;
     try {
-      statSync(this.path);
+      // Still gone, or new and not yet written by its app (see hasDatabase): wait quietly.
+      if (statSync(this.path).size === 0) return false;
     } catch {
-      return false; // still gone: wait quietly (logged once above)
+      return false;
     }
     try {
       this.openConnections();

@@ -2,7 +2,7 @@
  * Replication of every database in a config: one MonitoredDb per db, one ReplicaSyncer per
  * replica, each on its own interval.
  */
-import { existsSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import type { Config, DbConfig } from '../config/types.js';
 import { UserError } from '../errors.js';
 import { type Logger, silentLogger } from '../log.js';
@@ -48,9 +48,9 @@ export class Replication {
       for (const cfg of config.dbs) {
         // Never create a database: a mistyped or misdetected path would start an empty
         // generation whose retention deletes the real backups. Wait for it, as Litestream does.
-        if (!existsSync(cfg.path)) {
+        if (!hasDatabase(cfg.path)) {
           if (!timers) {
-            throw new UserError(`database ${cfg.path} does not exist`, {
+            throw new UserError(`database ${cfg.path} does not exist (or is still empty)`, {
               hint: 'Check the path (it is never created): the app creates it, or restore it first.',
             });
           }
@@ -92,7 +92,7 @@ export class Replication {
   private waitForFile(d: ReplicatedDb): void {
     let opening = false;
     const timer = setInterval(() => {
-      if (opening || !existsSync(d.db.path)) return;
+      if (opening || !hasDatabase(d.db.path)) return;
       opening = true;
       d.db
         .open()
@@ -190,6 +190,19 @@ export class Replication {
 export interface CloseResult {
   /** `replica "NAME" of DB` for every replica the final sync could not bring up to date. */
   unshipped: string[];
+}
+
+/**
+ * The db file exists and SQLite has written its header. An app that just opened a new db holds
+ * a 0-byte file until its first write: our first writes would fix its page size and journal
+ * mode before its own PRAGMAs run, so we wait for that first write.
+ */
+export function hasDatabase(path: string): boolean {
+  try {
+    return statSync(path).size > 0;
+  } catch {
+    return false;
+  }
 }
 
 function describe(r: ReplicaSyncer): string {

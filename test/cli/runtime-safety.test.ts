@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { integrityCheck } from '../helpers/sqlite.js';
+import { freePort } from '../services/process.js';
 import { FIXTURES, prepareCase } from '../runtime/restore/fixture-helpers.js';
 import { assertBuilt, cli, killAll, Replicator } from './harness.js';
 
@@ -133,6 +134,32 @@ describe('replicate never creates the database', () => {
   });
 });
 
+describe('retention and a new generation', () => {
+  it('keeps the newest earlier generation while the new one is younger than retention', async () => {
+    const dir = tmp();
+    const db = join(dir, 'app.db');
+    appDb(db, 'notes', 5);
+    const cfg = config(dir, db, { replica: '        retention: 3s\n        retention-check-interval: 100ms\n' });
+    const first = new Replicator(['-config', cfg]);
+    const oldGen = String((await first.waitFor(/^new generation/)).generation);
+    await first.waitFor(/snapshot written/);
+    expect((await first.stop()).code).toBe(0);
+    await new Promise((r) => setTimeout(r, 3_200)); // the old generation's snapshot is now past retention
+    rmSync(join(dir, '.app.db-litestream'), { recursive: true, force: true }); // lost local state
+    const gens = () => readdirSync(join(dir, 'replica', 'generations'));
+
+    const second = new Replicator(['-config', cfg]);
+    const newGen = String((await second.waitFor(/^new generation/)).generation);
+    await second.waitFor(/snapshot written/);
+    await new Promise((r) => setTimeout(r, 1_000)); // ~10 retention checks
+    expect(gens().sort()).toEqual([newGen, oldGen].sort());
+    // Once the new generation covers the whole retention window, the old one goes.
+    await second.waitFor(/retention: old objects deleted/, { ms: 10_000 });
+    expect(gens()).toEqual([newGen]);
+    expect((await second.stop()).code).toBe(0);
+  });
+});
+
 describe('first start on a busy database', () => {
   it('retries the first writes while the app holds the write lock, instead of `database is locked`', async () => {
     const dir = tmp();
@@ -174,7 +201,8 @@ describe('a replaced database file is followed', () => {
       const dir = tmp();
       const db = join(dir, 'app.db');
       appDb(db, 'old_rows', 10);
-      const rep = new Replicator(['-config', config(dir, db)]);
+      const port = await freePort();
+      const rep = new Replicator(['-config', config(dir, db, { top: `addr: 127.0.0.1:${port}\n` })]);
       await rep.waitFor(/snapshot written/);
       if (how === 'mv other.db app.db') {
         const other = join(dir, 'other.db');
@@ -187,6 +215,8 @@ describe('a replaced database file is followed', () => {
       if (how === 'delete + recreate') appDb(db, 'new_rows', 7);
       await rep.waitFor(/snapshot written/, { n: 2 });
       expect(rep.lines.some((l) => /new generation: the backup does not continue/.test(l.msg))).toBe(true);
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect(metrics).toContain(`ls_mix_new_generations_total{db="${db}",reason="database file replaced"} 1`);
       appDb(db, 'new_rows', 5, 100);
       // Shipped before the shutdown: the final sync must find nothing left.
       const out = join(dir, 'out.db');

@@ -6,7 +6,7 @@
  */
 import { constants } from 'node:os';
 import type { ResultPromise } from 'execa';
-import type { Config } from './config/types.js';
+import { type Config, DEFAULTS } from './config/types.js';
 import { UserError } from './errors.js';
 import { LiveRuntime, primaryDbs } from './live/index.js';
 import type { Logger } from './log.js';
@@ -54,6 +54,8 @@ export interface RunReplicateOptions {
   logger: Logger;
   /** Live replicas: discard local changes of a diverged replica and copy the primary again. */
   resync?: boolean;
+  /** Bound on the final sync at shutdown (ms; default DEFAULTS.shutdownSyncTimeout). */
+  shutdownSyncTimeout?: number;
   /** Where signals come from (tests pass an EventEmitter). */
   signals?: NodeJS.EventEmitter;
 }
@@ -156,8 +158,10 @@ export async function runReplicate(opts: RunReplicateOptions): Promise<number> {
   clearInterval(keepAlive);
   // The server first: no stream may read a db the monitor is closing.
   await live.close();
-  await rep.close({ finalSync: true });
+  const timeoutMs = opts.shutdownSyncTimeout ?? config.shutdownSyncTimeout ?? DEFAULTS.shutdownSyncTimeout;
+  const { unshipped } = await rep.close({ finalSync: true, timeoutMs });
   events.off('SIGUSR1', onUsr1);
   for (const [s, h] of handlers) events.off(s, h);
-  return code;
+  // A backup left behind is a failure even when the app exited 0 (its code wins otherwise).
+  return unshipped.length > 0 && code === 0 ? 1 : code;
 }

@@ -80,6 +80,7 @@ export class Metrics {
 
   private readonly syncCount: Tally;
   private readonly syncErrors: Tally;
+  private readonly newGenerations: Tally;
   private readonly syncSeconds: Tally;
   private readonly checkpointCount: Tally;
   private readonly checkpointErrors: Tally;
@@ -155,6 +156,11 @@ export class Metrics {
       'db',
     ]);
     this.syncErrors = counter('litestream_sync_error_count', 'Monitor passes that failed', ['db']);
+    this.newGenerations = counter(
+      'ls_mix_new_generations_total',
+      'Generations started because the backup could not continue the previous one',
+      ['db', 'reason'],
+    );
     this.syncSeconds = counter('litestream_sync_seconds', 'Time spent in monitor passes', ['db']);
     this.checkpointCount = counter('litestream_checkpoint_count', 'Checkpoints run', ['db', 'mode']);
     this.checkpointErrors = counter('litestream_checkpoint_error_count', 'Checkpoints that failed', [
@@ -321,6 +327,9 @@ export class Metrics {
       this.syncCount.inc(labels);
       this.syncSeconds.inc(labels, e.seconds);
       if (e.error) this.syncErrors.inc(labels);
+    });
+    db.on('generation', (_g: string, reason: string) => {
+      if (reason !== 'no local state') this.newGenerations.inc({ db: db.path, reason });
     });
     db.on('checkpoint', (e: { mode: string; seconds: number; error?: boolean }) => {
       const l = { db: db.path, mode: e.mode };

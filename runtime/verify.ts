@@ -18,8 +18,10 @@ import { summarizeGeneration } from './restore/plan.js';
 import { restoreDatabase } from './restore/restore.js';
 import { readWalHeader, WAL_HEADER_SIZE } from './sqlite/wal.js';
 import { type CompareResult, compareWithLive } from './verify/compare.js';
+import { type PointsResult, type VerifyPoints, verifyPoints } from './verify/points.js';
 
 export type { CompareResult } from './verify/compare.js';
+export type { PointsResult, VerifyPoints } from './verify/points.js';
 
 export interface VerifyOptions {
   /** The live database (compared with when it exists); undefined for a replica URL. */
@@ -31,6 +33,8 @@ export interface VerifyOptions {
   logger?: Logger;
   /** Clock for the RPO (tests). */
   now?: () => Date;
+  /** Also restore earlier points of the latest generation: every WAL index, or a sample. */
+  points?: VerifyPoints;
 }
 
 export interface ReplicaVerification {
@@ -49,6 +53,8 @@ export interface ReplicaVerification {
   /** Age of the newest object in the replica's newest generation, in ms (undefined: empty). */
   rpoMs?: number;
   newestObjectAt?: string;
+  /** With `points`: the WAL indexes restored, and those that failed. */
+  points?: PointsResult;
 }
 
 export interface VerifyReport {
@@ -134,6 +140,18 @@ export async function verifyReplica(
       out.compare = compareWithLive(opts.dbPath, restored, { walHeader, offset: res.offset });
       if (out.compare.status === 'mismatch') {
         out.error = `restored database differs from the live one: ${out.compare.reason}`;
+        return out;
+      }
+    }
+    if (opts.points !== undefined && opts.points !== 'latest') {
+      out.points = await verifyPoints(r, opts.points, {
+        scratch: opts.scratch,
+        parallelism: opts.parallelism,
+        logger: log,
+      });
+      const bad = out.points.failed[0];
+      if (bad) {
+        out.error = `${out.points.failed.length} of ${out.points.checked.length} earlier points do not restore; WAL index ${bad.index}: ${bad.error}`;
         return out;
       }
     }

@@ -8,6 +8,7 @@ import { UserError } from '../errors.js';
 import { isReplicaUrl, parseReplicaUrl } from '../replica/url.js';
 import { expandEnv } from './env.js';
 import { fileSchema, type RawDb, type RawReplica } from './schema.js';
+import { assertDistinctReplicaLocations } from './shared-location.js';
 import { type Config, type DbConfig, DEFAULTS, type ReplicaConfig } from './types.js';
 
 export * from './duration.js';
@@ -356,6 +357,8 @@ export function parseConfig(yamlText: string, opts: ParseOptions = {}): Config {
     seen.set(db.path, i);
     config.dbs.push(db);
   });
+  if (raw['shutdown-sync-timeout'] !== undefined) config.shutdownSyncTimeout = raw['shutdown-sync-timeout'];
+  assertDistinctReplicaLocations(config);
   return config;
 }
 

@@ -89,6 +89,7 @@ export const fileSchema = z.strictObject({
   addr: str.optional(),
   'auth-token': str.optional(),
   exec: str.optional(),
+  'shutdown-sync-timeout': duration.optional(),
   'access-key-id': str.optional(),
   'secret-access-key': str.optional(),
   logging: loggingSchema.optional(),

@@ -86,6 +86,8 @@ export interface Config {
   addr?: string;
   authToken?: string;
   exec?: string;
+  /** shutdown-sync-timeout: how long the final sync on SIGTERM/SIGINT may take (ms). */
+  shutdownSyncTimeout?: number;
   accessKeyId?: string;
   secretAccessKey?: string;
   logging: LoggingConfig;
@@ -102,5 +104,7 @@ export const DEFAULTS = {
   syncInterval: 1_000,
   snapshotInterval: 0,
   validationInterval: 0,
+  /** Well inside the generated compose file's stop_grace_period (1m). */
+  shutdownSyncTimeout: 30_000,
   configPath: '/etc/litestream.yml',
 } as const;

@@ -22,6 +22,7 @@ import {
   openSync,
   read,
   readSync,
+  rmSync,
   statSync,
   watch,
   writeSync,
@@ -49,12 +50,60 @@ import {
 import { readWalIndexHeader, type WalIndexHeader } from '../sqlite/wal-index.js';
 import { dbFileStamp, dbFileStampSync, defaultMetaPath, LocalState } from './local-state.js';
 import { Mutex } from './mutex.js';
+import { timerDelay } from './timers.js';
 
 /** For Atomics.wait: a synchronous sub-millisecond sleep (the lock dance must not yield). */
 const pollCell = new Int32Array(new SharedArrayBuffer(4));
 
 /** How long our writes and RESTART checkpoints may wait on the app's locks (Litestream #724). */
 export const DEFAULT_BUSY_TIMEOUT = 1_000;
+
+/** How long a first start keeps retrying its first writes while the app holds the write lock. */
+const BOOTSTRAP_RETRY_MS = 120_000;
+
+/** The db stayed write-locked by another process past our busy timeout. */
+class DbBusyError extends UserError {}
+
+function isBusy(err: unknown): boolean {
+  if (err instanceof DbBusyError) return true;
+  const e = err as { code?: string; message?: string };
+  return e?.code?.startsWith('SQLITE_BUSY') === true || /database is locked/.test(e?.message ?? '');
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Which file the path names: a replaced or recreated db has another device/inode. */
+interface FileIdentity {
+  dev: number;
+  ino: number;
+}
+
+function fileIdentity(st: { dev: number; ino: number }): FileIdentity {
+  return { dev: st.dev, ino: st.ino };
+}
+
+const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
+
+/** A write returned fewer bytes than asked (a full disk): nothing past the last commit counts. */
+export class ShortWriteError extends Error {
+  readonly code = 'ESHORTWRITE';
+}
+
+/** writeSync that insists on every byte (a short write on a full disk is no success). */
+export function writeFullySync(
+  fd: number,
+  buf: Buffer,
+  offset: number,
+  length: number,
+  position: number,
+): void {
+  let done = 0;
+  while (done < length) {
+    const n = writeSync(fd, buf, offset + done, length - done, position + done);
+    if (n <= 0) throw new ShortWriteError(`short write: ${done + Math.max(0, n)} of ${length} bytes`);
+    done += n;
+  }
+}
 
 export interface ShadowPosition {
   generation: string;
@@ -103,8 +152,14 @@ export class MonitoredDb extends EventEmitter {
   /** The -shm file, for SQLite's committed frame count; same rule as dbFd. */
   private shmFd?: number;
   private writer?: Database.Database;
+  /** Device + inode of the db file our connections have open (see checkIdentity). */
+  private identity?: FileIdentity;
+  /** The db file went away (deleted, or replaced and not yet reopened): waiting for it. */
+  private fileGone = false;
   private state?: ShadowState;
   private knownEnd?: KnownEnd;
+  /** The end of the previous WAL index, still to be recorded (writeIndexEnd). */
+  private pendingIndexEnd?: { index: number; end: number };
   private pageSize = 0;
   private scanBuf?: Buffer;
   private timer?: NodeJS.Timeout;
@@ -137,6 +192,11 @@ export class MonitoredDb extends EventEmitter {
     this.busyTimeout = opts.busyTimeout ?? DEFAULT_BUSY_TIMEOUT;
   }
 
+  /** Bytes per WAL frame (header + page); 0 until open() has run. */
+  get frameSize(): number {
+    return this.pageSize > 0 ? frameSize(this.pageSize) : 0;
+  }
+
   /** Where the shadow WAL is: undefined until open() has run. */
   get position(): ShadowPosition | undefined {
     const s = this.state;
@@ -166,25 +226,41 @@ export class MonitoredDb extends EventEmitter {
   async open(): Promise<void> {
     await this.local.acquireLock();
     try {
-      this.openConnections();
-      await this.lock.run(() => this.init());
+      await this.openWithRetry();
     } catch (err) {
-      this.closeConnections();
       await this.local.releaseLock();
       throw err;
     }
   }
 
-  private openConnections(): void {
-    try {
-      statSync(this.path);
-    } catch {
-      // Litestream waits for the app to create the db; we create an empty one so the first
-      // generation starts right away (an empty SQLite file is a valid, empty database).
-      this.log.info('database file does not exist yet: creating it');
-      mkdirSync(this.local.dir, { recursive: true });
+  /**
+   * The first writes (WAL mode, our tables, the first _litestream_seq bump) need SQLite's write
+   * lock: while the app holds it (a busy first start) they are retried with backoff rather than
+   * failing with `database is locked`.
+   */
+  private async openWithRetry(reason?: string): Promise<void> {
+    const deadline = Date.now() + BOOTSTRAP_RETRY_MS;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        this.openConnections();
+        await this.lock.run(() => this.init(reason));
+        if (attempt > 0) this.log.info({ attempts: attempt + 1 }, 'database write lock obtained');
+        return;
+      } catch (err) {
+        this.closeConnections();
+        if (!isBusy(err) || Date.now() >= deadline) throw err;
+        if (attempt === 0) {
+          this.log.warn('the database is locked by another writer: retrying the first writes with backoff');
+        }
+        await sleep(Math.min(2_000, 50 * 2 ** attempt) * (0.75 + Math.random() * 0.5));
+      }
     }
-    const w = new Database(this.path, { timeout: this.busyTimeout });
+  }
+
+  private openConnections(): void {
+    // Never create the database (a mistyped path would start an empty generation and retention
+    // would then delete the real one): Replication waits for the file to appear.
+    const w = new Database(this.path, { timeout: this.busyTimeout, fileMustExist: true });
     this.writer = w;
     const mode = String(w.pragma('journal_mode', { simple: true }));
     if (mode !== 'wal') {
@@ -205,13 +281,14 @@ export class MonitoredDb extends EventEmitter {
       'CREATE TABLE IF NOT EXISTS _litestream_seq (id INTEGER PRIMARY KEY, seq INTEGER);' +
         'CREATE TABLE IF NOT EXISTS _litestream_lock (id INTEGER);',
     );
-    const r = new Database(this.path, { timeout: this.busyTimeout });
+    const r = new Database(this.path, { timeout: this.busyTimeout, fileMustExist: true });
     r.pragma('wal_autocheckpoint = 0');
     this.reader = r;
-    this.spareReader = new Database(this.path, { timeout: this.busyTimeout });
+    this.spareReader = new Database(this.path, { timeout: this.busyTimeout, fileMustExist: true });
     this.pageSize = Number(r.pragma('page_size', { simple: true }));
     this.scanBuf = scanBuffer(this.pageSize);
     this.dbFd = openSync(this.path, 'r');
+    this.identity = fileIdentity(fstatSync(this.dbFd));
     mkdirSync(this.local.dir, { recursive: true });
   }
 
@@ -246,7 +323,7 @@ export class MonitoredDb extends EventEmitter {
     const tick = () => {
       this.sync().catch(() => undefined);
     };
-    this.timer = setInterval(tick, this.config.monitorInterval);
+    this.timer = setInterval(tick, timerDelay(this.config.monitorInterval));
     this.timer.unref?.();
     if (this.opts.watch !== false) {
       try {
@@ -270,11 +347,14 @@ export class MonitoredDb extends EventEmitter {
   /** One monitor pass: copy new committed frames to the shadow WAL, checkpoint when due. */
   sync(): Promise<void> {
     return this.lock.run(async () => {
-      if (this.closed || !this.reader) return;
+      if (this.closed) return;
+      if (!(await this.followReplacedFile())) return;
+      if (!this.reader) return;
       const started = performance.now();
       try {
         this.copyToShadow();
         await this.maybeCheckpoint();
+        this.writeIndexEnd();
         if (this.lastError) {
           this.log.info('database monitor recovered');
           this.lastError = undefined;
@@ -288,6 +368,79 @@ export class MonitoredDb extends EventEmitter {
         throw err;
       }
     });
+  }
+
+  /**
+   * The db path must still name the file our connections have open, holding a SQLite header.
+   * `mv other.db app.db`, or delete + recreate, leaves us reading the old file through our
+   * descriptors: copy what is left of its WAL, close, and start a new generation on the new
+   * file (snapshotted by every replica). False while there is nothing open to sync.
+   */
+  private async followReplacedFile(): Promise<boolean> {
+    if (!this.fileGone && this.reader) {
+      const why = this.identityProblem();
+      if (!why) return true;
+      this.log.warn({ detail: why }, 'database file replaced: reopening it and starting a new generation');
+      try {
+        this.copyToShadow();
+        this.syncShadow();
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message }, 'final copy of the replaced file failed');
+      }
+      this.closeConnections();
+      this.removeStaleWal();
+      this.fileGone = true;
+      this.emit('replaced', why);
+    }
+    if (!this.fileGone) return !!this.reader;
+    try {
+      // Still gone, or new and not yet written by its app (see hasDatabase): wait quietly.
+      if (statSync(this.path).size === 0) return false;
+    } catch {
+      return false;
+    }
+    try {
+      this.openConnections();
+      this.init('database file replaced');
+      this.fileGone = false;
+      return true;
+    } catch (err) {
+      this.closeConnections();
+      if (!isBusy(err)) this.log.error({ err: (err as Error).message }, 'cannot open the new database file');
+      return false;
+    }
+  }
+
+  /**
+   * SQLite keeps the -wal and -shm of a db whose file was renamed over or deleted (it sees the
+   * file moved and does not checkpoint at close). Opened with the new file, they would replay
+   * the old db's pages into it: remove them — only when the WAL is still the one we copied.
+   */
+  private removeStaleWal(): void {
+    const old = this.state?.rawHeader;
+    const wal = readWalHeader(this.walPath);
+    if (!old || !wal?.raw.equals(old)) return;
+    rmSync(this.walPath, { force: true });
+    rmSync(`${this.path}-shm`, { force: true });
+    this.log.info("removed the replaced database file's -wal and -shm");
+  }
+
+  /** Why the path no longer names our open db file, or undefined when it still does. */
+  private identityProblem(): string | undefined {
+    let st: ReturnType<typeof statSync>;
+    try {
+      st = statSync(this.path);
+    } catch {
+      return 'the database file was deleted';
+    }
+    const id = this.identity;
+    if (id && (st.dev !== id.dev || st.ino !== id.ino)) return 'another file now has the database path';
+    if (st.size === 0) return 'the database file was truncated to 0 bytes';
+    const head = Buffer.alloc(16);
+    if (readSync(this.dbFd!, head, 0, 16, 0) < 16 || !head.equals(SQLITE_MAGIC)) {
+      return 'the database file no longer starts with a SQLite header';
+    }
+    return undefined;
   }
 
   /**
@@ -401,18 +554,21 @@ export class MonitoredDb extends EventEmitter {
   // it hold SQLite's write lock, and an await there would let an application in this same
   // process block on that lock (a deadlock).
 
-  private init(): void {
-    const marker = this.local.takeCleanShutdownSync();
+  private init(forced?: string): void {
     const previous = this.loadLocalState();
     if (!this.beginWrite()) {
-      throw new UserError(`${this.path}: the database stayed locked by another writer`, {
+      throw new DbBusyError(`${this.path}: the database stayed locked by another writer`, {
         hint: 'Retry when the application is not in a long write transaction.',
       });
     }
-    let reason: string | undefined;
+    // Taken only once the write lock is ours: a busy start retries and must still find it.
+    const marker = this.local.takeCleanShutdownSync();
+    let reason: string | undefined = forced;
     try {
       const wal = readWalHeader(this.walPath);
-      if (!previous) {
+      if (reason !== undefined) {
+        // The caller knows continuity is lost (the db file was replaced).
+      } else if (!previous) {
         reason = 'no local state';
       } else if (!wal) {
         // No WAL: SQLite removed it when the last connection closed. The generation can go on
@@ -704,21 +860,32 @@ export class MonitoredDb extends EventEmitter {
     return scanWal(fd, { from: s.size, header: s.header, checksum: s.checksum, buffer: this.scanBuf });
   }
 
-  /** Copy WAL bytes [s.size, end) to the shadow file, verifying every frame again as it goes. */
-  /** Copy verified frames from the shadow's end up to `end` (or the WAL's end); returns the new commit end. */
+  /**
+   * Copy verified frames from the shadow's end up to `end` (or the WAL's end); returns the new
+   * commit end. A short write or ENOSPC cuts the shadow back to its last verified commit and
+   * throws: the frames stay in the WAL (no checkpoint runs meanwhile) and the next pass retries.
+   */
   private appendVerified(walFd: number, s: ShadowState, end: number | undefined): number {
     const out = openSync(this.local.shadowPath(s.generation, s.index), 'r+');
     try {
-      const r = scanWal(walFd, {
-        from: s.size,
-        to: end,
-        header: s.header,
-        checksum: s.checksum,
-        buffer: this.scanBuf,
-        onFrames: (buf, start, stop, fileOffset) => {
-          writeSync(out, buf, start, stop - start, fileOffset);
-        },
-      });
+      let r: ScanResult;
+      try {
+        r = scanWal(walFd, {
+          from: s.size,
+          to: end,
+          header: s.header,
+          checksum: s.checksum,
+          buffer: this.scanBuf,
+          onFrames: (buf, start, stop, fileOffset) => {
+            writeFullySync(out, buf, start, stop - start, fileOffset);
+          },
+        });
+      } catch (err) {
+        ftruncateSync(out, s.size);
+        throw new Error(`cannot write the shadow WAL (${(err as Error).message}): will retry`, {
+          cause: err,
+        });
+      }
       // Whatever was written past the last verified commit (the WAL changed under us) goes.
       if (fstatSync(out).size > r.commitEnd) ftruncateSync(out, r.commitEnd);
       if (r.commitEnd > s.size) {
@@ -804,7 +971,7 @@ export class MonitoredDb extends EventEmitter {
   private writeShadowHeader(generation: string, index: number, rawHeader: Buffer): void {
     const fd = openSync(this.local.shadowPath(generation, index), 'w');
     try {
-      writeSync(fd, rawHeader, 0, WAL_HEADER_SIZE, 0);
+      writeFullySync(fd, rawHeader, 0, WAL_HEADER_SIZE, 0);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
@@ -814,6 +981,8 @@ export class MonitoredDb extends EventEmitter {
   /** Begin shadow WAL file `index` with the current WAL header. */
   private startIndex(index: number, header: WalHeader, rawHeader: Buffer): void {
     const s = this.state!;
+    // Recorded in the new index (see writeIndexEnd): restores can then prove index s.index whole.
+    this.pendingIndexEnd = { index: s.index, end: s.size };
     this.syncShadow(); // the finished index
     this.writeShadowHeader(s.generation, index, rawHeader);
     this.state = {
@@ -851,11 +1020,17 @@ export class MonitoredDb extends EventEmitter {
       checksum: { s1: wal.header.checksum1, s2: wal.header.checksum2 },
     };
     this.knownEnd = undefined;
+    this.pendingIndexEnd = undefined;
     this.copyToShadow();
     this.local.writeGeneration(generation);
     this.local.removeOtherGenerations(generation).catch(() => undefined);
-    this.log.info({ generation, reason }, 'new generation');
-    this.emit('generation', generation);
+    if (reason === 'no local state') this.log.info({ generation, reason }, 'new generation');
+    else {
+      // The replicas' newest generation is no longer the one being continued: say so loudly
+      // (a replaced or rewritten db, a lost WAL). Metrics count these (ls_mix_new_generations_total).
+      this.log.warn({ generation, reason }, 'new generation: the backup does not continue the previous one');
+    }
+    this.emit('generation', generation, reason);
   }
 
   /** Delete shadow files of indexes every replica has shipped (replicas call this too). */
@@ -979,6 +1154,31 @@ export class MonitoredDb extends EventEmitter {
     }
     this.copyToShadow();
     return true;
+  }
+
+  /**
+   * Record where the previous WAL index ended, as rows 2 (index) and 3 (end offset) of
+   * `_litestream_seq`: the write lands in the new index, so a restore that applies it (or reads
+   * it, for `-index`) can prove no segment at the end of the previous index is missing — the
+   * layout itself does not say where an index ends. Skipped while the app holds the write lock
+   * (retried next pass).
+   */
+  private writeIndexEnd(): void {
+    const m = this.pendingIndexEnd;
+    if (!m || !this.writer || this.writer.inTransaction || !this.state) return;
+    if (!this.beginWrite(0)) return;
+    try {
+      this.writer
+        .prepare(
+          'INSERT INTO _litestream_seq (id, seq) VALUES (2, ?), (3, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq',
+        )
+        .run(m.index, m.end);
+      this.commitWrite();
+      this.pendingIndexEnd = undefined;
+    } finally {
+      this.rollbackWrite();
+    }
+    this.copyToShadow();
   }
 
   /** Frames in the live WAL file, for tests and metrics. */

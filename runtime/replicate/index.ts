@@ -2,12 +2,15 @@
  * Replication of every database in a config: one MonitoredDb per db, one ReplicaSyncer per
  * replica, each on its own interval.
  */
+import { statSync } from 'node:fs';
 import type { Config, DbConfig } from '../config/types.js';
+import { UserError } from '../errors.js';
 import { type Logger, silentLogger } from '../log.js';
 import { openReplicaClient } from '../replica/index.js';
 import { PeriodicValidation } from '../verify/periodic.js';
 import { MonitoredDb } from './db.js';
 import { ReplicaSyncer } from './replica.js';
+import { timerDelay } from './timers.js';
 
 export { MonitoredDb, type ShadowPosition } from './db.js';
 export { ReplicaSyncer } from './replica.js';
@@ -38,29 +41,80 @@ export class Replication {
    */
   static async start(config: Config, opts: ReplicationOptions = {}): Promise<Replication> {
     const log = opts.logger ?? silentLogger();
+    const timers = opts.timers !== false;
     const opened: ReplicatedDb[] = [];
+    const missing: ReplicatedDb[] = [];
     try {
-      for (const cfg of config.dbs) opened.push(await openDb(cfg, log));
+      for (const cfg of config.dbs) {
+        // Never create a database: a mistyped or misdetected path would start an empty
+        // generation whose retention deletes the real backups. Wait for it, as Litestream does.
+        if (!hasDatabase(cfg.path)) {
+          if (!timers) {
+            throw new UserError(`database ${cfg.path} does not exist (or is still empty)`, {
+              hint: 'Check the path (it is never created): the app creates it, or restore it first.',
+            });
+          }
+          log.warn(
+            { db: cfg.path },
+            'database file does not exist yet: waiting for it (it is never created)',
+          );
+          missing.push(await openDb(cfg, log, { deferOpen: true }));
+        } else opened.push(await openDb(cfg, log));
+      }
     } catch (err) {
-      for (const d of opened) await closeDb(d, log);
+      for (const d of [...opened, ...missing]) await closeDb(d, log);
       throw err;
     }
-    const r = new Replication(opened, log);
-    if (opts.timers !== false) {
-      for (const d of opened) {
-        d.db.start();
-        for (const rep of d.replicas) {
-          rep.start();
-          // First sync right away: finds the position, takes the generation's first snapshot.
-          rep.sync().catch(() => undefined);
-        }
-      }
+    const r = new Replication([...opened, ...missing], log);
+    if (timers) {
+      for (const d of opened) r.startDb(d);
+      for (const d of missing) r.waitForFile(d);
       if (PeriodicValidation.wanted(config.dbs)) {
         r.validation = new PeriodicValidation(config.dbs, { logger: log });
         r.validation.start();
       }
     }
     return r;
+  }
+
+  private readonly waiting = new Map<ReplicatedDb, NodeJS.Timeout>();
+
+  private startDb(d: ReplicatedDb): void {
+    d.db.start();
+    for (const rep of d.replicas) {
+      rep.start();
+      // First sync right away: finds the position, takes the generation's first snapshot.
+      rep.sync().catch(() => undefined);
+    }
+  }
+
+  /** Poll (monitor-interval) until the db file exists, then open and replicate it. */
+  private waitForFile(d: ReplicatedDb): void {
+    let opening = false;
+    const timer = setInterval(() => {
+      if (opening || !hasDatabase(d.db.path)) return;
+      opening = true;
+      d.db
+        .open()
+        .then(() => {
+          clearInterval(timer);
+          this.waiting.delete(d);
+          this.log.info(
+            { db: d.db.path, replicas: d.replicas.map((r) => r.name) },
+            'database appeared: replicating',
+          );
+          this.startDb(d);
+        })
+        .catch((err) => {
+          this.log.error(
+            { db: d.db.path, err: (err as Error).message },
+            'cannot open the database; retrying',
+          );
+          opening = false;
+        });
+    }, timerDelay(d.db.config.monitorInterval));
+    timer.unref?.();
+    this.waiting.set(d, timer);
   }
 
   /** Copy every WAL and ship everything to every replica now. Rejects if any replica failed. */
@@ -81,26 +135,81 @@ export class Replication {
     }
   }
 
-  /** Stop timers; with finalSync, ship everything first (errors are logged, not thrown). */
-  async close(opts: { finalSync?: boolean } = {}): Promise<void> {
+  /**
+   * Stop timers; with finalSync, ship everything first — for at most `timeoutMs` (a storage
+   * outage must not hold a shutdown until the orchestrator's SIGKILL). Errors are logged, not
+   * thrown; the result names every replica left behind.
+   */
+  async close(opts: { finalSync?: boolean; timeoutMs?: number } = {}): Promise<CloseResult> {
     this.validation?.stop();
+    for (const t of this.waiting.values()) clearInterval(t);
+    this.waiting.clear();
     for (const d of this.dbs) {
       d.db.stopTimers();
       for (const r of d.replicas) r.stop();
     }
+    let unshipped: string[] = [];
+    let abandon = false;
     if (opts.finalSync !== false) {
-      try {
-        await this.syncAll();
-        this.log.info('final sync done');
-      } catch (err) {
-        this.log.error({ err: (err as Error).message }, 'final sync failed');
+      let timer: NodeJS.Timeout | undefined;
+      const limit = opts.timeoutMs;
+      const timedOut = new Promise<'timeout'>((resolve) => {
+        if (limit !== undefined) timer = setTimeout(() => resolve('timeout'), timerDelay(limit));
+      });
+      const outcome = await Promise.race([
+        this.syncAll().then(
+          () => 'ok' as const,
+          (err: Error) => err,
+        ),
+        timedOut,
+      ]);
+      clearTimeout(timer);
+      unshipped = this.unshipped();
+      if (outcome === 'ok' && unshipped.length === 0) this.log.info('final sync done');
+      else {
+        abandon = outcome === 'timeout';
+        const why =
+          outcome === 'timeout'
+            ? `final sync did not finish within ${Math.round((limit ?? 0) / 100) / 10}s`
+            : 'final sync failed';
+        const err = outcome instanceof Error ? outcome.message : undefined;
+        if (unshipped.length === 0) unshipped = this.dbs.flatMap((d) => d.replicas.map((r) => describe(r)));
+        this.log.error({ unshipped, err }, `${why}: not shipped to ${unshipped.join(', ')}`);
       }
     }
-    for (const d of this.dbs) await closeDb(d, this.log);
+    for (const d of this.dbs) await closeDb(d, this.log, abandon);
+    return { unshipped };
+  }
+
+  /** Replicas that do not hold everything the shadow WAL holds. */
+  private unshipped(): string[] {
+    return this.dbs.flatMap((d) => d.replicas.filter((r) => !r.caughtUp()).map((r) => describe(r)));
   }
 }
 
-async function openDb(cfg: DbConfig, log: Logger): Promise<ReplicatedDb> {
+export interface CloseResult {
+  /** `replica "NAME" of DB` for every replica the final sync could not bring up to date. */
+  unshipped: string[];
+}
+
+/**
+ * The db file exists and SQLite has written its header. An app that just opened a new db holds
+ * a 0-byte file until its first write: our first writes would fix its page size and journal
+ * mode before its own PRAGMAs run, so we wait for that first write.
+ */
+export function hasDatabase(path: string): boolean {
+  try {
+    return statSync(path).size > 0;
+  } catch {
+    return false;
+  }
+}
+
+function describe(r: ReplicaSyncer): string {
+  return `replica "${r.name}" of ${r.db.path}`;
+}
+
+async function openDb(cfg: DbConfig, log: Logger, opts: { deferOpen?: boolean } = {}): Promise<ReplicatedDb> {
   const db = new MonitoredDb(cfg, { logger: log });
   const replicas: ReplicaSyncer[] = [];
   try {
@@ -108,6 +217,7 @@ async function openDb(cfg: DbConfig, log: Logger): Promise<ReplicatedDb> {
       const client = await openReplicaClient(rc, { logger: log });
       replicas.push(new ReplicaSyncer(db, rc, client, log));
     }
+    if (opts.deferOpen) return { db, replicas };
     await db.open();
   } catch (err) {
     for (const r of replicas) await r.client.close().catch(() => undefined);
@@ -117,7 +227,9 @@ async function openDb(cfg: DbConfig, log: Logger): Promise<ReplicatedDb> {
   return { db, replicas };
 }
 
-async function closeDb(d: ReplicatedDb, log: Logger): Promise<void> {
-  for (const r of d.replicas) await r.close().catch((e) => log.warn({ err: (e as Error).message }, 'close'));
+async function closeDb(d: ReplicatedDb, log: Logger, abandon = false): Promise<void> {
+  for (const r of d.replicas) {
+    await r.close({ abandon }).catch((e) => log.warn({ err: (e as Error).message }, 'close'));
+  }
   await d.db.close();
 }

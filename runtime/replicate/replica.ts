@@ -14,8 +14,12 @@ import { Lz4FormatError } from '../format/lz4.js';
 import { decodeObject, encodeObject } from '../format/object.js';
 import type { Logger } from '../log.js';
 import type { Pos, ReplicaClient, SnapshotInfo } from '../replica/client.js';
+import { WAL_HEADER_SIZE } from '../sqlite/wal.js';
 import type { MonitoredDb } from './db.js';
 import { Mutex } from './mutex.js';
+import { timerDelay } from './timers.js';
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref?.());
 
 export class ReplicaSyncer {
   readonly name: string;
@@ -51,7 +55,7 @@ export class ReplicaSyncer {
   start(): void {
     this.timer = setInterval(() => {
       this.sync().catch(() => undefined);
-    }, this.config.syncInterval);
+    }, timerDelay(this.config.syncInterval));
     this.timer.unref?.();
   }
 
@@ -118,8 +122,31 @@ export class ReplicaSyncer {
     return this.lock.run(() => this.enforceRetentionLocked());
   }
 
-  async close(): Promise<void> {
+  /** True when storage holds everything the shadow WAL holds (and a snapshot of the generation). */
+  caughtUp(): boolean {
+    const cur = this.db.position;
+    const pos = this.pos;
+    if (!cur) return true; // nothing opened yet (a db still waiting to exist): nothing to ship
+    return (
+      this.hasSnapshot &&
+      pos !== undefined &&
+      pos.generation === cur.generation &&
+      pos.index === cur.index &&
+      pos.offset >= cur.size
+    );
+  }
+
+  /**
+   * Stop; with abandon (a shutdown whose final sync ran out of time), do not wait for a sync
+   * still retrying against unreachable storage.
+   */
+  async close(opts: { abandon?: boolean } = {}): Promise<void> {
     this.stop();
+    if (opts.abandon) {
+      this.closed = true;
+      await Promise.race([this.client.close().catch(() => undefined), sleep(2_000)]);
+      return;
+    }
     await this.lock.run(async () => {
       this.closed = true;
     });
@@ -232,6 +259,17 @@ export class ReplicaSyncer {
   }
 
   private async uploadSegment(pos: Pos, end: number): Promise<void> {
+    // The shadow holds whole verified frames only; a length that is not whole frames means it
+    // was torn (a full disk): never ship it — a new generation starts from a fresh snapshot.
+    const fsz = this.db.frameSize;
+    const frames = end - pos.offset - (pos.offset === 0 ? WAL_HEADER_SIZE : 0);
+    if (fsz > 0 && (frames < 0 || frames % fsz !== 0)) {
+      this.pos = undefined;
+      await this.db.requestNewGeneration(
+        `shadow WAL ${pos.index} failed verification before upload (${end - pos.offset} bytes at ${pos.offset})`,
+      );
+      throw new Error('shadow WAL segment failed verification before upload: started a new generation');
+    }
     const path = this.db.shadowPath(pos.generation, pos.index);
     const data = createReadStream(path, { start: pos.offset, end: end - 1, highWaterMark: 1 << 20 });
     const body = await encodeObject(data, this.config.age);
@@ -298,11 +336,24 @@ export class ReplicaSyncer {
       if (!snap) return;
       byGen.set(cur.generation, [...(byGen.get(cur.generation) ?? []), snap]);
     }
+    // While the current generation is younger than retention it cannot restore the whole window:
+    // the newest earlier generation stays (a new generation may hold other content — a replaced
+    // db, a wrong path — and must never be the reason the last good backup is deleted).
+    const snapTimes = (g: string) => (byGen.get(g) ?? []).map((sn) => sn.createdAt.getTime());
+    const curStart = Math.min(...snapTimes(cur.generation));
+    let previous: string | undefined;
+    if (curStart > cutoff) {
+      let newest = Number.NEGATIVE_INFINITY;
+      for (const g of generations) {
+        const t = Math.max(...snapTimes(g));
+        if (g !== cur.generation && t > newest) [previous, newest] = [g, t];
+      }
+    }
     let deleted = 0;
     for (const g of generations.includes(cur.generation) ? generations : [...generations, cur.generation]) {
       const keep = retained(g);
       if (keep.length === 0) {
-        if (g === cur.generation) continue;
+        if (g === cur.generation || g === previous) continue;
         await this.client.deleteGeneration(g);
         deleted++;
         continue;

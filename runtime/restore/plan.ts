@@ -40,6 +40,8 @@ export interface RestorePlan {
   indexes: Array<{ index: number; segments: WalSegmentInfo[] }>;
   /** Sum of stored object sizes (what will be downloaded). */
   bytes: number;
+  /** With -index: segments of the index after the last one applied (they record where it ended). */
+  next: WalSegmentInfo[];
 }
 
 /** No replica holds anything restorable: `-if-replica-exists` turns this into exit 0. */
@@ -98,8 +100,58 @@ export function chooseGeneration(
     candidates = containing.length > 0 ? containing : started;
   }
   let best: GenerationSummary | undefined;
-  for (const g of candidates) if (!best || g.updatedAt > best.updatedAt) best = g;
+  for (const g of candidates) {
+    // Equal newest times: the one that started later is the newer (generations follow each other).
+    if (
+      !best ||
+      g.updatedAt > best.updatedAt ||
+      (+g.updatedAt === +best.updatedAt && g.createdAt > best.createdAt)
+    )
+      best = g;
+  }
+  if (best && !target.generation && !target.timestamp) assertTimesOrderGenerations(candidates, best);
   return best;
+}
+
+/**
+ * "Latest" trusts object times. One writer per location stores a generation's objects in
+ * position order, and a new generation only after the previous one's last object; a copied
+ * replica (`cp -r`, a bucket copy) or two writers sharing a location break that, and the newest
+ * time then says nothing about the newest data. Refuse rather than restore an older generation.
+ */
+function assertTimesOrderGenerations(candidates: GenerationSummary[], best: GenerationSummary): void {
+  if (candidates.length < 2) return; // nothing to choose between
+  const disordered = candidates.find((g) => !timesFollowPositions(g));
+  const rival = candidates.find(
+    (g) =>
+      g !== best &&
+      (+g.updatedAt > +best.createdAt ||
+        (+g.updatedAt === +best.updatedAt && +g.createdAt === +best.createdAt)),
+  );
+  if (!disordered && !rival) return;
+  const why = disordered
+    ? `generation ${disordered.generation} has objects older than the data before them`
+    : `generations ${best.generation} and ${rival!.generation} overlap in time`;
+  throw new UserError(
+    `replica "${best.replica}": cannot tell which generation is the latest: ${why} ` +
+      '(a copied replica, or two databases writing to one location?)',
+    { hint: 'Choose one with -generation GEN (list them with `ls-mix generations` and `ls-mix snapshots`).' },
+  );
+}
+
+/** Object times never decrease along positions: segments by (index, offset), snapshots after earlier indexes. */
+function timesFollowPositions(g: GenerationSummary): boolean {
+  const segs = [...g.segments].sort((a, b) => a.index - b.index || a.offset - b.offset);
+  for (let i = 1; i < segs.length; i++) {
+    if (segs[i].createdAt < segs[i - 1].createdAt) return false;
+  }
+  for (const snap of g.snapshots) {
+    for (const seg of segs) {
+      if (seg.index >= snap.index) break;
+      if (snap.createdAt < seg.createdAt) return false;
+    }
+  }
+  return true;
 }
 
 const fmtTime = (d: Date) => d.toISOString();
@@ -170,7 +222,10 @@ export function planGeneration(
     if (segments.length > 0) indexes.push({ index, segments });
   }
   const bytes = snapshot.size + chain.reduce((n, s) => n + s.size, 0);
-  return { replica, generation: g.generation, snapshot, indexes, bytes };
+  // -index N promises all of index N: the next index records where N ended. (A -timestamp cut
+  // may stop inside an index on purpose, and the latest restore has no next index.)
+  const next = target.index !== undefined ? g.segments.filter((s) => s.index === maxIndex + 1) : [];
+  return { replica, generation: g.generation, snapshot, indexes, bytes, next };
 }
 
 /** Prefix an error with the replica it came from (unless it already says so). */

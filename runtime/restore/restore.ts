@@ -3,14 +3,15 @@
  * output, check it, then move it into place. Never touches an existing database.
  */
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, rename, rm, stat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { link, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import { snapshotKey, walSegmentKey } from '../format/layout.js';
 import type { Logger } from '../log.js';
 import type { WalSegmentInfo } from '../replica/client.js';
 import { applyWalIndex, checkIntegrity, type LocalSegment, snapshotPageSize } from './apply.js';
 import { downloadObject, TaskPool } from './download.js';
+import { type IndexEnd, indexEndFromSegments, readIndexEnd } from './index-end.js';
 import { planRestore, type RestoreReplica } from './plan.js';
 
 export interface RestoreProgress {
@@ -29,6 +30,8 @@ export interface RestoreOptions {
   parallelism?: number;
   logger?: Logger;
   onProgress?: (p: RestoreProgress) => void;
+  /** Abort (a signal): downloads stop, temp files are removed, the promise rejects with the reason. */
+  signal?: AbortSignal;
 }
 
 export interface RestoreResult {
@@ -85,14 +88,82 @@ async function placeNoClobber(tmp: string, out: string): Promise<void> {
   await fsync(dirname(out));
 }
 
-export async function restoreDatabase(opts: RestoreOptions): Promise<RestoreResult> {
-  const out = resolve(opts.outputPath);
-  if (await exists(out)) throw outputExists(out);
+/**
+ * Temp names of a restore into `out`: `<out>.lsmix-<pid>-<hex>.tmp` (and its -wal, -shm,
+ * -journal) and `<out>.lsmix-<pid>-<hex>.segments/`. Earlier versions used `<out>.<hex>.tmp`.
+ */
+function tempNameRe(out: string): RegExp {
+  const base = basename(out).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`^${base}\\.(?:lsmix-(\\d+)-)?[0-9a-f]{8}\\.(?:tmp(?:-wal|-shm|-journal)?|segments)$`);
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Remove what an earlier, interrupted restore into `out` left (a killed process cannot clean
+ * up): only our own temp names, and never those of a restore still running (its pid is alive).
+ */
+async function removeStaleTemps(out: string, log?: Logger): Promise<void> {
+  const re = tempNameRe(out);
+  let names: string[];
+  try {
+    names = await readdir(dirname(out));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = re.exec(name);
+    if (!m) continue;
+    const pid = m[1] === undefined ? undefined : Number(m[1]);
+    if (pid !== undefined && pid !== process.pid && pidAlive(pid)) continue;
+    await rm(join(dirname(out), name), { recursive: true, force: true });
+    log?.warn({ path: join(dirname(out), name) }, 'removed a temp file of an interrupted restore');
+  }
+}
+
+/** Files beside the target SQLite would replay into a new database at that path. */
+async function refuseLeftovers(out: string): Promise<void> {
   if (await exists(`${out}-wal`)) {
     throw new UserError(`cannot restore: a WAL file ${out}-wal exists without its database`, {
       hint: 'SQLite would replay that stale WAL into the restored database: move it away first.',
     });
   }
+  if (await exists(`${out}-journal`)) {
+    throw new UserError(`cannot restore: a rollback journal ${out}-journal exists without its database`, {
+      hint: 'SQLite would roll that hot journal back into the restored database (corrupting it): move it away first.',
+    });
+  }
+}
+
+/** A recorded end of WAL index `index` that differs from what was applied: segments are missing. */
+function checkIndexEnd(
+  rec: IndexEnd | undefined,
+  generation: string,
+  index: number,
+  applied: number,
+  where: string,
+): void {
+  if (!rec || rec.index !== index || rec.end === applied) return;
+  if (rec.end > applied) {
+    throw new UserError(
+      `${where}: WAL index ${index} is incomplete: its segments end at offset ${applied}, but the index ended at ${rec.end} (missing ${walSegmentKey(generation, index, applied)})`,
+      { hint: 'Restore an earlier point with -index or -timestamp, or from another replica.' },
+    );
+  }
+}
+
+export async function restoreDatabase(opts: RestoreOptions): Promise<RestoreResult> {
+  const out = resolve(opts.outputPath);
+  if (await exists(out)) throw outputExists(out);
+  await refuseLeftovers(out);
+  await removeStaleTemps(out, opts.logger);
   const parallelism = opts.parallelism ?? 8;
   if (!Number.isInteger(parallelism) || parallelism < 1) {
     throw new UserError(`parallelism must be a whole number of at least 1 (got ${opts.parallelism})`);
@@ -104,6 +175,7 @@ export async function restoreDatabase(opts: RestoreOptions): Promise<RestoreResu
     timestamp: opts.timestamp,
   });
   const { replica, generation, snapshot } = plan;
+  const where = `replica "${replica.name}", generation ${generation}`;
   const segmentCount = plan.indexes.reduce((n, ix) => n + ix.segments.length, 0);
   opts.logger?.info(
     {
@@ -116,7 +188,7 @@ export async function restoreDatabase(opts: RestoreOptions): Promise<RestoreResu
     'restoring',
   );
 
-  const tag = randomBytes(4).toString('hex');
+  const tag = `lsmix-${process.pid}-${randomBytes(4).toString('hex')}`;
   const tmpDb = `${out}.${tag}.tmp`;
   const work = `${out}.${tag}.segments`;
   try {
@@ -151,6 +223,11 @@ export async function restoreDatabase(opts: RestoreOptions): Promise<RestoreResu
   };
   // On failure, abort downloads in flight instead of waiting for them to finish.
   const abort = new AbortController();
+  const interrupted = () => abort.abort(opts.signal?.reason);
+  opts.signal?.addEventListener('abort', interrupted, { once: true });
+  const checkAborted = () => {
+    if (opts.signal?.aborted) throw opts.signal.reason ?? new UserError('restore interrupted');
+  };
   const dl = { age: replica.age, replica: replica.name, onBytes, signal: abort.signal };
 
   let placed = false;
@@ -205,21 +282,42 @@ export async function restoreDatabase(opts: RestoreOptions): Promise<RestoreResu
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
     await snapDone;
+    checkAborted();
     opts.logger?.debug({ ms: elapsed() }, 'snapshot downloaded');
     const pageSize = await snapshotPageSize(snapKey, tmpDb);
     let lastIndex = snapshot.index;
     let lastOffset = 0;
     for (const ix of indexes) {
+      checkAborted();
       phase = 'apply';
       report();
       const applied = await applyWalIndex(tmpDb, generation, ix.index, ix.segments, pageSize);
+      // The index just applied records where the one before it ended (index-end.ts).
+      if (ix.index === lastIndex + 1)
+        checkIndexEnd(readIndexEnd(tmpDb).record, generation, lastIndex, lastOffset, where);
       lastIndex = ix.index;
       lastOffset = applied.offset;
       opts.logger?.debug({ index: ix.index, frames: applied.frames }, 'applied WAL index');
     }
+    // Stopping before the generation's last index (-index, -timestamp): the next index's first
+    // frames say where this one ended.
+    if (plan.next.length > 0) {
+      const { rootPage } = readIndexEnd(tmpDb);
+      const rec = rootPage
+        ? await indexEndFromSegments(replica, generation, plan.next, rootPage, pageSize)
+        : undefined;
+      if (rec) checkIndexEnd(rec, generation, lastIndex, lastOffset, where);
+      else {
+        opts.logger?.warn(
+          { index: lastIndex, offset: lastOffset },
+          `${where}: cannot show that WAL index ${lastIndex} is complete (index ${lastIndex + 1} does not record its end: a replica not written by ls-mix?)`,
+        );
+      }
+    }
 
     opts.logger?.debug({ ms: elapsed() }, 'WAL applied');
 
+    checkAborted();
     phase = 'verify';
     report();
     // Flush in the thread pool while SQLite checks the database on this thread (both take
@@ -238,6 +336,9 @@ export async function restoreDatabase(opts: RestoreOptions): Promise<RestoreResu
     await rm(`${tmpDb}-wal`, { force: true });
     await rm(`${tmpDb}-shm`, { force: true });
     await fsync(tmpDb, 'r+');
+    checkAborted();
+    // The target may have gained a journal while we worked: check again right before placing.
+    await refuseLeftovers(out);
     await placeNoClobber(tmpDb, out);
     opts.logger?.debug({ ms: elapsed() }, 'synced and placed');
     placed = true;
@@ -255,6 +356,7 @@ export async function restoreDatabase(opts: RestoreOptions): Promise<RestoreResu
       path: out,
     };
   } finally {
+    opts.signal?.removeEventListener('abort', interrupted);
     pool.stop();
     if (!placed) abort.abort();
     await Promise.all(pending);

@@ -12,6 +12,7 @@ import type { Gauge, Registry } from 'prom-client';
 import type { DbConfig, ReplicaConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { promClient } from '../metrics.js';
+import { timerDelay } from '../replicate/timers.js';
 import type { ReplicaVerification, VerifyReport } from '../verify.js';
 import type { VerifyJob } from './child.js';
 
@@ -117,7 +118,7 @@ export class PeriodicValidation {
         if (replica.validationInterval <= 0) continue;
         const t = setInterval(() => {
           this.runOnce(db, replica).catch(() => undefined);
-        }, replica.validationInterval);
+        }, timerDelay(replica.validationInterval));
         t.unref?.();
         this.timers.push(t);
       }

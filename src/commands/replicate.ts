@@ -1,4 +1,5 @@
 import { Args, Flags } from '@oclif/core';
+import { parseDuration } from '../../runtime/config/duration.js';
 import { type Config, configFromArgs, loadConfig } from '../../runtime/config/index.js';
 import { UserError } from '../../runtime/errors.js';
 import { runReplicate } from '../../runtime/exec.js';
@@ -24,6 +25,11 @@ export default class Replicate extends BaseCommand {
       description: 'run this command as a child process; replicate until it exits, then exit with its code',
       helpValue: 'CMD',
     }),
+    'shutdown-sync-timeout': Flags.string({
+      description:
+        'how long the final sync on SIGTERM/SIGINT may take before exiting non-zero (Go duration; default 30s)',
+      helpValue: 'DURATION',
+    }),
     resync: Flags.boolean({
       description:
         'live replicas (dbs with upstream): if the local copy was changed, discard it and copy the primary again',
@@ -47,11 +53,21 @@ export default class Replicate extends BaseCommand {
       config = await loadConfig(flags.config, { expandEnv: !flags['no-expand-env'] });
     }
     const logger = createLogger(this.verbose ? { ...config.logging, level: 'debug' } : config.logging);
+    let shutdownSyncTimeout: number | undefined;
+    if (flags['shutdown-sync-timeout'] !== undefined) {
+      shutdownSyncTimeout = parseDuration(flags['shutdown-sync-timeout']);
+      if (shutdownSyncTimeout === undefined) {
+        throw new UserError(`invalid -shutdown-sync-timeout "${flags['shutdown-sync-timeout']}"`, {
+          hint: 'Use a Go duration such as 30s or 1m.',
+        });
+      }
+    }
     const code = await runReplicate({
       config,
       exec: flags.exec ?? config.exec,
       logger,
       resync: flags.resync,
+      shutdownSyncTimeout,
     });
     process.exit(code);
   }

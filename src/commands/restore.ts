@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { constants } from 'node:os';
 import { Flags } from '@oclif/core';
 import cliProgress from 'cli-progress';
 import { UserError } from '../../runtime/errors.js';
@@ -86,8 +87,19 @@ export default class Restore extends BaseCommand {
             cliProgress.Presets.shades_classic,
           )
         : undefined;
+    // SIGINT/SIGTERM/SIGHUP: stop, remove the temp files, exit 128+n; a second signal exits now.
+    const interrupt = new AbortController();
+    let received: NodeJS.Signals | undefined;
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (received) process.exit(128 + (constants.signals[sig] ?? 0));
+      received = sig;
+      interrupt.abort(interruptedBy(sig));
+    };
+    const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+    for (const sig of signals) process.on(sig, onSignal);
     try {
       const result = await restoreDatabase({
+        signal: interrupt.signal,
         replicas: targets.replicas,
         outputPath: output,
         generation: flags.generation,
@@ -112,13 +124,24 @@ export default class Restore extends BaseCommand {
       return result;
     } catch (err) {
       bar?.stop();
+      if (received) throw interruptedBy(received);
       if (flags['if-replica-exists'] && err instanceof NoBackupError) {
         this.logToStderr(`no matching backups found, skipping: ${err.message}`);
         return { skipped: 'no backups' };
       }
       throw err;
     } finally {
+      for (const sig of signals) process.off(sig, onSignal);
       await targets.close();
     }
   }
+}
+
+function interruptedBy(sig: NodeJS.Signals): UserError {
+  return new UserError(
+    `restore interrupted by ${sig}: nothing was written to the target, temp files removed`,
+    {
+      exitCode: 128 + (constants.signals[sig] ?? 0),
+    },
+  );
 }

@@ -1,9 +1,15 @@
 import { Args, Flags } from '@oclif/core';
 import { loadConfig } from '../../runtime/config/index.js';
+import { UserError } from '../../runtime/errors.js';
 import { createLogger, silentLogger } from '../../runtime/log.js';
 import { isReplicaUrl } from '../../runtime/replica/url.js';
 import { formatLag, openReplicaTargets } from '../../runtime/restore.js';
-import { type ReplicaVerification, type VerifyReport, verifyReplicas } from '../../runtime/verify.js';
+import {
+  type ReplicaVerification,
+  type VerifyPoints,
+  type VerifyReport,
+  verifyReplicas,
+} from '../../runtime/verify.js';
 import { BaseCommand } from '../base-command.js';
 import { formatTable, replicaFlags } from '../replica-flags.js';
 
@@ -25,6 +31,11 @@ export default class Verify extends BaseCommand {
   static override flags = {
     ...replicaFlags,
     parallelism: Flags.integer({ description: 'concurrent downloads', default: 8, min: 1, helpValue: 'N' }),
+    points: Flags.string({
+      description:
+        'restore earlier points too: "all" (the end of every WAL index of the latest generation) or N (a sample of N); default: the latest only',
+      helpValue: 'all|N',
+    }),
     'scratch-dir': Flags.string({
       description: 'folder for the scratch restores (default: the OS temp folder)',
       helpValue: 'DIR',
@@ -34,6 +45,7 @@ export default class Verify extends BaseCommand {
   async run(): Promise<VerifyReport> {
     const { args, flags } = await this.parse(Verify);
     const logger = this.verbose ? createLogger({ level: 'debug' }) : silentLogger();
+    const points = parsePoints(flags.points);
     let targets: string[];
     if (args.target) targets = [args.target];
     else {
@@ -56,6 +68,7 @@ export default class Verify extends BaseCommand {
           scratchDir: flags['scratch-dir'],
           parallelism: flags.parallelism,
           logger,
+          points,
         });
         all.push(...report.replicas);
       } finally {
@@ -67,6 +80,17 @@ export default class Verify extends BaseCommand {
     if (!report.ok) process.exitCode = 1;
     return report;
   }
+}
+
+function parsePoints(value: string | undefined): VerifyPoints | undefined {
+  if (value === undefined || value === 'latest' || value === 'all') return value;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new UserError(`invalid --points "${value}"`, {
+      hint: 'Use all, latest, or a whole number of points.',
+    });
+  }
+  return n;
 }
 
 function formatReport(report: VerifyReport): string {
@@ -85,6 +109,11 @@ function formatReport(report: VerifyReport): string {
     formatTable(['db', 'replica', 'status', 'restore', 'rpo', 'position', 'live compare'], rows),
   ];
   for (const r of report.replicas) {
+    if (r.points && r.points.failed.length === 0) {
+      lines.push(
+        `${r.replica}: ${r.points.checked.length} earlier points restored (WAL indexes ${r.points.checked.join(', ')})`,
+      );
+    }
     if (r.error) lines.push(`${r.replica}: ${r.error}`);
     else if (r.compare?.status === 'skipped')
       lines.push(`${r.replica}: live compare skipped: ${r.compare.reason}`);

@@ -3,7 +3,7 @@
  * exit codes, one-line errors, Litestream's single-dash flags, and the listing commands.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURES, integrity, prepareCase, tableContents } from '../runtime/restore/fixture-helpers.js';
@@ -135,7 +135,9 @@ describe('ls-mix restore', () => {
     const seg = join(d, 'replica/generations/63117748c68cfd7a/wal/00000000_0000a110.wal.lz4');
     const data = readFileSync(seg);
     data[data.length - 10] ^= 0x08;
-    writeFileSync(seg, data);
+    const { atime, mtime } = statSync(seg);
+    writeFileSync(seg, data); // bit rot: the object time stays
+    utimesSync(seg, atime, mtime);
     const r = cli(['restore', '-o', join(d, 'out', 'x.db'), `file://${join(d, 'replica')}`]);
     expect(r.code).toBe(1);
     expect(r.stderr.split('\n')[0]).toMatch(

@@ -1,4 +1,13 @@
-import { cpSync, existsSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { lz4FrameCompress, lz4FrameDecompress } from '../../../runtime/format/lz4.js';
@@ -26,6 +35,13 @@ function restore(dir: string, extra: Partial<Parameters<typeof restoreDatabase>[
   });
 }
 
+/** Damage an object in place as bit rot does: its content changes, its object time does not. */
+function rot(path: string, data: Buffer): void {
+  const { atime, mtime } = statSync(path);
+  writeFileSync(path, data);
+  utimesSync(path, atime, mtime);
+}
+
 /** The out folder holds nothing at all: no db, no temp db, no segments. */
 function expectNothingLeft(dir: string): void {
   const out = join(dir, 'out');
@@ -38,7 +54,7 @@ describe('restore refuses damaged or incomplete replicas', () => {
     const seg = join(wal, '00000000_00005098.wal.lz4');
     const data = readFileSync(seg);
     data[data.length - 20] ^= 0x40;
-    writeFileSync(seg, data);
+    rot(seg, data);
     await expect(restore(dir)).rejects.toThrow(`generations/${gen}/wal/00000000_00005098.wal.lz4: LZ4`);
     expectNothingLeft(dir);
   });
@@ -48,7 +64,7 @@ describe('restore refuses damaged or incomplete replicas', () => {
     const snap = join(dir, 'replica/generations', gen, 'snapshots/00000000.snapshot.lz4');
     const data = readFileSync(snap);
     data[100] ^= 0x01;
-    writeFileSync(snap, data);
+    rot(snap, data);
     await expect(restore(dir)).rejects.toThrow(`generations/${gen}/snapshots/00000000.snapshot.lz4: LZ4`);
     expectNothingLeft(dir);
   });
@@ -58,7 +74,7 @@ describe('restore refuses damaged or incomplete replicas', () => {
     const seg = join(wal, '00000000_0000a110.wal.lz4');
     const plain = await lz4FrameDecompress(readFileSync(seg));
     plain[24 + 100] ^= 0xff; // inside the first frame's page
-    writeFileSync(seg, await lz4FrameCompress(plain));
+    rot(seg, await lz4FrameCompress(plain));
     await expect(restore(dir)).rejects.toThrow(
       new RegExp(`^generations/${gen}/wal/00000000_0000a110\\.wal\\.lz4: WAL frame \\d+ checksum mismatch`),
     );
@@ -69,7 +85,7 @@ describe('restore refuses damaged or incomplete replicas', () => {
     const { dir, wal, gen } = basic();
     const seg = join(wal, '00000000_0000e170.wal.lz4');
     const plain = await lz4FrameDecompress(readFileSync(seg));
-    writeFileSync(seg, await lz4FrameCompress(plain.subarray(0, plain.length - 100)));
+    rot(seg, await lz4FrameCompress(plain.subarray(0, plain.length - 100)));
     await expect(restore(dir)).rejects.toThrow(
       `generations/${gen}/wal/00000000_0000e170.wal.lz4: WAL segment does not hold whole frames`,
     );

@@ -22,8 +22,21 @@ describe('chooseGeneration', () => {
 
   it('latest = newest object time, not name order', () => {
     expect(chooseGeneration([b, a], {})?.generation).toBe(b.generation);
-    const late = gen('0000000000000000', '2026-01-01T09:00:00Z', '2026-01-01T14:00:00Z');
+    const late = gen('0000000000000000', '2026-01-01T13:30:00Z', '2026-01-01T14:00:00Z');
     expect(chooseGeneration([a, b, late], {})?.generation).toBe(late.generation);
+  });
+
+  it('refuses to guess when times cannot order generations (overlap, all equal)', () => {
+    const spanning = gen('0000000000000000', '2026-01-01T09:00:00Z', '2026-01-01T14:00:00Z');
+    expect(() => chooseGeneration([a, b, spanning], {})).toThrow(
+      /cannot tell which generation is the latest/,
+    );
+    const same = (g: string) => gen(g, '2026-01-01T10:00:00Z', '2026-01-01T10:00:00Z');
+    expect(() => chooseGeneration([same('aaaaaaaaaaaaaaaa'), same('bbbbbbbbbbbbbbbb')], {})).toThrow(
+      /cannot tell/,
+    );
+    // -generation settles it.
+    expect(chooseGeneration([a, b, spanning], { generation: a.generation })?.generation).toBe(a.generation);
   });
 
   it('a timestamp picks the generation containing it', () => {

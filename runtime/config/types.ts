@@ -80,11 +80,24 @@ export interface LoggingConfig {
   stderr: boolean;
 }
 
+export interface HttpLimitsConfig {
+  'max-connections'?: number;
+  'max-header-bytes'?: number;
+  'requests-per-second'?: number;
+  /** ms */
+  'idle-timeout'?: number;
+  'live-max-pinned-bytes'?: number;
+}
+
 export interface Config {
   /** The file it was loaded from, when there was one. */
   source?: string;
   addr?: string;
   authToken?: string;
+  /** Limits of the HTTP server (`http:` in the file). */
+  http?: HttpLimitsConfig;
+  /** Load-time warnings (an unset `$VAR` expanded to ""), each naming file, line and key. */
+  warnings?: string[];
   exec?: string;
   accessKeyId?: string;
   secretAccessKey?: string;

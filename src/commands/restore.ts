@@ -68,7 +68,7 @@ export default class Restore extends BaseCommand {
       return { skipped: 'database exists' };
     }
 
-    const logger = createLogger({ level: this.verbose ? 'debug' : 'warn' });
+    const logger = createLogger({ level: this.verbose ? 'debug' : 'warn', stderr: true });
     const targets = await openReplicaTargets({
       target: args.target,
       configPath: flags.config,

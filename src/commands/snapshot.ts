@@ -35,7 +35,7 @@ export default class Snapshot extends BaseCommand {
       this.log(`asked the running replicate process (pid ${holder}) to take a snapshot now`);
       return { delegatedTo: holder };
     }
-    const logger = createLogger({ ...config.logging, level: this.verbose ? 'debug' : 'warn' });
+    const logger = createLogger({ ...config.logging, level: this.verbose ? 'debug' : 'warn', stderr: true });
     const snapshots = await takeSnapshot(db, { logger });
     for (const s of snapshots) {
       this.log(

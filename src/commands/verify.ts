@@ -33,7 +33,7 @@ export default class Verify extends BaseCommand {
 
   async run(): Promise<VerifyReport> {
     const { args, flags } = await this.parse(Verify);
-    const logger = this.verbose ? createLogger({ level: 'debug' }) : silentLogger();
+    const logger = this.verbose ? createLogger({ level: 'debug', stderr: true }) : silentLogger();
     let targets: string[];
     if (args.target) targets = [args.target];
     else {

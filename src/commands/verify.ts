@@ -5,6 +5,7 @@ import { isReplicaUrl } from '../../runtime/replica/url.js';
 import { formatLag, openReplicaTargets } from '../../runtime/restore.js';
 import { type ReplicaVerification, type VerifyReport, verifyReplicas } from '../../runtime/verify.js';
 import { BaseCommand } from '../base-command.js';
+import { byteProgress } from '../progress.js';
 import { formatTable, replicaFlags } from '../replica-flags.js';
 
 export default class Verify extends BaseCommand {
@@ -24,7 +25,7 @@ export default class Verify extends BaseCommand {
   };
   static override flags = {
     ...replicaFlags,
-    parallelism: Flags.integer({ description: 'concurrent downloads', default: 8, min: 1, helpValue: 'N' }),
+    parallelism: Flags.integer({ description: 'concurrent downloads (1-64)', default: 8, min: 1, max: 64, helpValue: 'N' }),
     'scratch-dir': Flags.string({
       description: 'folder for the scratch restores (default: the OS temp folder)',
       helpValue: 'DIR',
@@ -40,6 +41,7 @@ export default class Verify extends BaseCommand {
       const config = await loadConfig(flags.config, { expandEnv: !flags['no-expand-env'] });
       targets = config.dbs.map((d) => d.path);
     }
+    const bar = byteProgress(process.stderr.isTTY === true && !this.jsonEnabled());
     const all: ReplicaVerification[] = [];
     for (const target of targets) {
       const t = await openReplicaTargets({
@@ -56,9 +58,11 @@ export default class Verify extends BaseCommand {
           scratchDir: flags['scratch-dir'],
           parallelism: flags.parallelism,
           logger,
+          onProgress: (replica, p) => bar.update(`verify ${replica}`, p),
         });
         all.push(...report.replicas);
       } finally {
+        bar.stop();
         await t.close();
       }
     }

@@ -299,8 +299,17 @@ function checkReplicaAgainstDb(r: ReplicaConfig, db: DbConfig, path: Path, loc: 
   if (r.path === meta || r.path.startsWith(`${meta}/`)) {
     throw loc.keyError(key, `is inside the database's local state ${meta}`, 'Point the replica at a folder of its own.');
   }
-  if (statSync(r.path, { throwIfNoEntry: false })?.isFile()) {
+  if (statOrUndefined(r.path)?.isFile()) {
     throw loc.keyError(key, `${r.path} is a file; a file replica is a folder`);
+  }
+}
+
+/** undefined when the path cannot be stat'ed (missing, a file in the way: ENOTDIR, EACCES). */
+function statOrUndefined(p: string): ReturnType<typeof statSync> | undefined {
+  try {
+    return statSync(p);
+  } catch {
+    return undefined;
   }
 }
 
@@ -340,7 +349,7 @@ function buildDb(raw: RawDb, path: Path, loc: Locator, defaults: Defaults, cwd: 
     throw loc.keyError([...path, 'path'], 'is empty', 'Set it to the SQLite database file, e.g. /data/app.db.');
   }
   const dbPath = expandPath(raw.path, cwd);
-  if (statSync(dbPath, { throwIfNoEntry: false })?.isDirectory()) {
+  if (statOrUndefined(dbPath)?.isDirectory()) {
     throw loc.keyError(
       [...path, 'path'],
       `${dbPath} is a directory, not a database file`,

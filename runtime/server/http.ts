@@ -159,8 +159,8 @@ export class LiveServer {
     if (token === undefined) return true;
     const header = req.headers.authorization;
     if (typeof header !== 'string') return false;
-    const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
-    return m !== null && timingSafeEqual(digest(m[1]), digest(token));
+    const m = /^Bearer[ \t]+(.*?)[ \t]*$/i.exec(header);
+    return m !== null && timingSafeEqual(digest(m[1]), digest(token.trim()));
   }
 
   /** Whatever the handler throws is a 500 (or a closed socket), never a crash. */

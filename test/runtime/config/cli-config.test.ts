@@ -101,13 +101,6 @@ describe('config errors name file:line: key', () => {
       /^dbs\[0\]\.replicas\[0\]\.url: is inside the database's local state/,
     ],
     ['empty auth-token', () => `auth-token: "  "\ndbs: []\n`, 1, /^auth-token: is empty/],
-    [
-      'unknown key',
-      () => `dbs:\n  - path: ${db()}\n    replicas:\n      - path: /r\n        sync-intervall: 1s\n`,
-      5,
-      /^unknown key "sync-intervall" in dbs\[0\]\.replicas\[0\]$/,
-    ],
-    ['bad log level', () => 'logging:\n  level: loud\ndbs: []\n', 2, /^logging\.level: must be one of/],
   ];
   it.each(cases)('%s', (_name, text, line, message, secret) => {
     const file = configFile(text());

@@ -41,23 +41,25 @@ export function byteProgress(enabled: boolean, stream: NodeJS.WriteStream = proc
   return {
     update(label, p) {
       const now = performance.now();
-      if (!bar.isActive || label !== current) {
-        if (bar.isActive) bar.stop();
-        current = label;
-        started = now;
-        bar.start(Math.max(1, p.bytesTotal), 0);
-      }
+      if (label !== current) started = now;
       const secs = (now - started) / 1000;
       const rate = secs > 0 ? p.bytesDone / secs : 0;
-      bar.setTotal(Math.max(1, p.bytesTotal));
-      bar.update(p.bytesDone, {
+      const payload = {
         label,
         phase: p.phase,
         done: formatMB(p.bytesDone),
         total_mb: formatMB(p.bytesTotal),
         rate: (rate / MB).toFixed(1),
         eta_text: rate > 0 ? formatEta((p.bytesTotal - p.bytesDone) / rate) : '-',
-      });
+      };
+      if (!bar.isActive || label !== current) {
+        if (bar.isActive) bar.stop();
+        current = label;
+        bar.start(Math.max(1, p.bytesTotal), p.bytesDone, payload);
+        return;
+      }
+      bar.setTotal(Math.max(1, p.bytesTotal));
+      bar.update(p.bytesDone, payload);
     },
     stop() {
       if (bar.isActive) bar.stop();

@@ -219,6 +219,15 @@ function buildReplica(
         'abs replica needs "account-name" (or "connection-string")',
       );
     }
+  } else if (type === 'gcs') {
+    set('bucket', raw.bucket ?? fromUrl?.bucket);
+    set('endpoint', raw.endpoint);
+    if (!r.bucket)
+      throw loc.keyError(
+        [...path, raw.bucket !== undefined ? 'bucket' : raw.url !== undefined ? 'url' : 'type'],
+        'gcs replica needs a bucket',
+        'Set "bucket", or use url: gs://BUCKET/PATH.',
+      );
   } else if (type === 'sftp') {
     set('host', raw.host ?? fromUrl?.host);
     set('user', raw.user ?? fromUrl?.user);
@@ -266,7 +275,11 @@ function checkReplicaValues(raw: RawReplica, r: ReplicaConfig, path: Path, loc: 
     if (problem) throw loc.keyError([...path, 'age', 'identities', i], problem, 'Generate one with age-keygen.');
   });
   if (r.endpoint !== undefined) {
-    const problem = httpUrlProblem(r.endpoint);
+    // Litestream accepts a scheme-less HOST[:PORT] (https:// is assumed).
+    const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(r.endpoint) ? r.endpoint : `https://${r.endpoint}`;
+    const problem = /[\s/?#]/.test(withScheme.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').replace(/\/+$/, ''))
+      ? `"${r.endpoint}" is not a URL (expected http(s)://HOST[:PORT] or HOST[:PORT])`
+      : httpUrlProblem(withScheme);
     if (problem) {
       throw loc.keyError(
         [...path, raw.endpoint !== undefined ? 'endpoint' : 'url'],
@@ -319,9 +332,9 @@ function defaultMetaPathOf(dbPath: string): string {
 }
 
 const TYPE_KEYS: Record<string, ReplicaConfig['type'][]> = {
-  bucket: ['s3', 'abs'],
+  bucket: ['s3', 'abs', 'gcs'],
   region: ['s3'],
-  endpoint: ['s3', 'abs'],
+  endpoint: ['s3', 'abs', 'gcs'],
   'force-path-style': ['s3'],
   'skip-verify': ['s3'],
   'access-key-id': ['s3'],

@@ -33,7 +33,7 @@ export const ageSchema = z.strictObject({
 });
 
 export const replicaSchema = z.strictObject({
-  type: z.enum(['file', 's3', 'abs', 'sftp']).optional(),
+  type: z.enum(['file', 's3', 'abs', 'sftp', 'gcs']).optional(),
   name: str.optional(),
   path: str.optional(),
   url: str.optional(),

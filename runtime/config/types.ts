@@ -2,7 +2,7 @@
  * The validated, typed form of litestream.yml (DESIGN.md section 3). Durations are
  * milliseconds; every default is already applied by the loader.
  */
-export type ReplicaType = 'file' | 's3' | 'abs' | 'sftp';
+export type ReplicaType = 'file' | 's3' | 'abs' | 'sftp' | 'gcs';
 
 export interface AgeConfig {
   /** age public keys (age1...) objects are encrypted to. */

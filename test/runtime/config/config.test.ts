@@ -168,6 +168,25 @@ dbs:
   });
 });
 
+describe('gcs replicas (type: gcs, gs:// as in Litestream)', () => {
+  it('reads gs://BUCKET/PATH and type: gcs', () => {
+    const c = parse(
+      'dbs:\n  - path: /a.db\n    replicas:\n      - url: gs://my-bucket/app/db\n      - name: g2\n        type: gcs\n        bucket: other\n        path: x\n        endpoint: http://127.0.0.1:4443\n',
+    );
+    expect(c.dbs[0].replicas[0]).toMatchObject({ type: 'gcs', name: 'gcs', bucket: 'my-bucket', path: 'app/db' });
+    expect(c.dbs[0].replicas[1]).toMatchObject({ type: 'gcs', bucket: 'other', path: 'x', endpoint: 'http://127.0.0.1:4443' });
+  });
+
+  it('names the missing bucket and refuses keys of other storages', () => {
+    expect(errorOf('dbs:\n  - path: /a.db\n    replicas:\n      - type: gcs\n').message).toBe(
+      'litestream.yml:4: dbs[0].replicas[0].type: gcs replica needs a bucket',
+    );
+    expect(
+      errorOf('dbs:\n  - path: /a.db\n    replicas:\n      - type: gcs\n        bucket: b\n        region: us\n').message,
+    ).toBe('litestream.yml:6: key "region" does not apply to a gcs replica');
+  });
+});
+
 describe('parseConfig errors: one line naming file, line and key', () => {
   it.each([
     ['unknown top-level key', 'dbz:\n  - path: /a.db\n', /^litestream\.yml:1: unknown key "dbz"$/, /dbs/],
@@ -203,8 +222,8 @@ describe('parseConfig errors: one line naming file, line and key', () => {
     ],
     [
       'bad replica type',
-      'dbs:\n  - path: /a.db\n    replicas:\n      - type: gcs\n',
-      /^litestream\.yml:4: dbs\[0\]\.replicas\[0\]\.type: must be one of file, s3, abs, sftp$/,
+      'dbs:\n  - path: /a.db\n    replicas:\n      - type: ftp\n',
+      /^litestream\.yml:4: dbs\[0\]\.replicas\[0\]\.type: must be one of file, s3, abs, sftp, gcs$/,
       undefined,
     ],
     [
@@ -258,8 +277,8 @@ describe('parseConfig errors: one line naming file, line and key', () => {
     ],
     [
       'unsupported url',
-      'dbs:\n  - path: /a.db\n    replicas:\n      - url: gs://bucket/db\n',
-      /^litestream\.yml:4: dbs\[0\]\.replicas\[0\]\.url: invalid replica URL "gs:\/\/bucket\/db": unsupported scheme/,
+      'dbs:\n  - path: /a.db\n    replicas:\n      - url: gcs://bucket/db\n',
+      /^litestream\.yml:4: dbs\[0\]\.replicas\[0\]\.url: invalid replica URL "gcs:\/\/bucket\/db": unsupported scheme/,
       undefined,
     ],
     [
@@ -304,8 +323,8 @@ describe('loadConfig', () => {
 
 describe('configFromArgs', () => {
   it('names a bad URL as the URL parser states it', () => {
-    expect(() => configFromArgs('/data/app.db', ['gs://bucket/app'])).toThrow(
-      /^invalid replica URL "gs:\/\/bucket\/app": unsupported scheme "gs:\/\/"$/,
+    expect(() => configFromArgs('/data/app.db', ['gcs://bucket/app'])).toThrow(
+      /^invalid replica URL "gcs:\/\/bucket\/app": unsupported scheme "gcs:\/\/"$/,
     );
   });
 

@@ -13,7 +13,10 @@ const LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
 
 /** Go slog's spellings too: case-insensitive, `warning` = `warn`. Unknown names: undefined. */
 export function normalizeLevel(name: string | undefined): LoggingConfig['level'] | undefined {
-  const n = name?.trim().toLowerCase().replace(/^warning$/, 'warn');
+  const n = name
+    ?.trim()
+    .toLowerCase()
+    .replace(/^warning$/, 'warn');
   return LEVELS.find((l) => l === n);
 }
 

@@ -65,7 +65,9 @@ class Locator {
 
   error(path: Path, message: string, hint?: string, key?: string): UserError {
     const line = this.line(path, key);
-    return new UserError(`${line === undefined ? this.source : `${this.source}:${line}`}: ${message}`, { hint });
+    return new UserError(`${line === undefined ? this.source : `${this.source}:${line}`}: ${message}`, {
+      hint,
+    });
   }
 
   /** An error about the value of one key: "FILE:LINE: dbs[0].path: message". */
@@ -215,7 +217,10 @@ function buildReplica(
       );
     if (!r.accountName && !r.connectionString) {
       throw loc.keyError(
-        [...path, raw['account-name'] !== undefined ? 'account-name' : raw.url !== undefined ? 'url' : 'type'],
+        [
+          ...path,
+          raw['account-name'] !== undefined ? 'account-name' : raw.url !== undefined ? 'url' : 'type',
+        ],
         'abs replica needs "account-name" (or "connection-string")',
       );
     }
@@ -268,11 +273,13 @@ function buildReplica(
 function checkReplicaValues(raw: RawReplica, r: ReplicaConfig, path: Path, loc: Locator): void {
   raw.age?.recipients?.forEach((k, i) => {
     const problem = ageRecipientProblem(k.trim());
-    if (problem) throw loc.keyError([...path, 'age', 'recipients', i], problem, 'Generate one with age-keygen.');
+    if (problem)
+      throw loc.keyError([...path, 'age', 'recipients', i], problem, 'Generate one with age-keygen.');
   });
   raw.age?.identities?.forEach((k, i) => {
     const problem = ageIdentityProblem(k.trim());
-    if (problem) throw loc.keyError([...path, 'age', 'identities', i], problem, 'Generate one with age-keygen.');
+    if (problem)
+      throw loc.keyError([...path, 'age', 'identities', i], problem, 'Generate one with age-keygen.');
   });
   if (r.endpoint !== undefined) {
     // Litestream accepts a scheme-less HOST[:PORT] (https:// is assumed).
@@ -306,11 +313,19 @@ function checkReplicaAgainstDb(r: ReplicaConfig, db: DbConfig, path: Path, loc: 
   if (r.type !== 'file') return;
   const key = [...path, r.url !== undefined ? 'url' : 'path'];
   if (r.path === db.path) {
-    throw loc.keyError(key, `is the database file itself (${db.path})`, 'Point the replica at a folder of its own.');
+    throw loc.keyError(
+      key,
+      `is the database file itself (${db.path})`,
+      'Point the replica at a folder of its own.',
+    );
   }
   const meta = db.metaPath ?? defaultMetaPathOf(db.path);
   if (r.path === meta || r.path.startsWith(`${meta}/`)) {
-    throw loc.keyError(key, `is inside the database's local state ${meta}`, 'Point the replica at a folder of its own.');
+    throw loc.keyError(
+      key,
+      `is inside the database's local state ${meta}`,
+      'Point the replica at a folder of its own.',
+    );
   }
   if (statOrUndefined(r.path)?.isFile()) {
     throw loc.keyError(key, `${r.path} is a file; a file replica is a folder`);
@@ -359,7 +374,11 @@ function foreignKeys(raw: RawReplica, type: ReplicaConfig['type']): string | und
 
 function buildDb(raw: RawDb, path: Path, loc: Locator, defaults: Defaults, cwd: string): DbConfig {
   if (raw.path.trim() === '') {
-    throw loc.keyError([...path, 'path'], 'is empty', 'Set it to the SQLite database file, e.g. /data/app.db.');
+    throw loc.keyError(
+      [...path, 'path'],
+      'is empty',
+      'Set it to the SQLite database file, e.g. /data/app.db.',
+    );
   }
   const dbPath = expandPath(raw.path, cwd);
   if (statOrUndefined(dbPath)?.isDirectory()) {
@@ -381,7 +400,7 @@ function buildDb(raw: RawDb, path: Path, loc: Locator, defaults: Defaults, cwd: 
   if (raw.upstream) {
     const up = [...path, 'upstream'];
     const problem = httpUrlProblem(raw.upstream.url);
-    if (problem) throw loc.keyError([...up, 'url'], problem, 'The primary\'s addr, e.g. http://primary:9090.');
+    if (problem) throw loc.keyError([...up, 'url'], problem, "The primary's addr, e.g. http://primary:9090.");
     if (raw.upstream.token !== undefined && raw.upstream.token.trim() === '') {
       throw loc.keyError(
         [...up, 'token'],

@@ -89,7 +89,13 @@ export const loggingSchema = z.strictObject({
   // As Litestream (Go's slog): case-insensitive, `warning` = `warn`.
   level: z
     .preprocess(
-      (v) => (typeof v === 'string' ? v.trim().toLowerCase().replace(/^warning$/, 'warn') : v),
+      (v) =>
+        typeof v === 'string'
+          ? v
+              .trim()
+              .toLowerCase()
+              .replace(/^warning$/, 'warn')
+          : v,
       z.enum(['trace', 'debug', 'info', 'warn', 'error']),
     )
     .optional(),

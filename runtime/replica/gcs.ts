@@ -65,7 +65,12 @@ class GcsStore implements ObjectStore {
   async listDir(dir: string): Promise<StoreEntry[]> {
     const prefix = `${this.key(dir)}/`;
     const out: StoreEntry[] = [];
-    let query: GetFilesOptions | null = { prefix, delimiter: '/', autoPaginate: false, maxResults: PAGE_SIZE };
+    let query: GetFilesOptions | null = {
+      prefix,
+      delimiter: '/',
+      autoPaginate: false,
+      maxResults: PAGE_SIZE,
+    };
     while (query) {
       const [files, next, response] = (await this.bucket.getFiles(query)) as unknown as [
         { name: string; metadata: { size?: string | number; timeCreated?: string; updated?: string } }[],
@@ -139,7 +144,8 @@ export function classifyGcsError(err: unknown, bucket: string): Verdict {
           }
         : { kind: 'notfound' };
     }
-    if (status >= 500 || status === 429 || status === 408) return { kind: 'transient', reason: `HTTP ${status}` };
+    if (status >= 500 || status === 429 || status === 408)
+      return { kind: 'transient', reason: `HTTP ${status}` };
     return {
       kind: 'permanent',
       reason: `${err.message.slice(0, 160)} (HTTP ${status})`,

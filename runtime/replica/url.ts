@@ -139,7 +139,11 @@ export function parseReplicaUrl(url: string): Partial<ReplicaConfig> & { type: R
   if (!u.hostname)
     throw bad(
       url,
-      type === 'abs' ? 'missing container' : type === 's3' || type === 'gcs' ? 'missing bucket' : 'missing host',
+      type === 'abs'
+        ? 'missing container'
+        : type === 's3' || type === 'gcs'
+          ? 'missing bucket'
+          : 'missing host',
     );
   const path = objectPath(url, u.pathname);
 
@@ -189,7 +193,11 @@ export function parseReplicaUrl(url: string): Partial<ReplicaConfig> & { type: R
 
   if (type === 'gcs') {
     if (u.username || u.password || u.port)
-      throw bad(url, 'gs:// URLs hold only a bucket and a path', 'Credentials come from GOOGLE_APPLICATION_CREDENTIALS.');
+      throw bad(
+        url,
+        'gs:// URLs hold only a bucket and a path',
+        'Credentials come from GOOGLE_APPLICATION_CREDENTIALS.',
+      );
     return { type, url, path, bucket: decode(url, u.hostname) };
   }
 

@@ -117,10 +117,13 @@ export class LocalState {
       if (text === undefined) continue; // removed meanwhile: try again
       const holder = parseLockRecord(text);
       if (holder && holder.pid !== process.pid && holderAlive(holder)) {
-        throw new UserError(`another ls-mix process (pid ${holder.pid}) is already replicating this database`, {
-          hint: `Stop it first, or run ls-mix snapshot to make it take a snapshot now.`,
-          exitCode: 1,
-        });
+        throw new UserError(
+          `another ls-mix process (pid ${holder.pid}) is already replicating this database`,
+          {
+            hint: `Stop it first, or run ls-mix snapshot to make it take a snapshot now.`,
+            exitCode: 1,
+          },
+        );
       }
       // Stale: move it aside under a unique name. Only one taker's rename finds it; the others
       // get ENOENT and go round again (and then meet the winner's fresh lock).

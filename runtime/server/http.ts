@@ -11,7 +11,13 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { once } from 'node:events';
-import { createServer, type IncomingMessage, STATUS_CODES, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+  STATUS_CODES,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { Config } from '../config/types.js';
@@ -73,7 +79,7 @@ function digest(s: string): Buffer {
 
 /** The path and query of a request target, or undefined when it is not origin-form (/path?query). */
 function splitTarget(target: string | undefined): { path: string; query: string } | undefined {
-  if (!target || target[0] !== '/' || target.startsWith('//')) return undefined;
+  if (target?.[0] !== '/' || target.startsWith('//')) return undefined;
   const q = target.indexOf('?');
   const path = q < 0 ? target : target.slice(0, q);
   return { path, query: q < 0 ? '' : target.slice(q + 1) };
@@ -115,7 +121,9 @@ export class LiveServer {
       const status =
         err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
       if (socket.writable && !(socket as { _httpMessage?: unknown })._httpMessage) {
-        socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+        socket.end(
+          `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
+        );
       }
       socket.destroy();
     });
@@ -299,6 +307,7 @@ function parsePos(q: URLSearchParams): StreamPos | undefined {
   const index = Number(q.get('index'));
   const offset = Number(q.get('offset'));
   if (!generation || !GENERATION_RE.test(generation)) return undefined;
-  if (!Number.isSafeInteger(index) || !Number.isSafeInteger(offset) || index < 0 || offset < 0) return undefined;
+  if (!Number.isSafeInteger(index) || !Number.isSafeInteger(offset) || index < 0 || offset < 0)
+    return undefined;
   return { generation, index, offset };
 }

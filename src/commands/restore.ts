@@ -35,14 +35,21 @@ export default class Restore extends BaseCommand {
     }),
     generation: Flags.string({ description: 'restore from this generation', helpValue: 'GEN' }),
     index: Flags.string({
-      description: 'restore up to and including this WAL index, in hexadecimal as Litestream reads it (a = 10, 10 = 16)',
+      description:
+        'restore up to and including this WAL index, in hexadecimal as Litestream reads it (a = 10, 10 = 16)',
       helpValue: 'HEX',
     }),
     timestamp: Flags.string({
       description: 'restore to the state at this time (RFC 3339, object times)',
       helpValue: 'TIME',
     }),
-    parallelism: Flags.integer({ description: 'concurrent downloads (1-64)', default: 8, min: 1, max: 64, helpValue: 'N' }),
+    parallelism: Flags.integer({
+      description: 'concurrent downloads (1-64)',
+      default: 8,
+      min: 1,
+      max: 64,
+      helpValue: 'N',
+    }),
     'if-db-not-exists': Flags.boolean({ description: 'exit 0 without restoring when the database exists' }),
     'if-replica-exists': Flags.boolean({
       description: 'exit 0 without restoring when no replica has a backup',

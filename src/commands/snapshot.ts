@@ -30,7 +30,9 @@ export default class Snapshot extends BaseCommand {
     const { args, flags } = await this.parse(Snapshot);
     const timeoutMs = parseDuration(flags.timeout);
     if (timeoutMs === undefined || timeoutMs <= 0)
-      throw new UserError(`invalid -timeout "${flags.timeout}"`, { hint: 'Use a Go duration such as 30s or 2m.' });
+      throw new UserError(`invalid -timeout "${flags.timeout}"`, {
+        hint: 'Use a Go duration such as 30s or 2m.',
+      });
     const config = await loadConfig(flags.config, { expandEnv: !flags['no-expand-env'] });
     const path = resolve(args.db);
     const db = config.dbs.find((d) => d.path === path);

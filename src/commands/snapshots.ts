@@ -20,7 +20,13 @@ export default class Snapshots extends BaseCommand {
       flags,
       list: (replicas) => listSnapshots(replicas, flags.generation),
       headers: ['replica', 'generation', 'index', 'size', 'created'],
-      toCells: (r) => [r.replica, r.generation, formatIndex(r.index), String(r.size), formatObjectTime(r.createdAt)],
+      toCells: (r) => [
+        r.replica,
+        r.generation,
+        formatIndex(r.index),
+        String(r.size),
+        formatObjectTime(r.createdAt),
+      ],
       print: this.jsonEnabled() ? undefined : (text) => this.log(text),
     });
   }

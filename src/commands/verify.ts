@@ -25,7 +25,13 @@ export default class Verify extends BaseCommand {
   };
   static override flags = {
     ...replicaFlags,
-    parallelism: Flags.integer({ description: 'concurrent downloads (1-64)', default: 8, min: 1, max: 64, helpValue: 'N' }),
+    parallelism: Flags.integer({
+      description: 'concurrent downloads (1-64)',
+      default: 8,
+      min: 1,
+      max: 64,
+      helpValue: 'N',
+    }),
     'scratch-dir': Flags.string({
       description: 'folder for the scratch restores (default: the OS temp folder)',
       helpValue: 'DIR',

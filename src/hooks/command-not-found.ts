@@ -6,7 +6,7 @@
 import type { Hook } from '@oclif/core';
 import { closest, distance } from 'fastest-levenshtein';
 
-const hook: Hook<'command_not_found'> = async function (opts) {
+const hook: Hook<'command_not_found'> = async (opts) => {
   if (process.stdin.isTTY) return;
   const ids = opts.config.commands.filter((c) => !c.hidden).flatMap((c) => [c.id, ...c.aliases]);
   if (ids.length === 0) return;

@@ -63,7 +63,7 @@ afterAll(() => {
 });
 
 describe('help and did-you-mean', { timeout: 60_000 }, () => {
-  it('`ls-mix help` lists the commands; `-h` prints a command\'s help', () => {
+  it("`ls-mix help` lists the commands; `-h` prints a command's help", () => {
     const help = cli(['help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/^COMMANDS$/m);
@@ -87,10 +87,20 @@ describe('help and did-you-mean', { timeout: 60_000 }, () => {
 
 describe('--json', { timeout: 60_000 }, () => {
   it.each([
-    [['restore', '/data/app.db', '--json'], 'UserError', 1, /^config file not found: \/nonexistent\/litestream\.yml$/],
+    [
+      ['restore', '/data/app.db', '--json'],
+      'UserError',
+      1,
+      /^config file not found: \/nonexistent\/litestream\.yml$/,
+    ],
     [['wal', 'ftp://host/x', '--json'], 'UserError', 1, /^invalid replica URL "ftp:\/\/host\/x"/],
     [['restore', '--json', '-nope', 'file:///tmp/none'], 'UsageError', 2, /^Nonexistent flag: --nope/],
-    [['verify', 'file:///nonexistent-replica', '--json', '--parallelism', '0'], 'UsageError', 2, /parallelism/],
+    [
+      ['verify', 'file:///nonexistent-replica', '--json', '--parallelism', '0'],
+      'UsageError',
+      2,
+      /parallelism/,
+    ],
   ])('%j prints one JSON error object on stdout', (args, name, exitCode, message) => {
     const r = cli(args);
     expect(r.code).toBe(exitCode);
@@ -104,14 +114,17 @@ describe('--json', { timeout: 60_000 }, () => {
     const d = prepareCase('two-generations');
     dirs.push(d);
     const url = `file://${join(d, 'replica')}`;
-    const keys = (args: string[]) => Object.keys((JSON.parse(cli([...args, url, '--json']).stdout) as object[])[0]);
+    const keys = (args: string[]) =>
+      Object.keys((JSON.parse(cli([...args, url, '--json']).stdout) as object[])[0]);
     expect(keys(['generations'])).toEqual(['replica', 'generation', 'lagMs', 'createdAt', 'updatedAt']);
     expect(keys(['snapshots'])).toEqual(['replica', 'generation', 'index', 'size', 'createdAt']);
     expect(keys(['wal'])).toEqual(['replica', 'generation', 'index', 'offset', 'size', 'createdAt']);
   });
 });
 
-describe('-index is hexadecimal, as in Litestream (many-indexes: WAL indexes 1..0x1b)', { timeout: 120_000 }, () => {
+describe('-index is hexadecimal, as in Litestream (many-indexes: WAL indexes 1..0x1b)', {
+  timeout: 120_000,
+}, () => {
   it.each([
     [[] as string[], 'latest.db', '0000001b'],
     [['-index', 'a'], 'index-a.db', '0000000a'],
@@ -123,7 +136,9 @@ describe('-index is hexadecimal, as in Litestream (many-indexes: WAL indexes 1..
     const r = cli(['restore', ...args, '-o', out, `file://${join(d, 'replica')}`]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`snapshot 00000001, WAL index ${index}`);
-    expect(tableContents(out).json).toBe(tableContents(join(FIXTURES, 'many-indexes/expected', expected)).json);
+    expect(tableContents(out).json).toBe(
+      tableContents(join(FIXTURES, 'many-indexes/expected', expected)).json,
+    );
     expect(integrity(out)).toBe('ok');
   });
 
@@ -202,7 +217,10 @@ describe('logs', { timeout: 120_000 }, () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(''); // WARNING (case-insensitive, slog's spelling) hides info lines
     const info = replicateOnce('logging:\n  type: json\n');
-    const lines = info.stdout.trim().split('\n').map((l) => JSON.parse(l) as { level: unknown; time: unknown; msg: string });
+    const lines = info.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { level: unknown; time: unknown; msg: string });
     expect(lines.length).toBeGreaterThan(2);
     for (const l of lines) {
       expect(['info', 'warn', 'debug', 'error']).toContain(l.level);

@@ -4,7 +4,15 @@
  * over), and `snapshot` beside a running `replicate` returns only once the snapshot exists.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -84,7 +92,9 @@ describe('stale locks', { timeout: 120_000 }, () => {
     expect(r.code, r.stderr).toBe(0);
     expect(alive(victim.pid!)).toBe(true);
     expect(victim.signalCode).toBeNull();
-    expect(r.stdout).toMatch(/^snapshot written: replica=file generation=[0-9a-f]{16} index=00000000 size=\d+$/m);
+    expect(r.stdout).toMatch(
+      /^snapshot written: replica=file generation=[0-9a-f]{16} index=00000000 size=\d+$/m,
+    );
     expect(snapshotCount(s.replica)).toBe(1);
   });
 
@@ -94,8 +104,11 @@ describe('stale locks', { timeout: 120_000 }, () => {
     writeFileSync(s.lock, `${victim.pid}\n`);
     const rep = spawnServer(process.execPath, [CLI, 'replicate', '-config', s.config], join(dir, 'rep.log'));
     children.push(rep);
-    await waitFor('replicate took the lock', () => readFileSync(s.lock, 'utf8').includes(`"pid":${rep.pid}`), 30_000, () =>
-      readFileSync(join(dir, 'rep.log'), 'utf8'),
+    await waitFor(
+      'replicate took the lock',
+      () => readFileSync(s.lock, 'utf8').includes(`"pid":${rep.pid}`),
+      30_000,
+      () => readFileSync(join(dir, 'rep.log'), 'utf8'),
     );
     expect(alive(victim.pid!)).toBe(true);
     expect(JSON.parse(readFileSync(s.lock, 'utf8'))).toEqual({
@@ -112,7 +125,12 @@ describe('snapshot beside a running replicate', { timeout: 120_000 }, () => {
     const log = join(dir, 'rep.log');
     const rep = spawnServer(process.execPath, [CLI, 'replicate', '-config', s.config], log);
     children.push(rep);
-    await waitFor('first snapshot', () => snapshotCount(s.replica) === 1, 30_000, () => readFileSync(log, 'utf8'));
+    await waitFor(
+      'first snapshot',
+      () => snapshotCount(s.replica) === 1,
+      30_000,
+      () => readFileSync(log, 'utf8'),
+    );
     const w = new Database(s.db);
     w.exec("INSERT INTO t VALUES ('b')");
     w.close();
@@ -120,7 +138,9 @@ describe('snapshot beside a running replicate', { timeout: 120_000 }, () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain(`asking the running replicate process (pid ${rep.pid}) to take a snapshot`);
     // It returned after the snapshot was written, not before.
-    expect(r.stdout).toMatch(/^snapshot written: replica=file generation=[0-9a-f]{16} index=[0-9a-f]{8} size=\d+$/m);
+    expect(r.stdout).toMatch(
+      /^snapshot written: replica=file generation=[0-9a-f]{16} index=[0-9a-f]{8} size=\d+$/m,
+    );
     expect(snapshotCount(s.replica)).toBeGreaterThanOrEqual(1);
     expect(readFileSync(log, 'utf8')).toMatch(/SIGUSR1: taking a snapshot/);
   });
@@ -130,7 +150,11 @@ describe('snapshot beside a running replicate', { timeout: 120_000 }, () => {
     // A live process that is "our replicate" by the lock but never snapshots (stopped).
     const rep = spawnServer(process.execPath, [CLI, 'replicate', '-config', s.config], join(dir, 'rep.log'));
     children.push(rep);
-    await waitFor('lock taken', () => existsSync(s.lock) && readFileSync(s.lock, 'utf8').includes(`"pid":${rep.pid}`), 30_000);
+    await waitFor(
+      'lock taken',
+      () => existsSync(s.lock) && readFileSync(s.lock, 'utf8').includes(`"pid":${rep.pid}`),
+      30_000,
+    );
     await waitFor('first snapshot', () => snapshotCount(s.replica) === 1, 30_000);
     process.kill(rep.pid!, 'SIGSTOP');
     try {

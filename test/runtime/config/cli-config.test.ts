@@ -51,7 +51,12 @@ describe('config errors name file:line: key', () => {
       2,
       /^dbs\[0\]\.path: .*a-directory is a directory, not a database file$/,
     ],
-    ['bad addr', () => `addr: "localhost"\ndbs:\n  - path: ${db()}\n`, 1, /^addr: "localhost" is not HOST:PORT or :PORT$/],
+    [
+      'bad addr',
+      () => `addr: "localhost"\ndbs:\n  - path: ${db()}\n`,
+      1,
+      /^addr: "localhost" is not HOST:PORT or :PORT$/,
+    ],
     [
       'bad upstream url',
       () => `dbs:\n  - path: ${db()}\n    upstream:\n      url: primary:9090\n`,
@@ -96,7 +101,8 @@ describe('config errors name file:line: key', () => {
     ],
     [
       'replica inside the local state',
-      () => `dbs:\n  - path: ${db()}\n    replicas:\n      - url: file://${join(dir, '.app.db-litestream', 'r')}\n`,
+      () =>
+        `dbs:\n  - path: ${db()}\n    replicas:\n      - url: file://${join(dir, '.app.db-litestream', 'r')}\n`,
       4,
       /^dbs\[0\]\.replicas\[0\]\.url: is inside the database's local state/,
     ],
@@ -124,8 +130,9 @@ describe('config errors name file:line: key', () => {
   });
 
   it('an unset variable where empty cannot work is an error saying so', () => {
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: config syntax, not a template
-    const file = configFile(`dbs:\n  - path: ${db()}\n    replicas:\n      - type: s3\n        bucket: \${BUCKET}\n`);
+    const file = configFile(
+      `dbs:\n  - path: ${db()}\n    replicas:\n      - type: s3\n        bucket: \${BUCKET}\n`,
+    );
     const r = cli(['databases', '-config', file]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(
@@ -146,7 +153,6 @@ describe('secrets are expanded after parsing', () => {
   it.each(SECRETS)('%j is neither printed nor changed', async (secret) => {
     // Not printed: the config loads (no YAML error quoting it) and nothing shows it.
     const file = configFile(
-      // biome-ignore lint/suspicious/noTemplateCurlyInString: config syntax, not a template
       `dbs:\n  - path: ${join(dir, 'app.db')}\n    replicas:\n      - type: sftp\n        host: h\n        password: \${SFTP_PASSWORD}\n`,
     );
     const r = cli(['databases', '-config', file], { SFTP_PASSWORD: secret });
@@ -161,18 +167,26 @@ describe('secrets are expanded after parsing', () => {
     // Not changed: a replicate process with the secret as its auth-token accepts exactly it.
     const port = await freePort();
     const served = configFile(
-      // biome-ignore lint/suspicious/noTemplateCurlyInString: config syntax, not a template
       `addr: "127.0.0.1:${port}"\nauth-token: \${TOKEN}\ndbs:\n  - path: ${join(dir, `s${n}.db`)}\n    replicas:\n      - path: ${join(dir, `sr${n}`)}\n`,
     );
     const log = join(dir, `replicate-${n}.log`);
-    const child = spawnServer('env', [`TOKEN=${secret}`, process.execPath, CLI, 'replicate', '-config', served], log);
+    const child = spawnServer(
+      'env',
+      [`TOKEN=${secret}`, process.execPath, CLI, 'replicate', '-config', served],
+      log,
+    );
     try {
       const metrics = (token: string) =>
         fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${token}` } }).then(
           (res) => res.status,
           () => 0,
         );
-      await waitFor('replicate serving', async () => (await metrics(secret)) === 200, 30_000, () => readConfig(log));
+      await waitFor(
+        'replicate serving',
+        async () => (await metrics(secret)) === 200,
+        30_000,
+        () => readConfig(log),
+      );
       expect(await metrics('hunter2')).toBe(401);
       expect(readConfig(log)).not.toContain('hunter2');
     } finally {

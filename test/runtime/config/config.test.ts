@@ -122,7 +122,10 @@ dbs:
       retention: 168 * 3_600_000,
       syncInterval: 100,
       snapshotInterval: 4 * 3_600_000,
-      age: { recipients: ['age12mr7uegj4hyapdd9re3njty2erkqsvf4yl2k8e0s87e230sz8ecq3s53q4'], identities: ['AGE-SECRET-KEY-1DQK56SYZGC8VLLHD6MTU3DTY6EAUADL4K5V33JVZ0N5EMF2NWN9QF00P8F'] },
+      age: {
+        recipients: ['age12mr7uegj4hyapdd9re3njty2erkqsvf4yl2k8e0s87e230sz8ecq3s53q4'],
+        identities: ['AGE-SECRET-KEY-1DQK56SYZGC8VLLHD6MTU3DTY6EAUADL4K5V33JVZ0N5EMF2NWN9QF00P8F'],
+      },
     });
     expect(abs).toMatchObject({
       type: 'abs',
@@ -164,6 +167,7 @@ dbs:
   });
 
   it('ignores references inside comments', () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: config syntax, not a template
     expect(() => parse('# uses $NOT_SET\ndbs: [] # and ${ALSO_NOT}\n')).not.toThrow();
   });
 });
@@ -173,8 +177,18 @@ describe('gcs replicas (type: gcs, gs:// as in Litestream)', () => {
     const c = parse(
       'dbs:\n  - path: /a.db\n    replicas:\n      - url: gs://my-bucket/app/db\n      - name: g2\n        type: gcs\n        bucket: other\n        path: x\n        endpoint: http://127.0.0.1:4443\n',
     );
-    expect(c.dbs[0].replicas[0]).toMatchObject({ type: 'gcs', name: 'gcs', bucket: 'my-bucket', path: 'app/db' });
-    expect(c.dbs[0].replicas[1]).toMatchObject({ type: 'gcs', bucket: 'other', path: 'x', endpoint: 'http://127.0.0.1:4443' });
+    expect(c.dbs[0].replicas[0]).toMatchObject({
+      type: 'gcs',
+      name: 'gcs',
+      bucket: 'my-bucket',
+      path: 'app/db',
+    });
+    expect(c.dbs[0].replicas[1]).toMatchObject({
+      type: 'gcs',
+      bucket: 'other',
+      path: 'x',
+      endpoint: 'http://127.0.0.1:4443',
+    });
   });
 
   it('names the missing bucket and refuses keys of other storages', () => {
@@ -182,7 +196,9 @@ describe('gcs replicas (type: gcs, gs:// as in Litestream)', () => {
       'litestream.yml:4: dbs[0].replicas[0].type: gcs replica needs a bucket',
     );
     expect(
-      errorOf('dbs:\n  - path: /a.db\n    replicas:\n      - type: gcs\n        bucket: b\n        region: us\n').message,
+      errorOf(
+        'dbs:\n  - path: /a.db\n    replicas:\n      - type: gcs\n        bucket: b\n        region: us\n',
+      ).message,
     ).toBe('litestream.yml:6: key "region" does not apply to a gcs replica');
   });
 });

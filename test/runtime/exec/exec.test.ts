@@ -200,7 +200,9 @@ describe('ls-mix snapshot', { timeout: TIMEOUT }, () => {
       timeout: TIMEOUT,
     });
     expect(first.stderr).toBe('');
-    expect(first.stdout).toMatch(/^snapshot written: replica=file generation=[0-9a-f]{16} index=00000000 size=\d+$/);
+    expect(first.stdout).toMatch(
+      /^snapshot written: replica=file generation=[0-9a-f]{16} index=00000000 size=\d+$/,
+    );
     const snaps = () => listObjects(s.replica).filter((k) => k.includes('/snapshots/')).length;
     expect(snaps()).toBe(1);
 
@@ -223,7 +225,9 @@ describe('ls-mix snapshot', { timeout: TIMEOUT }, () => {
     });
     expect(second.stderr).toBe(`asking the running replicate process (pid ${p.pid}) to take a snapshot`);
     // It returns once the running process has snapshotted (same index: the same object, rewritten).
-    expect(second.stdout).toMatch(/^snapshot written: replica=file generation=[0-9a-f]{16} index=[0-9a-f]{8} size=\d+$/);
+    expect(second.stdout).toMatch(
+      /^snapshot written: replica=file generation=[0-9a-f]{16} index=[0-9a-f]{8} size=\d+$/,
+    );
     expect(stderr).toMatch(/snapshot written/);
     p.kill('SIGTERM');
     await p;

@@ -58,7 +58,10 @@ function openFds(pid: number): number {
 }
 
 function logLines(n: Node, re: RegExp): number {
-  return n.log().split('\n').filter((l) => re.test(l)).length;
+  return n
+    .log()
+    .split('\n')
+    .filter((l) => re.test(l)).length;
 }
 
 async function startPrimary(opts: { token?: string; dbExtra?: string; top?: string } = {}): Promise<Node> {
@@ -93,7 +96,10 @@ describe('replicate http server, hostile input', { timeout: 180_000 }, () => {
       ['GET //evil HTTP/1.1\r\nHost: x\r\n\r\n', [400]],
       ['GET * HTTP/1.1\r\nHost: x\r\n\r\n', [400]],
       ['GET /stream?db=%E0%A4%A HTTP/1.1\r\nHost: x\r\n\r\n', [401]],
-      ['GET /stream?db=%E0%A4%A&v=x HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer secret-token\r\n\r\n', [400]],
+      [
+        'GET /stream?db=%E0%A4%A&v=x HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer secret-token\r\n\r\n',
+        [400],
+      ],
       ['GET /stream?db=/nope%00 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer secret-token\r\n\r\n', [400]],
       ['GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer\r\n\r\n', [401]],
       ['GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Basic Zm9vOmJhcg==\r\n\r\n', [401]],
@@ -103,7 +109,9 @@ describe('replicate http server, hostile input', { timeout: 180_000 }, () => {
     ];
     for (const [req, expected] of bad) {
       const reply = await raw(p.port, req);
-      expect(expected, `${JSON.stringify(req.slice(0, 60))} -> ${reply.slice(0, 80)}`).toContain(status(reply));
+      expect(expected, `${JSON.stringify(req.slice(0, 60))} -> ${reply.slice(0, 80)}`).toContain(
+        status(reply),
+      );
       expect(alive(pid)).toBe(true);
     }
     expect(await p.healthz()).toBe(200);
@@ -142,14 +150,19 @@ describe('replicate http server, hostile input', { timeout: 180_000 }, () => {
     const wal = join(dir!, 'backup');
     const walBytes = () =>
       readdirSync(join(wal, 'generations'))
-        .flatMap((g) => readdirSync(join(wal, 'generations', g, 'wal')).map((f) => join(wal, 'generations', g, 'wal', f)))
+        .flatMap((g) =>
+          readdirSync(join(wal, 'generations', g, 'wal')).map((f) => join(wal, 'generations', g, 'wal', f)),
+        )
         .reduce((n, f) => n + statSync(f).size, 0);
     const shipped = walBytes();
     const w2 = new Database(p.db);
     w2.exec(`INSERT INTO t(v) VALUES ('${'x'.repeat(4000)}')`);
     w2.close();
-    await waitFor('a write shipped while 10k sockets are open', () => walBytes() > shipped, 20_000, () =>
-      p.log().slice(-2000),
+    await waitFor(
+      'a write shipped while 10k sockets are open',
+      () => walBytes() > shipped,
+      20_000,
+      () => p.log().slice(-2000),
     );
     expect(alive(pid)).toBe(true);
     expect(p.log()).not.toMatch(/EMFILE/);
@@ -163,7 +176,9 @@ describe('replicate http server, hostile input', { timeout: 180_000 }, () => {
   it('rate-limits its warnings and requests; /healthz details only with the token', async () => {
     const p = await startPrimary({ token: 'secret-token', top: 'http:\n  requests-per-second: 1000' });
     const replies = await Promise.all(
-      Array.from({ length: 400 }, () => raw(p.port, 'GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')),
+      Array.from({ length: 400 }, () =>
+        raw(p.port, 'GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
+      ),
     );
     expect(replies.every((r) => status(r) === 401)).toBe(true);
     // 400 refusals: at most one warning per 10 s, each counting what it suppressed.
@@ -171,7 +186,9 @@ describe('replicate http server, hostile input', { timeout: 180_000 }, () => {
 
     const limited = await startSecondLimitedPrimary();
     const statuses = await Promise.all(
-      Array.from({ length: 30 }, () => raw(limited.port, 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')),
+      Array.from({ length: 30 }, () =>
+        raw(limited.port, 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
+      ),
     );
     expect(statuses.map(status)).toContain(429);
   });
@@ -186,7 +203,12 @@ describe('replicate http server, hostile input', { timeout: 180_000 }, () => {
     });
     nodes.push(p);
     p.start();
-    await waitFor('/healthz 503', async () => (await p.healthz()) === 503, 30_000, () => p.log());
+    await waitFor(
+      '/healthz 503',
+      async () => (await p.healthz()) === 503,
+      30_000,
+      () => p.log(),
+    );
     const anon = await fetch(p.url('/healthz'));
     const anonBody = await anon.text();
     expect(anon.status).toBe(503);
@@ -207,7 +229,6 @@ describe('replicate http server, hostile input', { timeout: 180_000 }, () => {
     const config = join(dir, 'litestream.yml');
     writeFileSync(
       config,
-      // biome-ignore lint/suspicious/noTemplateCurlyInString: config syntax, not a template
       `addr: "127.0.0.1:0"\nauth-token: "\${LS_MIX_TOKEN}"\ndbs:\n  - path: ${join(dir, 'app.db')}\n    replicas:\n      - url: file://${join(dir, 'r')}\n`,
     );
     const r = spawnSync(process.execPath, [CLI, 'replicate', '-config', config], {
@@ -234,7 +255,12 @@ describe('replicate http server, hostile input', { timeout: 180_000 }, () => {
     stalled.write(
       `GET /stream?v=1&db=${encodeURIComponent(p.db)} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer secret-token\r\n\r\n`,
     );
-    await waitFor('stream connected', () => /live replica connected/.test(p.log()), 10_000, () => p.log());
+    await waitFor(
+      'stream connected',
+      () => /live replica connected/.test(p.log()),
+      10_000,
+      () => p.log(),
+    );
     // ~40 MB of writes; with max-checkpoint-page-count 800 the WAL restarts every ~3 MB.
     const w = new Database(p.db);
     const ins = w.prepare('INSERT INTO t(v) VALUES (?)');
@@ -260,7 +286,12 @@ describe('replicate http server, hostile input', { timeout: 180_000 }, () => {
       await new Promise((r) => setTimeout(r, 20));
     }
     w.close();
-    await waitFor('stalled replica dropped', () => /too far behind/.test(p.log()), 30_000, () => p.log().slice(-3000));
+    await waitFor(
+      'stalled replica dropped',
+      () => /too far behind/.test(p.log()),
+      30_000,
+      () => p.log().slice(-3000),
+    );
     // Pinned WAL stays near the limit (plus the current index and one checkpoint's worth).
     expect(maxShadow).toBeLessThan(20_000_000);
     await waitFor('shadow WAL pruned after the drop', () => shadowBytes() < 10_000_000, 30_000);

@@ -67,6 +67,22 @@ export function holderAlive(r: LockRecord): boolean {
   return now === undefined ? !existsProc() : now === r.startTime;
 }
 
+/**
+ * Is `pid` an `ls-mix replicate` process (the one that handles SIGUSR1 by taking a snapshot)?
+ * A library user's process holding the lock, or a one-shot `ls-mix snapshot`, would be killed by
+ * the signal. Without /proc (not Linux) it cannot be told, and the lock is taken at its word.
+ */
+export function isReplicateProcess(pid: number): boolean {
+  let argv: string[];
+  try {
+    argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return !existsProc();
+  }
+  const script = argv.findIndex((a) => /(^|\/)(ls-mix|run\.js|dev\.js)$/.test(a));
+  return script >= 0 && argv[script + 1] === 'replicate';
+}
+
 function existsProc(): boolean {
   return processStartTime(process.pid) !== undefined;
 }

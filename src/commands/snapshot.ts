@@ -5,6 +5,7 @@ import { UserError } from '../../runtime/errors.js';
 import { createLogger } from '../../runtime/log.js';
 import { delegateSnapshot } from '../../runtime/replicate/delegate-snapshot.js';
 import { defaultMetaPath, LocalState } from '../../runtime/replicate/local-state.js';
+import { isReplicateProcess } from '../../runtime/replicate/lock-holder.js';
 import { takeSnapshot } from '../../runtime/replicate/snapshot.js';
 import { BaseCommand } from '../base-command.js';
 import { configFlags } from '../replica-flags.js';
@@ -47,6 +48,14 @@ export default class Snapshot extends BaseCommand {
     // lock is verified (PID + start time) first: a stale lock's recycled PID is never signalled.
     const holder = await new LocalState(db.metaPath ?? defaultMetaPath(db.path)).lockHolder();
     const delegated = holder !== undefined && holder.pid !== process.pid;
+    if (delegated && !isReplicateProcess(holder.pid)) {
+      throw new UserError(
+        `${path} is locked by process ${holder.pid}, which is not an ls-mix replicate process`,
+        {
+          hint: 'It may be an app replicating through the library, or another ls-mix snapshot: wait for it, or take the snapshot from that process.',
+        },
+      );
+    }
     if (delegated && !this.jsonEnabled())
       this.logToStderr(`asking the running replicate process (pid ${holder.pid}) to take a snapshot`);
     const snapshots = delegated

@@ -98,6 +98,23 @@ describe('stale locks', { timeout: 120_000 }, () => {
     expect(snapshotCount(s.replica)).toBe(1);
   });
 
+  it('snapshot never signals a live holder that is not an ls-mix replicate process', () => {
+    const s = setup();
+    const other = unrelated();
+    // A lock that verifies (right PID and start time) but whose process has no SIGUSR1 handler.
+    writeFileSync(
+      s.lock,
+      `${JSON.stringify({ pid: other.pid, startTime: procStartTime(other.pid!), command: 'replicate' })}\n`,
+    );
+    const r = cli(['snapshot', '-config', s.config, s.db]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.split('\n')[0]).toBe(
+      `Error: ${s.db} is locked by process ${other.pid}, which is not an ls-mix replicate process`,
+    );
+    expect(alive(other.pid!)).toBe(true);
+    expect(snapshotCount(s.replica)).toBe(0);
+  });
+
   it('replicate takes over a stale lock held by a recycled PID', async () => {
     const s = setup();
     const victim = unrelated();

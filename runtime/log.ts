@@ -9,14 +9,26 @@ const require = createRequire(import.meta.url);
 
 export type { Logger } from 'pino';
 
+const LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
+
+/** Go slog's spellings too: case-insensitive, `warning` = `warn`. Unknown names: undefined. */
+export function normalizeLevel(name: string | undefined): LoggingConfig['level'] | undefined {
+  const n = name
+    ?.trim()
+    .toLowerCase()
+    .replace(/^warning$/, 'warn');
+  return LEVELS.find((l) => l === n);
+}
+
 /**
- * The runtime's structured logger: human-readable text on a TTY (or with type: text),
- * one JSON object per line with `logging.type: json`. Logs go to stderr unless
- * `logging.stderr: false`, so stdout stays free for command output.
+ * The runtime's structured logger: human-readable text (the default), or with
+ * `logging.type: json` one JSON object per line with the level's name and an RFC 3339 time, as
+ * log pipelines expect. Logs go to stdout as Litestream's do; `logging.stderr: true` sends them
+ * to stderr. Commands whose stdout is their output (restore, verify, ...) pass stderr: true.
  */
 export function createLogger(cfg: Partial<LoggingConfig> = {}): Logger {
-  const level = process.env.LS_MIX_LOG_LEVEL ?? cfg.level ?? 'info';
-  const fd = cfg.stderr === false ? 1 : 2;
+  const level = normalizeLevel(process.env.LS_MIX_LOG_LEVEL) ?? cfg.level ?? 'info';
+  const fd = cfg.stderr === true ? 2 : 1;
   const redact = {
     paths: [
       'password',
@@ -30,7 +42,16 @@ export function createLogger(cfg: Partial<LoggingConfig> = {}): Logger {
     censor: '[redacted]',
   };
   if (cfg.type === 'json') {
-    return pino({ level, redact, base: undefined }, pino.destination({ fd, sync: true }));
+    return pino(
+      {
+        level,
+        redact,
+        base: undefined,
+        formatters: { level: (label) => ({ level: label }) },
+        timestamp: () => `,"time":"${new Date().toISOString()}"`,
+      },
+      pino.destination({ fd, sync: true }),
+    );
   }
   // pino-pretty as an in-thread stream (not a worker transport): lines written just before
   // exit, such as the final sync's, are never lost.
@@ -38,7 +59,7 @@ export function createLogger(cfg: Partial<LoggingConfig> = {}): Logger {
   const stream = pretty({
     destination: fd,
     sync: true,
-    colorize: process.stderr.isTTY === true,
+    colorize: (fd === 2 ? process.stderr : process.stdout).isTTY === true,
     translateTime: 'SYS:HH:MM:ss.l',
     ignore: 'pid,hostname',
   });

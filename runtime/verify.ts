@@ -15,7 +15,7 @@ import type { Logger } from './log.js';
 import { defaultMetaPath, LocalState } from './replicate/local-state.js';
 import type { RestoreReplica } from './restore/plan.js';
 import { summarizeGeneration } from './restore/plan.js';
-import { restoreDatabase } from './restore/restore.js';
+import { type RestoreProgress, restoreDatabase } from './restore/restore.js';
 import { readWalHeader, WAL_HEADER_SIZE } from './sqlite/wal.js';
 import { type CompareResult, compareWithLive } from './verify/compare.js';
 import { type PointsResult, type VerifyPoints, verifyPoints } from './verify/points.js';
@@ -35,6 +35,8 @@ export interface VerifyOptions {
   now?: () => Date;
   /** Also restore earlier points of the latest generation: every WAL index, or a sample. */
   points?: VerifyPoints;
+  /** Each replica's scratch restore, as it goes (the CLI's progress bar on a terminal). */
+  onProgress?: (replica: string, p: RestoreProgress) => void;
 }
 
 export interface ReplicaVerification {
@@ -119,6 +121,7 @@ export async function verifyReplica(
       outputPath: restored,
       parallelism: opts.parallelism,
       logger: log,
+      onProgress: opts.onProgress && ((p) => opts.onProgress?.(r.name, p)),
     });
     out.restoreMs = Math.round(performance.now() - started);
     // restoreDatabase runs PRAGMA integrity_check and throws when it fails.

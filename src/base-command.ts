@@ -1,9 +1,19 @@
 import { Command, Flags } from '@oclif/core';
+import { closest, distance } from 'fastest-levenshtein';
 import { isUserError } from '../runtime/errors.js';
+
+/** What every failing `--json` run prints on stdout (one object, whatever failed). */
+export interface JsonError {
+  error: { name: string; message: string; hint?: string; exitCode: number };
+}
+
+/** Exit code of a command stopped by Ctrl-C (128 + SIGINT), as shells report it. */
+export const EXIT_INTERRUPTED = 130;
 
 /**
  * Every ls-mix command extends this: a `--verbose` flag, and errors printed as one clear
- * line (plus a hint) instead of a stack trace. UserErrors carry their own exit code.
+ * line (plus a hint) instead of a stack trace; with --json, also a JSON error object on stdout.
+ * UserErrors carry their own exit code; Ctrl-C at a prompt exits 130.
  */
 export abstract class BaseCommand extends Command {
   static override baseFlags = {
@@ -18,14 +28,56 @@ export abstract class BaseCommand extends Command {
     return this.argv.includes('--verbose');
   }
 
+  /** --json anywhere before `--` (even when parsing failed, so jsonEnabled() cannot tell). */
+  private get wantsJson(): boolean {
+    const end = this.argv.indexOf('--');
+    return (end < 0 ? this.argv : this.argv.slice(0, end)).includes('--json');
+  }
+
+  private printJsonError(name: string, message: string, exitCode: number, hint?: string): void {
+    const out: JsonError = { error: { name, message, exitCode, ...(hint ? { hint } : {}) } };
+    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+  }
+
+  /** "Did you mean --generation?" for a mistyped flag (oclif only says it does not exist). */
+  private flagSuggestion(message: string): string | undefined {
+    const m = /^Nonexistent flags?: -{1,2}([\w-]+)/.exec(message);
+    if (!m) return undefined;
+    const ctor = this.constructor as typeof Command;
+    const names = Object.keys({ ...ctor.baseFlags, ...ctor.flags });
+    if (ctor.enableJsonFlag) names.push('json');
+    if (names.length === 0) return undefined;
+    const guess = closest(m[1], names);
+    return distance(m[1], guess) <= Math.max(2, Math.floor(m[1].length / 3))
+      ? `Did you mean --${guess}? (Litestream's single-dash -${guess} works too.)`
+      : `Run ls-mix ${this.id?.replaceAll(':', ' ') ?? ''} --help for the flags.`;
+  }
+
   protected override async catch(
     err: Error & { exitCode?: number; oclif?: { exit?: number } },
   ): Promise<unknown> {
+    // @inquirer/prompts: Ctrl-C (or a closed terminal) at a prompt.
+    if (err.name === 'ExitPromptError' || err.name === 'AbortPromptError') {
+      if (this.wantsJson) this.printJsonError('Interrupted', 'interrupted', EXIT_INTERRUPTED);
+      process.stderr.write('\nInterrupted: nothing more was written.\n');
+      this.exit(EXIT_INTERRUPTED);
+    }
     if (isUserError(err)) {
+      if (this.wantsJson) this.printJsonError('UserError', err.message, err.exitCode, err.hint);
       process.stderr.write(`Error: ${err.message}\n`);
       if (err.hint) process.stderr.write(`Hint: ${err.hint}\n`);
       if (this.verbose && err.stack) process.stderr.write(`${err.stack}\n`);
       this.exit(err.exitCode);
+    }
+    // this.exit() inside run() is not a failure.
+    if (err.oclif?.exit === 0) return super.catch(err);
+    const flagHint = this.flagSuggestion(err.message);
+    if (flagHint) err.message = `${err.message.split('\n')[0]}\n${flagHint}`;
+    if (this.wantsJson) {
+      const exitCode = err.oclif?.exit ?? 1;
+      this.printJsonError(err.oclif ? 'UsageError' : (err.name ?? 'Error'), err.message, exitCode);
+      process.stderr.write(`Error: ${err.message.split('\n')[0]}\n`);
+      this.exit(exitCode);
     }
     // oclif's own errors (bad flags, exit()) already read well.
     if (err.oclif || !this.verbose) {

@@ -1,12 +1,15 @@
+import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import { closest, distance } from 'fastest-levenshtein';
-import { isMap, isPair, isScalar, LineCounter, type Node, parseDocument } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { UserError } from '../errors.js';
 import { isReplicaUrl, parseReplicaUrl } from '../replica/url.js';
-import { expandEnv } from './env.js';
+import { parseAddr } from '../server/addr.js';
+import { ageIdentityProblem, ageRecipientProblem, base64Problem, httpUrlProblem } from './checks.js';
+import { expandValue } from './env.js';
 import { fileSchema, type RawDb, type RawReplica } from './schema.js';
 import { assertDistinctReplicaLocations } from './shared-location.js';
 import { type Config, type DbConfig, DEFAULTS, type ReplicaConfig } from './types.js';
@@ -19,8 +22,13 @@ export interface ParseOptions {
   source?: string;
   /** Environment for `$VAR` expansion and LITESTREAM_* defaults (defaults to process.env). */
   env?: Record<string, string | undefined>;
-  /** Expand `$VAR`/`${VAR}` before parsing (default true; Litestream's -no-expand-env). */
+  /** Expand `$VAR`/`${VAR}` in values (default true; Litestream's -no-expand-env). */
   expandEnv?: boolean;
+  /**
+   * Where load-time warnings go (an unset variable, expanded to ""). Default: one
+   * `Warning: ...` line on stderr. They are also in `Config.warnings`.
+   */
+  warn?: (message: string) => void;
   /** Base for relative paths (default process.cwd(), as Litestream). */
   cwd?: string;
 }
@@ -29,11 +37,20 @@ type Path = (string | number)[];
 
 /** Resolves a key path (dbs.0.path) to the 1-based line of its YAML node. */
 class Locator {
+  /** keyName -> variables that were unset when the key's value was expanded. */
+  readonly unsetVars = new Map<string, string[]>();
+
   constructor(
     private readonly doc: ReturnType<typeof parseDocument>,
     private readonly lines: LineCounter,
     readonly source: string,
   ) {}
+
+  /** " (it comes from $X, which is not set)" when an unset variable emptied this key. */
+  unsetNote(path: Path): string {
+    const vars = this.unsetVars.get(keyName(path));
+    return vars ? ` (it comes from ${vars.map((v) => `$${v}`).join(', ')}, which is not set)` : '';
+  }
 
   line(path: Path, key?: string): number | undefined {
     let node = this.doc.getIn(path, true) as Node | undefined;
@@ -49,8 +66,14 @@ class Locator {
 
   error(path: Path, message: string, hint?: string, key?: string): UserError {
     const line = this.line(path, key);
-    const where = line === undefined ? this.source : `${this.source}:${line}`;
-    return new UserError(`${where}: ${message}`, { hint });
+    return new UserError(`${line === undefined ? this.source : `${this.source}:${line}`}: ${message}`, {
+      hint,
+    });
+  }
+
+  /** An error about the value of one key: "FILE:LINE: dbs[0].path: message". */
+  keyError(path: Path, message: string, hint?: string): UserError {
+    return this.error(path, `${keyName(path)}: ${message}${this.unsetNote(path)}`, hint);
   }
 }
 
@@ -143,7 +166,7 @@ function buildReplica(
       fromUrl = isReplicaUrl(raw.url) ? parseReplicaUrl(raw.url) : { type: 'file', path: raw.url };
     } catch (err) {
       const e = err as UserError;
-      throw loc.error([...path, 'url'], `${keyName([...path, 'url'])}: ${e.message}`, e.hint);
+      throw loc.keyError([...path, 'url'], e.message, e.hint);
     }
   }
   // Litestream: a URL's scheme wins over `type`; neither means file.
@@ -175,9 +198,9 @@ function buildReplica(
     set('accessKeyId', raw['access-key-id'] ?? defaults.accessKeyId);
     set('secretAccessKey', raw['secret-access-key'] ?? defaults.secretAccessKey);
     if (!r.bucket)
-      throw loc.error(
-        path,
-        `${keyName(path)}: s3 replica needs a bucket`,
+      throw loc.keyError(
+        [...path, raw.bucket !== undefined ? 'bucket' : raw.url !== undefined ? 'url' : 'type'],
+        's3 replica needs a bucket',
         'Set "bucket", or use url: s3://BUCKET/PATH.',
       );
   } else if (type === 'abs') {
@@ -188,14 +211,29 @@ function buildReplica(
     set('sasToken', raw['sas-token']);
     set('connectionString', raw['connection-string']);
     if (!r.bucket)
-      throw loc.error(
-        path,
-        `${keyName(path)}: abs replica needs a container ("bucket")`,
+      throw loc.keyError(
+        [...path, raw.bucket !== undefined ? 'bucket' : raw.url !== undefined ? 'url' : 'type'],
+        'abs replica needs a container ("bucket")',
         'Set "bucket", or use url: abs://ACCOUNT@CONTAINER/PATH.',
       );
     if (!r.accountName && !r.connectionString) {
-      throw loc.error(path, `${keyName(path)}: abs replica needs "account-name" (or "connection-string")`);
+      throw loc.keyError(
+        [
+          ...path,
+          raw['account-name'] !== undefined ? 'account-name' : raw.url !== undefined ? 'url' : 'type',
+        ],
+        'abs replica needs "account-name" (or "connection-string")',
+      );
     }
+  } else if (type === 'gcs') {
+    set('bucket', raw.bucket ?? fromUrl?.bucket);
+    set('endpoint', raw.endpoint);
+    if (!r.bucket)
+      throw loc.keyError(
+        [...path, raw.bucket !== undefined ? 'bucket' : raw.url !== undefined ? 'url' : 'type'],
+        'gcs replica needs a bucket',
+        'Set "bucket", or use url: gs://BUCKET/PATH.',
+      );
   } else if (type === 'sftp') {
     set('host', raw.host ?? fromUrl?.host);
     set('user', raw.user ?? fromUrl?.user);
@@ -209,20 +247,21 @@ function buildReplica(
     );
     set('insecureIgnoreHostKey', raw['insecure-ignore-host-key']);
     if (!r.host)
-      throw loc.error(
-        path,
-        `${keyName(path)}: sftp replica needs a host`,
+      throw loc.keyError(
+        [...path, raw.host !== undefined ? 'host' : raw.url !== undefined ? 'url' : 'type'],
+        'sftp replica needs a host',
         'Set "host", or use url: sftp://USER@HOST[:PORT]/PATH.',
       );
   } else {
     if (!r.path)
-      throw loc.error(
-        path,
-        `${keyName(path)}: file replica needs a path`,
+      throw loc.keyError(
+        [...path, raw.path !== undefined ? 'path' : raw.url !== undefined ? 'url' : 'type'],
+        'file replica needs a path',
         'Set "path" to a folder, or use url: file:///FOLDER.',
       );
     r.path = expandPath(r.path, cwd);
   }
+  checkReplicaValues(raw, r, path, loc);
   // Keys that belong to another storage type are almost always a copy-paste mistake.
   const foreign = foreignKeys(raw, type);
   if (foreign) {
@@ -231,10 +270,87 @@ function buildReplica(
   return r;
 }
 
+/** Values that can be checked without contacting anything (age keys, URLs, base64). */
+function checkReplicaValues(raw: RawReplica, r: ReplicaConfig, path: Path, loc: Locator): void {
+  raw.age?.recipients?.forEach((k, i) => {
+    const problem = ageRecipientProblem(k.trim());
+    if (problem)
+      throw loc.keyError([...path, 'age', 'recipients', i], problem, 'Generate one with age-keygen.');
+  });
+  raw.age?.identities?.forEach((k, i) => {
+    const problem = ageIdentityProblem(k.trim());
+    if (problem)
+      throw loc.keyError([...path, 'age', 'identities', i], problem, 'Generate one with age-keygen.');
+  });
+  if (r.endpoint !== undefined) {
+    // Litestream accepts a scheme-less HOST[:PORT] (https:// is assumed).
+    const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(r.endpoint) ? r.endpoint : `https://${r.endpoint}`;
+    const problem = /[\s/?#]/.test(withScheme.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').replace(/\/+$/, ''))
+      ? `"${r.endpoint}" is not a URL (expected http(s)://HOST[:PORT] or HOST[:PORT])`
+      : httpUrlProblem(withScheme);
+    if (problem) {
+      throw loc.keyError(
+        [...path, raw.endpoint !== undefined ? 'endpoint' : 'url'],
+        problem,
+        'For example endpoint: https://s3.example.com or http://127.0.0.1:9000.',
+      );
+    }
+  }
+  if (r.accountKey !== undefined) {
+    const problem = base64Problem(r.accountKey);
+    if (problem) {
+      if (raw['account-key'] === undefined) {
+        throw new UserError(`LITESTREAM_AZURE_ACCOUNT_KEY ${problem}`, {
+          hint: `It is the account key of ${keyName(path)} in ${loc.source}.`,
+        });
+      }
+      throw loc.keyError([...path, 'account-key'], problem);
+    }
+  }
+}
+
+/** A replica must never write over (or into the local state of) the db it backs up. */
+function checkReplicaAgainstDb(r: ReplicaConfig, db: DbConfig, path: Path, loc: Locator): void {
+  if (r.type !== 'file') return;
+  const key = [...path, r.url !== undefined ? 'url' : 'path'];
+  if (r.path === db.path) {
+    throw loc.keyError(
+      key,
+      `is the database file itself (${db.path})`,
+      'Point the replica at a folder of its own.',
+    );
+  }
+  const meta = db.metaPath ?? defaultMetaPathOf(db.path);
+  if (r.path === meta || r.path.startsWith(`${meta}/`)) {
+    throw loc.keyError(
+      key,
+      `is inside the database's local state ${meta}`,
+      'Point the replica at a folder of its own.',
+    );
+  }
+  if (statOrUndefined(r.path)?.isFile()) {
+    throw loc.keyError(key, `${r.path} is a file; a file replica is a folder`);
+  }
+}
+
+/** undefined when the path cannot be stat'ed (missing, a file in the way: ENOTDIR, EACCES). */
+function statOrUndefined(p: string): ReturnType<typeof statSync> | undefined {
+  try {
+    return statSync(p);
+  } catch {
+    return undefined;
+  }
+}
+
+function defaultMetaPathOf(dbPath: string): string {
+  const slash = dbPath.lastIndexOf('/');
+  return `${dbPath.slice(0, slash + 1)}.${dbPath.slice(slash + 1)}-litestream`;
+}
+
 const TYPE_KEYS: Record<string, ReplicaConfig['type'][]> = {
-  bucket: ['s3', 'abs'],
+  bucket: ['s3', 'abs', 'gcs'],
   region: ['s3'],
-  endpoint: ['s3', 'abs'],
+  endpoint: ['s3', 'abs', 'gcs'],
   'force-path-style': ['s3'],
   'skip-verify': ['s3'],
   'access-key-id': ['s3'],
@@ -258,8 +374,23 @@ function foreignKeys(raw: RawReplica, type: ReplicaConfig['type']): string | und
 }
 
 function buildDb(raw: RawDb, path: Path, loc: Locator, defaults: Defaults, cwd: string): DbConfig {
+  if (raw.path.trim() === '') {
+    throw loc.keyError(
+      [...path, 'path'],
+      'is empty',
+      'Set it to the SQLite database file, e.g. /data/app.db.',
+    );
+  }
+  const dbPath = expandPath(raw.path, cwd);
+  if (statOrUndefined(dbPath)?.isDirectory()) {
+    throw loc.keyError(
+      [...path, 'path'],
+      `${dbPath} is a directory, not a database file`,
+      'Name the database file itself, e.g. /data/app.db.',
+    );
+  }
   const db: DbConfig = {
-    path: expandPath(raw.path, cwd),
+    path: dbPath,
     monitorInterval: raw['monitor-interval'] ?? DEFAULTS.monitorInterval,
     checkpointInterval: raw['checkpoint-interval'] ?? DEFAULTS.checkpointInterval,
     minCheckpointPageCount: raw['min-checkpoint-page-count'] ?? DEFAULTS.minCheckpointPageCount,
@@ -267,7 +398,19 @@ function buildDb(raw: RawDb, path: Path, loc: Locator, defaults: Defaults, cwd: 
     replicas: [],
   };
   if (raw['meta-path'] !== undefined) db.metaPath = expandPath(raw['meta-path'], cwd);
-  if (raw.upstream) db.upstream = { ...raw.upstream };
+  if (raw.upstream) {
+    const up = [...path, 'upstream'];
+    const problem = httpUrlProblem(raw.upstream.url);
+    if (problem) throw loc.keyError([...up, 'url'], problem, "The primary's addr, e.g. http://primary:9090.");
+    if (raw.upstream.token !== undefined && raw.upstream.token.trim() === '') {
+      throw loc.keyError(
+        [...up, 'token'],
+        'is empty',
+        "Set it to the primary's auth-token, or remove the key when the primary has none.",
+      );
+    }
+    db.upstream = { ...raw.upstream };
+  }
   if (db.monitorInterval <= 0) {
     throw loc.error(
       [...path, 'monitor-interval'],
@@ -284,6 +427,7 @@ function buildDb(raw: RawDb, path: Path, loc: Locator, defaults: Defaults, cwd: 
   (raw.replicas ?? []).forEach((rr, i) => {
     const rpath = [...path, 'replicas', i];
     const r = buildReplica(rr, rpath, loc, defaults, cwd);
+    checkReplicaAgainstDb(r, db, rpath, loc);
     const prev = names.get(r.name);
     if (prev !== undefined) {
       throw loc.error(
@@ -304,14 +448,61 @@ function buildDb(raw: RawDb, path: Path, loc: Locator, defaults: Defaults, cwd: 
   return db;
 }
 
+/**
+ * Expand `$VAR` in every string value of the parsed document (never in keys), in place. Values
+ * keep their nodes, so line numbers stay right and the environment cannot change the structure.
+ */
+function expandDocument(
+  node: unknown,
+  path: Path,
+  env: Record<string, string | undefined>,
+  loc: Locator,
+  warnings: string[],
+): void {
+  if (isMap(node)) {
+    for (const pair of node.items) {
+      const key = isScalar(pair.key) ? String(pair.key.value) : undefined;
+      if (key !== undefined) expandDocument(pair.value, [...path, key], env, loc, warnings);
+    }
+  } else if (isSeq(node)) {
+    node.items.forEach((item, i) => {
+      expandDocument(item, [...path, i], env, loc, warnings);
+    });
+  } else if (isScalar(node) && typeof node.value === 'string') {
+    const e = expandValue(node.value, env);
+    if (e.invalid) {
+      throw loc.keyError(
+        path,
+        `invalid variable reference "${e.invalid}"`,
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: config syntax, not a template
+        'Use $NAME or ${NAME}; write $$ for a literal dollar sign.',
+      );
+    }
+    if (e.unset.length > 0) {
+      loc.unsetVars.set(keyName(path), e.unset);
+      const line = loc.line(path);
+      warnings.push(
+        `${loc.source}${line === undefined ? '' : `:${line}`}: ${keyName(path)}: environment variable ` +
+          `${e.unset.join(', ')} is not set; using an empty value`,
+      );
+    }
+    node.value = e.value;
+  }
+}
+
+function stderrWarning(message: string): void {
+  process.stderr.write(`Warning: ${message}\n`);
+}
+
 /** Parse and validate litestream.yml text. Throws UserError naming file, line and key. */
 export function parseConfig(yamlText: string, opts: ParseOptions = {}): Config {
   const source = opts.source ?? 'litestream.yml';
   const env = opts.env ?? process.env;
   const cwd = opts.cwd ?? process.cwd();
-  const text = opts.expandEnv === false ? yamlText : expandEnv(yamlText, env, source);
+  // The file as written is parsed first: `$VAR` values are expanded afterwards, one value at a
+  // time, so no secret can change the YAML or appear in a parse error.
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(yamlText, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const loc = new Locator(doc, lines, source);
   const yamlError = doc.errors[0];
   if (yamlError) {
@@ -319,6 +510,8 @@ export function parseConfig(yamlText: string, opts: ParseOptions = {}): Config {
     const msg = yamlError.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
     throw new UserError(`${source}:${line}: invalid YAML: ${msg}`);
   }
+  const warnings: string[] = [];
+  if (opts.expandEnv !== false) expandDocument(doc.contents, [], env, loc, warnings);
   const data = doc.toJS() ?? {};
   const parsed = fileSchema.safeParse(data);
   if (!parsed.success) {
@@ -338,12 +531,31 @@ export function parseConfig(yamlText: string, opts: ParseOptions = {}): Config {
     logging: {
       level: raw.logging?.level ?? 'info',
       type: raw.logging?.type ?? 'text',
-      stderr: raw.logging?.stderr ?? true,
+      // Litestream logs to stdout unless `logging.stderr: true`.
+      stderr: raw.logging?.stderr ?? false,
     },
     dbs: [],
+    warnings,
   };
-  if (raw.addr !== undefined) config.addr = raw.addr;
-  if (raw['auth-token'] !== undefined) config.authToken = raw['auth-token'];
+  if (raw.addr !== undefined) {
+    try {
+      parseAddr(raw.addr);
+    } catch (err) {
+      throw loc.keyError(['addr'], `"${raw.addr}" is not HOST:PORT or :PORT`, (err as UserError).hint);
+    }
+    config.addr = raw.addr;
+  }
+  if (raw['auth-token'] !== undefined) {
+    if (raw['auth-token'].trim() === '') {
+      throw loc.keyError(
+        ['auth-token'],
+        'is empty: an empty token would let anyone read the databases',
+        'Set it to a long random secret (openssl rand -hex 32), or remove the key to run without auth.',
+      );
+    }
+    config.authToken = raw['auth-token'];
+  }
+  if (raw.http) config.http = { ...raw.http };
   if (raw.exec !== undefined) config.exec = raw.exec;
   if (raw['access-key-id'] !== undefined) config.accessKeyId = raw['access-key-id'];
   if (raw['secret-access-key'] !== undefined) config.secretAccessKey = raw['secret-access-key'];
@@ -359,6 +571,7 @@ export function parseConfig(yamlText: string, opts: ParseOptions = {}): Config {
   });
   if (raw['shutdown-sync-timeout'] !== undefined) config.shutdownSyncTimeout = raw['shutdown-sync-timeout'];
   assertDistinctReplicaLocations(config);
+  for (const w of warnings) (opts.warn ?? stderrWarning)(w);
   return config;
 }
 

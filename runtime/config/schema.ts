@@ -18,7 +18,13 @@ const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
 });
 
 const str = z.string();
-const pageCount = z.number().int().nonnegative();
+// Values written as `$VAR` arrive as strings after expansion: "true" / "42" are read as YAML would.
+const bool = z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean());
+const count = z.preprocess(
+  (v) => (typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : v),
+  z.number().int().nonnegative(),
+);
+const pageCount = count;
 const stringList = z.union([z.string().transform((s) => [s]), z.array(z.string())]);
 
 export const ageSchema = z.strictObject({
@@ -27,7 +33,7 @@ export const ageSchema = z.strictObject({
 });
 
 export const replicaSchema = z.strictObject({
-  type: z.enum(['file', 's3', 'abs', 'sftp']).optional(),
+  type: z.enum(['file', 's3', 'abs', 'sftp', 'gcs']).optional(),
   name: str.optional(),
   path: str.optional(),
   url: str.optional(),
@@ -41,8 +47,8 @@ export const replicaSchema = z.strictObject({
   bucket: str.optional(),
   region: str.optional(),
   endpoint: str.optional(),
-  'force-path-style': z.boolean().optional(),
-  'skip-verify': z.boolean().optional(),
+  'force-path-style': bool.optional(),
+  'skip-verify': bool.optional(),
   'access-key-id': str.optional(),
   'secret-access-key': str.optional(),
   // abs
@@ -58,14 +64,14 @@ export const replicaSchema = z.strictObject({
   passphrase: str.optional(),
   'host-key': str.optional(),
   'known-hosts-path': str.optional(),
-  'insecure-ignore-host-key': z.boolean().optional(),
+  'insecure-ignore-host-key': bool.optional(),
 });
 
 export const upstreamSchema = z.strictObject({
   url: str,
   path: str.optional(),
   token: str.optional(),
-  resync: z.boolean().optional(),
+  resync: bool.optional(),
 });
 
 export const dbSchema = z.strictObject({
@@ -80,14 +86,36 @@ export const dbSchema = z.strictObject({
 });
 
 export const loggingSchema = z.strictObject({
-  level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).optional(),
+  // As Litestream (Go's slog): case-insensitive, `warning` = `warn`.
+  level: z
+    .preprocess(
+      (v) =>
+        typeof v === 'string'
+          ? v
+              .trim()
+              .toLowerCase()
+              .replace(/^warning$/, 'warn')
+          : v,
+      z.enum(['trace', 'debug', 'info', 'warn', 'error']),
+    )
+    .optional(),
   type: z.enum(['text', 'json']).optional(),
-  stderr: z.boolean().optional(),
+  stderr: bool.optional(),
+});
+
+/** Limits of the HTTP server (addr): see runtime/server/limits.ts. */
+export const httpSchema = z.strictObject({
+  'max-connections': count.optional(),
+  'max-header-bytes': count.optional(),
+  'requests-per-second': count.optional(),
+  'idle-timeout': duration.optional(),
+  'live-max-pinned-bytes': count.optional(),
 });
 
 export const fileSchema = z.strictObject({
   addr: str.optional(),
   'auth-token': str.optional(),
+  http: httpSchema.optional(),
   exec: str.optional(),
   'shutdown-sync-timeout': duration.optional(),
   'access-key-id': str.optional(),

@@ -19,6 +19,8 @@ export function replicaLocation(r: ReplicaConfig): string {
       return `abs:${r.endpoint ?? r.accountName ?? ''}|${r.bucket}|${prefix}`;
     case 'sftp':
       return `sftp:${r.user ?? ''}@${r.host}|${prefix}`;
+    case 'gcs':
+      return `gcs:${(r.endpoint ?? '').replace(/\/+$/, '')}|${r.bucket}|${prefix}`;
   }
 }
 

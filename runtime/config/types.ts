@@ -2,7 +2,7 @@
  * The validated, typed form of litestream.yml (DESIGN.md section 3). Durations are
  * milliseconds; every default is already applied by the loader.
  */
-export type ReplicaType = 'file' | 's3' | 'abs' | 'sftp';
+export type ReplicaType = 'file' | 's3' | 'abs' | 'sftp' | 'gcs';
 
 export interface AgeConfig {
   /** age public keys (age1...) objects are encrypted to. */
@@ -80,11 +80,24 @@ export interface LoggingConfig {
   stderr: boolean;
 }
 
+export interface HttpLimitsConfig {
+  'max-connections'?: number;
+  'max-header-bytes'?: number;
+  'requests-per-second'?: number;
+  /** ms */
+  'idle-timeout'?: number;
+  'live-max-pinned-bytes'?: number;
+}
+
 export interface Config {
   /** The file it was loaded from, when there was one. */
   source?: string;
   addr?: string;
   authToken?: string;
+  /** Limits of the HTTP server (`http:` in the file). */
+  http?: HttpLimitsConfig;
+  /** Load-time warnings (an unset `$VAR` expanded to ""), each naming file, line and key. */
+  warnings?: string[];
   exec?: string;
   /** shutdown-sync-timeout: how long the final sync on SIGTERM/SIGINT may take (ms). */
   shutdownSyncTimeout?: number;

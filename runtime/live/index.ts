@@ -7,7 +7,7 @@ import type { Config, DbConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { Metrics } from '../metrics.js';
 import { Replication } from '../replicate/index.js';
-import { LiveServer, type Readiness } from '../server/http.js';
+import { LiveServer, type Readiness, serverLimits } from '../server/http.js';
 import { Follower } from './follower.js';
 
 export { Follower } from './follower.js';
@@ -45,6 +45,7 @@ export class LiveRuntime {
         live.server = await LiveServer.listen({
           addr: config.addr,
           authToken: config.authToken,
+          limits: serverLimits(config),
           logger: opts.logger,
           metrics: live.metrics,
           dbs: () => live.primary?.dbs.map((d) => d.db) ?? [],

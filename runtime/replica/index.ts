@@ -36,6 +36,8 @@ async function openClient(cfg: ReplicaConfig, opts: OpenReplicaClientOptions): P
       return (await import('./abs.js')).createAbsReplicaClient(cfg, opts);
     case 'sftp':
       return (await import('./sftp.js')).createSftpReplicaClient(cfg, opts);
+    case 'gcs':
+      return (await import('./gcs.js')).createGcsReplicaClient(cfg, opts);
     default:
       throw new UserError(`replica "${cfg.name}": storage type "${cfg.type}" is not available in this build`);
   }

@@ -5,6 +5,7 @@
  *   s3://BUCKET/PATH[?endpoint=HOST:PORT&region=R&force-path-style=true&skip-verify=false]
  *   abs://ACCOUNT@CONTAINER/PATH
  *   sftp://USER[:PASSWORD]@HOST[:PORT]/PATH
+ *   gs://BUCKET/PATH
  *
  * Object paths of s3/abs/sftp are relative (leading slash dropped, as Litestream does).
  */
@@ -14,7 +15,7 @@ import { UserError } from '../errors.js';
 import { redactUrl } from '../log.js';
 
 const SCHEME_RE = /^([a-z][a-z0-9+.-]*):\/\//i;
-const TYPES: Record<string, ReplicaType> = { file: 'file', s3: 's3', abs: 'abs', sftp: 'sftp' };
+const TYPES: Record<string, ReplicaType> = { file: 'file', s3: 's3', abs: 'abs', sftp: 'sftp', gs: 'gcs' };
 const S3_QUERY = ['endpoint', 'region', 'force-path-style', 'skip-verify'];
 
 /** True when `s` looks like `scheme://...` (else it is a path, e.g. a database path). */
@@ -26,7 +27,7 @@ function bad(url: string, problem: string, hint?: string): UserError {
   return new UserError(`invalid replica URL "${redactUrl(url)}": ${problem}`, {
     hint:
       hint ??
-      'Use file:///FOLDER, s3://BUCKET/PATH, abs://ACCOUNT@CONTAINER/PATH or sftp://USER@HOST[:PORT]/PATH.',
+      'Use file:///FOLDER, s3://BUCKET/PATH, gs://BUCKET/PATH, abs://ACCOUNT@CONTAINER/PATH or sftp://USER@HOST[:PORT]/PATH.',
   });
 }
 
@@ -136,7 +137,14 @@ export function parseReplicaUrl(url: string): Partial<ReplicaConfig> & { type: R
   }
 
   if (!u.hostname)
-    throw bad(url, type === 'abs' ? 'missing container' : type === 's3' ? 'missing bucket' : 'missing host');
+    throw bad(
+      url,
+      type === 'abs'
+        ? 'missing container'
+        : type === 's3' || type === 'gcs'
+          ? 'missing bucket'
+          : 'missing host',
+    );
   const path = objectPath(url, u.pathname);
 
   if (type === 's3') {
@@ -181,6 +189,16 @@ export function parseReplicaUrl(url: string): Partial<ReplicaConfig> & { type: R
     if (u.username) out.accountName = decode(url, u.username);
     if (u.port) throw bad(url, 'abs:// URLs take no port', 'Set a custom endpoint with the "endpoint" key.');
     return out;
+  }
+
+  if (type === 'gcs') {
+    if (u.username || u.password || u.port)
+      throw bad(
+        url,
+        'gs:// URLs hold only a bucket and a path',
+        'Credentials come from GOOGLE_APPLICATION_CREDENTIALS.',
+      );
+    return { type, url, path, bucket: decode(url, u.hostname) };
   }
 
   // sftp

@@ -4,7 +4,7 @@
  *   .<dbfile>-litestream/generation                        current generation id
  *   .<dbfile>-litestream/generations/<gen>/wal/<idx>.wal   shadow WAL, one file per WAL index
  *
- * plus two files of our own: `lock` (pid of the process replicating this db) and
+ * plus two files of our own: `lock` (PID and start time of the process replicating this db) and
  * `clean-shutdown.json` (lets a restart continue the generation after SQLite deleted the WAL
  * when our connection was the last to close).
  */
@@ -26,6 +26,7 @@ import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } f
 import { basename, dirname, join } from 'node:path';
 import { UserError } from '../errors.js';
 import { formatHex8, isGenerationId } from '../format/layout.js';
+import { holderAlive, type LockRecord, ownRecord, parseLockRecord } from './lock-holder.js';
 
 export function defaultMetaPath(dbPath: string): string {
   return join(dirname(dbPath), `.${basename(dbPath)}-litestream`);
@@ -96,39 +97,65 @@ export class LocalState {
 
   /**
    * Take the per-db lock: one process replicates a db at a time (two would fight over the shadow
-   * WAL). A lock left by a dead process (SIGKILL) is taken over.
+   * WAL). The lock names its holder by PID and start time (lock-holder.ts): a lock left by a
+   * dead process, or whose PID now belongs to another process, is stale and taken over. The
+   * lock is created with O_EXCL, and a stale one is replaced through a rename, so two processes
+   * taking over the same stale lock cannot both win.
    */
   async acquireLock(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
     const file = join(this.dir, 'lock');
-    for (let attempt = 0; attempt < 3; attempt++) {
+    const mine = `${JSON.stringify(ownRecord())}\n`;
+    for (let attempt = 0; attempt < 5; attempt++) {
       try {
-        await writeFile(file, `${process.pid}\n`, { flag: 'wx' });
+        await writeFile(file, mine, { flag: 'wx' });
         return;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
-      const pid = Number.parseInt(await readFile(file, 'utf8').catch(() => ''), 10);
-      if (pid && pid !== process.pid && isAlive(pid)) {
-        throw new UserError(`another ls-mix process (pid ${pid}) is already replicating this database`, {
-          hint: `Stop it first, or send it SIGUSR1 (kill -USR1 ${pid}) to make it take a snapshot now.`,
-          exitCode: 1,
-        });
+      const text = await readFile(file, 'utf8').catch(() => undefined);
+      if (text === undefined) continue; // removed meanwhile: try again
+      const holder = parseLockRecord(text);
+      if (holder && holder.pid !== process.pid && holderAlive(holder)) {
+        throw new UserError(
+          `another ls-mix process (pid ${holder.pid}) is already replicating this database`,
+          {
+            hint: `Stop it first, or run ls-mix snapshot to make it take a snapshot now.`,
+            exitCode: 1,
+          },
+        );
       }
-      await unlink(file).catch(() => undefined);
+      // Stale: move it aside under a unique name. Only one taker's rename finds it; the others
+      // get ENOENT and go round again (and then meet the winner's fresh lock).
+      const aside = `${file}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
+      try {
+        await rename(file, aside);
+      } catch {
+        continue;
+      }
+      const moved = await readFile(aside, 'utf8').catch(() => '');
+      await unlink(aside).catch(() => undefined);
+      if (moved !== text) {
+        // Someone replaced the stale lock with a live one between our read and rename: put it back.
+        await writeFile(file, moved, { flag: 'wx' }).catch(() => undefined);
+      }
     }
-    throw new UserError(`cannot take the lock file ${file}`);
+    throw new UserError(`cannot take the lock file ${file}`, {
+      hint: 'Another process keeps replacing it: is a second replicate starting in a loop?',
+    });
   }
 
-  async lockHolder(): Promise<number | undefined> {
-    const pid = Number.parseInt(await readFile(join(this.dir, 'lock'), 'utf8').catch(() => ''), 10);
-    return pid && isAlive(pid) ? pid : undefined;
+  /** The live process holding the lock (verified by PID and start time), if any. */
+  async lockHolder(): Promise<LockRecord | undefined> {
+    const text = await readFile(join(this.dir, 'lock'), 'utf8').catch(() => undefined);
+    const r = text === undefined ? undefined : parseLockRecord(text);
+    return r && holderAlive(r) ? r : undefined;
   }
 
   async releaseLock(): Promise<void> {
     const file = join(this.dir, 'lock');
-    const pid = Number.parseInt(await readFile(file, 'utf8').catch(() => ''), 10);
-    if (pid === process.pid) await unlink(file).catch(() => undefined);
+    const r = parseLockRecord(await readFile(file, 'utf8').catch(() => ''));
+    if (r?.pid === process.pid) await unlink(file).catch(() => undefined);
   }
 
   /** Where a WAL ended before the runtime's own restart of it (see MonitoredDb.rememberEnd). */
@@ -203,15 +230,6 @@ export async function dbFileStamp(
     return { dbSize: Number(s.size), dbMtimeNs: s.mtimeNs.toString() };
   } catch {
     return undefined;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

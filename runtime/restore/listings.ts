@@ -1,6 +1,8 @@
 /**
  * What a replica holds, in the shape of Litestream v0.3.13's `generations`, `snapshots`,
- * `wal` and `databases` commands.
+ * `wal` and `databases` commands. JSON rows (--json) share one naming scheme: camelCase, times
+ * as `...At` (RFC 3339), durations as `...Ms`, indexes and offsets as numbers; the text tables
+ * print indexes and offsets in hexadecimal (%08x) as Litestream does.
  */
 import type { Config } from '../config/types.js';
 import { type RestoreReplica, summarizeGeneration } from './plan.js';
@@ -10,8 +12,10 @@ export interface GenerationRow {
   generation: string;
   /** Time since the newest object, in ms (Litestream's "lag"). */
   lagMs: number;
-  start: Date;
-  end: Date;
+  /** Time of its oldest object. */
+  createdAt: Date;
+  /** Time of its newest object. */
+  updatedAt: Date;
 }
 
 export interface SnapshotRow {
@@ -19,7 +23,7 @@ export interface SnapshotRow {
   generation: string;
   index: number;
   size: number;
-  created: Date;
+  createdAt: Date;
 }
 
 export interface WalRow {
@@ -28,7 +32,7 @@ export interface WalRow {
   index: number;
   offset: number;
   size: number;
-  created: Date;
+  createdAt: Date;
 }
 
 export interface DatabaseRow {
@@ -49,8 +53,8 @@ export async function listGenerations(
         replica: r.name,
         generation,
         lagMs: Math.max(0, now.getTime() - s.updatedAt.getTime()),
-        start: s.createdAt,
-        end: s.updatedAt,
+        createdAt: s.createdAt,
+        updatedAt: s.updatedAt,
       });
     }
   }
@@ -67,7 +71,7 @@ export async function listSnapshots(replicas: RestoreReplica[], generation?: str
   for (const r of replicas) {
     for (const g of await generationsOf(r, generation)) {
       for (const s of await r.client.snapshots(g)) {
-        rows.push({ replica: r.name, generation: g, index: s.index, size: s.size, created: s.createdAt });
+        rows.push({ replica: r.name, generation: g, index: s.index, size: s.size, createdAt: s.createdAt });
       }
     }
   }
@@ -85,7 +89,7 @@ export async function listWalSegments(replicas: RestoreReplica[], generation?: s
           index: s.index,
           offset: s.offset,
           size: s.size,
-          created: s.createdAt,
+          createdAt: s.createdAt,
         });
       }
     }
@@ -108,6 +112,17 @@ export function formatLag(ms: number): string {
   if (h > 0) return `${h}h${m}m${s}s`;
   if (m > 0) return `${m}m${s}s`;
   return `${s}s`;
+}
+
+/** A WAL index or offset as Litestream prints it (and `-index` reads it): %08x. */
+export function formatIndex(n: number): string {
+  return n.toString(16).padStart(8, '0');
+}
+
+/** `-index` as Litestream reads it: hexadecimal ("a" = 10, "10" = 16). */
+export function parseIndex(text: string): number | undefined {
+  const t = text.trim().replace(/^0x/i, '');
+  return /^[0-9a-f]{1,8}$/i.test(t) ? Number.parseInt(t, 16) : undefined;
 }
 
 /** RFC 3339 in UTC without fractions, as Litestream prints times. */

@@ -32,11 +32,37 @@ export interface StreamOptions {
   id: string;
   onBytes?: (n: number) => void;
   onSnapshot?: () => void;
+  /**
+   * Shadow-WAL bytes of finished indexes this stream may keep from deletion. Past it the stream
+   * lets go of them and ends (the replica reconnects and gets a fresh snapshot): a stalled replica
+   * can never fill the primary's disk.
+   */
+  maxPinnedBytes?: number;
+  onTooFarBehind?: (pinnedBytes: number) => void;
 }
+
+const PIN_CHECK_MS = 1_000;
 
 /** Runs until the signal aborts or the socket fails. */
 export async function streamDb(opts: StreamOptions): Promise<void> {
-  const { db, signal, id } = opts;
+  const { db, id } = opts;
+  const tooFarBehind = new AbortController();
+  const signal = AbortSignal.any([opts.signal, tooFarBehind.signal]);
+  let pinnedFrom: StreamPos | undefined;
+  const watchdog =
+    opts.maxPinnedBytes === undefined
+      ? undefined
+      : setInterval(() => {
+          void pinnedBytes(db, pinnedFrom).then((pinned) => {
+            if (pinned <= (opts.maxPinnedBytes ?? Number.POSITIVE_INFINITY) || tooFarBehind.signal.aborted)
+              return;
+            db.dropReplicaNeed(id);
+            db.pruneShadows();
+            opts.onTooFarBehind?.(pinned);
+            tooFarBehind.abort(new Error(`live replica too far behind (${pinned} bytes of WAL pinned)`));
+          });
+        }, PIN_CHECK_MS);
+  watchdog?.unref();
   let pos = opts.from && { ...opts.from };
   let dirty = true;
   let wakeUp: (() => void) | undefined;
@@ -52,7 +78,11 @@ export async function streamDb(opts: StreamOptions): Promise<void> {
     opts.onBytes?.(buf.length);
     if (!opts.out.write(buf)) await once(opts.out, 'drain', { signal });
   };
-  const need = (p: StreamPos) => db.setReplicaNeed(id, p.generation, p.index);
+  const need = (p: StreamPos) => {
+    if (signal.aborted) return;
+    pinnedFrom = { ...p };
+    db.setReplicaNeed(id, p.generation, p.index);
+  };
   let lastSent = 0;
   let checked = false;
   try {
@@ -98,6 +128,7 @@ export async function streamDb(opts: StreamOptions): Promise<void> {
       await idle();
     }
   } finally {
+    if (watchdog) clearInterval(watchdog);
     db.off('shadow', wake);
     db.off('generation', wake);
     signal.removeEventListener('abort', wake);
@@ -121,6 +152,21 @@ export async function streamDb(opts: StreamOptions): Promise<void> {
       wakeUp = done;
     });
   }
+}
+
+/** Bytes of the finished shadow-WAL indexes from `from` on (the current index is not counted). */
+async function pinnedBytes(db: MonitoredDb, from: StreamPos | undefined): Promise<number> {
+  const cur = db.position;
+  if (!from || !cur || from.generation !== cur.generation) return 0;
+  let total = 0;
+  for (const i of db.local.shadowIndexes(cur.generation)) {
+    if (i < from.index || i >= cur.index) continue;
+    total += await stat(db.shadowPath(cur.generation, i)).then(
+      (s) => s.size,
+      () => 0,
+    );
+  }
+  return total;
 }
 
 function headOf(db: MonitoredDb): StreamPos {

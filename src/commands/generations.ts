@@ -24,8 +24,8 @@ export default class Generations extends BaseCommand {
         r.replica,
         r.generation,
         formatLag(r.lagMs),
-        formatObjectTime(r.start),
-        formatObjectTime(r.end),
+        formatObjectTime(r.createdAt),
+        formatObjectTime(r.updatedAt),
       ],
       print: this.jsonEnabled() ? undefined : (text) => this.log(text),
     });

@@ -50,7 +50,10 @@ export default class Replicate extends BaseCommand {
       }
       config = configFromArgs(db, urls);
     } else {
-      config = await loadConfig(flags.config, { expandEnv: !flags['no-expand-env'] });
+      config = await loadConfig(flags.config, {
+        expandEnv: !flags['no-expand-env'],
+        warn: () => undefined, // logged below, through the configured logger
+      });
     }
     const logger = createLogger(this.verbose ? { ...config.logging, level: 'debug' } : config.logging);
     let shutdownSyncTimeout: number | undefined;
@@ -62,6 +65,7 @@ export default class Replicate extends BaseCommand {
         });
       }
     }
+    for (const w of config.warnings ?? []) logger.warn(w);
     const code = await runReplicate({
       config,
       exec: flags.exec ?? config.exec,

@@ -1,17 +1,19 @@
 import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
 import { Flags } from '@oclif/core';
-import cliProgress from 'cli-progress';
 import { UserError } from '../../runtime/errors.js';
 import { createLogger } from '../../runtime/log.js';
 import { isReplicaUrl } from '../../runtime/replica/url.js';
 import {
+  formatIndex,
   NoBackupError,
   openReplicaTargets,
+  parseIndex,
   type RestoreResult,
   restoreDatabase,
 } from '../../runtime/restore.js';
 import { BaseCommand } from '../base-command.js';
+import { byteProgress } from '../progress.js';
 import { replicaFlags, targetArg } from '../replica-flags.js';
 
 export default class Restore extends BaseCommand {
@@ -33,16 +35,22 @@ export default class Restore extends BaseCommand {
       helpValue: 'PATH',
     }),
     generation: Flags.string({ description: 'restore from this generation', helpValue: 'GEN' }),
-    index: Flags.integer({
-      description: 'restore up to and including this WAL index',
-      min: 0,
-      helpValue: 'N',
+    index: Flags.string({
+      description:
+        'restore up to and including this WAL index, in hexadecimal as Litestream reads it (a = 10, 10 = 16)',
+      helpValue: 'HEX',
     }),
     timestamp: Flags.string({
       description: 'restore to the state at this time (RFC 3339, object times)',
       helpValue: 'TIME',
     }),
-    parallelism: Flags.integer({ description: 'concurrent downloads', default: 8, min: 1, helpValue: 'N' }),
+    parallelism: Flags.integer({
+      description: 'concurrent downloads (1-64)',
+      default: 8,
+      min: 1,
+      max: 64,
+      helpValue: 'N',
+    }),
     'if-db-not-exists': Flags.boolean({ description: 'exit 0 without restoring when the database exists' }),
     'if-replica-exists': Flags.boolean({
       description: 'exit 0 without restoring when no replica has a backup',
@@ -55,6 +63,15 @@ export default class Restore extends BaseCommand {
     const output = flags.output ?? (fromUrl ? undefined : args.target);
     if (!output)
       throw new UserError('restoring from a replica URL needs an output path', { hint: 'Pass -o PATH.' });
+    let index: number | undefined;
+    if (flags.index !== undefined) {
+      index = parseIndex(flags.index);
+      if (index === undefined) {
+        throw new UserError(`invalid -index "${flags.index}"`, {
+          hint: 'The WAL index is hexadecimal, as `ls-mix wal` prints it (e.g. -index 0000001a or -index 1a).',
+        });
+      }
+    }
     let timestamp: Date | undefined;
     if (flags.timestamp !== undefined) {
       timestamp = new Date(flags.timestamp);
@@ -69,7 +86,7 @@ export default class Restore extends BaseCommand {
       return { skipped: 'database exists' };
     }
 
-    const logger = createLogger({ level: this.verbose ? 'debug' : 'warn' });
+    const logger = createLogger({ level: this.verbose ? 'debug' : 'warn', stderr: true });
     const targets = await openReplicaTargets({
       target: args.target,
       configPath: flags.config,
@@ -77,16 +94,7 @@ export default class Restore extends BaseCommand {
       expandEnv: !flags['no-expand-env'],
       logger,
     });
-    const bar =
-      process.stderr.isTTY && !this.jsonEnabled()
-        ? new cliProgress.SingleBar(
-            {
-              format: 'restoring {phase} [{bar}] {percentage}% {value}/{total} bytes',
-              stream: process.stderr,
-            },
-            cliProgress.Presets.shades_classic,
-          )
-        : undefined;
+    const bar = byteProgress(process.stderr.isTTY === true && !this.jsonEnabled());
     // SIGINT/SIGTERM/SIGHUP: stop, remove the temp files, exit 128+n; a second signal exits now.
     const interrupt = new AbortController();
     let received: NodeJS.Signals | undefined;
@@ -103,27 +111,22 @@ export default class Restore extends BaseCommand {
         replicas: targets.replicas,
         outputPath: output,
         generation: flags.generation,
-        index: flags.index,
+        index,
         timestamp,
         parallelism: flags.parallelism,
         logger,
-        onProgress: bar
-          ? (p) => {
-              if (!bar.isActive) bar.start(p.bytesTotal, 0, { phase: p.phase });
-              bar.update(p.bytesDone, { phase: p.phase });
-            }
-          : undefined,
+        onProgress: (p) => bar.update('restore', p),
       });
-      bar?.stop();
+      bar.stop();
       if (!this.jsonEnabled()) {
         this.log(
           `restored ${result.path} from replica "${result.replica}", generation ${result.generation}, ` +
-            `snapshot ${result.snapshotIndex}, WAL index ${result.index} (${result.segments} segments, ${result.bytes} bytes)`,
+            `snapshot ${formatIndex(result.snapshotIndex)}, WAL index ${formatIndex(result.index)} (${result.segments} segments, ${result.bytes} bytes)`,
         );
       }
       return result;
     } catch (err) {
-      bar?.stop();
+      bar.stop();
       if (received) throw interruptedBy(received);
       if (flags['if-replica-exists'] && err instanceof NoBackupError) {
         this.logToStderr(`no matching backups found, skipping: ${err.message}`);

@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { formatObjectTime, listSnapshots, type SnapshotRow } from '../../runtime/restore.js';
+import { formatIndex, formatObjectTime, listSnapshots, type SnapshotRow } from '../../runtime/restore.js';
 import { BaseCommand } from '../base-command.js';
 import { listReplicaRows, replicaFlags, targetArg } from '../replica-flags.js';
 
@@ -20,7 +20,13 @@ export default class Snapshots extends BaseCommand {
       flags,
       list: (replicas) => listSnapshots(replicas, flags.generation),
       headers: ['replica', 'generation', 'index', 'size', 'created'],
-      toCells: (r) => [r.replica, r.generation, String(r.index), String(r.size), formatObjectTime(r.created)],
+      toCells: (r) => [
+        r.replica,
+        r.generation,
+        formatIndex(r.index),
+        String(r.size),
+        formatObjectTime(r.createdAt),
+      ],
       print: this.jsonEnabled() ? undefined : (text) => this.log(text),
     });
   }

@@ -11,6 +11,7 @@ import {
   verifyReplicas,
 } from '../../runtime/verify.js';
 import { BaseCommand } from '../base-command.js';
+import { byteProgress } from '../progress.js';
 import { formatTable, replicaFlags } from '../replica-flags.js';
 
 export default class Verify extends BaseCommand {
@@ -30,7 +31,13 @@ export default class Verify extends BaseCommand {
   };
   static override flags = {
     ...replicaFlags,
-    parallelism: Flags.integer({ description: 'concurrent downloads', default: 8, min: 1, helpValue: 'N' }),
+    parallelism: Flags.integer({
+      description: 'concurrent downloads (1-64)',
+      default: 8,
+      min: 1,
+      max: 64,
+      helpValue: 'N',
+    }),
     points: Flags.string({
       description:
         'restore earlier points too: "all" (the end of every WAL index of the latest generation) or N (a sample of N); default: the latest only',
@@ -44,14 +51,15 @@ export default class Verify extends BaseCommand {
 
   async run(): Promise<VerifyReport> {
     const { args, flags } = await this.parse(Verify);
-    const logger = this.verbose ? createLogger({ level: 'debug' }) : silentLogger();
     const points = parsePoints(flags.points);
+    const logger = this.verbose ? createLogger({ level: 'debug', stderr: true }) : silentLogger();
     let targets: string[];
     if (args.target) targets = [args.target];
     else {
       const config = await loadConfig(flags.config, { expandEnv: !flags['no-expand-env'] });
       targets = config.dbs.map((d) => d.path);
     }
+    const bar = byteProgress(process.stderr.isTTY === true && !this.jsonEnabled());
     const all: ReplicaVerification[] = [];
     for (const target of targets) {
       const t = await openReplicaTargets({
@@ -69,9 +77,11 @@ export default class Verify extends BaseCommand {
           parallelism: flags.parallelism,
           logger,
           points,
+          onProgress: (replica, p) => bar.update(`verify ${replica}`, p),
         });
         all.push(...report.replicas);
       } finally {
+        bar.stop();
         await t.close();
       }
     }

@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { formatObjectTime, listWalSegments, type WalRow } from '../../runtime/restore.js';
+import { formatIndex, formatObjectTime, listWalSegments, type WalRow } from '../../runtime/restore.js';
 import { BaseCommand } from '../base-command.js';
 import { listReplicaRows, replicaFlags, targetArg } from '../replica-flags.js';
 
@@ -26,10 +26,10 @@ export default class Wal extends BaseCommand {
       toCells: (r) => [
         r.replica,
         r.generation,
-        String(r.index),
-        String(r.offset),
+        formatIndex(r.index),
+        formatIndex(r.offset),
         String(r.size),
-        formatObjectTime(r.created),
+        formatObjectTime(r.createdAt),
       ],
       print: this.jsonEnabled() ? undefined : (text) => this.log(text),
     });

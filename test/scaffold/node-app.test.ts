@@ -131,7 +131,7 @@ describe('node template: a real app', () => {
     }
     const run = await replicate;
     expect(run.exitCode, run.stderr).toBe(0); // the app's own exit code
-    expect(run.stderr).toContain('final sync done');
+    expect(run.stdout).toContain('final sync done'); // logs go to stdout, as Litestream's
 
     const restored = join(work, 'restored.db');
     const restore = await runCli(['restore', '-o', restored, replica], { cwd: work });

@@ -45,7 +45,7 @@ dbs:
       - type: file
         path: /backups/app
 `);
-    expect(c.logging).toEqual({ level: 'info', type: 'text', stderr: true });
+    expect(c.logging).toEqual({ level: 'info', type: 'text', stderr: false });
     expect(c.dbs[0]).toMatchObject({
       path: '/srv/data/app.db',
       monitorInterval: 1000,
@@ -94,7 +94,7 @@ dbs:
         sync-interval: 100ms
         snapshot-interval: 4h
         validation-interval: 12h
-        age: { recipients: [age1abc], identities: [AGE-SECRET-KEY-1X] }
+        age: { recipients: [age12mr7uegj4hyapdd9re3njty2erkqsvf4yl2k8e0s87e230sz8ecq3s53q4], identities: [AGE-SECRET-KEY-1DQK56SYZGC8VLLHD6MTU3DTY6EAUADL4K5V33JVZ0N5EMF2NWN9QF00P8F] }
       - type: abs
         account-name: acct
         bucket: container
@@ -105,7 +105,7 @@ dbs:
         key-path: /keys/id
         known-hosts-path: /keys/known_hosts
 `,
-      { SECRET: 'topsecret', LITESTREAM_AZURE_ACCOUNT_KEY: 'azkey' },
+      { SECRET: 'topsecret', LITESTREAM_AZURE_ACCOUNT_KEY: 'YXprZXk=' },
     );
     expect(c).toMatchObject({ addr: ':9090', authToken: 'tok', exec: 'node server.js' });
     expect(c.logging).toEqual({ level: 'debug', type: 'json', stderr: false });
@@ -122,12 +122,15 @@ dbs:
       retention: 168 * 3_600_000,
       syncInterval: 100,
       snapshotInterval: 4 * 3_600_000,
-      age: { recipients: ['age1abc'], identities: ['AGE-SECRET-KEY-1X'] },
+      age: {
+        recipients: ['age12mr7uegj4hyapdd9re3njty2erkqsvf4yl2k8e0s87e230sz8ecq3s53q4'],
+        identities: ['AGE-SECRET-KEY-1DQK56SYZGC8VLLHD6MTU3DTY6EAUADL4K5V33JVZ0N5EMF2NWN9QF00P8F'],
+      },
     });
     expect(abs).toMatchObject({
       type: 'abs',
       accountName: 'acct',
-      accountKey: 'azkey',
+      accountKey: 'YXprZXk=',
       bucket: 'container',
       sasToken: 'sv=1',
     });
@@ -163,8 +166,40 @@ dbs:
     expect(raw.dbs[0].path).toBe('/$HOME/a.db');
   });
 
-  it('ignores references inside full-line comments', () => {
-    expect(() => parse('# uses $NOT_SET\ndbs: []\n')).not.toThrow();
+  it('ignores references inside comments', () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: config syntax, not a template
+    expect(() => parse('# uses $NOT_SET\ndbs: [] # and ${ALSO_NOT}\n')).not.toThrow();
+  });
+});
+
+describe('gcs replicas (type: gcs, gs:// as in Litestream)', () => {
+  it('reads gs://BUCKET/PATH and type: gcs', () => {
+    const c = parse(
+      'dbs:\n  - path: /a.db\n    replicas:\n      - url: gs://my-bucket/app/db\n      - name: g2\n        type: gcs\n        bucket: other\n        path: x\n        endpoint: http://127.0.0.1:4443\n',
+    );
+    expect(c.dbs[0].replicas[0]).toMatchObject({
+      type: 'gcs',
+      name: 'gcs',
+      bucket: 'my-bucket',
+      path: 'app/db',
+    });
+    expect(c.dbs[0].replicas[1]).toMatchObject({
+      type: 'gcs',
+      bucket: 'other',
+      path: 'x',
+      endpoint: 'http://127.0.0.1:4443',
+    });
+  });
+
+  it('names the missing bucket and refuses keys of other storages', () => {
+    expect(errorOf('dbs:\n  - path: /a.db\n    replicas:\n      - type: gcs\n').message).toBe(
+      'litestream.yml:4: dbs[0].replicas[0].type: gcs replica needs a bucket',
+    );
+    expect(
+      errorOf(
+        'dbs:\n  - path: /a.db\n    replicas:\n      - type: gcs\n        bucket: b\n        region: us\n',
+      ).message,
+    ).toBe('litestream.yml:6: key "region" does not apply to a gcs replica');
   });
 });
 
@@ -203,8 +238,8 @@ describe('parseConfig errors: one line naming file, line and key', () => {
     ],
     [
       'bad replica type',
-      'dbs:\n  - path: /a.db\n    replicas:\n      - type: gcs\n',
-      /^litestream\.yml:4: dbs\[0\]\.replicas\[0\]\.type: must be one of file, s3, abs, sftp$/,
+      'dbs:\n  - path: /a.db\n    replicas:\n      - type: ftp\n',
+      /^litestream\.yml:4: dbs\[0\]\.replicas\[0\]\.type: must be one of file, s3, abs, sftp, gcs$/,
       undefined,
     ],
     [
@@ -235,19 +270,19 @@ describe('parseConfig errors: one line naming file, line and key', () => {
     [
       's3 without bucket',
       'dbs:\n  - path: /a.db\n    replicas:\n      - type: s3\n        path: x\n',
-      /^litestream\.yml:4: dbs\[0\]\.replicas\[0\]: s3 replica needs a bucket$/,
+      /^litestream\.yml:4: dbs\[0\]\.replicas\[0\]\.type: s3 replica needs a bucket$/,
       /bucket/,
     ],
     [
       'sftp without host',
       'dbs:\n  - path: /a.db\n    replicas:\n      - type: sftp\n',
-      /^litestream\.yml:4: dbs\[0\]\.replicas\[0\]: sftp replica needs a host$/,
+      /^litestream\.yml:4: dbs\[0\]\.replicas\[0\]\.type: sftp replica needs a host$/,
       undefined,
     ],
     [
       'file without path',
       'dbs:\n  - path: /a.db\n    replicas:\n      - type: file\n',
-      /^litestream\.yml:4: dbs\[0\]\.replicas\[0\]: file replica needs a path$/,
+      /^litestream\.yml:4: dbs\[0\]\.replicas\[0\]\.type: file replica needs a path$/,
       undefined,
     ],
     [
@@ -258,16 +293,16 @@ describe('parseConfig errors: one line naming file, line and key', () => {
     ],
     [
       'unsupported url',
-      'dbs:\n  - path: /a.db\n    replicas:\n      - url: gs://bucket/db\n',
-      /^litestream\.yml:4: dbs\[0\]\.replicas\[0\]\.url: invalid replica URL "gs:\/\/bucket\/db": unsupported scheme/,
+      'dbs:\n  - path: /a.db\n    replicas:\n      - url: gcs://bucket/db\n',
+      /^litestream\.yml:4: dbs\[0\]\.replicas\[0\]\.url: invalid replica URL "gcs:\/\/bucket\/db": unsupported scheme/,
       undefined,
     ],
     [
-      'unset variable',
+      'unset variable where empty cannot work',
       // biome-ignore lint/suspicious/noTemplateCurlyInString: config syntax, not a template
       'dbs:\n  - path: /a.db\n    replicas:\n      - url: s3://${BUCKET}/db\n',
-      /^litestream\.yml:4: environment variable BUCKET is not set \(referenced as \$\{BUCKET\}\)$/,
-      /Set BUCKET/,
+      /^litestream\.yml:4: dbs\[0\]\.replicas\[0\]\.url: invalid replica URL .*missing bucket \(it comes from \$BUCKET, which is not set\)$/,
+      undefined,
     ],
     [
       'min above max',
@@ -304,8 +339,8 @@ describe('loadConfig', () => {
 
 describe('configFromArgs', () => {
   it('names a bad URL as the URL parser states it', () => {
-    expect(() => configFromArgs('/data/app.db', ['gs://bucket/app'])).toThrow(
-      /^invalid replica URL "gs:\/\/bucket\/app": unsupported scheme "gs:\/\/"$/,
+    expect(() => configFromArgs('/data/app.db', ['gcs://bucket/app'])).toThrow(
+      /^invalid replica URL "gcs:\/\/bucket\/app": unsupported scheme "gcs:\/\/"$/,
     );
   });
 

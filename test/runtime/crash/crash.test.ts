@@ -123,7 +123,7 @@ describe('crash safety', () => {
     writeFileSync(
       config,
       [
-        'logging: { type: json, level: info }',
+        'logging: { type: json, level: info, stderr: true }',
         'dbs:',
         `  - path: ${db}`,
         `    monitor-interval: ${MONITOR_MS}ms`,

@@ -48,7 +48,8 @@ export function prepareCase(name: string): string {
 export function restoreTarget(args: string[]): { index?: number; timestamp?: Date; generation?: string } {
   const out: { index?: number; timestamp?: Date; generation?: string } = {};
   for (let i = 0; i < args.length; i += 2) {
-    if (args[i] === '-index') out.index = Number(args[i + 1]);
+    if (args[i] === '-index')
+      out.index = Number.parseInt(args[i + 1], 16); // hexadecimal, as Litestream
     else if (args[i] === '-timestamp') out.timestamp = new Date(args[i + 1]);
     else if (args[i] === '-generation') out.generation = args[i + 1];
     else throw new Error(`unexpected fixture arg ${args[i]}`);

@@ -48,7 +48,7 @@ describe('restores every Litestream v0.3.13 fixture exactly', () => {
           expect(integrity(out)).toBe('ok');
           expect(result.path).toBe(out);
           if (r.args[0] === '-generation') expect(result.generation).toBe(r.args[1]);
-          if (r.args[0] === '-index') expect(result.index).toBe(Number(r.args[1]));
+          if (r.args[0] === '-index') expect(result.index).toBe(Number.parseInt(r.args[1], 16));
           // Each restore of a case yields a different database: the arguments really matter.
           expect(seen.has(actual.json)).toBe(false);
           seen.add(actual.json);

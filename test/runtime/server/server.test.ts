@@ -102,9 +102,11 @@ describe('replicate http server', { timeout: 120_000 }, () => {
       20_000,
       () => primary.log(),
     );
-    const notYet = await get(primary.url('/healthz'));
+    const notYet = await get(primary.url('/healthz'), 'right-token');
     expect(notYet.status).toBe(503);
     expect(notYet.body).toMatch(/first sync of .*primary\.db to file/);
+    // Without the token: ready or not, and nothing else.
+    expect(await get(primary.url('/healthz'))).toEqual({ status: 503, body: 'starting\n' });
 
     // Tokens: none and a wrong one are refused on /metrics and /stream; /healthz is open.
     expect((await get(primary.url('/metrics'))).status).toBe(401);
@@ -122,7 +124,7 @@ describe('replicate http server', { timeout: 120_000 }, () => {
 
     // The folder becomes writable: the first sync succeeds, /healthz turns 200.
     rmSync(blocked);
-    mkdirSync(blocked);
+    mkdirSync(blocked, { recursive: true }); // the retrying sync may create it first
     await primary.waitHealthy();
 
     // The replica with the right token catches up and turns ready.

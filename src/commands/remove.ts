@@ -5,7 +5,7 @@ import { formatRemove } from '../generator/report.js';
 
 export default class Remove extends BaseCommand {
   static override description =
-    'Remove a mix: delete the files it wrote that are unchanged since; keep (and list) the ones you changed.';
+    'Remove a mix: delete the files it created that are unchanged since, put back files of yours it replaced or merged into, keep (and list) the ones you changed.';
   static override examples = ['<%= config.bin %> remove litestream-aws --dry-run'];
   static override enableJsonFlag = true;
 
@@ -16,7 +16,10 @@ export default class Remove extends BaseCommand {
   static override flags = {
     dir: Flags.string({ description: 'project folder', default: '.' }),
     'dry-run': Flags.boolean({ description: 'show what would be deleted, delete nothing', default: false }),
-    force: Flags.boolean({ description: 'delete files even if you changed them', default: false }),
+    force: Flags.boolean({
+      description: 'remove files even if you changed them since (files that were yours are still never deleted)',
+      default: false,
+    }),
   };
 
   async run(): Promise<unknown> {
@@ -29,7 +32,7 @@ export default class Remove extends BaseCommand {
     this.log(
       result.dryRun
         ? 'Dry run: nothing was deleted.'
-        : `Removed ${args.mix}: deleted ${result.deleted.length} file(s)${kept ? `, kept ${kept}` : ''}.`,
+        : `Removed ${args.mix}: deleted ${result.deleted.length} file(s)${result.restored.length ? `, restored ${result.restored.length} of yours` : ''}${kept ? `, kept ${kept}` : ''}.`,
     );
     return result;
   }

@@ -1,96 +1,301 @@
 /**
  * Plan: render the mixes in memory and compare each file with what is on disk, giving it a
  * status (create / identical / update / conflict / skip). Nothing is written here.
+ *
+ * Before rendering, the plan fits the files to what the user already has: flags remembered
+ * in .ls-mix.json, a Dockerfile of theirs that is kept (WORKDIR, USER, EXPOSE), a compose
+ * file of theirs (the app service and the mount its db lives on), and the git repo (the
+ * workflow goes to its root, triggers on its default branch, and never takes the name of a
+ * workflow of theirs).
  */
 import { stat } from 'node:fs/promises';
+import path from 'node:path';
 import { UserError } from '../../runtime/errors.js';
 import { checkFit, findMixes } from './catalog.js';
+import { type ComposeFit, fitCompose } from './compose-fit.js';
+import { detected } from './detect-facts.js';
 import { detectProject } from './detect.js';
+import { readDockerfileFacts } from './dockerfile-facts.js';
 import { readIfExists } from './fs-util.js';
-import { type Manifest, readManifest, sha256 } from './manifest.js';
+import { detectDefaultBranch, findGitRoot, isBranchName } from './git-repo.js';
+import { type Manifest, type ManifestRecord, readManifest, sha256 } from './manifest.js';
 import { mergeCompose } from './merge.js';
+import { nameForms } from './names.js';
 import { GENERATOR_VERSION } from './package-root.js';
-import { safeTarget } from './paths.js';
-import { renderMix } from './render.js';
+import { projectTarget, safeTarget } from './paths.js';
+import { type DeployFit, dbLayout, type RenderedFile, renderMix } from './render.js';
 import { relevantFacts } from './report.js';
 import { secretsFor } from './storage.js';
-import type { Fact, Overrides, Plan, PlannedFile } from './types.js';
+import { cleanText, composeQuote } from './text.js';
+import type { Fact, Overrides, Plan, PlannedFile, ProjectFacts } from './types.js';
+import { validateFacts } from './validate-facts.js';
 
 export interface PlanOptions {
   dir: string;
   mixes: string[];
   overrides?: Overrides;
+  /**
+   * --force: a Dockerfile of the user's is going to be replaced (nothing to fit to), and a
+   * compose app service whose db folder is on no mount gets one.
+   */
+  force?: boolean;
 }
+
+const COMPOSE = '.deploy/docker-compose.yml';
+const WORKFLOW = '.github/workflows/release.yml';
+/** Names tried, in order, when the user has a release.yml of their own. */
+const WORKFLOW_NAMES = ['release.yml', 'ls-mix-release.yml', 'litestream-release.yml'];
 
 export async function planMixes(opts: PlanOptions): Promise<Plan> {
   const mixes = await findMixes(opts.mixes);
-  const facts = await detectProject(opts.dir, opts.overrides);
+  const root = path.resolve(opts.dir);
+  if (!(await stat(root).catch(() => undefined))?.isDirectory()) await detectProject(root); // its error
+  const manifest = await readManifest(root);
+  const given = definedOnly(opts.overrides ?? {});
+  const remembered: Overrides = { ...(manifest?.facts as Overrides | undefined), ...given };
+  const facts = await detectProject(root, remembered);
+  markRemembered(facts, given, manifest);
+  validateFacts(facts);
+
   const notes = await checkFit(mixes, facts.variant);
+  const fit: DeployFit = {};
+  const names = nameForms(facts.name.value);
+  await fitDockerfile(root, facts, manifest, opts.force ?? false, fit, notes);
+  const composeFit = await fitUserCompose(root, facts, manifest, remembered, opts.force ?? false, fit);
+  if (composeFit) notes.push(...composeFit.notes);
+  // dbLayout refuses a db in the app's top folder or in a system folder, whatever the source.
+  const db = dbLayout(facts, names, fit.layout);
+
+  const gitRoot = await findGitRoot(root);
+  const branch = await detectDefaultBranch(gitRoot, remembered.branch);
+  if (!isBranchName(branch.value)) {
+    throw new UserError(`'${cleanText(branch.value)}' is not a branch name the workflow can hold`, {
+      hint: 'Pass --branch with the branch whose pushes should release, e.g. --branch main.',
+    });
+  }
+  const appDir = gitRoot && gitRoot !== root ? path.relative(gitRoot, root).split(path.sep).join('/') : '';
+  if (!/^[\w./ @+-]*$/.test(appDir)) {
+    throw new UserError(`The app folder '${cleanText(appDir)}' (in the git repo) has characters a GitHub workflow cannot hold`, {
+      hint: 'Rename the folder to letters, digits, spaces and / . _ - only.',
+    });
+  }
+  const upToRoot = appDir ? `${path.posix.relative(`/${appDir}`, '/')}/` : '';
+  fit.workflow = { branch: branch.value, appDir, renamed: false };
+
   for (const [label, key] of relevantFacts(facts)) {
     const fact = facts[key] as Fact<unknown>;
     if (fact.source === 'default') {
       notes.push(`${label} not found: using ${fact.value} (${fact.from}); --${flagOf(key)} sets it.`);
     }
   }
-  const manifest = await readManifest(facts.dir);
+  if (branch.source === 'default') notes.push(`Release branch: ${branch.value} (${branch.from}); --branch sets it.`);
   const storage = mixes[0].storage;
   const replaces = (manifest?.mixes ?? []).filter((m) => !mixes.some((x) => x.name === m));
   if (replaces.length) notes.push(`Replaces ${replaces.join(', ')} (one backup storage per app).`);
 
   const files: PlannedFile[] = [];
   for (const mix of mixes) {
-    for (const r of await renderMix(mix, facts, storage, GENERATOR_VERSION)) {
-      const { file, note } = await compare(facts.dir, r, manifest);
+    const rendered = await renderMix(mix, facts, storage, GENERATOR_VERSION, fit);
+    const workflow = await placeWorkflow(root, gitRoot, upToRoot, manifest, rendered, () =>
+      renderMix(mix, facts, storage, GENERATOR_VERSION, {
+        ...fit,
+        workflow: { ...fit.workflow!, renamed: true },
+      }),
+    );
+    if (workflow.note) notes.push(workflow.note);
+    for (const r of workflow.files) {
+      const { file, note } = await compare(root, gitRoot, r, manifest, composeFit);
       files.push(file);
       if (note) notes.push(note);
     }
   }
   return {
-    dir: facts.dir,
+    dir: root,
+    gitRoot,
+    remembered,
     mixes: mixes.map((m) => m.name),
     replaces,
     storage,
     facts,
+    branch,
+    containerDb: { path: db.containerPath, envVar: composeFit ? undefined : db.envVar, envValue: composeFit ? undefined : db.envValue },
     files,
     secrets: secretsFor(storage),
-    notes,
+    notes: notes.map(cleanText),
     generatorVersion: GENERATOR_VERSION,
   };
+}
+
+function definedOnly(o: Overrides): Overrides {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Overrides;
+}
+
+/** A fact set by a flag on an earlier run says so (the flag is not on this command line). */
+function markRemembered(facts: ProjectFacts, given: Overrides, manifest: Manifest | undefined): void {
+  for (const key of Object.keys(manifest?.facts ?? {})) {
+    const fact = (facts as unknown as Record<string, Fact<unknown> | undefined>)[key];
+    if (key in given || !fact || typeof fact !== 'object' || fact.source !== 'flag') continue;
+    fact.from = `${fact.from}, remembered in .ls-mix.json`;
+  }
 }
 
 function flagOf(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
 
-type Rendered = { path: string; content: string; createOnly?: boolean; merge?: 'compose' };
+/** The file on disk is ours as written (recorded, unchanged, not a merge and not the user's copy). */
+function isOurs(rec: ManifestRecord | undefined, text: string | undefined): boolean {
+  return text !== undefined && rec !== undefined && !rec.merged && !rec.preexisting && rec.sha256 === sha256(text);
+}
+
+/** A Dockerfile of the user's that stays: the compose file follows its WORKDIR, USER and port. */
+async function fitDockerfile(
+  root: string,
+  facts: ProjectFacts,
+  manifest: Manifest | undefined,
+  force: boolean,
+  fit: DeployFit,
+  notes: string[],
+): Promise<void> {
+  const text = await readIfExists(await safeTarget(root, 'Dockerfile'));
+  if (text === undefined || force || isOurs(manifest?.files.Dockerfile, text)) return;
+  const d = readDockerfileFacts(text);
+  fit.layout = { ...fit.layout, workdir: d.workdir ?? '/' };
+  const said: string[] = [`WORKDIR ${d.workdir ?? '/ (none set)'}`];
+  if (d.user === undefined) {
+    fit.appUid = 0;
+    said.push('runs as root (no USER)');
+  } else if (d.uid !== undefined) {
+    fit.appUid = d.uid;
+    said.push(`USER ${d.user} (uid ${d.uid})`);
+  } else {
+    said.push(`USER ${d.user}`);
+    notes.push(
+      `Your Dockerfile runs the app as USER ${d.user}, whose uid ls-mix cannot tell: the sidecar runs as uid ${facts.runtime === 'dotnet' ? 1654 : 1000} and must be able to write the db folder. Give the 'litestream' service \`user: "<uid of ${d.user}>"\` in .deploy/docker-compose.yml, or use a numeric USER.`,
+    );
+  }
+  if (d.ports.length > 0) {
+    if (facts.port.source === 'default') {
+      facts.port = detected(d.ports[0], 'Dockerfile EXPOSE');
+    } else if (!d.ports.includes(facts.port.value)) {
+      notes.push(
+        `Mismatch: your Dockerfile EXPOSEs ${d.ports.join(', ')} but the app listens on ${facts.port.value} (${facts.port.source === 'flag' ? facts.port.from : `detected in ${facts.port.from}`}); the compose file uses ${facts.port.value}. Fix the EXPOSE line, or pass --port.`,
+      );
+    }
+    said.push(`port ${facts.port.value}`);
+  }
+  notes.push(`Dockerfile is yours and stays as is: the compose file is fitted to it (${said.join(', ')}).`);
+}
+
+/** A compose file of the user's: the sidecar will share the mount their app keeps the db on. */
+async function fitUserCompose(
+  root: string,
+  facts: ProjectFacts,
+  manifest: Manifest | undefined,
+  remembered: Overrides,
+  force: boolean,
+  fit: DeployFit,
+): Promise<ComposeFit | undefined> {
+  const text = await readIfExists(await safeTarget(root, COMPOSE));
+  if (text === undefined || isOurs(manifest?.files[COMPOSE], text)) return undefined;
+  const names = nameForms(facts.name.value);
+  const ours = dbLayout(facts, names, fit.layout);
+  const result = fitCompose({
+    file: COMPOSE,
+    text,
+    candidates: ['app', names.kebab, names.lower, names.snake],
+    service: remembered.service,
+    dbEnvVar: facts.dbEnvVar,
+    defaultContainerPath: ours.containerPath,
+    addMount: force ? `${names.kebab}-data:${ours.containerDir}` : undefined,
+  });
+  if (result) {
+    fit.layout = { ...fit.layout, containerPath: result.containerPath };
+    fit.sidecar = {
+      mount: result.mountText ?? (result.addMount ? composeQuote(result.addMount) : undefined),
+      // Named like their app's image; built like it when compose builds their app.
+      image: result.sidecarImage ?? (result.sidecarBuild ? '' : undefined),
+      build: result.sidecarBuild,
+    };
+  }
+  return result;
+}
+
+/**
+ * The release workflow goes to the git root's .github/workflows/ and never takes the name of
+ * a workflow of the user's: then it is rendered again under the next free name.
+ */
+async function placeWorkflow(
+  root: string,
+  gitRoot: string | undefined,
+  upToRoot: string,
+  manifest: Manifest | undefined,
+  rendered: RenderedFile[],
+  renderRenamed: () => Promise<RenderedFile[]>,
+): Promise<{ files: RenderedFile[]; note?: string }> {
+  const at = (name: string) => `${upToRoot}.github/workflows/${name}`;
+  const move = (files: RenderedFile[], name: string) =>
+    files.map((r) => (r.path === WORKFLOW ? { ...r, path: at(name) } : r));
+  const ours = rendered.find((r) => r.path === WORKFLOW);
+  if (!ours) return { files: rendered };
+  // A name ls-mix used before stays.
+  const recorded = WORKFLOW_NAMES.find((n) => manifest?.files[at(n)] && !manifest.files[at(n)].preexisting);
+  if (recorded === 'release.yml') return { files: move(rendered, recorded) };
+  if (recorded) return { files: move(await renderRenamed(), recorded) };
+  const first = await readIfExists(await projectTarget(root, at('release.yml'), gitRoot));
+  if (first === undefined || first === ours.content) return { files: move(rendered, 'release.yml') };
+  const renamed = await renderRenamed();
+  const content = renamed.find((r) => r.path === WORKFLOW)!.content;
+  for (const name of WORKFLOW_NAMES.slice(1)) {
+    const text = await readIfExists(await projectTarget(root, at(name), gitRoot));
+    if (text === undefined || text === content) {
+      return {
+        files: move(renamed, name),
+        note: `${at('release.yml')} is a workflow of yours: kept, and ls-mix's release workflow is ${at(name)} ("Release with Litestream").`,
+      };
+    }
+  }
+  throw new UserError(`${WORKFLOW_NAMES.map(at).join(', ')} are all workflows of yours`, {
+    hint: `Move one of them away (ls-mix writes its release workflow as ${at(WORKFLOW_NAMES[1])}), then run again.`,
+  });
+}
 
 async function compare(
   dir: string,
-  r: Rendered,
+  gitRoot: string | undefined,
+  r: RenderedFile,
   manifest: Manifest | undefined,
+  composeFit: ComposeFit | undefined,
 ): Promise<{ file: PlannedFile; note?: string }> {
-  const full = await safeTarget(dir, r.path);
+  const full = await projectTarget(dir, r.path, gitRoot);
   const st = await stat(full).catch(() => undefined);
   if (st && !st.isFile()) {
     throw new UserError(`${full} exists and is not a file`, { hint: 'Move it away, then run again.' });
   }
   const base = { path: r.path, content: r.content, createOnly: r.createOnly };
   const existing = st ? await readIfExists(full) : undefined;
-  if (existing === undefined) return { file: { ...base, status: 'create' } };
-  if (existing === r.content) return { file: { ...base, existing, status: 'identical' } };
   const recorded = manifest?.files[r.path];
-  if (recorded && !recorded.merged && recorded.sha256 === sha256(existing)) {
+  if (existing === undefined) return { file: { ...base, status: 'create' } };
+  if (r.merge === 'compose' && !isOurs(recorded, existing)) return mergeInto(base, existing, recorded, composeFit);
+  if (existing === r.content) {
+    const mine = recorded !== undefined && recorded.sha256 === sha256(existing) && !recorded.preexisting;
+    return {
+      file: mine
+        ? { ...base, existing, status: 'identical' }
+        : { ...base, existing, status: 'identical', preexisting: true, reason: 'yours, already as ls-mix writes it (remove keeps it)' },
+    };
+  }
+  if (isOurs(recorded, existing)) {
     return {
       file: { ...base, existing, status: 'update', reason: 'written by ls-mix and not changed since' },
     };
   }
-  if (r.merge === 'compose') return mergeInto(base, existing, full);
   if (r.createOnly) {
     return {
-      file: { ...base, existing, status: 'skip', reason: 'exists: kept as is (--force replaces it)' },
+      file: { ...base, existing, status: 'skip', reason: 'yours: kept as is (--force replaces it, keeping a copy)' },
     };
   }
-  const reason = 'exists and differs: changed by you, or not written by ls-mix';
+  const reason = recorded ? 'changed by you since ls-mix wrote it' : 'exists and differs: not written by ls-mix';
   return { file: { ...base, existing, status: 'conflict', reason } };
 }
 
@@ -98,23 +303,27 @@ async function compare(
 function mergeInto(
   base: Pick<PlannedFile, 'path' | 'content' | 'createOnly'>,
   existing: string,
-  full: string,
+  recorded: ManifestRecord | undefined,
+  composeFit: ComposeFit | undefined,
 ): { file: PlannedFile; note?: string } {
-  const merged = mergeCompose(existing, base.content, full);
-  const note = merged.kept.includes('services.app')
-    ? `${base.path}: your own 'app' service is kept as is: give it the db volume mount and ` +
-      '`depends_on: { litestream: { condition: service_healthy } }` (the generated app service shows both).'
-    : undefined;
-  if (merged.added.length === 0) {
+  const merged = mergeCompose(existing, base.content, base.path, composeFit);
+  const note =
+    !composeFit && merged.kept.includes('services.app')
+      ? `${base.path}: your own 'app' service is kept as is: give it the db volume mount and ` +
+        '`depends_on: { litestream: { condition: service_healthy } }` (the generated app service shows both).'
+      : undefined;
+  const added = [...new Set([...(recorded?.added ?? []), ...merged.addedKeys])];
+  if (merged.addedKeys.length === 0) {
     const reason = 'has every service and volume already';
     return {
-      file: { ...base, content: existing, existing, status: 'identical', merged: true, reason },
+      file: { ...base, content: existing, existing, status: 'identical', merged: true, added, reason },
       note,
     };
   }
   const reason = `adds ${merged.added.join(', ')}; keeps yours`;
   return {
-    file: { ...base, content: merged.content, existing, status: 'update', merged: true, reason },
+    file: { ...base, content: merged.content, existing, status: 'update', merged: true, added, reason },
     note,
   };
 }
+

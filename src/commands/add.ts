@@ -11,6 +11,7 @@ import {
   planJson,
   workflowWritten,
 } from '../generator/report.js';
+import { cleanText } from '../generator/text.js';
 
 export default class Add extends BaseCommand {
   static override description =
@@ -49,7 +50,8 @@ export default class Add extends BaseCommand {
       description: 'branch whose pushes run the release workflow (default: the git default branch)',
     }),
     service: Flags.string({
-      description: 'the app service in a docker-compose.yml of yours (default: app, or the one service with build:)',
+      description:
+        'the app service in a docker-compose.yml of yours (default: app, or the one service with build:)',
     }),
     force: Flags.boolean({
       description:
@@ -58,7 +60,8 @@ export default class Add extends BaseCommand {
     }),
     skip: Flags.boolean({ description: 'keep your version of conflicting files', exclusive: ['force'] }),
     yes: Flags.boolean({
-      description: 'never prompt: write what is new or ours, keep every file of yours (only --force replaces)',
+      description:
+        'never prompt: write what is new or ours, keep every file of yours (only --force replaces)',
       default: false,
     }),
   };
@@ -83,7 +86,7 @@ export default class Add extends BaseCommand {
       },
     });
     if (!json) {
-      this.log(`${plan.mixes.join(', ')} -> ${plan.dir}`);
+      this.log(cleanText(`${plan.mixes.join(', ')} -> ${plan.dir}`));
       for (const line of formatFacts(plan)) this.log(line);
       this.log('');
     }
@@ -107,8 +110,12 @@ export default class Add extends BaseCommand {
       if (json) {
         // A JSON result on a conflict too: what each file would be, and what settles it.
         const failed = await applyPlan(plan, { ...options, dryRun: true });
-        this.logJson(planJson(plan, failed, { message: err.message, hint: err.hint }));
-        this.exit(err.exitCode ?? 1);
+        process.exitCode = err.exitCode;
+        return planJson(
+          plan,
+          { ...failed, dryRun: Boolean(flags['dry-run']) },
+          { message: err.message, hint: err.hint },
+        );
       }
       // Show what the conflicts are before the error explains how to settle them.
       for (const line of formatFiles(plan.files)) this.log(line);

@@ -17,7 +17,8 @@ export default class Remove extends BaseCommand {
     dir: Flags.string({ description: 'project folder', default: '.' }),
     'dry-run': Flags.boolean({ description: 'show what would be deleted, delete nothing', default: false }),
     force: Flags.boolean({
-      description: 'remove files even if you changed them since (files that were yours are still never deleted)',
+      description:
+        'remove files even if you changed them since (files that were yours are still never deleted)',
       default: false,
     }),
   };

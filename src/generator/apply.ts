@@ -30,7 +30,11 @@ export function resolvePlan(plan: Plan, opts: ApplyOptions): PlannedFile[] {
     if (f.status === 'conflict' && opts.force) return { ...f, status: 'force' };
     if (f.status === 'conflict' && opts.skip) return { ...f, status: 'skip', reason: 'kept yours (--skip)' };
     if (f.status === 'conflict' && opts.yes)
-      return { ...f, status: 'skip', reason: 'kept yours: --yes never replaces your files (--force does, keeping a copy)' };
+      return {
+        ...f,
+        status: 'skip',
+        reason: 'kept yours: --yes never replaces your files (--force does, keeping a copy)',
+      };
     if (f.status === 'skip' && f.createOnly && opts.force) return { ...f, status: 'force' };
     return f;
   });

@@ -39,7 +39,13 @@ export interface ComposeFit {
   notes: string[];
 }
 
-type Service = { build?: unknown; image?: unknown; environment?: unknown; volumes?: unknown; depends_on?: unknown };
+type Service = {
+  build?: unknown;
+  image?: unknown;
+  environment?: unknown;
+  volumes?: unknown;
+  depends_on?: unknown;
+};
 
 /** Splits at top-level `sep` (not inside `${...}`). */
 function splitTop(s: string, sep: string): string[] {
@@ -77,7 +83,12 @@ export function parseMount(m: unknown): Mount | undefined {
   if (m && typeof m === 'object') {
     const o = m as { type?: string; source?: string; target?: string };
     if (typeof o.target !== 'string') return undefined;
-    const type = o.type === 'volume' && !o.source ? 'anonymous' : o.type === 'volume' || o.type === 'bind' || o.type === 'tmpfs' ? o.type : 'other';
+    const type =
+      o.type === 'volume' && !o.source
+        ? 'anonymous'
+        : o.type === 'volume' || o.type === 'bind' || o.type === 'tmpfs'
+          ? o.type
+          : 'other';
     return { type, source: o.source, target: o.target };
   }
   return undefined;
@@ -109,7 +120,8 @@ function envValue(env: unknown, key: string): string | undefined {
 export function fitCompose(input: ComposeFitInput): ComposeFit | undefined {
   const doc = parseDocument(input.text);
   if (doc.errors.length > 0) return undefined; // the merge reports it, with file and line
-  const services = (isMap(doc.get('services')) ? (doc.toJS() as { services: Record<string, Service> }).services : {}) ?? {};
+  const services =
+    (isMap(doc.get('services')) ? (doc.toJS() as { services: Record<string, Service> }).services : {}) ?? {};
   const names = Object.keys(services);
   const rel = input.file;
   const service = pickService(services, input, rel);
@@ -128,17 +140,26 @@ export function fitCompose(input: ComposeFitInput): ComposeFit | undefined {
   const dbDir = path.posix.dirname(containerPath);
   const mounts = (Array.isArray(app.volumes) ? app.volumes : []).map((m) => ({ raw: m, m: parseMount(m) }));
   const holding = mounts
-    .filter(({ m }) => m && !m.target.includes('$') && (dbDir === m.target || dbDir.startsWith(`${m.target.replace(/\/$/, '')}/`)))
+    .filter(
+      ({ m }) =>
+        m &&
+        !m.target.includes('$') &&
+        (dbDir === m.target || dbDir.startsWith(`${m.target.replace(/\/$/, '')}/`)),
+    )
     .sort((a, b) => (b.m?.target.length ?? 0) - (a.m?.target.length ?? 0))[0];
 
   const fit: ComposeFit = { service, containerPath, sidecarBuild: app.build !== undefined, notes };
   if (typeof app.image === 'string') fit.sidecarImage = sidecarImageFor(app.image);
   if (holding && (holding.m?.type === 'volume' || holding.m?.type === 'bind')) {
     fit.mount = holding.raw;
-    const seq = doc.getIn(['services', service, 'volumes'], true) as { items?: { range?: [number, number, number] }[] } | undefined;
+    const seq = doc.getIn(['services', service, 'volumes'], true) as
+      | { items?: { range?: [number, number, number] }[] }
+      | undefined;
     const node = seq?.items?.[mounts.indexOf(holding)];
     fit.mountText =
-      typeof holding.raw === 'string' && node?.range ? input.text.slice(node.range[0], node.range[1]) : JSON.stringify(holding.raw);
+      typeof holding.raw === 'string' && node?.range
+        ? input.text.slice(node.range[0], node.range[1])
+        : JSON.stringify(holding.raw);
   } else {
     const why = holding
       ? `on ${holding.m?.type === 'tmpfs' ? 'a tmpfs' : holding.m?.type === 'anonymous' ? 'an anonymous volume' : 'a mount ls-mix cannot share'} (${cleanText(JSON.stringify(holding.raw))}), which the sidecar cannot share`
@@ -152,10 +173,14 @@ export function fitCompose(input: ComposeFitInput): ComposeFit | undefined {
       );
     }
     fit.addMount = input.addMount;
-    notes.push(`${rel}: '${service}' kept ${dbDir} ${why}: --force added the volume mount ${input.addMount} to it.`);
+    notes.push(
+      `${rel}: '${service}' kept ${dbDir} ${why}: --force added the volume mount ${input.addMount} to it.`,
+    );
   }
   const deps = app.depends_on;
-  const dependsOnSidecar = Array.isArray(deps) ? deps.includes('litestream') : Boolean(deps && typeof deps === 'object' && 'litestream' in deps);
+  const dependsOnSidecar = Array.isArray(deps)
+    ? deps.includes('litestream')
+    : Boolean(deps && typeof deps === 'object' && 'litestream' in deps);
   if (!dependsOnSidecar) {
     notes.push(
       `${rel}: give '${service}' \`depends_on: { litestream: { condition: service_healthy } }\` so it starts only after the sidecar has restored the db.`,
@@ -166,7 +191,11 @@ export function fitCompose(input: ComposeFitInput): ComposeFit | undefined {
   return fit;
 }
 
-function pickService(services: Record<string, Service>, input: ComposeFitInput, rel: string): string | undefined {
+function pickService(
+  services: Record<string, Service>,
+  input: ComposeFitInput,
+  rel: string,
+): string | undefined {
   const names = Object.keys(services);
   if (input.service !== undefined) {
     if (!names.includes(input.service))
@@ -180,7 +209,10 @@ function pickService(services: Record<string, Service>, input: ComposeFitInput, 
   const built = names.filter((n) => services[n]?.build !== undefined);
   if (built.length === 1) return built[0];
   if (built.length === 0) return undefined;
-  throw new UserError(`${rel}: cannot tell which service runs the app (services: ${names.map(cleanText).join(', ') || 'none'})`, {
-    hint: 'Pass --service with the name of the app service.',
-  });
+  throw new UserError(
+    `${rel}: cannot tell which service runs the app (services: ${names.map(cleanText).join(', ') || 'none'})`,
+    {
+      hint: 'Pass --service with the name of the app service.',
+    },
+  );
 }

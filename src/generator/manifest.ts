@@ -71,6 +71,7 @@ export async function readManifest(dir: string): Promise<Manifest | undefined> {
 /** Stable text (sorted file keys) so an unchanged manifest is byte-identical. */
 export function serializeManifest(m: Manifest): string {
   const files = Object.fromEntries(Object.entries(m.files).sort(([a], [b]) => a.localeCompare(b)));
-  const facts = m.facts && Object.keys(m.facts).length ? Object.fromEntries(Object.entries(m.facts).sort()) : undefined;
+  const facts =
+    m.facts && Object.keys(m.facts).length ? Object.fromEntries(Object.entries(m.facts).sort()) : undefined;
   return `${JSON.stringify({ ...m, mixes: [...m.mixes].sort(), files, facts }, null, 2)}\n`;
 }

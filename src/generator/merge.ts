@@ -4,7 +4,7 @@
  * sections end, and our sidecar service (and volume, when one is needed) is spliced in as
  * text, indented like theirs. `unmergeCompose` takes out exactly what was added.
  */
-import { isMap, isSeq, type Node, parseDocument, type Document, type YAMLMap } from 'yaml';
+import { type Document, isMap, isSeq, type Node, parseDocument, type YAMLMap } from 'yaml';
 import { UserError } from '../../runtime/errors.js';
 import type { ComposeFit } from './compose-fit.js';
 
@@ -119,7 +119,9 @@ export function mergeCompose(existing: string, ours: string, file: string, fit?:
       inserts.push({ at, text: `${lead}${spaced ? '\n' : ''}${body}\n` });
     } else if (map) {
       // An empty or flow-style section: rewritten by the Document API (nothing of theirs to keep in it).
-      for (const item of ourSection.items) if (result.addedKeys.includes(`${section}/${keyOf(item)}`)) doc.setIn([section, keyOf(item)], item.value);
+      for (const item of ourSection.items)
+        if (result.addedKeys.includes(`${section}/${keyOf(item)}`))
+          doc.setIn([section, keyOf(item)], item.value);
       return { ...result, content: doc.toString() };
     } else {
       tail += `\n${section}:\n${blocks.map((b) => b.join('\n')).join('\n')}\n`;
@@ -133,7 +135,8 @@ export function mergeCompose(existing: string, ours: string, file: string, fit?:
   }
   if (result.addedKeys.length === 0) return result;
   let text = existing;
-  for (const ins of inserts.sort((a, b) => b.at - a.at)) text = text.slice(0, ins.at) + ins.text + text.slice(ins.at);
+  for (const ins of inserts.sort((a, b) => b.at - a.at))
+    text = text.slice(0, ins.at) + ins.text + text.slice(ins.at);
   if (tail) text = `${text}${text.endsWith('\n') || text === '' ? '' : '\n'}${tail}`;
   result.content = text;
   return result;
@@ -183,7 +186,9 @@ export function unmergeCompose(text: string, addedKeys: string[], file: string):
       const item = vols.items.find((it) => (it as { value?: unknown }).value === spec) as Node | undefined;
       if (!item?.range) continue;
       if (vols.items.length === 1) {
-        const pair = (doc.getIn(['services', name], true) as YAMLMap).items.find((i) => keyOf(i) === 'volumes')!;
+        const pair = (doc.getIn(['services', name], true) as YAMLMap).items.find(
+          (i) => keyOf(i) === 'volumes',
+        )!;
         cuts.push([lineStart(text, (pair.key as Node).range![0]), endOf(text, vols)]);
       } else cuts.push([lineStart(text, item.range[0]), endOf(text, item)]);
       continue;

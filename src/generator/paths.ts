@@ -57,7 +57,10 @@ export async function projectTarget(dir: string, rel: string, gitRoot: string | 
       hint: `ls-mix only writes inside the project folder ${dir}, and the release workflow in the git root's .github/workflows/.`,
     });
   if (!gitRoot) throw refuse('the project is not in a git repository');
-  const fromRoot = path.posix.normalize(path.posix.join(path.relative(gitRoot, path.resolve(dir)).split(path.sep).join('/'), rel));
-  if (!/^\.github\/workflows\/[^/]+$/.test(fromRoot)) throw refuse("not in the git root's .github/workflows/");
+  const fromRoot = path.posix.normalize(
+    path.posix.join(path.relative(gitRoot, path.resolve(dir)).split(path.sep).join('/'), rel),
+  );
+  if (!/^\.github\/workflows\/[^/]+$/.test(fromRoot))
+    throw refuse("not in the git root's .github/workflows/");
   return safeTarget(gitRoot, fromRoot);
 }

@@ -13,8 +13,8 @@ import path from 'node:path';
 import { UserError } from '../../runtime/errors.js';
 import { checkFit, findMixes } from './catalog.js';
 import { type ComposeFit, fitCompose } from './compose-fit.js';
-import { detected } from './detect-facts.js';
 import { detectProject } from './detect.js';
+import { detected } from './detect-facts.js';
 import { readDockerfileFacts } from './dockerfile-facts.js';
 import { readIfExists } from './fs-util.js';
 import { detectDefaultBranch, findGitRoot, isBranchName } from './git-repo.js';
@@ -75,9 +75,12 @@ export async function planMixes(opts: PlanOptions): Promise<Plan> {
   }
   const appDir = gitRoot && gitRoot !== root ? path.relative(gitRoot, root).split(path.sep).join('/') : '';
   if (!/^[\w./ @+-]*$/.test(appDir)) {
-    throw new UserError(`The app folder '${cleanText(appDir)}' (in the git repo) has characters a GitHub workflow cannot hold`, {
-      hint: 'Rename the folder to letters, digits, spaces and / . _ - only.',
-    });
+    throw new UserError(
+      `The app folder '${cleanText(appDir)}' (in the git repo) has characters a GitHub workflow cannot hold`,
+      {
+        hint: 'Rename the folder to letters, digits, spaces and / . _ - only.',
+      },
+    );
   }
   const upToRoot = appDir ? `${path.posix.relative(`/${appDir}`, '/')}/` : '';
   fit.workflow = { branch: branch.value, appDir, renamed: false };
@@ -88,7 +91,8 @@ export async function planMixes(opts: PlanOptions): Promise<Plan> {
       notes.push(`${label} not found: using ${fact.value} (${fact.from}); --${flagOf(key)} sets it.`);
     }
   }
-  if (branch.source === 'default') notes.push(`Release branch: ${branch.value} (${branch.from}); --branch sets it.`);
+  if (branch.source === 'default')
+    notes.push(`Release branch: ${branch.value} (${branch.from}); --branch sets it.`);
   const storage = mixes[0].storage;
   const replaces = (manifest?.mixes ?? []).filter((m) => !mixes.some((x) => x.name === m));
   if (replaces.length) notes.push(`Replaces ${replaces.join(', ')} (one backup storage per app).`);
@@ -118,7 +122,11 @@ export async function planMixes(opts: PlanOptions): Promise<Plan> {
     storage,
     facts,
     branch,
-    containerDb: { path: db.containerPath, envVar: composeFit ? undefined : db.envVar, envValue: composeFit ? undefined : db.envValue },
+    containerDb: {
+      path: db.containerPath,
+      envVar: composeFit ? undefined : db.envVar,
+      envValue: composeFit ? undefined : db.envValue,
+    },
     files,
     secrets: secretsFor(storage),
     notes: notes.map(cleanText),
@@ -145,7 +153,9 @@ function flagOf(key: string): string {
 
 /** The file on disk is ours as written (recorded, unchanged, not a merge and not the user's copy). */
 function isOurs(rec: ManifestRecord | undefined, text: string | undefined): boolean {
-  return text !== undefined && rec !== undefined && !rec.merged && !rec.preexisting && rec.sha256 === sha256(text);
+  return (
+    text !== undefined && rec !== undefined && !rec.merged && !rec.preexisting && rec.sha256 === sha256(text)
+  );
 }
 
 /** A Dockerfile of the user's that stays: the compose file follows its WORKDIR, USER and port. */
@@ -276,13 +286,20 @@ async function compare(
   const existing = st ? await readIfExists(full) : undefined;
   const recorded = manifest?.files[r.path];
   if (existing === undefined) return { file: { ...base, status: 'create' } };
-  if (r.merge === 'compose' && !isOurs(recorded, existing)) return mergeInto(base, existing, recorded, composeFit);
+  if (r.merge === 'compose' && !isOurs(recorded, existing))
+    return mergeInto(base, existing, recorded, composeFit);
   if (existing === r.content) {
     const mine = recorded !== undefined && recorded.sha256 === sha256(existing) && !recorded.preexisting;
     return {
       file: mine
         ? { ...base, existing, status: 'identical' }
-        : { ...base, existing, status: 'identical', preexisting: true, reason: 'yours, already as ls-mix writes it (remove keeps it)' },
+        : {
+            ...base,
+            existing,
+            status: 'identical',
+            preexisting: true,
+            reason: 'yours, already as ls-mix writes it (remove keeps it)',
+          },
     };
   }
   if (isOurs(recorded, existing)) {
@@ -292,10 +309,17 @@ async function compare(
   }
   if (r.createOnly) {
     return {
-      file: { ...base, existing, status: 'skip', reason: 'yours: kept as is (--force replaces it, keeping a copy)' },
+      file: {
+        ...base,
+        existing,
+        status: 'skip',
+        reason: 'yours: kept as is (--force replaces it, keeping a copy)',
+      },
     };
   }
-  const reason = recorded ? 'changed by you since ls-mix wrote it' : 'exists and differs: not written by ls-mix';
+  const reason = recorded
+    ? 'changed by you since ls-mix wrote it'
+    : 'exists and differs: not written by ls-mix';
   return { file: { ...base, existing, status: 'conflict', reason } };
 }
 
@@ -326,4 +350,3 @@ function mergeInto(
     note,
   };
 }
-

@@ -10,7 +10,14 @@ import path from 'node:path';
 import { UserError } from '../../runtime/errors.js';
 import { readIfExists } from './fs-util.js';
 import { findGitRoot } from './git-repo.js';
-import { BACKUP_DIR, MANIFEST_FILE, type ManifestRecord, readManifest, serializeManifest, sha256 } from './manifest.js';
+import {
+  BACKUP_DIR,
+  MANIFEST_FILE,
+  type ManifestRecord,
+  readManifest,
+  serializeManifest,
+  sha256,
+} from './manifest.js';
 import { unmergeCompose } from './merge.js';
 import { projectTarget, safeTarget } from './paths.js';
 
@@ -108,7 +115,8 @@ async function planFile(
       };
     return { line: { path: rel, status: 'missing', reason: 'already gone' } };
   }
-  if (rec.preexisting) return { line: { path: rel, status: 'kept', reason: 'was there before ls-mix: yours' } };
+  if (rec.preexisting)
+    return { line: { path: rel, status: 'kept', reason: 'was there before ls-mix: yours' } };
   if (rec.merged) {
     if (asWritten && backup !== undefined)
       return {
@@ -116,15 +124,22 @@ async function planFile(
         do: { kind: 'write', rel, full, content: backup, backup: backupFull },
       };
     const added = rec.added ?? [];
-    if (added.length === 0) return { line: { path: rel, status: 'kept', reason: 'yours; ls-mix added nothing to it' } };
+    if (added.length === 0)
+      return { line: { path: rel, status: 'kept', reason: 'yours; ls-mix added nothing to it' } };
     const content = unmergeCompose(text, added, rel);
     return {
-      line: { path: rel, status: 'unmerge', reason: `yours: took out ${added.map(describeAdded).join(', ')}` },
+      line: {
+        path: rel,
+        status: 'unmerge',
+        reason: `yours: took out ${added.map(describeAdded).join(', ')}`,
+      },
       do: { kind: 'write', rel, full, content, backup: backupFull },
     };
   }
   if (!asWritten && !force)
-    return { line: { path: rel, status: 'kept', reason: 'changed since it was written; --force removes it' } };
+    return {
+      line: { path: rel, status: 'kept', reason: 'changed since it was written; --force removes it' },
+    };
   if (backup !== undefined)
     return {
       line: { path: rel, status: 'restore', reason: `was yours: put back from ${rec.backup}` },
@@ -132,7 +147,11 @@ async function planFile(
     };
   if (rec.backup)
     return {
-      line: { path: rel, status: 'kept', reason: `replaced a file of yours, but its copy ${rec.backup} is gone: not deleted` },
+      line: {
+        path: rel,
+        status: 'kept',
+        reason: `replaced a file of yours, but its copy ${rec.backup} is gone: not deleted`,
+      },
     };
   return { line: { path: rel, status: 'delete' }, do: { kind: 'delete', rel, full } };
 }

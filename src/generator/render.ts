@@ -78,7 +78,9 @@ export function dbLayout(facts: ProjectFacts, names: NameForms, fit: LayoutFit =
   if (system) {
     throw new UserError(
       `The SQLite db '${appPath}' would be at ${containerPath} in the containers: ${system}, and the db volume mounted on ${containerDir} would hide it`,
-      { hint: 'Pass --db-path with a path in a folder of its own, e.g. --db-path data/app.db or --db-path /data/app.db.' },
+      {
+        hint: 'Pass --db-path with a path in a folder of its own, e.g. --db-path data/app.db or --db-path /data/app.db.',
+      },
     );
   }
   return {
@@ -176,7 +178,9 @@ export function renderContext(
             '${IMAGE_REPO:?set IMAGE_REPO in .env}-litestream:${APP_VERSION:-latest}'
           : fit.sidecar.image && yamlQuote(fit.sidecar.image),
       build: fit.sidecar?.build ?? false,
-      mount: fit.sidecar?.mount ?? composeQuote(`${names.kebab}-data:${dbLayout(facts, names, fit.layout).containerDir}`),
+      mount:
+        fit.sidecar?.mount ??
+        composeQuote(`${names.kebab}-data:${dbLayout(facts, names, fit.layout).containerDir}`),
     },
     // Quoting for values from the repo: a shell word, a YAML string, a compose string.
     sh: shQuote,

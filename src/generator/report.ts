@@ -37,7 +37,7 @@ function describeFact(f: Fact<unknown>): string {
 
 export function formatFacts(plan: Pick<Plan, 'facts' | 'branch' | 'containerDb'>): string[] {
   const row = (label: string, value: string, why: string) =>
-    cleanText(`  ${label.padEnd(16)} ${value.padEnd(22)} (${why})`);
+    `  ${label.padEnd(16)} ${cleanText(value).padEnd(22)} (${cleanText(why)})`;
   const lines = relevantFacts(plan.facts).map(([label, key]) => {
     const f = plan.facts[key] as Fact<unknown>;
     return row(label, String(f.value), describeFact(f));
@@ -45,7 +45,9 @@ export function formatFacts(plan: Pick<Plan, 'facts' | 'branch' | 'containerDb'>
   lines.push(row('release branch', plan.branch.value, describeFact(plan.branch)));
   const db = plan.containerDb;
   lines.push(
-    cleanText(`  ${'db in containers'.padEnd(16)} ${db.path}${db.envVar ? ` (app gets ${db.envVar}=${db.envValue})` : ''}`),
+    cleanText(
+      `  ${'db in containers'.padEnd(16)} ${db.path}${db.envVar ? ` (app gets ${db.envVar}=${db.envValue})` : ''}`,
+    ),
   );
   return lines;
 }
@@ -56,23 +58,30 @@ export function isWorkflow(p: string): boolean {
 }
 
 export function formatFiles(files: { path: string; status: string; reason?: string }[]): string[] {
-  return files.map((f) => cleanText(`  ${f.status.padEnd(10)} ${f.path}${f.reason ? `  (${f.reason})` : ''}`));
+  return files.map((f) =>
+    cleanText(`  ${f.status.padEnd(10)} ${f.path}${f.reason ? `  (${f.reason})` : ''}`),
+  );
 }
 
 export function fileDiff(f: PlannedFile): string {
-  return cleanDiff(createTwoFilesPatch(
-    f.existing === undefined ? '/dev/null' : `a/${f.path}`,
-    `b/${f.path}`,
-    f.existing ?? '',
-    f.content,
-    '',
-    '',
-  ));
+  return cleanDiff(
+    createTwoFilesPatch(
+      f.existing === undefined ? '/dev/null' : `a/${f.path}`,
+      `b/${f.path}`,
+      f.existing ?? '',
+      f.content,
+      '',
+      '',
+    ),
+  );
 }
 
 /** Diff text shows the user's file: its control characters are shown as `^[` and the like, not run. */
 function cleanDiff(text: string): string {
-  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `^${String.fromCharCode((c.charCodeAt(0) + 64) & 0x7f)}`);
+  return text.replace(
+    /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g,
+    (c) => `^${String.fromCharCode((c.charCodeAt(0) + 64) & 0x7f)}`,
+  );
 }
 
 export function formatSecrets(plan: Plan): string[] {
@@ -126,5 +135,7 @@ export function planJson(plan: Plan, result: ApplyResult, error?: { message: str
 }
 
 export function formatRemove(r: RemoveResult): string[] {
-  return r.files.map((f) => cleanText(`  ${f.status.padEnd(8)} ${f.path}${f.reason ? `  (${f.reason})` : ''}`));
+  return r.files.map((f) =>
+    cleanText(`  ${f.status.padEnd(8)} ${f.path}${f.reason ? `  (${f.reason})` : ''}`),
+  );
 }

@@ -31,8 +31,37 @@ export function dbPathProblem(p: string): string | undefined {
  * Folders of the images (Debian-based node and aspnet) that a volume must never hide: the
  * system's own trees, and parents whose mount would hide one of them.
  */
-const SYSTEM_TREES = ['/bin', '/boot', '/dev', '/etc', '/lib', '/lib32', '/lib64', '/libx32', '/proc', '/run', '/sbin', '/sys', '/usr', '/var/run'];
-const SYSTEM_FOLDERS = ['/', '/home', '/media', '/mnt', '/opt', '/root', '/srv', '/tmp', '/var', '/var/cache', '/var/lib', '/var/log', '/var/tmp'];
+const SYSTEM_TREES = [
+  '/bin',
+  '/boot',
+  '/dev',
+  '/etc',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/libx32',
+  '/proc',
+  '/run',
+  '/sbin',
+  '/sys',
+  '/usr',
+  '/var/run',
+];
+const SYSTEM_FOLDERS = [
+  '/',
+  '/home',
+  '/media',
+  '/mnt',
+  '/opt',
+  '/root',
+  '/srv',
+  '/tmp',
+  '/var',
+  '/var/cache',
+  '/var/lib',
+  '/var/log',
+  '/var/tmp',
+];
 
 /** Why a volume must not be mounted on `dir` (an absolute container path), or undefined. */
 export function mountProblem(dir: string): string | undefined {
@@ -44,7 +73,12 @@ export function mountProblem(dir: string): string | undefined {
 }
 
 function refuse(what: string, f: Fact<unknown>, why: string, flag: string, example: string): never {
-  const where = f.source === 'detected' ? ` (detected in ${cleanText(f.from)})` : f.source === 'flag' ? ` (${cleanText(f.from)})` : '';
+  const where =
+    f.source === 'detected'
+      ? ` (detected in ${cleanText(f.from)})`
+      : f.source === 'flag'
+        ? ` (${cleanText(f.from)})`
+        : '';
   throw new UserError(`${what} '${cleanText(String(f.value))}'${where} cannot be used: ${why}`, {
     hint: `Pass ${flag} with a plain value, e.g. ${flag} ${example}.`,
   });
@@ -64,9 +98,12 @@ export function validateFacts(facts: ProjectFacts): void {
   if (!['npm', 'yarn', 'pnpm'].includes(facts.packageManager.value))
     refuse('The package manager', facts.packageManager, 'not npm, yarn or pnpm', '--package-manager', 'npm');
   if (facts.dbEnvVar !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(facts.dbEnvVar)) {
-    throw new UserError(`The db path's environment variable '${cleanText(facts.dbEnvVar)}' is not a plain variable name`, {
-      hint: 'Pass --db-path with the path the app opens.',
-    });
+    throw new UserError(
+      `The db path's environment variable '${cleanText(facts.dbEnvVar)}' is not a plain variable name`,
+      {
+        hint: 'Pass --db-path with the path the app opens.',
+      },
+    );
   }
   for (const word of facts.startCommand ?? []) {
     if (cleanText(word) !== word)

@@ -82,7 +82,9 @@ describe.each(CASES)('$fixture ($mix)', { timeout: 120_000 }, (c) => {
       }
     }
     const golden = await readTree(goldenDir).catch(() => new Map<string, string>());
-    expect([...changed.keys()].sort(), `UPDATE_GOLDEN=1 regenerates ${goldenDir}`).toEqual([...golden.keys()].sort());
+    expect([...changed.keys()].sort(), `UPDATE_GOLDEN=1 regenerates ${goldenDir}`).toEqual(
+      [...golden.keys()].sort(),
+    );
     for (const [p, text] of changed) expect(text, `${c.fixture}/${p}`).toBe(golden.get(p));
 
     for (const [p, text] of changed) {
@@ -116,8 +118,12 @@ describe('the fact each real shape is here for', { timeout: 120_000 }, () => {
     expect(Object.keys(doc.services)).toEqual(['app', 'cache', 'litestream']);
     expect(Object.keys(doc.volumes)).toEqual(['todo-db']); // no new, empty volume
     expect(doc.services.litestream.volumes).toEqual(['todo-db:/app/data']);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: compose interpolation, not a JS template
     expect(doc.services.litestream.image).toBe('ghcr.io/acme/todo-board-litestream:${TAG:-latest}');
-    expect(doc.services.litestream.build).toEqual({ context: '..', dockerfile: '.deploy/litestream.Dockerfile' });
+    expect(doc.services.litestream.build).toEqual({
+      context: '..',
+      dockerfile: '.deploy/litestream.Dockerfile',
+    });
     expect(doc.services.litestream.command.at(-1)).toBe('/app/data/todos.db');
     expect(loadWithRuntime(after.get('litestream.yml')!).dbs[0].path).toBe('/app/data/todos.db');
     expect(plan.files.find((f) => f.path === '.deploy/docker-compose.yml')?.reason).toBe(
@@ -133,6 +139,7 @@ describe('the fact each real shape is here for', { timeout: 120_000 }, () => {
     const compose = parse(after.get('.deploy/docker-compose.yml')!);
     expect(compose.services.app.volumes).toEqual(['corner-shop-data:/srv/app/storage']);
     expect(compose.services.litestream.volumes).toEqual(['corner-shop-data:/srv/app/storage']);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: compose interpolation, not a JS template
     expect(compose.services.app.ports).toEqual(['${APP_PORT:-80}:8081']);
     const sidecar = after.get('.deploy/litestream.Dockerfile')!;
     expect(sidecar).toContain('chown 10001:10001 /srv/app/storage');
@@ -159,14 +166,23 @@ describe('the fact each real shape is here for', { timeout: 120_000 }, () => {
 
   it("monorepo-sub: the workflow goes to the git root, builds in the app's folder, triggers on the repo's branch", async () => {
     const { root, after, plan } = await run(CASES[3]);
-    expect(plan.branch).toEqual({ value: 'trunk', source: 'detected', from: 'git HEAD (the branch checked out)' });
+    expect(plan.branch).toEqual({
+      value: 'trunk',
+      source: 'detected',
+      from: 'git HEAD (the branch checked out)',
+    });
     expect(plan.files.map((f) => f.path)).toContain('../../.github/workflows/release.yml');
     expect(after.has('services/api/.github/workflows/release.yml')).toBe(false);
     const wf = parse(after.get('.github/workflows/release.yml')!);
     expect(wf.on.push.branches).toEqual(['trunk']);
     expect(wf.jobs.build.defaults.run['working-directory']).toBe('services/api');
-    const scp = wf.jobs.deploy.steps.find((s: { uses?: string }) => s.uses?.startsWith('appleboy/scp-action'));
-    expect(scp.with).toMatchObject({ source: 'services/api/.deploy/docker-compose.yml', strip_components: 3 });
+    const scp = wf.jobs.deploy.steps.find((s: { uses?: string }) =>
+      s.uses?.startsWith('appleboy/scp-action'),
+    );
+    expect(scp.with).toMatchObject({
+      source: 'services/api/.deploy/docker-compose.yml',
+      strip_components: 3,
+    });
     // The remote's HEAD wins over the branch checked out.
     await git(root, ['remote', 'add', 'origin', 'https://example.invalid/field-notes.git']);
     await git(root, ['symbolic-ref', 'refs/remotes/origin/HEAD', 'refs/remotes/origin/develop']);

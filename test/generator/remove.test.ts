@@ -57,7 +57,10 @@ describe('remove', () => {
     await applyPlan(await planMixes({ dir, mixes: ['litestream-aws'] }));
     const merged = await readFile(path.join(dir, '.deploy/docker-compose.yml'), 'utf8');
     // The user edits their file after the merge: remove cannot restore the copy, it unmerges.
-    await writeFile(path.join(dir, '.deploy/docker-compose.yml'), merged.replace('restart: always', 'restart: on-failure'));
+    await writeFile(
+      path.join(dir, '.deploy/docker-compose.yml'),
+      merged.replace('restart: always', 'restart: on-failure'),
+    );
     const r = await removeMix(dir, 'litestream-aws');
     expect(r.files.find((f) => f.path === '.deploy/docker-compose.yml')).toMatchObject({
       status: 'unmerge',
@@ -79,7 +82,9 @@ describe('remove', () => {
     m.files[rel] = { sha256: m.files['litestream.yml'].sha256, mix: 'litestream-aws' };
     await writeFile(manifestPath, JSON.stringify(m));
     const before = await readTree(dir);
-    await expect(removeMix(dir, 'litestream-aws')).rejects.toThrow(/Refusing to touch '\.\.\/.*not in a git repository/);
+    await expect(removeMix(dir, 'litestream-aws')).rejects.toThrow(
+      /Refusing to touch '\.\.\/.*not in a git repository/,
+    );
     m.files = { [path.join(outside, 'victim.txt')]: m.files[rel] };
     await writeFile(manifestPath, JSON.stringify(m));
     await expect(removeMix(dir, 'litestream-aws')).rejects.toThrow(/not a relative path/);

@@ -29,13 +29,17 @@ const byPath = (files: { path: string; status: string; reason?: string }[], p: s
 describe("the user's files", () => {
   it('--yes keeps every file of theirs (Dockerfile, .dockerignore, a changed file) and says so', async () => {
     const dir = await copyFixture('express');
-    await writeFile(path.join(dir, 'Dockerfile'), 'FROM node:22\nWORKDIR /app\nUSER node\nCOPY . .\nCMD ["node", "src/server.js"]\n');
+    await writeFile(
+      path.join(dir, 'Dockerfile'),
+      'FROM node:22\nWORKDIR /app\nUSER node\nCOPY . .\nCMD ["node", "src/server.js"]\n',
+    );
     await writeFile(path.join(dir, '.dockerignore'), 'node_modules\n');
     await writeFile(path.join(dir, 'litestream.yml'), 'dbs: [] # mine\n');
     const before = await readTree(dir);
     const result = await applyPlan(await planMixes({ dir, mixes: ['litestream-aws'] }), { yes: true });
     const after = await readTree(dir);
-    for (const f of ['Dockerfile', '.dockerignore', 'litestream.yml']) expect(after.get(f), f).toBe(before.get(f));
+    for (const f of ['Dockerfile', '.dockerignore', 'litestream.yml'])
+      expect(after.get(f), f).toBe(before.get(f));
     expect(byPath(result.files, 'Dockerfile')).toMatchObject({
       status: 'skip',
       reason: 'yours: kept as is (--force replaces it, keeping a copy)',
@@ -56,7 +60,9 @@ describe("the user's files", () => {
     const fixture = await readTree(dir);
     const plan = await planMixes({ dir, mixes: ['litestream-aws'], force: true });
     const dry = await applyPlan(plan, { force: true, dryRun: true });
-    expect(byPath(dry.files, 'Dockerfile')?.reason).toMatch(/^would replace yours; a copy would be kept in \.ls-mix\/backup\/Dockerfile/);
+    expect(byPath(dry.files, 'Dockerfile')?.reason).toMatch(
+      /^would replace yours; a copy would be kept in \.ls-mix\/backup\/Dockerfile/,
+    );
     expect(await readTree(dir)).toEqual(fixture);
 
     const result = await applyPlan(plan, { force: true });
@@ -83,8 +89,12 @@ describe("the user's files", () => {
     await writeFile(path.join(dir, 'litestream.yml'), 'dbs: [] # edited after\n');
     const second = await applyPlan(await planMixes({ dir, mixes: ['litestream-aws'] }), { force: true });
     expect(second.backups).toEqual(['.ls-mix/backup/litestream.yml.1']);
-    expect(await readFile(path.join(dir, '.ls-mix/backup/litestream.yml'), 'utf8')).toBe('dbs: [] # original\n');
-    expect(await readFile(path.join(dir, '.ls-mix/backup/litestream.yml.1'), 'utf8')).toBe('dbs: [] # edited after\n');
+    expect(await readFile(path.join(dir, '.ls-mix/backup/litestream.yml'), 'utf8')).toBe(
+      'dbs: [] # original\n',
+    );
+    expect(await readFile(path.join(dir, '.ls-mix/backup/litestream.yml.1'), 'utf8')).toBe(
+      'dbs: [] # edited after\n',
+    );
     await removeMix(dir, 'litestream-aws');
     expect(await readFile(path.join(dir, 'litestream.yml'), 'utf8')).toBe('dbs: [] # original\n');
   });
@@ -98,7 +108,10 @@ describe("the user's files", () => {
     expect(byPath(plan.files, '.dockerignore')).toMatchObject({ status: 'identical', preexisting: true });
     await applyPlan(plan);
     const r = await removeMix(dir, 'litestream-aws');
-    expect(byPath(r.files, '.dockerignore')).toMatchObject({ status: 'kept', reason: 'was there before ls-mix: yours' });
+    expect(byPath(r.files, '.dockerignore')).toMatchObject({
+      status: 'kept',
+      reason: 'was there before ls-mix: yours',
+    });
     expect(await readFile(path.join(dir, '.dockerignore'), 'utf8')).toBe(dockerignore);
     expect(await gone(path.join(dir, 'Dockerfile'))).toBe(true);
   });
@@ -124,7 +137,7 @@ describe('compose file of the user’s', () => {
     expect(doc.services.litestream.build.dockerfile).toBe('.deploy/litestream.Dockerfile');
   });
 
-  it("the env var the app reads its db path from, set in their compose, gives the path the sidecar replicates", async () => {
+  it('the env var the app reads its db path from, set in their compose, gives the path the sidecar replicates', async () => {
     const dir = await withCompose(
       [
         'services:',
@@ -145,7 +158,9 @@ describe('compose file of the user’s', () => {
     expect(plan.containerDb.path).toBe('/var/lib/notes/notes.db');
     await applyPlan(plan);
     const doc = parse(await readFile(path.join(dir, '.deploy/docker-compose.yml'), 'utf8'));
-    expect(doc.services.litestream.volumes).toEqual([{ type: 'volume', source: 'notes', target: '/var/lib/notes' }]);
+    expect(doc.services.litestream.volumes).toEqual([
+      { type: 'volume', source: 'notes', target: '/var/lib/notes' },
+    ]);
     expect(doc.services.litestream.image).toBe('me/notes-litestream');
     expect(Object.keys(doc.volumes)).toEqual(['notes']);
     expect(loadWithRuntime(await readFile(path.join(dir, 'litestream.yml'), 'utf8')).dbs[0].path).toBe(
@@ -154,12 +169,16 @@ describe('compose file of the user’s', () => {
   });
 
   it('a db folder on a tmpfs or an anonymous volume is refused: the sidecar cannot share it', async () => {
-    const tmpfs = await withCompose('services:\n  app:\n    build: ..\n    tmpfs:\n      - /run\n    volumes:\n      - type: tmpfs\n        target: /data\n');
+    const tmpfs = await withCompose(
+      'services:\n  app:\n    build: ..\n    tmpfs:\n      - /run\n    volumes:\n      - type: tmpfs\n        target: /data\n',
+    );
     await expect(planMixes({ dir: tmpfs, mixes: ['litestream-aws'] })).rejects.toThrow(
       /'app' service keeps its SQLite db folder \/data on a tmpfs/,
     );
     const anon = await withCompose('services:\n  app:\n    build: ..\n    volumes:\n      - /data\n');
-    await expect(planMixes({ dir: anon, mixes: ['litestream-aws'] })).rejects.toThrow(/on an anonymous volume/);
+    await expect(planMixes({ dir: anon, mixes: ['litestream-aws'] })).rejects.toThrow(
+      /on an anonymous volume/,
+    );
   });
 
   it('two built services and no app: asks for --service; --service picks one', async () => {
@@ -179,11 +198,21 @@ describe('compose file of the user’s', () => {
 describe('flags are remembered', () => {
   it('a re-run without --db-path / --port keeps what they set, and says where it comes from', async () => {
     const dir = await copyFixture('express');
-    await applyPlan(await planMixes({ dir, mixes: ['litestream-aws'], overrides: { dbPath: 'var/notes.sqlite', port: 4000 } }));
+    await applyPlan(
+      await planMixes({
+        dir,
+        mixes: ['litestream-aws'],
+        overrides: { dbPath: 'var/notes.sqlite', port: 4000 },
+      }),
+    );
     const manifest = JSON.parse(await readFile(path.join(dir, MANIFEST_FILE), 'utf8'));
     expect(manifest.facts).toEqual({ dbPath: 'var/notes.sqlite', port: 4000 });
     const again = await planMixes({ dir, mixes: ['litestream-aws'] });
-    expect(again.facts.dbPath).toEqual({ value: 'var/notes.sqlite', source: 'flag', from: '--db-path, remembered in .ls-mix.json' });
+    expect(again.facts.dbPath).toEqual({
+      value: 'var/notes.sqlite',
+      source: 'flag',
+      from: '--db-path, remembered in .ls-mix.json',
+    });
     expect(again.facts.port.value).toBe(4000);
     expect(again.files.every((f) => f.status === 'identical')).toBe(true);
     // A flag given now wins, and is remembered in turn.
@@ -197,14 +226,18 @@ describe('values from the repo are data, never code', () => {
   async function withDbLiteral(literal: string) {
     const dir = await copyFixture('express');
     const db = path.join(dir, 'src/db.js');
-    await writeFile(db, (await readFile(db, 'utf8')).replace("'data/notes.db'", () => JSON.stringify(literal)));
+    await writeFile(
+      db,
+      (await readFile(db, 'utf8')).replace("'data/notes.db'", () => JSON.stringify(literal)),
+    );
     return dir;
   }
 
   it('a detected db path data/x$$(id).db is refused like the flag would be, naming the file and --db-path', async () => {
     const dir = await withDbLiteral('data/x$$(id).db');
     await expect(planMixes({ dir, mixes: ['litestream-aws'] })).rejects.toMatchObject({
-      message: "The SQLite db path 'data/x$$(id).db' (detected in src/db.js) cannot be used: only letters, digits, spaces and / . _ - @ + are allowed",
+      message:
+        "The SQLite db path 'data/x$$(id).db' (detected in src/db.js) cannot be used: only letters, digits, spaces and / . _ - @ + are allowed",
       hint: 'Pass --db-path with a plain value, e.g. --db-path data/app.db.',
     });
     await expect(
@@ -217,7 +250,9 @@ describe('values from the repo are data, never code', () => {
     async (bad) => {
       const facts = await detectProject(await copyFixture('express'));
       facts.dbPath = { value: bad, source: 'detected', from: 'appsettings.json' };
-      expect(() => validateFacts(facts)).toThrow(/^The SQLite db path '.*' \(detected in appsettings\.json\) cannot be used/);
+      expect(() => validateFacts(facts)).toThrow(
+        /^The SQLite db path '.*' \(detected in appsettings\.json\) cannot be used/,
+      );
       expect(() => dbPathOverride({ dbPath: bad })).toThrow(/is not a plain file path/);
       // The message never carries the terminal control characters of the path.
       try {
@@ -230,7 +265,11 @@ describe('values from the repo are data, never code', () => {
 
   it('a db path with spaces works: one argument of the sidecar command, a quoted shell word in the sidecar Dockerfile', async () => {
     const dir = await copyFixture('express');
-    const plan = await planMixes({ dir, mixes: ['litestream-sftp'], overrides: { dbPath: '/srv/my notes/notes.db' } });
+    const plan = await planMixes({
+      dir,
+      mixes: ['litestream-sftp'],
+      overrides: { dbPath: '/srv/my notes/notes.db' },
+    });
     const compose = parse(plan.files.find((f) => f.path === '.deploy/docker-compose.yml')!.content);
     expect(compose.services.litestream.command.at(-1)).toBe('/srv/my notes/notes.db');
     expect(compose.services.litestream.volumes).toEqual(['notes-api-data:/srv/my notes']);
@@ -275,11 +314,16 @@ describe('values from the repo are data, never code', () => {
   it('a db path whose folder is a system folder of the image is refused (no volume over /etc or /usr/local)', async () => {
     const dir = await copyFixture('own-dockerfile');
     for (const p of ['/etc/app.db', '/usr/local/app.db', '/var/app.db', '/tmp/app.db']) {
-      await expect(planMixes({ dir, mixes: ['litestream-aws'], overrides: { dbPath: p } }), p).rejects.toThrow(
-        /system folder/,
-      );
+      await expect(
+        planMixes({ dir, mixes: ['litestream-aws'], overrides: { dbPath: p } }),
+        p,
+      ).rejects.toThrow(/system folder/);
     }
-    const ok = await planMixes({ dir, mixes: ['litestream-aws'], overrides: { dbPath: '/var/lib/shop/shop.db' } });
+    const ok = await planMixes({
+      dir,
+      mixes: ['litestream-aws'],
+      overrides: { dbPath: '/var/lib/shop/shop.db' },
+    });
     expect(ok.containerDb.path).toBe('/var/lib/shop/shop.db');
   });
 });

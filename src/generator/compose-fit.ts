@@ -149,7 +149,13 @@ export function fitCompose(input: ComposeFitInput): ComposeFit | undefined {
     .sort((a, b) => (b.m?.target.length ?? 0) - (a.m?.target.length ?? 0))[0];
 
   const fit: ComposeFit = { service, containerPath, sidecarBuild: app.build !== undefined, notes };
-  if (typeof app.image === 'string') fit.sidecarImage = sidecarImageFor(app.image);
+  if (typeof app.image === 'string') {
+    fit.sidecarImage = sidecarImageFor(app.image);
+    if (!app.image.includes('IMAGE_REPO'))
+      notes.push(
+        `${rel}: '${service}' runs the image ${app.image}, the sidecar ${fit.sidecarImage}; the release workflow pushes ghcr.io/<owner>/<repo>(-litestream) and sets IMAGE_REPO and APP_VERSION in .env: name the images from those in the compose file, or change the workflow's push step.`,
+      );
+  }
   if (holding && (holding.m?.type === 'volume' || holding.m?.type === 'bind')) {
     fit.mount = holding.raw;
     const seq = doc.getIn(['services', service, 'volumes'], true) as

@@ -24,7 +24,11 @@ export async function resolveConflictsInteractively(plan: Plan, print: (s: strin
         message: cleanText(`Overwrite ${f.path}? (${f.reason})`),
         default: 'n',
         choices: [
-          { key: 'y', name: 'Overwrite this file (a copy of yours is kept in .ls-mix/backup/)', value: 'yes' },
+          {
+            key: 'y',
+            name: 'Overwrite this file (a copy of yours is kept in .ls-mix/backup/)',
+            value: 'yes',
+          },
           { key: 'n', name: 'Keep yours', value: 'no' },
           { key: 'a', name: 'Overwrite this and every other conflicting file', value: 'all' },
           { key: 'd', name: 'Show the difference', value: 'diff' },

@@ -39,6 +39,11 @@ export interface PlanOptions {
    * compose app service whose db folder is on no mount gets one.
    */
   force?: boolean;
+  /**
+   * `ls-mix new`: the project becomes a git repository of its own (at `root`, on `branch`),
+   * whatever repository the folder sits in now.
+   */
+  newRepo?: { root: string; branch: string };
 }
 
 const COMPOSE = '.deploy/docker-compose.yml';
@@ -66,8 +71,13 @@ export async function planMixes(opts: PlanOptions): Promise<Plan> {
   // dbLayout refuses a db in the app's top folder or in a system folder, whatever the source.
   const db = dbLayout(facts, names, fit.layout);
 
-  const gitRoot = await findGitRoot(root);
-  const branch = await detectDefaultBranch(gitRoot, remembered.branch);
+  const found = await findGitRoot(root);
+  const newRepo = opts.newRepo && found !== path.resolve(opts.newRepo.root) ? opts.newRepo : undefined;
+  const gitRoot = newRepo ? path.resolve(newRepo.root) : found;
+  const branch =
+    newRepo && remembered.branch === undefined
+      ? detected(newRepo.branch, 'the new repository')
+      : await detectDefaultBranch(gitRoot, remembered.branch);
   if (!isBranchName(branch.value)) {
     throw new UserError(`'${cleanText(branch.value)}' is not a branch name the workflow can hold`, {
       hint: 'Pass --branch with the branch whose pushes should release, e.g. --branch main.',

@@ -66,6 +66,14 @@ export default class Add extends BaseCommand {
     }),
   };
 
+  /** Errors quote project text (paths, names): never let its control characters reach the terminal. */
+  protected override async catch(
+    err: Error & { exitCode?: number; oclif?: { exit?: number } },
+  ): Promise<unknown> {
+    err.message = cleanText(err.message);
+    return super.catch(err);
+  }
+
   async run(): Promise<unknown> {
     const { argv, flags } = await this.parse(Add);
     const json = this.jsonEnabled();

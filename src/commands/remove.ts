@@ -2,6 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
 import { removeMix } from '../generator/index.js';
 import { formatRemove } from '../generator/report.js';
+import { cleanText } from '../generator/text.js';
 
 export default class Remove extends BaseCommand {
   static override description =
@@ -22,6 +23,14 @@ export default class Remove extends BaseCommand {
       default: false,
     }),
   };
+
+  /** Errors quote project text (paths, names): never let its control characters reach the terminal. */
+  protected override async catch(
+    err: Error & { exitCode?: number; oclif?: { exit?: number } },
+  ): Promise<unknown> {
+    err.message = cleanText(err.message);
+    return super.catch(err);
+  }
 
   async run(): Promise<unknown> {
     const { args, flags } = await this.parse(Remove);

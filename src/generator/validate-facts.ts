@@ -105,6 +105,18 @@ export function validateFacts(facts: ProjectFacts): void {
       },
     );
   }
+  // .NET paths go into Dockerfile RUN lines (the .NET partial): plain path characters only.
+  for (const [what, value] of [
+    ['web project', facts.csproj],
+    ['UI folder', facts.uiDir],
+    ['assembly name', facts.assemblyName],
+  ] as const) {
+    if (value !== undefined && !/^[\w.@+-][\w./@+-]*$/.test(value)) {
+      throw new UserError(`The ${what} '${cleanText(value)}' has characters a Dockerfile line cannot hold`, {
+        hint: 'Rename it to letters, digits and / . _ - only (no spaces, quotes or $), then run again.',
+      });
+    }
+  }
   for (const word of facts.startCommand ?? []) {
     if (cleanText(word) !== word)
       throw new UserError('The start command in package.json holds control characters', {

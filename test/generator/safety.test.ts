@@ -263,6 +263,15 @@ describe('values from the repo are data, never code', () => {
     },
   );
 
+  it('a detected .NET project path with shell characters is refused before it reaches a Dockerfile RUN line', async () => {
+    const facts = await detectProject(await copyFixture('dotnet-web'));
+    expect(() => validateFacts(facts)).not.toThrow();
+    facts.csproj = 'Acme/$(id)/Acme.csproj';
+    expect(() => validateFacts(facts)).toThrow(
+      /^The web project 'Acme\/\$\(id\)\/Acme\.csproj' has characters a Dockerfile line cannot hold/,
+    );
+  });
+
   it('a db path with spaces works: one argument of the sidecar command, a quoted shell word in the sidecar Dockerfile', async () => {
     const dir = await copyFixture('express');
     const plan = await planMixes({

@@ -12,12 +12,12 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { applyPlan, planMixes } from '../../src/generator/index.js';
+import { applyPlan, planMixes, removeMix } from '../../src/generator/index.js';
 import { composeSchemaErrors, dockerComposeConfig } from '../validators/compose.js';
 import { dockerfileProblems } from '../validators/dockerfile.js';
 import { loadWithRuntime } from '../validators/litestream-config.js';
 import { actionlintErrors, actionValidatorErrors } from '../validators/workflow.js';
-import { cleanupTemps, copyFixture, GOLDEN_DIR, inOrder, readTree } from './helpers.js';
+import { cleanupTemps, copyFixture, FIXTURES_DIR, GOLDEN_DIR, inOrder, readTree } from './helpers.js';
 
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
 const git = (cwd: string, args: string[]) => promisify(execFile)('git', args, { cwd });
@@ -159,9 +159,11 @@ describe('the fact each real shape is here for', { timeout: 120_000 }, () => {
     expect(plan.notes.join('\n')).toContain(
       '.github/workflows/release.yml is a workflow of yours: kept, and ls-mix\'s release workflow is .github/workflows/ls-mix-release.yml ("Release with Litestream").',
     );
-    // Re-running keeps the name and changes nothing.
+    // Re-running keeps the name and changes nothing; remove takes only ours.
     const again = await planMixes({ dir: plan.dir, mixes: ['litestream-azure'] });
     expect(again.files.every((f) => f.status === 'identical')).toBe(true);
+    await removeMix(plan.dir, 'litestream-azure');
+    expect(await readTree(plan.dir)).toEqual(before);
   });
 
   it("monorepo-sub: the workflow goes to the git root, builds in the app's folder, triggers on the repo's branch", async () => {
@@ -189,5 +191,12 @@ describe('the fact each real shape is here for', { timeout: 120_000 }, () => {
     const again = await planMixes({ dir: plan.dir, mixes: ['litestream-aws'] });
     expect(again.branch).toEqual({ value: 'develop', source: 'detected', from: 'git origin/HEAD' });
     expect(again.files.find((f) => f.path.endsWith('release.yml'))).toMatchObject({ status: 'update' });
+    // remove takes the workflow out of the git root too, and the folders it emptied.
+    const removed = await removeMix(plan.dir, 'litestream-aws');
+    expect(removed.deleted).toContain('../../.github/workflows/release.yml');
+    const left = await readTree(root);
+    expect([...left.keys()].filter((p) => !p.startsWith('.git/')).sort()).toEqual(
+      [...(await readTree(path.join(FIXTURES_DIR, 'monorepo-sub'))).keys()].sort(),
+    );
   });
 });

@@ -23,7 +23,8 @@ export function readDockerfileFacts(text: string): DockerfileFacts {
   const froms = doc.getFROMs();
   const lastFrom = froms.length ? froms[froms.length - 1].getRange().start.line : -1;
   const facts: DockerfileFacts = { ports: [] };
-  const env = new Map<string, string>();
+  // The .NET images define APP_UID (1654, their `app` user): `USER $APP_UID` is common.
+  const env = new Map<string, string>([['APP_UID', '1654']]);
   const expand = (s: string) => s.replace(/\$\{?(\w+)\}?/g, (m, v: string) => env.get(v) ?? m);
   for (const inst of doc.getInstructions()) {
     if (inst.getRange().start.line < lastFrom) continue; // an earlier build stage

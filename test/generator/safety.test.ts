@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { dbPathOverride } from '../../src/generator/detect-facts.js';
 import { applyPlan, detectProject, MANIFEST_FILE, planMixes, removeMix } from '../../src/generator/index.js';
+import { readDockerfileFacts } from '../../src/generator/dockerfile-facts.js';
 import { validateFacts } from '../../src/generator/validate-facts.js';
 import { loadWithRuntime } from '../validators/litestream-config.js';
 import { cleanupTemps, copyFixture, readTree, tempDir } from './helpers.js';
@@ -192,6 +193,46 @@ describe('compose file of the user’s', () => {
     const plan = await planMixes({ dir, mixes: ['litestream-aws'], overrides: { service: 'api' } });
     const compose = plan.files.find((f) => f.path === '.deploy/docker-compose.yml')!;
     expect(parse(compose.content).services.litestream.volumes).toEqual(['db:/data']);
+  });
+});
+
+describe('a Dockerfile of the user’s, read with dockerfile-ast', () => {
+  it('final stage only; WORKDIR relative to the last one and through ENV; USER by uid, known name or $APP_UID; EXPOSE ports', () => {
+    const facts = readDockerfileFacts(
+      [
+        'FROM mcr.microsoft.com/dotnet/sdk:8.0 AS build',
+        'WORKDIR /src',
+        'USER root',
+        'EXPOSE 5000',
+        'FROM mcr.microsoft.com/dotnet/aspnet:8.0',
+        'ENV BASE=/opt',
+        'WORKDIR ${BASE}/shop',
+        'WORKDIR web',
+        'USER $APP_UID',
+        'EXPOSE 8080/tcp 8443',
+        '',
+      ].join('\n'),
+    );
+    expect(facts).toEqual({ workdir: '/opt/shop/web', user: '1654', uid: 1654, ports: [8080, 8443] });
+    expect(readDockerfileFacts('FROM node:22\nUSER appuser\n')).toEqual({
+      user: 'appuser',
+      uid: undefined,
+      ports: [],
+    });
+  });
+
+  it('a port mismatch and a user whose uid cannot be told are named in notes', async () => {
+    const dir = await copyFixture('own-dockerfile');
+    await writeFile(
+      path.join(dir, 'Dockerfile'),
+      (await readFile(path.join(dir, 'Dockerfile'), 'utf8')).replace('USER 10001', 'USER shop'),
+    );
+    const plan = await planMixes({ dir, mixes: ['litestream-aws'], overrides: { port: 9000 } });
+    const notes = plan.notes.join('\n');
+    expect(notes).toContain(
+      'Mismatch: your Dockerfile EXPOSEs 8081 but the app listens on 9000 (--port); the compose file uses 9000. Fix the EXPOSE line, or pass --port.',
+    );
+    expect(notes).toMatch(/runs the app as USER shop, whose uid ls-mix cannot tell/);
   });
 });
 

@@ -11,8 +11,8 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { dbPathOverride } from '../../src/generator/detect-facts.js';
-import { applyPlan, detectProject, MANIFEST_FILE, planMixes, removeMix } from '../../src/generator/index.js';
 import { readDockerfileFacts } from '../../src/generator/dockerfile-facts.js';
+import { applyPlan, detectProject, MANIFEST_FILE, planMixes, removeMix } from '../../src/generator/index.js';
 import { validateFacts } from '../../src/generator/validate-facts.js';
 import { loadWithRuntime } from '../validators/litestream-config.js';
 import { cleanupTemps, copyFixture, readTree, tempDir } from './helpers.js';
@@ -206,6 +206,7 @@ describe('a Dockerfile of the user’s, read with dockerfile-ast', () => {
         'EXPOSE 5000',
         'FROM mcr.microsoft.com/dotnet/aspnet:8.0',
         'ENV BASE=/opt',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a Dockerfile variable, not a JS template
         'WORKDIR ${BASE}/shop',
         'WORKDIR web',
         'USER $APP_UID',

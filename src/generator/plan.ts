@@ -12,23 +12,24 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../../runtime/errors.js';
 import { checkFit, findMixes } from './catalog.js';
-import { type ComposeFit, fitCompose } from './compose-fit.js';
+import type { ComposeFit } from './compose-fit.js';
+import { fitDockerfile, fitUserCompose, isOurs } from './deploy-fit.js';
 import { detectProject } from './detect.js';
 import { detected } from './detect-facts.js';
-import { readDockerfileFacts } from './dockerfile-facts.js';
 import { readIfExists } from './fs-util.js';
 import { detectDefaultBranch, findGitRoot, isBranchName } from './git-repo.js';
 import { type Manifest, type ManifestRecord, readManifest, sha256 } from './manifest.js';
 import { mergeCompose } from './merge.js';
 import { nameForms } from './names.js';
 import { GENERATOR_VERSION } from './package-root.js';
-import { projectTarget, safeTarget } from './paths.js';
+import { projectTarget } from './paths.js';
 import { type DeployFit, dbLayout, type RenderedFile, renderMix } from './render.js';
 import { relevantFacts } from './report.js';
 import { secretsFor } from './storage.js';
-import { cleanText, composeQuote } from './text.js';
+import { cleanText } from './text.js';
 import type { Fact, Overrides, Plan, PlannedFile, ProjectFacts } from './types.js';
 import { validateFacts } from './validate-facts.js';
+import { placeWorkflow } from './workflow-place.js';
 
 export interface PlanOptions {
   dir: string;
@@ -45,11 +46,6 @@ export interface PlanOptions {
    */
   newRepo?: { root: string; branch: string };
 }
-
-const COMPOSE = '.deploy/docker-compose.yml';
-const WORKFLOW = '.github/workflows/release.yml';
-/** Names tried, in order, when the user has a release.yml of their own. */
-const WORKFLOW_NAMES = ['release.yml', 'ls-mix-release.yml', 'litestream-release.yml'];
 
 export async function planMixes(opts: PlanOptions): Promise<Plan> {
   const mixes = await findMixes(opts.mixes);
@@ -159,125 +155,6 @@ function markRemembered(facts: ProjectFacts, given: Overrides, manifest: Manifes
 
 function flagOf(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-}
-
-/** The file on disk is ours as written (recorded, unchanged, not a merge and not the user's copy). */
-function isOurs(rec: ManifestRecord | undefined, text: string | undefined): boolean {
-  return (
-    text !== undefined && rec !== undefined && !rec.merged && !rec.preexisting && rec.sha256 === sha256(text)
-  );
-}
-
-/** A Dockerfile of the user's that stays: the compose file follows its WORKDIR, USER and port. */
-async function fitDockerfile(
-  root: string,
-  facts: ProjectFacts,
-  manifest: Manifest | undefined,
-  force: boolean,
-  fit: DeployFit,
-  notes: string[],
-): Promise<void> {
-  const text = await readIfExists(await safeTarget(root, 'Dockerfile'));
-  if (text === undefined || force || isOurs(manifest?.files.Dockerfile, text)) return;
-  const d = readDockerfileFacts(text);
-  fit.layout = { ...fit.layout, workdir: d.workdir ?? '/' };
-  const said: string[] = [`WORKDIR ${d.workdir ?? '/ (none set)'}`];
-  if (d.user === undefined) {
-    fit.appUid = 0;
-    said.push('runs as root (no USER)');
-  } else if (d.uid !== undefined) {
-    fit.appUid = d.uid;
-    said.push(`USER ${d.user} (uid ${d.uid})`);
-  } else {
-    said.push(`USER ${d.user}`);
-    notes.push(
-      `Your Dockerfile runs the app as USER ${d.user}, whose uid ls-mix cannot tell: the sidecar runs as uid ${facts.runtime === 'dotnet' ? 1654 : 1000} and must be able to write the db folder. Give the 'litestream' service \`user: "<uid of ${d.user}>"\` in .deploy/docker-compose.yml, or use a numeric USER.`,
-    );
-  }
-  if (d.ports.length > 0) {
-    if (facts.port.source === 'default') {
-      facts.port = detected(d.ports[0], 'Dockerfile EXPOSE');
-    } else if (!d.ports.includes(facts.port.value)) {
-      notes.push(
-        `Mismatch: your Dockerfile EXPOSEs ${d.ports.join(', ')} but the app listens on ${facts.port.value} (${facts.port.source === 'flag' ? facts.port.from : `detected in ${facts.port.from}`}); the compose file uses ${facts.port.value}. Fix the EXPOSE line, or pass --port.`,
-      );
-    }
-    said.push(`port ${facts.port.value}`);
-  }
-  notes.push(`Dockerfile is yours and stays as is: the compose file is fitted to it (${said.join(', ')}).`);
-}
-
-/** A compose file of the user's: the sidecar will share the mount their app keeps the db on. */
-async function fitUserCompose(
-  root: string,
-  facts: ProjectFacts,
-  manifest: Manifest | undefined,
-  remembered: Overrides,
-  force: boolean,
-  fit: DeployFit,
-): Promise<ComposeFit | undefined> {
-  const text = await readIfExists(await safeTarget(root, COMPOSE));
-  if (text === undefined || isOurs(manifest?.files[COMPOSE], text)) return undefined;
-  const names = nameForms(facts.name.value);
-  const ours = dbLayout(facts, names, fit.layout);
-  const result = fitCompose({
-    file: COMPOSE,
-    text,
-    candidates: ['app', names.kebab, names.lower, names.snake],
-    service: remembered.service,
-    dbEnvVar: facts.dbEnvVar,
-    defaultContainerPath: ours.containerPath,
-    addMount: force ? `${names.kebab}-data:${ours.containerDir}` : undefined,
-  });
-  if (result) {
-    fit.layout = { ...fit.layout, containerPath: result.containerPath };
-    fit.sidecar = {
-      mount: result.mountText ?? (result.addMount ? composeQuote(result.addMount) : undefined),
-      // Named like their app's image; built like it when compose builds their app.
-      image: result.sidecarImage ?? (result.sidecarBuild ? '' : undefined),
-      build: result.sidecarBuild,
-    };
-  }
-  return result;
-}
-
-/**
- * The release workflow goes to the git root's .github/workflows/ and never takes the name of
- * a workflow of the user's: then it is rendered again under the next free name.
- */
-async function placeWorkflow(
-  root: string,
-  gitRoot: string | undefined,
-  upToRoot: string,
-  manifest: Manifest | undefined,
-  rendered: RenderedFile[],
-  renderRenamed: () => Promise<RenderedFile[]>,
-): Promise<{ files: RenderedFile[]; note?: string }> {
-  const at = (name: string) => `${upToRoot}.github/workflows/${name}`;
-  const move = (files: RenderedFile[], name: string) =>
-    files.map((r) => (r.path === WORKFLOW ? { ...r, path: at(name) } : r));
-  const ours = rendered.find((r) => r.path === WORKFLOW);
-  if (!ours) return { files: rendered };
-  // A name ls-mix used before stays.
-  const recorded = WORKFLOW_NAMES.find((n) => manifest?.files[at(n)] && !manifest.files[at(n)].preexisting);
-  if (recorded === 'release.yml') return { files: move(rendered, recorded) };
-  if (recorded) return { files: move(await renderRenamed(), recorded) };
-  const first = await readIfExists(await projectTarget(root, at('release.yml'), gitRoot));
-  if (first === undefined || first === ours.content) return { files: move(rendered, 'release.yml') };
-  const renamed = await renderRenamed();
-  const content = renamed.find((r) => r.path === WORKFLOW)!.content;
-  for (const name of WORKFLOW_NAMES.slice(1)) {
-    const text = await readIfExists(await projectTarget(root, at(name), gitRoot));
-    if (text === undefined || text === content) {
-      return {
-        files: move(renamed, name),
-        note: `${at('release.yml')} is a workflow of yours: kept, and ls-mix's release workflow is ${at(name)} ("Release with Litestream").`,
-      };
-    }
-  }
-  throw new UserError(`${WORKFLOW_NAMES.map(at).join(', ')} are all workflows of yours`, {
-    hint: `Move one of them away (ls-mix writes its release workflow as ${at(WORKFLOW_NAMES[1])}), then run again.`,
-  });
 }
 
 async function compare(

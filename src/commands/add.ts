@@ -3,7 +3,15 @@ import { UserError } from '../../runtime/errors.js';
 import { BaseCommand } from '../base-command.js';
 import { applyPlan, planMixes } from '../generator/index.js';
 import { resolveConflictsInteractively } from '../generator/prompt.js';
-import { fileDiff, formatFacts, formatFiles, formatSecrets, planJson } from '../generator/report.js';
+import {
+  fileDiff,
+  formatFacts,
+  formatFiles,
+  formatSecrets,
+  planJson,
+  workflowWritten,
+} from '../generator/report.js';
+import { cleanText } from '../generator/text.js';
 
 export default class Add extends BaseCommand {
   static override description =
@@ -38,25 +46,41 @@ export default class Add extends BaseCommand {
     'dotnet-version': Flags.string({ description: '.NET version for the Dockerfile, e.g. 8.0' }),
     'dry-run': Flags.boolean({ description: 'show the plan, write nothing', default: false }),
     diff: Flags.boolean({ description: 'show unified diffs of the changes', default: false }),
+    branch: Flags.string({
+      description: 'branch whose pushes run the release workflow (default: the git default branch)',
+    }),
+    service: Flags.string({
+      description:
+        'the app service in a docker-compose.yml of yours (default: app, or the one service with build:)',
+    }),
     force: Flags.boolean({
-      description: 'overwrite conflicting files (and an existing Dockerfile)',
+      description:
+        'replace your conflicting files and Dockerfile (a copy is kept under .ls-mix/backup/ and `remove` puts it back)',
       exclusive: ['skip'],
     }),
     skip: Flags.boolean({ description: 'keep your version of conflicting files', exclusive: ['force'] }),
     yes: Flags.boolean({
-      description: 'answer yes to every overwrite question (never prompts)',
+      description:
+        'never prompt: write what is new or ours, keep every file of yours (only --force replaces)',
       default: false,
     }),
   };
 
+  /** Errors quote project text (paths, names): never let its control characters reach the terminal. */
+  protected override async catch(
+    err: Error & { exitCode?: number; oclif?: { exit?: number } },
+  ): Promise<unknown> {
+    err.message = cleanText(err.message);
+    return super.catch(err);
+  }
+
   async run(): Promise<unknown> {
     const { argv, flags } = await this.parse(Add);
     const json = this.jsonEnabled();
-    if (flags.yes && flags.skip)
-      throw new UserError('--yes and --skip contradict each other', { hint: 'Pass one of them.' });
     let plan = await planMixes({
       dir: flags.dir,
       mixes: argv as string[],
+      force: flags.force,
       overrides: {
         name: flags.name,
         variant: flags.variant,
@@ -65,11 +89,13 @@ export default class Add extends BaseCommand {
         packageManager: flags['package-manager'],
         nodeVersion: flags['node-version'],
         dotnetVersion: flags['dotnet-version'],
+        branch: flags.branch,
+        service: flags.service,
       },
     });
     if (!json) {
-      this.log(`${plan.mixes.join(', ')} -> ${plan.dir}`);
-      for (const line of formatFacts(plan.facts)) this.log(line);
+      this.log(cleanText(`${plan.mixes.join(', ')} -> ${plan.dir}`));
+      for (const line of formatFacts(plan)) this.log(line);
       this.log('');
     }
     const interactive =
@@ -83,15 +109,26 @@ export default class Add extends BaseCommand {
     if (interactive && plan.files.some((f) => f.status === 'conflict')) {
       plan = await resolveConflictsInteractively(plan, (s) => this.log(s));
     }
-    const result = await applyPlan(plan, {
-      force: flags.force || flags.yes,
-      skip: flags.skip,
-      dryRun: flags['dry-run'],
-    }).catch((err) => {
+    const options = { force: flags.force, skip: flags.skip, yes: flags.yes, dryRun: flags['dry-run'] };
+    let result: Awaited<ReturnType<typeof applyPlan>>;
+    try {
+      result = await applyPlan(plan, options);
+    } catch (err) {
+      if (!(err instanceof UserError)) throw err;
+      if (json) {
+        // A JSON result on a conflict too: what each file would be, and what settles it.
+        const failed = await applyPlan(plan, { ...options, dryRun: true });
+        process.exitCode = err.exitCode;
+        return planJson(
+          plan,
+          { ...failed, dryRun: Boolean(flags['dry-run']) },
+          { message: err.message, hint: err.hint },
+        );
+      }
       // Show what the conflicts are before the error explains how to settle them.
-      if (!json) for (const line of formatFiles(plan.files)) this.log(line);
+      for (const line of formatFiles(plan.files)) this.log(line);
       throw err;
-    });
+    }
     if (json) return planJson(plan, result);
 
     for (const line of formatFiles(result.files)) this.log(line);
@@ -100,16 +137,24 @@ export default class Add extends BaseCommand {
     }
     for (const note of plan.notes) this.log(`\nNote: ${note}`);
     this.log('');
-    if (result.dryRun) this.log('Dry run: nothing was written.');
-    else if (result.written.length === 0) this.log('Everything is up to date: nothing to write.');
+    const conflicts = result.files.filter((f) => f.status === 'conflict').length;
+    if (result.dryRun) {
+      this.log('Dry run: nothing was written.');
+      if (conflicts)
+        this.log(
+          `${conflicts} file(s) conflict: a real run needs --force (replaces them, keeping a copy), --skip or a terminal to decide.`,
+        );
+    } else if (result.written.length === 0) this.log('Everything is up to date: nothing to write.');
     else {
       const files = result.written.filter((p) => p !== result.manifest).length;
       this.log(
         `Wrote ${files} file(s)${result.written.includes(result.manifest) ? ` and ${result.manifest}` : ''}.`,
       );
     }
+    if (result.backups.length) this.log(`Kept a copy of each file replaced: ${result.backups.join(', ')}.`);
     this.log('');
-    for (const line of formatSecrets(plan)) this.log(line);
+    if (workflowWritten(result.files)) for (const line of formatSecrets(plan)) this.log(line);
+    else this.log('The release workflow was not written (yours is kept): no GitHub secrets to set for it.');
     return planJson(plan, result);
   }
 }

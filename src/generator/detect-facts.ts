@@ -4,7 +4,9 @@
  */
 import path from 'node:path';
 import { UserError } from '../../runtime/errors.js';
+import { cleanText } from './text.js';
 import { type Fact, type Overrides, type PackageManager, VARIANTS, type Variant } from './types.js';
+import { dbPathProblem } from './validate-facts.js';
 
 /** The documented defaults used when a fact cannot be found. */
 export const DEFAULTS = {
@@ -43,12 +45,13 @@ export function portOverride(o: Overrides): Fact<number> | undefined {
   return flagged(o.port, '--port');
 }
 
-/** Accepts what goes into YAML and shell lines unquoted: letters, digits and `/._-@+`. */
+/** The same rule as a detected db path (validate-facts.ts): plain path characters and spaces. */
 export function dbPathOverride(o: Overrides): Fact<string> | undefined {
   if (o.dbPath === undefined) return undefined;
-  if (!/^[\w./@+-]+$/.test(o.dbPath) || o.dbPath.split('/').includes('..')) {
-    throw new UserError(`--db-path '${o.dbPath}' is not a plain file path`, {
-      hint: 'Use letters, digits and / . _ - only, no "..", e.g. App_Data/db.sqlite or /data/app.db.',
+  const problem = dbPathProblem(o.dbPath);
+  if (problem) {
+    throw new UserError(`--db-path '${cleanText(o.dbPath)}' is not a plain file path: ${problem}`, {
+      hint: 'Use letters, digits, spaces and / . _ - only, no "..", e.g. App_Data/db.sqlite or /data/app.db.',
     });
   }
   return flagged(normalizeDbPath(o.dbPath), '--db-path');

@@ -16,10 +16,27 @@ const ManifestSchema = z.object({
   mixes: z.array(z.string()),
   files: z.record(
     z.string(),
-    z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), mix: z.string(), merged: z.boolean().optional() }),
+    z.object({
+      sha256: z.string().regex(/^[0-9a-f]{64}$/),
+      mix: z.string(),
+      /** Ours merged into the user's file (compose): `remove` takes out only what we added. */
+      merged: z.boolean().optional(),
+      /** What the merge added: `services.litestream`, `volumes.x`, `services.app.volumes=<mount>`. */
+      added: z.array(z.string()).optional(),
+      /** The user's file was already there (identical to ours): `remove` never deletes it. */
+      preexisting: z.boolean().optional(),
+      /** The user's content this file replaced or was merged into, kept for `remove` to restore. */
+      backup: z.string().optional(),
+    }),
   ),
+  /** Facts the user set with flags (`--db-path`, `--port`, ...): a re-run without them keeps them. */
+  facts: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
 });
 export type Manifest = z.infer<typeof ManifestSchema>;
+export type ManifestRecord = Manifest['files'][string];
+
+/** Where replaced files of the user's are kept, so `remove` can put them back. */
+export const BACKUP_DIR = '.ls-mix/backup';
 
 export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
@@ -54,5 +71,7 @@ export async function readManifest(dir: string): Promise<Manifest | undefined> {
 /** Stable text (sorted file keys) so an unchanged manifest is byte-identical. */
 export function serializeManifest(m: Manifest): string {
   const files = Object.fromEntries(Object.entries(m.files).sort(([a], [b]) => a.localeCompare(b)));
-  return `${JSON.stringify({ ...m, mixes: [...m.mixes].sort(), files }, null, 2)}\n`;
+  const facts =
+    m.facts && Object.keys(m.facts).length ? Object.fromEntries(Object.entries(m.facts).sort()) : undefined;
+  return `${JSON.stringify({ ...m, mixes: [...m.mixes].sort(), files, facts }, null, 2)}\n`;
 }

@@ -43,3 +43,24 @@ export async function safeTarget(root: string, rel: string): Promise<string> {
   if (!isInside(realRoot, full)) throw refuse('outside the project');
   return full;
 }
+
+/**
+ * Like safeTarget, for the one kind of file that lives above the project folder: the release
+ * workflow of an app in a subfolder goes to the git root's `.github/workflows/` (GitHub reads
+ * workflows nowhere else). `rel` starts with `../` only for that; it must land in the
+ * `.github/workflows/` of the git root found from `dir` (never one a manifest names).
+ */
+export async function projectTarget(dir: string, rel: string, gitRoot: string | undefined): Promise<string> {
+  if (!rel.startsWith('../')) return safeTarget(dir, rel);
+  const refuse = (why: string) =>
+    new UserError(`Refusing to touch '${rel}': ${why}`, {
+      hint: `ls-mix only writes inside the project folder ${dir}, and the release workflow in the git root's .github/workflows/.`,
+    });
+  if (!gitRoot) throw refuse('the project is not in a git repository');
+  const fromRoot = path.posix.normalize(
+    path.posix.join(path.relative(gitRoot, path.resolve(dir)).split(path.sep).join('/'), rel),
+  );
+  if (!/^\.github\/workflows\/[^/]+$/.test(fromRoot))
+    throw refuse("not in the git root's .github/workflows/");
+  return safeTarget(gitRoot, fromRoot);
+}

@@ -1,96 +1,212 @@
 /**
  * Plan: render the mixes in memory and compare each file with what is on disk, giving it a
  * status (create / identical / update / conflict / skip). Nothing is written here.
+ *
+ * Before rendering, the plan fits the files to what the user already has: flags remembered
+ * in .ls-mix.json, a Dockerfile of theirs that is kept (WORKDIR, USER, EXPOSE), a compose
+ * file of theirs (the app service and the mount its db lives on), and the git repo (the
+ * workflow goes to its root, triggers on its default branch, and never takes the name of a
+ * workflow of theirs).
  */
 import { stat } from 'node:fs/promises';
+import path from 'node:path';
 import { UserError } from '../../runtime/errors.js';
 import { checkFit, findMixes } from './catalog.js';
+import type { ComposeFit } from './compose-fit.js';
+import { fitDockerfile, fitUserCompose, isOurs } from './deploy-fit.js';
 import { detectProject } from './detect.js';
+import { detected } from './detect-facts.js';
 import { readIfExists } from './fs-util.js';
-import { type Manifest, readManifest, sha256 } from './manifest.js';
+import { detectDefaultBranch, findGitRoot, isBranchName } from './git-repo.js';
+import { type Manifest, type ManifestRecord, readManifest, sha256 } from './manifest.js';
 import { mergeCompose } from './merge.js';
+import { nameForms } from './names.js';
 import { GENERATOR_VERSION } from './package-root.js';
-import { safeTarget } from './paths.js';
-import { renderMix } from './render.js';
+import { projectTarget } from './paths.js';
+import { type DeployFit, dbLayout, type RenderedFile, renderMix } from './render.js';
 import { relevantFacts } from './report.js';
 import { secretsFor } from './storage.js';
-import type { Fact, Overrides, Plan, PlannedFile } from './types.js';
+import { cleanText } from './text.js';
+import type { Fact, Overrides, Plan, PlannedFile, ProjectFacts } from './types.js';
+import { validateFacts } from './validate-facts.js';
+import { placeWorkflow } from './workflow-place.js';
 
 export interface PlanOptions {
   dir: string;
   mixes: string[];
   overrides?: Overrides;
+  /**
+   * --force: a Dockerfile of the user's is going to be replaced (nothing to fit to), and a
+   * compose app service whose db folder is on no mount gets one.
+   */
+  force?: boolean;
+  /**
+   * `ls-mix new`: the project becomes a git repository of its own (at `root`, on `branch`),
+   * whatever repository the folder sits in now.
+   */
+  newRepo?: { root: string; branch: string };
 }
 
 export async function planMixes(opts: PlanOptions): Promise<Plan> {
   const mixes = await findMixes(opts.mixes);
-  const facts = await detectProject(opts.dir, opts.overrides);
+  const root = path.resolve(opts.dir);
+  if (!(await stat(root).catch(() => undefined))?.isDirectory()) await detectProject(root); // its error
+  const manifest = await readManifest(root);
+  const given = definedOnly(opts.overrides ?? {});
+  const remembered: Overrides = { ...(manifest?.facts as Overrides | undefined), ...given };
+  const facts = await detectProject(root, remembered);
+  markRemembered(facts, given, manifest);
+  validateFacts(facts);
+
   const notes = await checkFit(mixes, facts.variant);
+  const fit: DeployFit = {};
+  const names = nameForms(facts.name.value);
+  await fitDockerfile(root, facts, manifest, opts.force ?? false, fit, notes);
+  const composeFit = await fitUserCompose(root, facts, manifest, remembered, opts.force ?? false, fit);
+  if (composeFit) notes.push(...composeFit.notes);
+  // dbLayout refuses a db in the app's top folder or in a system folder, whatever the source.
+  const db = dbLayout(facts, names, fit.layout);
+
+  const found = await findGitRoot(root);
+  const newRepo = opts.newRepo && found !== path.resolve(opts.newRepo.root) ? opts.newRepo : undefined;
+  const gitRoot = newRepo ? path.resolve(newRepo.root) : found;
+  const branch =
+    newRepo && remembered.branch === undefined
+      ? detected(newRepo.branch, 'the new repository')
+      : await detectDefaultBranch(gitRoot, remembered.branch);
+  if (!isBranchName(branch.value)) {
+    throw new UserError(`'${cleanText(branch.value)}' is not a branch name the workflow can hold`, {
+      hint: 'Pass --branch with the branch whose pushes should release, e.g. --branch main.',
+    });
+  }
+  const appDir = gitRoot && gitRoot !== root ? path.relative(gitRoot, root).split(path.sep).join('/') : '';
+  if (!/^[\w./ @+-]*$/.test(appDir)) {
+    throw new UserError(
+      `The app folder '${cleanText(appDir)}' (in the git repo) has characters a GitHub workflow cannot hold`,
+      {
+        hint: 'Rename the folder to letters, digits, spaces and / . _ - only.',
+      },
+    );
+  }
+  const upToRoot = appDir ? `${path.posix.relative(`/${appDir}`, '/')}/` : '';
+  fit.workflow = { branch: branch.value, appDir, renamed: false };
+
   for (const [label, key] of relevantFacts(facts)) {
     const fact = facts[key] as Fact<unknown>;
     if (fact.source === 'default') {
       notes.push(`${label} not found: using ${fact.value} (${fact.from}); --${flagOf(key)} sets it.`);
     }
   }
-  const manifest = await readManifest(facts.dir);
+  if (branch.source === 'default')
+    notes.push(`Release branch: ${branch.value} (${branch.from}); --branch sets it.`);
   const storage = mixes[0].storage;
   const replaces = (manifest?.mixes ?? []).filter((m) => !mixes.some((x) => x.name === m));
   if (replaces.length) notes.push(`Replaces ${replaces.join(', ')} (one backup storage per app).`);
 
   const files: PlannedFile[] = [];
   for (const mix of mixes) {
-    for (const r of await renderMix(mix, facts, storage, GENERATOR_VERSION)) {
-      const { file, note } = await compare(facts.dir, r, manifest);
+    const rendered = await renderMix(mix, facts, storage, GENERATOR_VERSION, fit);
+    const workflow = await placeWorkflow(root, gitRoot, upToRoot, manifest, rendered, () =>
+      renderMix(mix, facts, storage, GENERATOR_VERSION, {
+        ...fit,
+        workflow: { ...fit.workflow!, renamed: true },
+      }),
+    );
+    if (workflow.note) notes.push(workflow.note);
+    for (const r of workflow.files) {
+      const { file, note } = await compare(root, gitRoot, r, manifest, composeFit);
       files.push(file);
       if (note) notes.push(note);
     }
   }
   return {
-    dir: facts.dir,
+    dir: root,
+    gitRoot,
+    remembered,
     mixes: mixes.map((m) => m.name),
     replaces,
     storage,
     facts,
+    branch,
+    containerDb: {
+      path: db.containerPath,
+      envVar: composeFit ? undefined : db.envVar,
+      envValue: composeFit ? undefined : db.envValue,
+    },
     files,
     secrets: secretsFor(storage),
-    notes,
+    notes: notes.map(cleanText),
     generatorVersion: GENERATOR_VERSION,
   };
+}
+
+function definedOnly(o: Overrides): Overrides {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Overrides;
+}
+
+/** A fact set by a flag on an earlier run says so (the flag is not on this command line). */
+function markRemembered(facts: ProjectFacts, given: Overrides, manifest: Manifest | undefined): void {
+  for (const key of Object.keys(manifest?.facts ?? {})) {
+    const fact = (facts as unknown as Record<string, Fact<unknown> | undefined>)[key];
+    if (key in given || !fact || typeof fact !== 'object' || fact.source !== 'flag') continue;
+    fact.from = `${fact.from}, remembered in .ls-mix.json`;
+  }
 }
 
 function flagOf(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
 
-type Rendered = { path: string; content: string; createOnly?: boolean; merge?: 'compose' };
-
 async function compare(
   dir: string,
-  r: Rendered,
+  gitRoot: string | undefined,
+  r: RenderedFile,
   manifest: Manifest | undefined,
+  composeFit: ComposeFit | undefined,
 ): Promise<{ file: PlannedFile; note?: string }> {
-  const full = await safeTarget(dir, r.path);
+  const full = await projectTarget(dir, r.path, gitRoot);
   const st = await stat(full).catch(() => undefined);
   if (st && !st.isFile()) {
     throw new UserError(`${full} exists and is not a file`, { hint: 'Move it away, then run again.' });
   }
   const base = { path: r.path, content: r.content, createOnly: r.createOnly };
   const existing = st ? await readIfExists(full) : undefined;
-  if (existing === undefined) return { file: { ...base, status: 'create' } };
-  if (existing === r.content) return { file: { ...base, existing, status: 'identical' } };
   const recorded = manifest?.files[r.path];
-  if (recorded && !recorded.merged && recorded.sha256 === sha256(existing)) {
+  if (existing === undefined) return { file: { ...base, status: 'create' } };
+  if (r.merge === 'compose' && !isOurs(recorded, existing))
+    return mergeInto(base, existing, recorded, composeFit);
+  if (existing === r.content) {
+    const mine = recorded !== undefined && recorded.sha256 === sha256(existing) && !recorded.preexisting;
+    return {
+      file: mine
+        ? { ...base, existing, status: 'identical' }
+        : {
+            ...base,
+            existing,
+            status: 'identical',
+            preexisting: true,
+            reason: 'yours, already as ls-mix writes it (remove keeps it)',
+          },
+    };
+  }
+  if (isOurs(recorded, existing)) {
     return {
       file: { ...base, existing, status: 'update', reason: 'written by ls-mix and not changed since' },
     };
   }
-  if (r.merge === 'compose') return mergeInto(base, existing, full);
   if (r.createOnly) {
     return {
-      file: { ...base, existing, status: 'skip', reason: 'exists: kept as is (--force replaces it)' },
+      file: {
+        ...base,
+        existing,
+        status: 'skip',
+        reason: 'yours: kept as is (--force replaces it, keeping a copy)',
+      },
     };
   }
-  const reason = 'exists and differs: changed by you, or not written by ls-mix';
+  const reason = recorded
+    ? 'changed by you since ls-mix wrote it'
+    : 'exists and differs: not written by ls-mix';
   return { file: { ...base, existing, status: 'conflict', reason } };
 }
 
@@ -98,23 +214,26 @@ async function compare(
 function mergeInto(
   base: Pick<PlannedFile, 'path' | 'content' | 'createOnly'>,
   existing: string,
-  full: string,
+  recorded: ManifestRecord | undefined,
+  composeFit: ComposeFit | undefined,
 ): { file: PlannedFile; note?: string } {
-  const merged = mergeCompose(existing, base.content, full);
-  const note = merged.kept.includes('services.app')
-    ? `${base.path}: your own 'app' service is kept as is: give it the db volume mount and ` +
-      '`depends_on: { litestream: { condition: service_healthy } }` (the generated app service shows both).'
-    : undefined;
-  if (merged.added.length === 0) {
+  const merged = mergeCompose(existing, base.content, base.path, composeFit);
+  const note =
+    !composeFit && merged.kept.includes('services.app')
+      ? `${base.path}: your own 'app' service is kept as is: give it the db volume mount and ` +
+        '`depends_on: { litestream: { condition: service_healthy } }` (the generated app service shows both).'
+      : undefined;
+  const added = [...new Set([...(recorded?.added ?? []), ...merged.addedKeys])];
+  if (merged.addedKeys.length === 0) {
     const reason = 'has every service and volume already';
     return {
-      file: { ...base, content: existing, existing, status: 'identical', merged: true, reason },
+      file: { ...base, content: existing, existing, status: 'identical', merged: true, added, reason },
       note,
     };
   }
   const reason = `adds ${merged.added.join(', ')}; keeps yours`;
   return {
-    file: { ...base, content: merged.content, existing, status: 'update', merged: true, reason },
+    file: { ...base, content: merged.content, existing, status: 'update', merged: true, added, reason },
     note,
   };
 }

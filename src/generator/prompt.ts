@@ -5,6 +5,7 @@
 import { expand } from '@inquirer/prompts';
 import { UserError } from '../../runtime/errors.js';
 import { fileDiff } from './report.js';
+import { cleanText } from './text.js';
 import type { Plan } from './types.js';
 
 type Answer = 'yes' | 'no' | 'all' | 'diff' | 'quit';
@@ -20,10 +21,14 @@ export async function resolveConflictsInteractively(plan: Plan, print: (s: strin
     let answer: Answer = all ? 'yes' : 'diff';
     while (answer === 'diff') {
       answer = await expand<Answer>({
-        message: `Overwrite ${f.path}? (it ${f.reason})`,
+        message: cleanText(`Overwrite ${f.path}? (${f.reason})`),
         default: 'n',
         choices: [
-          { key: 'y', name: 'Overwrite this file', value: 'yes' },
+          {
+            key: 'y',
+            name: 'Overwrite this file (a copy of yours is kept in .ls-mix/backup/)',
+            value: 'yes',
+          },
           { key: 'n', name: 'Keep yours', value: 'no' },
           { key: 'a', name: 'Overwrite this and every other conflicting file', value: 'all' },
           { key: 'd', name: 'Show the difference', value: 'diff' },

@@ -9,7 +9,9 @@ import { UserError } from '../../runtime/errors.js';
 import { type NameForms, nameForms, replacePlaceholders } from './names.js';
 import { MIXES_DIR } from './package-root.js';
 import { STORAGES } from './storage.js';
+import { composeQuote, shQuote, yamlQuote } from './text.js';
 import type { MixDefinition, ProjectFacts, Storage } from './types.js';
+import { mountProblem } from './validate-facts.js';
 
 export interface RenderedFile {
   path: string;
@@ -40,24 +42,44 @@ export interface DbLayout {
   buildDir?: string;
 }
 
-export function dbLayout(facts: ProjectFacts, names: NameForms): DbLayout {
+/** What the deployment around the app says about the db (a kept Dockerfile, a compose file of the user's). */
+export interface LayoutFit {
+  /** The app's working dir in its image (WORKDIR of a kept Dockerfile); ours is /app. */
+  workdir?: string;
+  /** Where the user's compose file points the app at its db. */
+  containerPath?: string;
+}
+
+export function dbLayout(facts: ProjectFacts, names: NameForms, fit: LayoutFit = {}): DbLayout {
   const appPath = facts.dbPath.value;
   const file = path.posix.basename(appPath);
+  const workdir = fit.workdir ?? '/app';
   let containerPath: string;
   let envValue: string | undefined;
-  if (facts.dbEnvVar) {
+  if (fit.containerPath) {
+    containerPath = fit.containerPath;
+  } else if (facts.dbEnvVar) {
     // The app reads its path from an env var: point it at the volume.
     containerPath = `/data/${file}`;
-    envValue = facts.dbEnvVar === 'DATABASE_URL' ? `file:${containerPath}` : containerPath;
   } else {
-    containerPath = appPath.startsWith('/') ? appPath : path.posix.join('/app', appPath);
+    containerPath = path.posix.resolve(workdir, appPath);
   }
+  if (facts.dbEnvVar) envValue = facts.dbEnvVar === 'DATABASE_URL' ? `file:${containerPath}` : containerPath;
   const containerDir = path.posix.dirname(containerPath);
-  if (containerDir === '/app' || containerDir === '/') {
+  if (containerDir === workdir || workdir.startsWith(`${containerDir}/`) || containerDir === '/') {
     throw new UserError(
-      `The app opens its SQLite db '${appPath}' in its own top folder: the db volume cannot be mounted there`,
+      `The app opens its SQLite db '${appPath}' in its own top folder (${containerDir} in the container): the db volume cannot be mounted there without hiding the app`,
       {
         hint: 'Move the db into a folder (e.g. data/app.db), or read its path from an env var, then run again with --db-path <new path>.',
+      },
+    );
+  }
+  const system = mountProblem(containerDir);
+  if (system) {
+    throw new UserError(
+      `The SQLite db '${appPath}' would be at ${containerPath} in the containers: ${system}, and the db volume mounted on ${containerDir} would hide it`,
+      {
+        hint: 'Pass --db-path with a path in a folder of its own, e.g. --db-path data/app.db or --db-path /data/app.db.',
       },
     );
   }
@@ -99,9 +121,34 @@ function nodeCommands(facts: ProjectFacts) {
   };
 }
 
-export function renderContext(facts: ProjectFacts, mix: MixDefinition, storage: Storage, version: string) {
+/** Where the release workflow lives and what it releases (an app in a subfolder of the repo). */
+export interface WorkflowInfo {
+  branch: string;
+  /** The app folder relative to the git root (posix), '' when the app is the repo. */
+  appDir: string;
+  /** The workflow was given another name because the user has a release.yml of their own. */
+  renamed: boolean;
+}
+
+export interface DeployFit {
+  layout?: LayoutFit;
+  /** uid the app runs as (USER of a kept Dockerfile): the sidecar runs as it too. */
+  appUid?: number;
+  workflow?: WorkflowInfo;
+  /** The sidecar in a compose file of the user's: their app's db mount (YAML text) and image naming. */
+  sidecar?: { mount?: string; image?: string; build?: boolean };
+}
+
+export function renderContext(
+  facts: ProjectFacts,
+  mix: MixDefinition,
+  storage: Storage,
+  version: string,
+  fit: DeployFit = {},
+) {
   const names = nameForms(facts.name.value);
   const info = STORAGES[storage];
+  const workflow = fit.workflow ?? { branch: 'main', appDir: '', renamed: false };
   return {
     name: names,
     version,
@@ -113,9 +160,32 @@ export function renderContext(facts: ProjectFacts, mix: MixDefinition, storage: 
     variant: facts.variant.value,
     runtime: facts.runtime,
     port: facts.port.value,
-    db: dbLayout(facts, names),
+    db: dbLayout(facts, names, fit.layout),
     volume: `${names.kebab}-data`,
-    appUid: facts.runtime === 'dotnet' ? 1654 : 1000,
+    appUid: fit.appUid ?? (facts.runtime === 'dotnet' ? 1654 : 1000),
+    workflow: {
+      ...workflow,
+      /** Path prefix of the app's files in the repo ('' or 'sub/app/'). */
+      prefix: workflow.appDir ? `${workflow.appDir}/` : '',
+      /** scp-action strip_components for `<prefix>.deploy/docker-compose.yml`. */
+      strip: workflow.appDir ? workflow.appDir.split('/').length + 1 : 1,
+    },
+    sidecar: {
+      // '' when compose builds the sidecar and names its image itself.
+      image:
+        fit.sidecar?.image === undefined
+          ? // biome-ignore lint/suspicious/noTemplateCurlyInString: compose interpolation, not a JS template
+            '${IMAGE_REPO:?set IMAGE_REPO in .env}-litestream:${APP_VERSION:-latest}'
+          : fit.sidecar.image && yamlQuote(fit.sidecar.image),
+      build: fit.sidecar?.build ?? false,
+      mount:
+        fit.sidecar?.mount ??
+        composeQuote(`${names.kebab}-data:${dbLayout(facts, names, fit.layout).containerDir}`),
+    },
+    // Quoting for values from the repo: a shell word, a YAML string, a compose string.
+    sh: shQuote,
+    yq: yamlQuote,
+    cq: composeQuote,
     node: nodeCommands(facts),
     dotnet: {
       version: facts.dotnetVersion.value,
@@ -147,8 +217,9 @@ export async function renderMix(
   facts: ProjectFacts,
   storage: Storage,
   version: string,
+  fit: DeployFit = {},
 ): Promise<RenderedFile[]> {
-  const ctx = renderContext(facts, mix, storage, version);
+  const ctx = renderContext(facts, mix, storage, version, fit);
   const sources = new Map<string, string>();
   for (const root of [path.join(MIXES_DIR, '_base', 'files'), path.join(mix.dir, 'files')]) {
     for (const rel of await listTemplates(root)) sources.set(rel.replace(/\.ejs$/, ''), path.join(root, rel));

@@ -3,10 +3,9 @@
  * Kept out of the commands so `ls-mix new` can print the same way.
  */
 import { createTwoFilesPatch } from 'diff';
-import { nameForms } from './names.js';
 import type { RemoveResult } from './remove.js';
-import { dbLayout } from './render.js';
 import { ghSecretLines } from './storage.js';
+import { cleanText } from './text.js';
 import type { ApplyResult, Fact, Plan, PlannedFile, ProjectFacts } from './types.js';
 
 type FactRow = [label: string, key: keyof ProjectFacts];
@@ -36,34 +35,52 @@ function describeFact(f: Fact<unknown>): string {
   return `default: ${f.from}`;
 }
 
-export function formatFacts(facts: ProjectFacts): string[] {
-  const lines = relevantFacts(facts).map(([label, key]) => {
-    const f = facts[key] as Fact<unknown>;
-    return `  ${label.padEnd(16)} ${String(f.value).padEnd(22)} (${describeFact(f)})`;
+export function formatFacts(plan: Pick<Plan, 'facts' | 'branch' | 'containerDb'>): string[] {
+  const row = (label: string, value: string, why: string) =>
+    `  ${label.padEnd(16)} ${cleanText(value).padEnd(22)} (${cleanText(why)})`;
+  const lines = relevantFacts(plan.facts).map(([label, key]) => {
+    const f = plan.facts[key] as Fact<unknown>;
+    return row(label, String(f.value), describeFact(f));
   });
-  try {
-    const db = dbLayout(facts, nameForms(facts.name.value));
-    lines.push(
-      `  ${'db in containers'.padEnd(16)} ${db.containerPath}${db.envVar ? ` (app gets ${db.envVar}=${db.envValue})` : ''}`,
-    );
-  } catch {
-    // dbLayout's error is raised (and explained) by the plan itself.
-  }
+  lines.push(row('release branch', plan.branch.value, describeFact(plan.branch)));
+  const db = plan.containerDb;
+  lines.push(
+    cleanText(
+      `  ${'db in containers'.padEnd(16)} ${db.path}${db.envVar ? ` (app gets ${db.envVar}=${db.envValue})` : ''}`,
+    ),
+  );
   return lines;
 }
 
+/** The workflow file of a plan (at the project's or the git root's .github/workflows/). */
+export function isWorkflow(p: string): boolean {
+  return /(^|\/)\.github\/workflows\/[^/]+$/.test(p);
+}
+
 export function formatFiles(files: { path: string; status: string; reason?: string }[]): string[] {
-  return files.map((f) => `  ${f.status.padEnd(10)} ${f.path}${f.reason ? `  (${f.reason})` : ''}`);
+  return files.map((f) =>
+    cleanText(`  ${f.status.padEnd(10)} ${f.path}${f.reason ? `  (${f.reason})` : ''}`),
+  );
 }
 
 export function fileDiff(f: PlannedFile): string {
-  return createTwoFilesPatch(
-    f.existing === undefined ? '/dev/null' : `a/${f.path}`,
-    `b/${f.path}`,
-    f.existing ?? '',
-    f.content,
-    '',
-    '',
+  return cleanDiff(
+    createTwoFilesPatch(
+      f.existing === undefined ? '/dev/null' : `a/${f.path}`,
+      `b/${f.path}`,
+      f.existing ?? '',
+      f.content,
+      '',
+      '',
+    ),
+  );
+}
+
+/** Diff text shows the user's file: its control characters are shown as `^[` and the like, not run. */
+function cleanDiff(text: string): string {
+  return text.replace(
+    /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g,
+    (c) => `^${String.fromCharCode((c.charCodeAt(0) + 64) & 0x7f)}`,
   );
 }
 
@@ -78,8 +95,14 @@ export function formatSecrets(plan: Plan): string[] {
   ];
 }
 
+/** The release workflow is written (or already there) by this run: its secrets are worth setting. */
+export function workflowWritten(files: { path: string; status: string }[]): boolean {
+  return files.some((f) => isWorkflow(f.path) && f.status !== 'skip' && f.status !== 'conflict');
+}
+
 /** `--json` result of `add`: facts split into detected vs defaulted, files, secrets, notes. */
-export function planJson(plan: Plan, result: ApplyResult) {
+export function planJson(plan: Plan, result: ApplyResult, error?: { message: string; hint?: string }) {
+  const secrets = workflowWritten(result.files) ? plan.secrets : [];
   const facts = Object.fromEntries(
     relevantFacts(plan.facts).map(([, key]) => {
       const f = plan.facts[key] as Fact<unknown>;
@@ -100,14 +123,19 @@ export function planJson(plan: Plan, result: ApplyResult) {
     detected: bySource('detected'),
     defaulted: bySource('default'),
     fromFlags: bySource('flag'),
+    branch: { value: plan.branch.value, source: plan.branch.source, from: plan.branch.from },
     files: result.files,
     written: result.written,
-    secrets: plan.secrets.map((s) => s.name),
-    ghSecretSet: ghSecretLines(plan.secrets),
+    backups: result.backups,
+    secrets: secrets.map((s) => s.name),
+    ghSecretSet: ghSecretLines(secrets),
     notes: plan.notes,
+    ...(error ? { ok: false, error: error.message, hint: error.hint } : { ok: true }),
   };
 }
 
 export function formatRemove(r: RemoveResult): string[] {
-  return r.files.map((f) => `  ${f.status.padEnd(8)} ${f.path}${f.reason ? `  (${f.reason})` : ''}`);
+  return r.files.map((f) =>
+    cleanText(`  ${f.status.padEnd(8)} ${f.path}${f.reason ? `  (${f.reason})` : ''}`),
+  );
 }

@@ -70,6 +70,10 @@ export interface Overrides {
   packageManager?: string;
   nodeVersion?: string;
   dotnetVersion?: string;
+  /** The branch whose pushes release (default: the repo's default branch). */
+  branch?: string;
+  /** The compose service that runs the app, in a compose file of the user's. */
+  service?: string;
 }
 
 export interface MixDefinition {
@@ -99,6 +103,12 @@ export interface PlannedFile {
   merged?: boolean;
   /** Only written when missing (Dockerfile, .dockerignore); --force overwrites. */
   createOnly?: boolean;
+  /** Merged compose file: what ls-mix adds (`services.litestream`, `volumes.x`, ...), for `remove`. */
+  added?: string[];
+  /** The file was there before ls-mix and is identical to ours by chance: `remove` keeps it. */
+  preexisting?: boolean;
+  /** Where the user's replaced content is (or will be) kept, relative to the project dir. */
+  backup?: string;
 }
 
 export interface SecretInfo {
@@ -109,11 +119,19 @@ export interface SecretInfo {
 
 export interface Plan {
   dir: string;
+  /** The git root when the project is inside a repo (the release workflow goes there). */
+  gitRoot?: string;
+  /** Flag values in force for this plan (given now or remembered in .ls-mix.json). */
+  remembered: Overrides;
   mixes: string[];
   /** Storage mixes the manifest had that this plan replaces. */
   replaces: string[];
   storage: Storage;
   facts: ProjectFacts;
+  /** The branch whose pushes run the release workflow. */
+  branch: Fact<string>;
+  /** The db as the containers see it (and the env var that tells the app, when ls-mix sets one). */
+  containerDb: { path: string; envVar?: string; envValue?: string };
   files: PlannedFile[];
   secrets: SecretInfo[];
   notes: string[];
@@ -123,6 +141,8 @@ export interface Plan {
 export interface ApplyOptions {
   force?: boolean;
   skip?: boolean;
+  /** Answer prompts yes: conflicts with the user's files are kept (never replaced). */
+  yes?: boolean;
   dryRun?: boolean;
 }
 
@@ -130,5 +150,7 @@ export interface ApplyResult {
   dryRun: boolean;
   files: { path: string; status: FileStatus; reason?: string }[];
   written: string[];
+  /** Copies of replaced files of the user's (project-relative). */
+  backups: string[];
   manifest: string;
 }

@@ -72,7 +72,12 @@ export async function applyMixToNewProject(
 ): Promise<AppliedMix> {
   const variant = overrides.variant ?? (await detectProject(dir, overrides)).variant.value;
   const mix = await mixForVariant(storage, variant);
-  const plan = await planMixes({ dir, mixes: [mix], overrides: { ...overrides, variant } });
+  const plan = await planMixes({
+    dir,
+    mixes: [mix],
+    overrides: { ...overrides, variant },
+    newRepo: { root: dir, branch: 'main' }, // the project becomes its own repository (git.ts)
+  });
   const result = await applyPlan(plan, { skip: true });
   return { mix, plan, result };
 }

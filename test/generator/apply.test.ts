@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse, parseDocument } from 'yaml';
 import { applyPlan, MANIFEST_FILE, planMixes } from '../../src/generator/index.js';
-import { cleanupTemps, copyFixture, readTree, tempDir } from './helpers.js';
+import { cleanupTemps, copyFixture, inOrder, readTree, tempDir } from './helpers.js';
 
 afterAll(cleanupTemps);
 
@@ -40,27 +40,30 @@ describe('plan and apply', () => {
 
   it('a conflict without --force/--skip fails, names the file and the flags, writes nothing', async () => {
     const dir = await copyFixture('nextjs');
-    await mkdir(path.join(dir, '.github/workflows'), { recursive: true });
-    await writeFile(path.join(dir, '.github/workflows/release.yml'), 'name: mine\n');
+    await writeFile(path.join(dir, 'litestream.yml'), 'dbs: [] # mine\n');
     const before = await readTree(dir);
     const plan = await planMixes({ dir, mixes: ['jamstack-litestream-sftp'] });
-    expect(statuses(plan.files)['.github/workflows/release.yml']).toBe('conflict');
-    await expect(applyPlan(plan)).rejects.toThrow(/release\.yml/);
+    expect(statuses(plan.files)['litestream.yml']).toBe('conflict');
+    await expect(applyPlan(plan)).rejects.toThrow(/litestream\.yml/);
     await expect(applyPlan(plan)).rejects.toMatchObject({ hint: expect.stringMatching(/--force.*--skip/) });
     expect(await readTree(dir)).toEqual(before);
 
     const skipped = await applyPlan(plan, { skip: true });
-    expect(statuses(skipped.files)['.github/workflows/release.yml']).toBe('skip');
-    expect(await readFile(path.join(dir, '.github/workflows/release.yml'), 'utf8')).toBe('name: mine\n');
-    expect(skipped.written).toContain('litestream.yml');
+    expect(statuses(skipped.files)['litestream.yml']).toBe('skip');
+    expect(await readFile(path.join(dir, 'litestream.yml'), 'utf8')).toBe('dbs: [] # mine\n');
+    expect(skipped.written).toContain('Dockerfile');
 
     const forced = await applyPlan(await planMixes({ dir, mixes: ['jamstack-litestream-sftp'] }), {
       force: true,
     });
-    expect(statuses(forced.files)['.github/workflows/release.yml']).toBe('force');
-    expect(await readFile(path.join(dir, '.github/workflows/release.yml'), 'utf8')).toMatch(
-      /^# Release Guestbook/,
+    expect(statuses(forced.files)['litestream.yml']).toBe('force');
+    expect(await readFile(path.join(dir, 'litestream.yml'), 'utf8')).toMatch(/type: sftp/);
+    // The replaced file of the user's is kept, and the status line says where.
+    expect(forced.backups).toEqual(['.ls-mix/backup/litestream.yml']);
+    expect(forced.files.find((f) => f.path === 'litestream.yml')?.reason).toMatch(
+      /replaced yours; a copy is kept in \.ls-mix\/backup\/litestream\.yml/,
     );
+    expect(await readFile(path.join(dir, '.ls-mix/backup/litestream.yml'), 'utf8')).toBe('dbs: [] # mine\n');
     await expect(applyPlan(plan, { force: true, skip: true })).rejects.toThrow(/contradict/);
   });
 
@@ -89,7 +92,7 @@ describe('plan and apply', () => {
     expect(await readFile(path.join(dir, 'Dockerfile'), 'utf8')).toMatch(/dotnet\/aspnet:8\.0/);
   });
 
-  it('merges into an existing docker-compose.yml: adds the sidecar and volume, keeps the user services and comments', async () => {
+  it("an app service in the user's compose file whose db folder is on no mount: stops, names it; --force adds the mount", async () => {
     const dir = await copyFixture('express');
     await mkdir(path.join(dir, '.deploy'));
     const mine = [
@@ -104,24 +107,37 @@ describe('plan and apply', () => {
       '',
     ].join('\n');
     await writeFile(path.join(dir, '.deploy/docker-compose.yml'), mine);
-    const plan = await planMixes({ dir, mixes: ['litestream-aws'] });
+    const before = await readTree(dir);
+    await expect(planMixes({ dir, mixes: ['litestream-aws'] })).rejects.toMatchObject({
+      message: expect.stringMatching(
+        /docker-compose\.yml: the 'app' service keeps its SQLite db folder \/data on no volume or bind mount/,
+      ),
+      hint: expect.stringMatching(/--force/),
+    });
+    expect(await readTree(dir)).toEqual(before);
+
+    const plan = await planMixes({ dir, mixes: ['litestream-aws'], force: true });
     const compose = plan.files.find((f) => f.path === '.deploy/docker-compose.yml')!;
     expect(compose.status).toBe('update');
     expect(compose.merged).toBe(true);
-    expect(compose.reason).toMatch(/services\.litestream, volumes\.notes-api-data/);
-    await applyPlan(plan);
+    expect(compose.reason).toMatch(/services\.litestream, volumes\.notes-api-data, services\.app\.volumes/);
+    await applyPlan(plan, { force: true });
     const text = await readFile(path.join(dir, '.deploy/docker-compose.yml'), 'utf8');
+    // Every line of the user's is still there, unchanged, in order (ours are only inserted).
+    expect(inOrder(mine.split('\n'), text.split('\n'))).toBe(true);
     const doc = parse(text);
     expect(Object.keys(doc.services)).toEqual(['app', 'redis', 'litestream']);
-    expect(doc.services.app).toEqual({ image: 'me/notes:1', environment: { FOO: 'bar' } });
+    expect(doc.services.app).toEqual({
+      image: 'me/notes:1',
+      environment: { FOO: 'bar' },
+      volumes: ['notes-api-data:/data'],
+    });
+    expect(doc.services.litestream.volumes).toEqual(['notes-api-data:/data']);
+    expect(doc.services.litestream.image).toBe('me/notes-litestream:1');
     expect(doc.services.litestream.healthcheck.test).toEqual(['CMD', 'test', '-f', '/tmp/ls-mix-ready']);
     expect(Object.keys(doc.volumes)).toEqual(['notes-api-data']);
-    expect(text).toContain('# my stack');
-    expect(text).toContain('# pinned');
     expect(parseDocument(text).errors).toEqual([]);
-    expect(plan.notes.join('\n')).toMatch(
-      /your own 'app' service is kept as is: give it the db volume mount/,
-    );
+    expect(plan.notes.join('\n')).toMatch(/give 'app' `depends_on: \{ litestream/);
     // Merging again changes nothing.
     const again = await planMixes({ dir, mixes: ['litestream-aws'] });
     expect(statuses(again.files)['.deploy/docker-compose.yml']).toBe('identical');

@@ -3,7 +3,7 @@
  * subprocess with no TTY, as CI runs it. Kept few: each process costs about half a second.
  */
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -133,5 +133,82 @@ describe('ls-mix CLI', { timeout: 180_000 }, () => {
     expect(r.stdout).toMatch(/kept\s+Dockerfile\s+\(changed since it was written/);
     expect(r.stdout).toMatch(/delete\s+litestream\.yml/);
     expect(r.stdout).toContain('Removed litestream-azure: deleted 6 file(s), kept 1.');
+  });
+
+  it('a conflict with --json still prints a JSON result (ok: false, every status) and exits 1; --dry-run --diff shows the diff without --force', async () => {
+    const dir = await copyFixture('express');
+    await writeFile(path.join(dir, 'litestream.yml'), 'dbs: [] # mine\n');
+    const before = await readTree(dir);
+    const r = await run(['add', 'litestream-aws', '--dir', dir, '--json']);
+    expect(r.exitCode).toBe(1);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({
+      ok: false,
+      dryRun: false,
+      written: [],
+      error: 'This file exists and differs from what litestream-aws writes: litestream.yml',
+    });
+    expect(out.hint).toMatch(/--force .* --skip/);
+    expect(out.files).toContainEqual({
+      path: 'litestream.yml',
+      status: 'conflict',
+      reason: 'exists and differs: not written by ls-mix',
+    });
+    expect(await readTree(dir)).toEqual(before);
+
+    const dry = await run(['add', 'litestream-aws', '--dir', dir, '--dry-run', '--diff']);
+    expect(dry.exitCode).toBe(0);
+    expect(dry.stdout).toMatch(/^\s+conflict\s+litestream\.yml/m);
+    expect(dry.stdout).toContain('-dbs: [] # mine');
+    expect(dry.stdout).toContain('1 file(s) conflict: a real run needs --force');
+    expect(await readTree(dir)).toEqual(before);
+  });
+
+  it("--yes keeps the user's Dockerfile and says so; --force replaces it and says where the copy is; remove puts it back", async () => {
+    const dir = await copyFixture('express');
+    const mine = 'FROM node:22-slim\nWORKDIR /app\nCOPY . .\nUSER node\nCMD ["node", "src/server.js"]\n';
+    await writeFile(path.join(dir, 'Dockerfile'), mine);
+    const yes = await run(['add', 'litestream-aws', '--dir', dir, '--yes']);
+    expect(yes.exitCode).toBe(0);
+    expect(yes.stdout).toMatch(
+      /^\s+skip\s+Dockerfile\s+\(yours: kept as is \(--force replaces it, keeping a copy\)\)$/m,
+    );
+    expect(await readFile(path.join(dir, 'Dockerfile'), 'utf8')).toBe(mine);
+
+    const force = await run(['add', 'litestream-aws', '--dir', dir, '--force']);
+    expect(force.exitCode).toBe(0);
+    expect(force.stdout).toMatch(
+      /^\s+force\s+Dockerfile\s+\(replaced yours; a copy is kept in \.ls-mix\/backup\/Dockerfile \(`ls-mix remove` puts it back\)\)$/m,
+    );
+    expect(force.stdout).not.toContain('kept as is');
+    expect(force.stdout).toContain('Kept a copy of each file replaced: .ls-mix/backup/Dockerfile.');
+    expect(await readFile(path.join(dir, 'Dockerfile'), 'utf8')).not.toBe(mine);
+
+    const removed = await run(['remove', 'litestream-aws', '--dir', dir]);
+    expect(removed.exitCode).toBe(0);
+    expect(removed.stdout).toMatch(
+      /^\s+restore\s+Dockerfile\s+\(was yours: put back from \.ls-mix\/backup\/Dockerfile\)$/m,
+    );
+    expect(removed.stdout).toContain('Removed litestream-aws: deleted 6 file(s), restored 1 of yours.');
+    expect(await readFile(path.join(dir, 'Dockerfile'), 'utf8')).toBe(mine);
+  });
+
+  it('no secrets list for a workflow that was kept; terminal control characters from the project are not printed', async () => {
+    const dir = await copyFixture('express');
+    const pkg = JSON.parse(await readFile(path.join(dir, 'package.json'), 'utf8'));
+    pkg.name = 'notes\u001b]0;owned\u0007-api\u001b[2J';
+    await writeFile(path.join(dir, 'package.json'), JSON.stringify(pkg));
+    expect((await run(['add', 'litestream-aws', '--dir', dir])).exitCode).toBe(0);
+    await mkdir(path.join(dir, '.github/workflows'), { recursive: true });
+    await writeFile(path.join(dir, '.github/workflows/release.yml'), 'name: changed by me\non: push\n');
+    const r = await run(['add', 'litestream-aws', '--dir', dir, '--skip']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(/^\s+skip\s+\.github\/workflows\/release\.yml\s+\(kept yours \(--skip\)\)$/m);
+    expect(r.stdout).toContain(
+      'The release workflow was not written (yours is kept): no GitHub secrets to set for it.',
+    );
+    expect(r.stdout).not.toContain('gh secret set');
+    expect(r.stdout).toMatch(/^ {2}name {13}notes-api {14}\(detected in package\.json\)$/m);
+    expect(r.stdout + r.stderr).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
   });
 });

@@ -59,3 +59,10 @@ export async function readTree(dir: string, rel = ''): Promise<Map<string, strin
   }
   return out;
 }
+
+/** `want` appears in `lines` in order, each line unchanged (other lines may sit between). */
+export function inOrder(want: string[], lines: string[]): boolean {
+  let i = 0;
+  for (const l of lines) if (i < want.length && l === want[i]) i++;
+  return i === want.length;
+}

@@ -51,19 +51,24 @@ describe('remove', () => {
     expect(await gone(path.join(dir, MANIFEST_FILE))).toBe(true);
   });
 
-  it('never deletes a compose file the mix was merged into', async () => {
-    const dir = await copyFixture('express');
+  it('never deletes a compose file the mix was merged into: it takes out only what it added', async () => {
+    const dir = await copyFixture('compose-volume');
+    const mine = await readFile(path.join(dir, '.deploy/docker-compose.yml'), 'utf8');
     await applyPlan(await planMixes({ dir, mixes: ['litestream-aws'] }));
-    const manifestPath = path.join(dir, MANIFEST_FILE);
-    const m = JSON.parse(await readFile(manifestPath, 'utf8'));
-    m.files['.deploy/docker-compose.yml'].merged = true;
-    await writeFile(manifestPath, JSON.stringify(m));
+    const merged = await readFile(path.join(dir, '.deploy/docker-compose.yml'), 'utf8');
+    // The user edits their file after the merge: remove cannot restore the copy, it unmerges.
+    await writeFile(
+      path.join(dir, '.deploy/docker-compose.yml'),
+      merged.replace('restart: always', 'restart: on-failure'),
+    );
     const r = await removeMix(dir, 'litestream-aws');
     expect(r.files.find((f) => f.path === '.deploy/docker-compose.yml')).toMatchObject({
-      status: 'kept',
-      reason: 'merged into your own file',
+      status: 'unmerge',
+      reason: 'yours: took out services.litestream',
     });
-    expect(await gone(path.join(dir, '.deploy/docker-compose.yml'))).toBe(false);
+    expect(await readFile(path.join(dir, '.deploy/docker-compose.yml'), 'utf8')).toBe(
+      mine.replace('restart: always', 'restart: on-failure'),
+    );
   });
 
   it('refuses a manifest entry that points outside the project (nothing deleted)', async () => {
@@ -77,7 +82,9 @@ describe('remove', () => {
     m.files[rel] = { sha256: m.files['litestream.yml'].sha256, mix: 'litestream-aws' };
     await writeFile(manifestPath, JSON.stringify(m));
     const before = await readTree(dir);
-    await expect(removeMix(dir, 'litestream-aws')).rejects.toThrow(/Refusing to touch .*"\.\."/);
+    await expect(removeMix(dir, 'litestream-aws')).rejects.toThrow(
+      /Refusing to touch '\.\.\/.*not in a git repository/,
+    );
     m.files = { [path.join(outside, 'victim.txt')]: m.files[rel] };
     await writeFile(manifestPath, JSON.stringify(m));
     await expect(removeMix(dir, 'litestream-aws')).rejects.toThrow(/not a relative path/);

@@ -39,10 +39,15 @@ export function envRefs(yamlText: string): string[] {
   return [...new Set([...yamlText.matchAll(/\$\{([A-Z][A-Z0-9_]*)\}/g)].map((m) => m[1]))].sort();
 }
 
+/** A dummy value of the shape the loader checks for (ports are numbers, account keys base64). */
+function dummyValue(name: string): string {
+  if (name.endsWith('PORT')) return '22';
+  if (name.endsWith('ACCOUNT_KEY')) return Buffer.from(`dummy-${name.toLowerCase()}`).toString('base64');
+  return `dummy-${name.toLowerCase()}`;
+}
+
 /** Loads it with the runtime's parser, with dummy values for every referenced variable. */
 export function loadWithRuntime(yamlText: string): Config {
-  const env = Object.fromEntries(
-    envRefs(yamlText).map((k) => [k, k.endsWith('PORT') ? '22' : `dummy-${k.toLowerCase()}`]),
-  );
+  const env = Object.fromEntries(envRefs(yamlText).map((k) => [k, dummyValue(k)]));
   return parseConfig(yamlText, { source: 'litestream.yml', env });
 }

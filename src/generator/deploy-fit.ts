@@ -1,0 +1,97 @@
+/**
+ * Fitting what `add` writes to what the user already has: a Dockerfile of theirs that stays
+ * (WORKDIR, USER, EXPOSE) and a compose file of theirs (the app service, the mount its db is
+ * on, their image naming). The results feed the render context (DeployFit).
+ */
+import { type ComposeFit, fitCompose } from './compose-fit.js';
+import { detected } from './detect-facts.js';
+import { readDockerfileFacts } from './dockerfile-facts.js';
+import { readIfExists } from './fs-util.js';
+import { type Manifest, type ManifestRecord, sha256 } from './manifest.js';
+import { nameForms } from './names.js';
+import { safeTarget } from './paths.js';
+import { type DeployFit, dbLayout } from './render.js';
+import { composeQuote } from './text.js';
+import type { Overrides, ProjectFacts } from './types.js';
+
+export const COMPOSE = '.deploy/docker-compose.yml';
+
+/** The file on disk is ours as written (recorded, unchanged, not a merge and not the user's copy). */
+export function isOurs(rec: ManifestRecord | undefined, text: string | undefined): boolean {
+  return (
+    text !== undefined && rec !== undefined && !rec.merged && !rec.preexisting && rec.sha256 === sha256(text)
+  );
+}
+
+/** A Dockerfile of the user's that stays: the compose file follows its WORKDIR, USER and port. */
+export async function fitDockerfile(
+  root: string,
+  facts: ProjectFacts,
+  manifest: Manifest | undefined,
+  force: boolean,
+  fit: DeployFit,
+  notes: string[],
+): Promise<void> {
+  const text = await readIfExists(await safeTarget(root, 'Dockerfile'));
+  if (text === undefined || force || isOurs(manifest?.files.Dockerfile, text)) return;
+  const d = readDockerfileFacts(text);
+  fit.layout = { ...fit.layout, workdir: d.workdir ?? '/' };
+  const said: string[] = [`WORKDIR ${d.workdir ?? '/ (none set)'}`];
+  if (d.user === undefined) {
+    fit.appUid = 0;
+    said.push('runs as root (no USER)');
+  } else if (d.uid !== undefined) {
+    fit.appUid = d.uid;
+    said.push(`USER ${d.user} (uid ${d.uid})`);
+  } else {
+    said.push(`USER ${d.user}`);
+    notes.push(
+      `Your Dockerfile runs the app as USER ${d.user}, whose uid ls-mix cannot tell: the sidecar runs as uid ${facts.runtime === 'dotnet' ? 1654 : 1000} and must be able to write the db folder. Give the 'litestream' service \`user: "<uid of ${d.user}>"\` in .deploy/docker-compose.yml, or use a numeric USER.`,
+    );
+  }
+  if (d.ports.length > 0) {
+    if (facts.port.source === 'default') {
+      facts.port = detected(d.ports[0], 'Dockerfile EXPOSE');
+    } else if (!d.ports.includes(facts.port.value)) {
+      notes.push(
+        `Mismatch: your Dockerfile EXPOSEs ${d.ports.join(', ')} but the app listens on ${facts.port.value} (${facts.port.source === 'flag' ? facts.port.from : `detected in ${facts.port.from}`}); the compose file uses ${facts.port.value}. Fix the EXPOSE line, or pass --port.`,
+      );
+    }
+    said.push(`port ${facts.port.value}`);
+  }
+  notes.push(`Dockerfile is yours and stays as is: the compose file is fitted to it (${said.join(', ')}).`);
+}
+
+/** A compose file of the user's: the sidecar will share the mount their app keeps the db on. */
+export async function fitUserCompose(
+  root: string,
+  facts: ProjectFacts,
+  manifest: Manifest | undefined,
+  remembered: Overrides,
+  force: boolean,
+  fit: DeployFit,
+): Promise<ComposeFit | undefined> {
+  const text = await readIfExists(await safeTarget(root, COMPOSE));
+  if (text === undefined || isOurs(manifest?.files[COMPOSE], text)) return undefined;
+  const names = nameForms(facts.name.value);
+  const ours = dbLayout(facts, names, fit.layout);
+  const result = fitCompose({
+    file: COMPOSE,
+    text,
+    candidates: ['app', names.kebab, names.lower, names.snake],
+    service: remembered.service,
+    dbEnvVar: facts.dbEnvVar,
+    defaultContainerPath: ours.containerPath,
+    addMount: force ? `${names.kebab}-data:${ours.containerDir}` : undefined,
+  });
+  if (result) {
+    fit.layout = { ...fit.layout, containerPath: result.containerPath };
+    fit.sidecar = {
+      mount: result.mountText ?? (result.addMount ? composeQuote(result.addMount) : undefined),
+      // Named like their app's image; built like it when compose builds their app.
+      image: result.sidecarImage ?? (result.sidecarBuild ? '' : undefined),
+      build: result.sidecarBuild,
+    };
+  }
+  return result;
+}

@@ -1,0 +1,380 @@
+/**
+ * The user's files are never lost or silently changed, and nothing from the repo becomes
+ * code: --yes keeps their files, --force keeps a copy that `remove` puts back, `remove`
+ * never deletes a file that was there before, flags are remembered, every detected value
+ * passes the flag's rules, and a db path is only ever one argument of the sidecar's shell.
+ */
+import { execFile } from 'node:child_process';
+import { access, chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { dbPathOverride } from '../../src/generator/detect-facts.js';
+import { readDockerfileFacts } from '../../src/generator/dockerfile-facts.js';
+import { applyPlan, detectProject, MANIFEST_FILE, planMixes, removeMix } from '../../src/generator/index.js';
+import { validateFacts } from '../../src/generator/validate-facts.js';
+import { loadWithRuntime } from '../validators/litestream-config.js';
+import { cleanupTemps, copyFixture, readTree, tempDir } from './helpers.js';
+
+afterAll(cleanupTemps);
+
+const gone = (p: string) =>
+  access(p).then(
+    () => false,
+    () => true,
+  );
+const byPath = (files: { path: string; status: string; reason?: string }[], p: string) =>
+  files.find((f) => f.path === p);
+
+describe("the user's files", () => {
+  it('--yes keeps every file of theirs (Dockerfile, .dockerignore, a changed file) and says so', async () => {
+    const dir = await copyFixture('express');
+    await writeFile(
+      path.join(dir, 'Dockerfile'),
+      'FROM node:22\nWORKDIR /app\nUSER node\nCOPY . .\nCMD ["node", "src/server.js"]\n',
+    );
+    await writeFile(path.join(dir, '.dockerignore'), 'node_modules\n');
+    await writeFile(path.join(dir, 'litestream.yml'), 'dbs: [] # mine\n');
+    const before = await readTree(dir);
+    const result = await applyPlan(await planMixes({ dir, mixes: ['litestream-aws'] }), { yes: true });
+    const after = await readTree(dir);
+    for (const f of ['Dockerfile', '.dockerignore', 'litestream.yml'])
+      expect(after.get(f), f).toBe(before.get(f));
+    expect(byPath(result.files, 'Dockerfile')).toMatchObject({
+      status: 'skip',
+      reason: 'yours: kept as is (--force replaces it, keeping a copy)',
+    });
+    expect(byPath(result.files, 'litestream.yml')).toMatchObject({
+      status: 'skip',
+      reason: 'kept yours: --yes never replaces your files (--force does, keeping a copy)',
+    });
+    expect(result.backups).toEqual([]);
+    expect(after.has('.ls-mix/backup/Dockerfile')).toBe(false);
+  });
+
+  it('--force replaces them, keeps a copy, and the status line says so; remove puts each back byte for byte', async () => {
+    const dir = await copyFixture('express');
+    const mine = 'FROM node:22\nWORKDIR /app\nUSER node\nCOPY . .\nCMD ["node", "src/server.js"]\n';
+    await writeFile(path.join(dir, 'Dockerfile'), mine);
+    await writeFile(path.join(dir, 'litestream.yml'), 'dbs: [] # mine\n');
+    const fixture = await readTree(dir);
+    const plan = await planMixes({ dir, mixes: ['litestream-aws'], force: true });
+    const dry = await applyPlan(plan, { force: true, dryRun: true });
+    expect(byPath(dry.files, 'Dockerfile')?.reason).toMatch(
+      /^would replace yours; a copy would be kept in \.ls-mix\/backup\/Dockerfile/,
+    );
+    expect(await readTree(dir)).toEqual(fixture);
+
+    const result = await applyPlan(plan, { force: true });
+    expect(byPath(result.files, 'Dockerfile')).toMatchObject({
+      status: 'force',
+      reason: 'replaced yours; a copy is kept in .ls-mix/backup/Dockerfile (`ls-mix remove` puts it back)',
+    });
+    expect(await readFile(path.join(dir, 'Dockerfile'), 'utf8')).toMatch(/^# Notes Api: production image/);
+    expect(await readFile(path.join(dir, '.ls-mix/backup/Dockerfile'), 'utf8')).toBe(mine);
+    const manifest = JSON.parse(await readFile(path.join(dir, MANIFEST_FILE), 'utf8'));
+    expect(manifest.files.Dockerfile.backup).toBe('.ls-mix/backup/Dockerfile');
+
+    const removed = await removeMix(dir, 'litestream-aws');
+    expect(byPath(removed.files, 'Dockerfile')).toMatchObject({ status: 'restore' });
+    expect(removed.restored.sort()).toEqual(['Dockerfile', 'litestream.yml']);
+    // Exactly the project as it was: their files back, ours gone, .ls-mix/ and the manifest gone.
+    expect(await readTree(dir)).toEqual(fixture);
+  });
+
+  it('a second --force over a file of theirs keeps the first copy (the one remove restores) and the second', async () => {
+    const dir = await copyFixture('express');
+    await writeFile(path.join(dir, 'litestream.yml'), 'dbs: [] # original\n');
+    await applyPlan(await planMixes({ dir, mixes: ['litestream-aws'] }), { force: true });
+    await writeFile(path.join(dir, 'litestream.yml'), 'dbs: [] # edited after\n');
+    const second = await applyPlan(await planMixes({ dir, mixes: ['litestream-aws'] }), { force: true });
+    expect(second.backups).toEqual(['.ls-mix/backup/litestream.yml.1']);
+    expect(await readFile(path.join(dir, '.ls-mix/backup/litestream.yml'), 'utf8')).toBe(
+      'dbs: [] # original\n',
+    );
+    expect(await readFile(path.join(dir, '.ls-mix/backup/litestream.yml.1'), 'utf8')).toBe(
+      'dbs: [] # edited after\n',
+    );
+    await removeMix(dir, 'litestream-aws');
+    expect(await readFile(path.join(dir, 'litestream.yml'), 'utf8')).toBe('dbs: [] # original\n');
+  });
+
+  it('remove never deletes a file that was there before ls-mix, even when it is identical to ours', async () => {
+    const dir = await copyFixture('express');
+    const first = await planMixes({ dir, mixes: ['litestream-aws'] });
+    const dockerignore = first.files.find((f) => f.path === '.dockerignore')!.content;
+    await writeFile(path.join(dir, '.dockerignore'), dockerignore); // e.g. copied from another project
+    const plan = await planMixes({ dir, mixes: ['litestream-aws'] });
+    expect(byPath(plan.files, '.dockerignore')).toMatchObject({ status: 'identical', preexisting: true });
+    await applyPlan(plan);
+    const r = await removeMix(dir, 'litestream-aws');
+    expect(byPath(r.files, '.dockerignore')).toMatchObject({
+      status: 'kept',
+      reason: 'was there before ls-mix: yours',
+    });
+    expect(await readFile(path.join(dir, '.dockerignore'), 'utf8')).toBe(dockerignore);
+    expect(await gone(path.join(dir, 'Dockerfile'))).toBe(true);
+  });
+});
+
+describe('compose file of the user’s', () => {
+  async function withCompose(compose: string) {
+    const dir = await copyFixture('express');
+    await mkdir(path.join(dir, '.deploy'));
+    await writeFile(path.join(dir, '.deploy/docker-compose.yml'), compose);
+    return dir;
+  }
+
+  it('a bind mount of the db folder: the sidecar gets the same bind mount, and no named volume is added', async () => {
+    const dir = await withCompose(
+      'services:\n  web:\n    build: ..\n    volumes:\n      - ./notes-data:/data   # bind\n',
+    );
+    await applyPlan(await planMixes({ dir, mixes: ['litestream-aws'] }));
+    const doc = parse(await readFile(path.join(dir, '.deploy/docker-compose.yml'), 'utf8'));
+    expect(doc.services.litestream.volumes).toEqual(['./notes-data:/data']);
+    expect(doc.volumes).toBeUndefined();
+    expect(doc.services.litestream.image).toBeUndefined(); // built by compose, like their app
+    expect(doc.services.litestream.build.dockerfile).toBe('.deploy/litestream.Dockerfile');
+  });
+
+  it('the env var the app reads its db path from, set in their compose, gives the path the sidecar replicates', async () => {
+    const dir = await withCompose(
+      [
+        'services:',
+        '  app:',
+        '    image: me/notes',
+        '    environment:',
+        '      - DB_PATH=/var/lib/notes/notes.db',
+        '    volumes:',
+        '      - type: volume',
+        '        source: notes',
+        '        target: /var/lib/notes',
+        'volumes:',
+        '  notes:',
+        '',
+      ].join('\n'),
+    );
+    const plan = await planMixes({ dir, mixes: ['litestream-aws'] });
+    expect(plan.containerDb.path).toBe('/var/lib/notes/notes.db');
+    await applyPlan(plan);
+    const doc = parse(await readFile(path.join(dir, '.deploy/docker-compose.yml'), 'utf8'));
+    expect(doc.services.litestream.volumes).toEqual([
+      { type: 'volume', source: 'notes', target: '/var/lib/notes' },
+    ]);
+    expect(doc.services.litestream.image).toBe('me/notes-litestream');
+    expect(Object.keys(doc.volumes)).toEqual(['notes']);
+    expect(loadWithRuntime(await readFile(path.join(dir, 'litestream.yml'), 'utf8')).dbs[0].path).toBe(
+      '/var/lib/notes/notes.db',
+    );
+  });
+
+  it('a db folder on a tmpfs or an anonymous volume is refused: the sidecar cannot share it', async () => {
+    const tmpfs = await withCompose(
+      'services:\n  app:\n    build: ..\n    tmpfs:\n      - /run\n    volumes:\n      - type: tmpfs\n        target: /data\n',
+    );
+    await expect(planMixes({ dir: tmpfs, mixes: ['litestream-aws'] })).rejects.toThrow(
+      /'app' service keeps its SQLite db folder \/data on a tmpfs/,
+    );
+    const anon = await withCompose('services:\n  app:\n    build: ..\n    volumes:\n      - /data\n');
+    await expect(planMixes({ dir: anon, mixes: ['litestream-aws'] })).rejects.toThrow(
+      /on an anonymous volume/,
+    );
+  });
+
+  it('two built services and no app: asks for --service; --service picks one', async () => {
+    const dir = await withCompose(
+      'services:\n  api:\n    build: ..\n    volumes: ["db:/data"]\n  worker:\n    build: ..\nvolumes:\n  db:\n',
+    );
+    await expect(planMixes({ dir, mixes: ['litestream-aws'] })).rejects.toMatchObject({
+      message: expect.stringMatching(/cannot tell which service runs the app \(services: api, worker\)/),
+      hint: 'Pass --service with the name of the app service.',
+    });
+    const plan = await planMixes({ dir, mixes: ['litestream-aws'], overrides: { service: 'api' } });
+    const compose = plan.files.find((f) => f.path === '.deploy/docker-compose.yml')!;
+    expect(parse(compose.content).services.litestream.volumes).toEqual(['db:/data']);
+  });
+});
+
+describe('a Dockerfile of the user’s, read with dockerfile-ast', () => {
+  it('final stage only; WORKDIR relative to the last one and through ENV; USER by uid, known name or $APP_UID; EXPOSE ports', () => {
+    const facts = readDockerfileFacts(
+      [
+        'FROM mcr.microsoft.com/dotnet/sdk:8.0 AS build',
+        'WORKDIR /src',
+        'USER root',
+        'EXPOSE 5000',
+        'FROM mcr.microsoft.com/dotnet/aspnet:8.0',
+        'ENV BASE=/opt',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a Dockerfile variable, not a JS template
+        'WORKDIR ${BASE}/shop',
+        'WORKDIR web',
+        'USER $APP_UID',
+        'EXPOSE 8080/tcp 8443',
+        '',
+      ].join('\n'),
+    );
+    expect(facts).toEqual({ workdir: '/opt/shop/web', user: '1654', uid: 1654, ports: [8080, 8443] });
+    expect(readDockerfileFacts('FROM node:22\nUSER appuser\n')).toEqual({
+      user: 'appuser',
+      uid: undefined,
+      ports: [],
+    });
+  });
+
+  it('a port mismatch and a user whose uid cannot be told are named in notes', async () => {
+    const dir = await copyFixture('own-dockerfile');
+    await writeFile(
+      path.join(dir, 'Dockerfile'),
+      (await readFile(path.join(dir, 'Dockerfile'), 'utf8')).replace('USER 10001', 'USER shop'),
+    );
+    const plan = await planMixes({ dir, mixes: ['litestream-aws'], overrides: { port: 9000 } });
+    const notes = plan.notes.join('\n');
+    expect(notes).toContain(
+      'Mismatch: your Dockerfile EXPOSEs 8081 but the app listens on 9000 (--port); the compose file uses 9000. Fix the EXPOSE line, or pass --port.',
+    );
+    expect(notes).toMatch(/runs the app as USER shop, whose uid ls-mix cannot tell/);
+  });
+});
+
+describe('flags are remembered', () => {
+  it('a re-run without --db-path / --port keeps what they set, and says where it comes from', async () => {
+    const dir = await copyFixture('express');
+    await applyPlan(
+      await planMixes({
+        dir,
+        mixes: ['litestream-aws'],
+        overrides: { dbPath: 'var/notes.sqlite', port: 4000 },
+      }),
+    );
+    const manifest = JSON.parse(await readFile(path.join(dir, MANIFEST_FILE), 'utf8'));
+    expect(manifest.facts).toEqual({ dbPath: 'var/notes.sqlite', port: 4000 });
+    const again = await planMixes({ dir, mixes: ['litestream-aws'] });
+    expect(again.facts.dbPath).toEqual({
+      value: 'var/notes.sqlite',
+      source: 'flag',
+      from: '--db-path, remembered in .ls-mix.json',
+    });
+    expect(again.facts.port.value).toBe(4000);
+    expect(again.files.every((f) => f.status === 'identical')).toBe(true);
+    // A flag given now wins, and is remembered in turn.
+    await applyPlan(await planMixes({ dir, mixes: ['litestream-aws'], overrides: { port: 5000 } }));
+    const third = await planMixes({ dir, mixes: ['litestream-aws'] });
+    expect([third.facts.port.value, third.facts.dbPath.value]).toEqual([5000, 'var/notes.sqlite']);
+  });
+});
+
+describe('values from the repo are data, never code', () => {
+  async function withDbLiteral(literal: string) {
+    const dir = await copyFixture('express');
+    const db = path.join(dir, 'src/db.js');
+    await writeFile(
+      db,
+      (await readFile(db, 'utf8')).replace("'data/notes.db'", () => JSON.stringify(literal)),
+    );
+    return dir;
+  }
+
+  it('a detected db path data/x$$(id).db is refused like the flag would be, naming the file and --db-path', async () => {
+    const dir = await withDbLiteral('data/x$$(id).db');
+    await expect(planMixes({ dir, mixes: ['litestream-aws'] })).rejects.toMatchObject({
+      message:
+        "The SQLite db path 'data/x$$(id).db' (detected in src/db.js) cannot be used: only letters, digits, spaces and / . _ - @ + are allowed",
+      hint: 'Pass --db-path with a plain value, e.g. --db-path data/app.db.',
+    });
+    await expect(
+      planMixes({ dir, mixes: ['litestream-aws'], overrides: { dbPath: 'data/x$$(id).db' } }),
+    ).rejects.toThrow(/--db-path 'data\/x\$\$\(id\)\.db' is not a plain file path/);
+  });
+
+  it.each(['data/`id`.db', "data/it's.db", 'data/a;b.db', 'data/a\u001b[2J.db', '-rf/x.db', 'data/../x.db'])(
+    'a detected db path %j fails the same rule as --db-path',
+    async (bad) => {
+      const facts = await detectProject(await copyFixture('express'));
+      facts.dbPath = { value: bad, source: 'detected', from: 'appsettings.json' };
+      expect(() => validateFacts(facts)).toThrow(
+        /^The SQLite db path '.*' \(detected in appsettings\.json\) cannot be used/,
+      );
+      expect(() => dbPathOverride({ dbPath: bad })).toThrow(/is not a plain file path/);
+      // The message never carries the terminal control characters of the path.
+      try {
+        validateFacts(facts);
+      } catch (err) {
+        expect((err as Error).message).not.toMatch(/\u001b/);
+      }
+    },
+  );
+
+  it('a detected .NET project path with shell characters is refused before it reaches a Dockerfile RUN line', async () => {
+    const facts = await detectProject(await copyFixture('dotnet-web'));
+    expect(() => validateFacts(facts)).not.toThrow();
+    facts.csproj = 'Acme/$(id)/Acme.csproj';
+    expect(() => validateFacts(facts)).toThrow(
+      /^The web project 'Acme\/\$\(id\)\/Acme\.csproj' has characters a Dockerfile line cannot hold/,
+    );
+  });
+
+  it('a db path with spaces works: one argument of the sidecar command, a quoted shell word in the sidecar Dockerfile', async () => {
+    const dir = await copyFixture('express');
+    const plan = await planMixes({
+      dir,
+      mixes: ['litestream-sftp'],
+      overrides: { dbPath: '/srv/my notes/notes.db' },
+    });
+    const compose = parse(plan.files.find((f) => f.path === '.deploy/docker-compose.yml')!.content);
+    expect(compose.services.litestream.command.at(-1)).toBe('/srv/my notes/notes.db');
+    expect(compose.services.litestream.volumes).toEqual(['notes-api-data:/srv/my notes']);
+    const plain = await planMixes({
+      dir: await copyFixture('own-dockerfile'),
+      mixes: ['litestream-sftp'],
+      overrides: { dbPath: 'my data/shop.db' },
+    });
+    const c2 = parse(plain.files.find((f) => f.path === '.deploy/docker-compose.yml')!.content);
+    expect(c2.services.litestream.command.at(-1)).toBe('/srv/app/my data/shop.db');
+    expect(c2.services.litestream.volumes).toEqual(['corner-shop-data:/srv/app/my data']);
+    const sidecar = plain.files.find((f) => f.path === '.deploy/litestream.Dockerfile')!.content;
+    expect(sidecar).toContain("RUN mkdir -p '/srv/app/my data' && chown 10001:10001 '/srv/app/my data'");
+    expect(loadWithRuntime(plain.files.find((f) => f.path === 'litestream.yml')!.content).dbs[0].path).toBe(
+      '/srv/app/my data/shop.db',
+    );
+  });
+
+  it('the sidecar command runs a db path as data in a real shell, whatever it holds', async () => {
+    // Render with a hostile path (past the validation, as a hand-edited manifest or a future
+    // detector could) and run the compose command the way compose does: `$$` is `$`.
+    const dir = await copyFixture('own-dockerfile');
+    const plan = await planMixes({ dir, mixes: ['litestream-aws'], overrides: { dbPath: 'data/x.db' } });
+    const compose = parse(plan.files.find((f) => f.path === '.deploy/docker-compose.yml')!.content);
+    const command = (compose.services.litestream.command as string[]).map((a) => a.replace(/\$\$/g, '$'));
+    const hostile = '/srv/app/data/x$(touch pwned)`touch pwned2`;touch pwned3 .db';
+    command[command.length - 1] = hostile;
+    const bin = await tempDir('ls-mix-fakebin-');
+    await writeFile(path.join(bin, 'ls-mix'), '#!/bin/sh\nprintf "%s\\n" "$@" >> "$LOG"\n');
+    await chmod(path.join(bin, 'ls-mix'), 0o755);
+    const work = await tempDir('ls-mix-shell-');
+    const log = path.join(work, 'args.log');
+    await promisify(execFile)(command[0], command.slice(1), {
+      cwd: work,
+      env: { PATH: `${bin}:/usr/bin:/bin`, LOG: log },
+    }).catch(() => undefined); // `touch /tmp/ls-mix-ready` may fail off-container; the args are what count
+    const args = (await readFile(log, 'utf8')).split('\n');
+    expect(args).toContain(hostile);
+    for (const f of ['pwned', 'pwned2', 'pwned3']) expect(await gone(path.join(work, f))).toBe(true);
+  });
+
+  it('a db path whose folder is a system folder of the image is refused (no volume over /etc or /usr/local)', async () => {
+    const dir = await copyFixture('own-dockerfile');
+    for (const p of ['/etc/app.db', '/usr/local/app.db', '/var/app.db', '/tmp/app.db']) {
+      await expect(
+        planMixes({ dir, mixes: ['litestream-aws'], overrides: { dbPath: p } }),
+        p,
+      ).rejects.toThrow(/system folder/);
+    }
+    const ok = await planMixes({
+      dir,
+      mixes: ['litestream-aws'],
+      overrides: { dbPath: '/var/lib/shop/shop.db' },
+    });
+    expect(ok.containerDb.path).toBe('/var/lib/shop/shop.db');
+  });
+});

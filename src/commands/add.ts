@@ -33,6 +33,9 @@ export default class Add extends BaseCommand {
     'db-path': Flags.string({
       description: 'SQLite db path, as the app opens it (relative to the app folder)',
     }),
+    app: Flags.string({
+      description: 'monorepo: the workspace package folder to deploy (default: the one that opens SQLite)',
+    }),
     'package-manager': Flags.string({ description: 'npm, yarn or pnpm (default: from the lockfile)' }),
     'node-version': Flags.string({ description: 'Node major version for the Dockerfile, e.g. 20' }),
     'dotnet-version': Flags.string({ description: '.NET version for the Dockerfile, e.g. 8.0' }),
@@ -65,6 +68,7 @@ export default class Add extends BaseCommand {
         packageManager: flags['package-manager'],
         nodeVersion: flags['node-version'],
         dotnetVersion: flags['dotnet-version'],
+        app: flags.app,
       },
     });
     if (!json) {

@@ -39,9 +39,13 @@ export async function detectNodeApp(
   const appRoot = path.join(root, appDir);
   const appPkg = appDir ? await readPackageJson(appRoot) : pkg;
   if (appDir) {
-    if (facts.variant.source !== 'flag' && appPkg) facts.variant = detectNodeVariant(appPkg);
+    if (facts.variant.source !== 'flag' && appPkg) {
+      const v = detectNodeVariant(appPkg);
+      facts.variant = { ...v, from: v.from.replace(/^package\.json/, `${appDir}/package.json`) };
+    }
     if (facts.name.source !== 'flag' && appPkg?.name && splitWords(appPkg.name).length > 0)
-      facts.name = detected(appPkg.name.replace(/^@[^/]+\//, ''), `${appDir}/package.json`);
+      // @notes/api -> notes-api: a workspace's own name alone is often just `api`.
+      facts.name = detected(appPkg.name.replace(/^@([^/]+)\//, '$1-'), `${appDir}/package.json`);
   }
   const files = await listFiles(appRoot, SOURCE_DEPTH);
   const sources = await readNodeSources(appRoot, files, appPkg);
@@ -51,6 +55,7 @@ export async function detectNodeApp(
   facts.dbEnvVar = db.envVar;
   facts.dbEnvKind = db.envVar ? (db.envKind ?? 'file') : undefined;
   facts.dbUrlScheme = db.envVar ? db.urlScheme : undefined;
+  facts.dbEnvFile = db.envVar && db.envKind === 'dir' ? db.envFile : undefined;
   facts.startCommand = nodeStartCommand(appPkg, facts.variant.value);
   facts.hasBuildScript = Boolean(appPkg?.scripts?.build);
   facts.hasLockfile = facts.packageManager.source === 'detected';
@@ -126,6 +131,9 @@ async function nodeBuildFacts(
   for (const d of ['.yarn/releases', '.yarn/plugins', '.yarn/patches', 'patches']) {
     if (await exists(path.join(root, d))) configDirs.push(d);
   }
+  // A `postinstall: prisma generate` needs the schema during the install.
+  const schemaDir = prismaSchema ? path.posix.dirname(path.posix.join(appDir || '.', prismaSchema)) : undefined;
+  if (schemaDir && schemaDir !== '.') configDirs.push(schemaDir);
   const spec = (pkg as { packageManager?: unknown } | undefined)?.packageManager;
   const packageManagerSpec =
     typeof spec === 'string' && /^(npm|yarn|pnpm)@[\w.+-]+$/.test(spec) ? spec : undefined;
@@ -182,6 +190,15 @@ async function unapprovedBuilds(
       for (const d of doc.onlyBuiltDependencies) allowed.add(String(d));
     if (doc.allowBuilds && typeof doc.allowBuilds === 'object') {
       for (const [k, v] of Object.entries(doc.allowBuilds)) if (v === true) allowed.add(k);
+    }
+    if ((doc as { dangerouslyAllowAllBuilds?: unknown }).dangerouslyAllowAllBuilds === true) return [];
+    const missing = natives.filter((d) => !allowed.has(d) && d !== 'prisma');
+    // The image adds the approval only where the file has none of its own (no YAML surgery).
+    if (missing.length > 0 && (doc.onlyBuiltDependencies !== undefined || doc.allowBuilds !== undefined)) {
+      throw new UserError(
+        `pnpm-workspace.yaml approves dependency builds but not ${missing.join(', ')}: pnpm 10+ would install ${missing.length > 1 ? 'them' : 'it'} without the native binding`,
+        { hint: `Add ${missing.join(', ')} to allowBuilds (pnpm 11, 10.26+) or onlyBuiltDependencies (pnpm 10) in pnpm-workspace.yaml, then run again.` },
+      );
     }
   }
   // The Prisma CLI's engines come with @prisma/engines; `prisma` itself only needs them.

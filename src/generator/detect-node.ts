@@ -85,15 +85,37 @@ export async function detectNodeVersion(
     const major = /(\d+)/.exec((await readIfExists(path.join(root, file))) ?? '')?.[1];
     if (major) return detected(major, file);
   }
-  const major = /(\d+)/.exec(pkg?.engines?.node ?? '')?.[1];
+  const major = engineMajor(pkg?.engines?.node ?? '');
   if (major) return detected(major, 'package.json engines.node');
   return defaulted(DEFAULTS.nodeVersion, RUNTIME_DEFAULTS.node.why);
+}
+
+/**
+ * The Node major an `engines.node` range asks for: the highest major it names; an open
+ * range (`>=20`) gets the default LTS line when that satisfies it.
+ */
+export function engineMajor(range: string): string | undefined {
+  const alternatives = range.split('||').map((r) => r.trim()).filter(Boolean);
+  let best: number | undefined;
+  const lts = Number(DEFAULTS.nodeVersion);
+  for (const alt of alternatives) {
+    const nums = [...alt.matchAll(/(\d+)/g)].map((m) => Number(m[1]));
+    if (nums.length === 0) continue;
+    const open = /^>=?\s*v?\d/.test(alt) && !/</.test(alt);
+    const m = open && lts >= nums[0] ? lts : nums[0];
+    if (best === undefined || m > best) best = m;
+  }
+  return best === undefined ? undefined : String(best);
 }
 
 export interface Source {
   file: string;
   text: string;
 }
+
+/** Build-tool configs: not the app's code (its own config module is). */
+const TOOL_CONFIG =
+  /(^|\/)(vite|vitest|next|nuxt|tailwind|postcss|eslint|jest|babel|webpack|rollup|svelte|astro|prettier|playwright|drizzle|tsup)\.config\./;
 
 export const SOURCE_FILE = /\.(c|m)?(j|t)sx?$/;
 
@@ -105,7 +127,7 @@ export async function readNodeSources(
 ): Promise<Source[]> {
   const entry =
     /\bnode\s+(?:--\S+\s+)*([\w./-]+\.(?:c|m)?js)\b/.exec(pkg?.scripts?.start ?? '')?.[1] ?? pkg?.main;
-  const ordered = files.filter((f) => SOURCE_FILE.test(f) && !f.endsWith('.d.ts') && !/config\./.test(f));
+  const ordered = files.filter((f) => SOURCE_FILE.test(f) && !f.endsWith('.d.ts') && !TOOL_CONFIG.test(f));
   const entryRel = entry ? path.posix.normalize(entry) : undefined;
   if (entryRel && ordered.includes(entryRel)) {
     ordered.splice(ordered.indexOf(entryRel), 1);

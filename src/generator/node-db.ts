@@ -21,6 +21,8 @@ export interface NodeDb {
   envVar?: string;
   /** `file`: the var holds the db file; `dir`: the folder the db file is in. */
   envKind?: 'file' | 'dir';
+  /** `dir` kind: the db file inside the folder. */
+  envFile?: string;
   /** The var holds a URL with this scheme (`file:` for Prisma / libsql). */
   urlScheme?: string;
   /** Prisma's schema, relative to the app folder (migrations are deployed from it). */
@@ -126,8 +128,8 @@ export async function findNodeDb(root: string, files: string[]): Promise<NodeDb 
       hint: 'ls-mix replicates one: pass --db-path with the one to back up.',
     });
   }
-  const { fact, envVar, envKind, urlScheme, prismaSchema } = chosen[0];
-  return { fact, envVar, envKind, urlScheme, prismaSchema };
+  const { fact, envVar, envKind, envFile, urlScheme, prismaSchema } = chosen[0];
+  return { fact, envVar, envKind, envFile, urlScheme, prismaSchema };
 }
 
 interface Resolved extends NodeDb {
@@ -158,13 +160,8 @@ function resolveCandidate(c: Candidate, env: Map<string, { value: string; file: 
   }
   const kind: 'file' | 'dir' = v.suffix === '' ? 'file' : 'dir';
   if (kind === 'dir' && !v.suffix.startsWith('/')) {
-    // `${DIR}app.db`: the var is a prefix, not a folder: set it as such.
-    return {
-      fact: detected(toAppPath(`${fallback ?? 'data/'}${v.suffix}`, c.base), from),
-      envVar: v.name,
-      envKind: 'dir',
-      toolConfig: c.toolConfig,
-    };
+    // `${DIR}app.db`: the var is a bare prefix; only its default is a path the container can use.
+    return { fact: detected(toAppPath(`${fallback ?? 'data/'}${v.suffix}`, c.base), from), toolConfig: c.toolConfig };
   }
   let fileValue: string;
   let scheme: string | undefined;
@@ -184,6 +181,7 @@ function resolveCandidate(c: Candidate, env: Map<string, { value: string; file: 
     fact: detected(toAppPath(fileValue, c.base), fallbackFrom ?? from),
     envVar: v.name,
     envKind: kind,
+    envFile: kind === 'dir' ? v.suffix.replace(/^\/+/, '') : undefined,
     urlScheme: kind === 'file' ? scheme : undefined,
     toolConfig: c.toolConfig,
     prismaSchema: c.prismaSchema,

@@ -7,6 +7,7 @@ import path from 'node:path';
 import ejs from 'ejs';
 import { UserError } from '../../runtime/errors.js';
 import { type NameForms, nameForms, replacePlaceholders } from './names.js';
+import { nodeCommands } from './node-build.js';
 import { MIXES_DIR } from './package-root.js';
 import { STORAGES } from './storage.js';
 import type { MixDefinition, ProjectFacts, Storage } from './types.js';
@@ -45,10 +46,15 @@ export function dbLayout(facts: ProjectFacts, names: NameForms): DbLayout {
   const file = path.posix.basename(appPath);
   let containerPath: string;
   let envValue: string | undefined;
-  if (facts.dbEnvVar) {
-    // The app reads its path from an env var: point it at the volume.
-    containerPath = `/data/${file}`;
-    envValue = facts.dbEnvVar === 'DATABASE_URL' ? `file:${containerPath}` : containerPath;
+  if (facts.dbEnvVar && facts.dbEnvKind === 'dir') {
+    // The app reads the db's folder from an env var (DATA_DIR): point it at the volume.
+    containerPath = path.posix.join('/data', facts.dbEnvFile ?? file);
+    envValue = '/data';
+  } else if (facts.dbEnvVar) {
+    // The app reads its path from an env var: point it at the volume (--db-path /abs: there).
+    containerPath = appPath.startsWith('/') ? appPath : `/data/${file}`;
+    const scheme = facts.dbUrlScheme ?? (facts.dbEnvVar === 'DATABASE_URL' ? 'file:' : '');
+    envValue = `${scheme}${containerPath}`;
   } else {
     containerPath = appPath.startsWith('/') ? appPath : path.posix.join('/app', appPath);
   }
@@ -75,30 +81,6 @@ export function dbLayout(facts: ProjectFacts, names: NameForms): DbLayout {
   };
 }
 
-function nodeCommands(facts: ProjectFacts) {
-  const pm = facts.packageManager.value;
-  const locked = facts.hasLockfile ?? false;
-  const lockfile = { npm: 'package-lock.json', yarn: 'yarn.lock', pnpm: 'pnpm-lock.yaml' }[pm];
-  return {
-    version: facts.nodeVersion.value,
-    pm,
-    manifestFiles: locked ? ['package.json', lockfile] : ['package.json'],
-    install: {
-      npm: locked ? 'npm ci' : 'npm install',
-      yarn: locked ? 'yarn install --frozen-lockfile' : 'yarn install',
-      pnpm: locked ? 'pnpm install --frozen-lockfile' : 'pnpm install',
-    }[pm],
-    build: `${pm} run build`,
-    prune: {
-      npm: 'npm prune --omit=dev',
-      yarn: locked ? 'yarn install --production --frozen-lockfile' : 'yarn install --production',
-      pnpm: 'pnpm prune --prod',
-    }[pm],
-    hasBuildScript: facts.hasBuildScript ?? false,
-    start: facts.startCommand ?? ['npm', 'start'],
-  };
-}
-
 export function renderContext(facts: ProjectFacts, mix: MixDefinition, storage: Storage, version: string) {
   const names = nameForms(facts.name.value);
   const info = STORAGES[storage];
@@ -116,7 +98,7 @@ export function renderContext(facts: ProjectFacts, mix: MixDefinition, storage: 
     db: dbLayout(facts, names),
     volume: `${names.kebab}-data`,
     appUid: facts.runtime === 'dotnet' ? 1654 : 1000,
-    node: nodeCommands(facts),
+    node: { ...nodeCommands(facts), versionFrom: versionFrom(facts) },
     dotnet: {
       version: facts.dotnetVersion.value,
       csproj: facts.csproj,
@@ -162,4 +144,9 @@ export async function renderMix(
     out.push({ path: target, content, ...FILE_RULES[target] });
   }
   return out;
+}
+
+function versionFrom(facts: ProjectFacts): string {
+  const v = facts.nodeVersion;
+  return v.source === 'default' ? `no version declared: ${v.from}` : `${v.source === 'flag' ? 'from' : 'from'} ${v.from}`;
 }

@@ -62,6 +62,8 @@ export interface ProjectFacts {
   hasLockfile?: boolean;
   /** Node: the app reads its db path's folder (`dir`) or the file itself (`file`) from dbEnvVar. */
   dbEnvKind?: 'file' | 'dir';
+  /** Node, `dir` kind: the db file's path inside that folder (`app.db`, `db/app.db`). */
+  dbEnvFile?: string;
   /** Node: dbEnvVar holds a URL with this scheme (`file:` for Prisma / libsql). */
   dbUrlScheme?: string;
   /** Node: how the image installs, builds and starts the app (package manager files, workspace, Prisma). */

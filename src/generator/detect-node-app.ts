@@ -132,7 +132,9 @@ async function nodeBuildFacts(
     if (await exists(path.join(root, d))) configDirs.push(d);
   }
   // A `postinstall: prisma generate` needs the schema during the install.
-  const schemaDir = prismaSchema ? path.posix.dirname(path.posix.join(appDir || '.', prismaSchema)) : undefined;
+  const schemaDir = prismaSchema
+    ? path.posix.dirname(path.posix.join(appDir || '.', prismaSchema))
+    : undefined;
   if (schemaDir && schemaDir !== '.') configDirs.push(schemaDir);
   const spec = (pkg as { packageManager?: unknown } | undefined)?.packageManager;
   const packageManagerSpec =
@@ -197,7 +199,9 @@ async function unapprovedBuilds(
     if (missing.length > 0 && (doc.onlyBuiltDependencies !== undefined || doc.allowBuilds !== undefined)) {
       throw new UserError(
         `pnpm-workspace.yaml approves dependency builds but not ${missing.join(', ')}: pnpm 10+ would install ${missing.length > 1 ? 'them' : 'it'} without the native binding`,
-        { hint: `Add ${missing.join(', ')} to allowBuilds (pnpm 11, 10.26+) or onlyBuiltDependencies (pnpm 10) in pnpm-workspace.yaml, then run again.` },
+        {
+          hint: `Add ${missing.join(', ')} to allowBuilds (pnpm 11, 10.26+) or onlyBuiltDependencies (pnpm 10) in pnpm-workspace.yaml, then run again.`,
+        },
       );
     }
   }

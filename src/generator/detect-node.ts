@@ -95,7 +95,10 @@ export async function detectNodeVersion(
  * range (`>=20`) gets the default LTS line when that satisfies it.
  */
 export function engineMajor(range: string): string | undefined {
-  const alternatives = range.split('||').map((r) => r.trim()).filter(Boolean);
+  const alternatives = range
+    .split('||')
+    .map((r) => r.trim())
+    .filter(Boolean);
   let best: number | undefined;
   const lts = Number(DEFAULTS.nodeVersion);
   for (const alt of alternatives) {

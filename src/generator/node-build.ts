@@ -92,7 +92,8 @@ export function nodeCommands(facts: ProjectFacts): NodeCommands {
     start = ['sh', '-c', `${migrate} && exec ${start.map(shellWord).join(' ')}`];
     if (b.prismaCliIsDev) {
       prune = undefined;
-      keepDevReason = '`prisma migrate deploy` runs at start and `prisma` is a devDependency: dev dependencies stay (move prisma to dependencies to drop them).';
+      keepDevReason =
+        '`prisma migrate deploy` runs at start and `prisma` is a devDependency: dev dependencies stay (move prisma to dependencies to drop them).';
     }
   }
   return {

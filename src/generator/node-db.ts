@@ -161,7 +161,10 @@ function resolveCandidate(c: Candidate, env: Map<string, { value: string; file: 
   const kind: 'file' | 'dir' = v.suffix === '' ? 'file' : 'dir';
   if (kind === 'dir' && !v.suffix.startsWith('/')) {
     // `${DIR}app.db`: the var is a bare prefix; only its default is a path the container can use.
-    return { fact: detected(toAppPath(`${fallback ?? 'data/'}${v.suffix}`, c.base), from), toolConfig: c.toolConfig };
+    return {
+      fact: detected(toAppPath(`${fallback ?? 'data/'}${v.suffix}`, c.base), from),
+      toolConfig: c.toolConfig,
+    };
   }
   let fileValue: string;
   let scheme: string | undefined;

@@ -148,5 +148,7 @@ export async function renderMix(
 
 function versionFrom(facts: ProjectFacts): string {
   const v = facts.nodeVersion;
-  return v.source === 'default' ? `no version declared: ${v.from}` : `${v.source === 'flag' ? 'from' : 'from'} ${v.from}`;
+  return v.source === 'default'
+    ? `no version declared: ${v.from}`
+    : `${v.source === 'flag' ? 'from' : 'from'} ${v.from}`;
 }

@@ -24,7 +24,10 @@ export function parseSource(file: string, text: string): ParsedSource {
       allowReturnOutsideFunction: true,
       allowImportExportEverywhere: true,
       allowAwaitOutsideFunction: true,
-      plugins: ts ? ['typescript', ...(file.endsWith('x') ? (['jsx'] as const) : [])] : ['jsx'],
+      // NestJS / TypeORM entities use (legacy) decorators.
+      plugins: ts
+        ? ['typescript', 'decorators-legacy', ...(file.endsWith('x') ? (['jsx'] as const) : [])]
+        : ['jsx', 'decorators-legacy'],
     });
     return { file, text, program: ast.program as Node };
   } catch {

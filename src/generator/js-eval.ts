@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import type { Node } from '@babel/types';
-import { importsOf, type ParsedSource, walk } from './js-ast.js';
+import { importsOf, type ParsedSource, requiredModule, walk } from './js-ast.js';
 
 /** The app's working directory (the folder it is started in), as a marker inside paths. */
 export const CWD = '/\u0000app';
@@ -138,6 +138,9 @@ export class Evaluator {
         if (mod && PATH_MODULES.has(mod)) return `path.${prop}`;
         if ((mod === 'url' || mod === 'node:url') && prop === 'fileURLToPath') return 'url.fileURLToPath';
       }
+      // require('path').join(...)
+      const req = obj.type === 'CallExpression' ? requiredModule(obj) : undefined;
+      if (req && PATH_MODULES.has(req)) return `path.${prop}`;
       // path.posix.join(...)
       if (
         obj.type === 'MemberExpression' &&

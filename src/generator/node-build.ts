@@ -24,7 +24,10 @@ export interface NodeCommands {
   approveBuilds: string[];
   install: string;
   prismaGenerate?: string;
-  build?: string;
+  /** The build command (also used by the .NET Dockerfile's UI stage). */
+  build: string;
+  /** package.json has a build script. */
+  runBuild: boolean;
   prune?: string;
   /** Why dev dependencies stay (no prune). */
   keepDevReason?: string;
@@ -52,7 +55,7 @@ export function nodeCommands(facts: ProjectFacts): NodeCommands {
   const copies = [...b.configDirs, ...b.workspaceManifests];
 
   let install: string;
-  let build: string | undefined;
+  let build: string;
   let prune: string | undefined;
   let exec: string;
   if (pm === 'npm') {
@@ -78,7 +81,6 @@ export function nodeCommands(facts: ProjectFacts): NodeCommands {
     prune = locked ? 'yarn install --production --frozen-lockfile' : 'yarn install --production';
     exec = app ? `yarn workspace ${pkgName} run` : 'yarn run';
   }
-  if (!facts.hasBuildScript) build = undefined;
 
   let start = facts.startCommand ?? ['npm', 'start'];
   if (b.yarnPnp && start[0] === 'node') start = ['node', '--require', '/app/.pnp.cjs', ...start.slice(1)];
@@ -107,6 +109,7 @@ export function nodeCommands(facts: ProjectFacts): NodeCommands {
     install,
     prismaGenerate,
     build,
+    runBuild: facts.hasBuildScript ?? false,
     prune,
     keepDevReason,
     workdir: app ? `/app/${app}` : '/app',

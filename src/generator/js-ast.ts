@@ -2,8 +2,16 @@
  * A JavaScript / TypeScript parser for detection (Babel's, error-tolerant), and the few
  * tree helpers the detectors need: walk every node, list a file's imports and bindings.
  */
-import { parse } from '@babel/parser';
+import { createRequire } from 'node:module';
 import type { Node } from '@babel/types';
+
+// Loaded on first use with require(): an ESM import of this large CommonJS file costs more
+// (cjs-module-lexer), and `add` on a .NET app never needs it.
+let babel: typeof import('@babel/parser') | undefined;
+const parser = () => {
+  babel ??= createRequire(import.meta.url)('@babel/parser') as typeof import('@babel/parser');
+  return babel;
+};
 
 export type { Node };
 
@@ -18,7 +26,7 @@ export interface ParsedSource {
 export function parseSource(file: string, text: string): ParsedSource {
   const ts = /\.(c|m)?tsx?$/.test(file);
   try {
-    const ast = parse(text, {
+    const ast = parser().parse(text, {
       sourceType: 'unambiguous',
       errorRecovery: true,
       allowReturnOutsideFunction: true,

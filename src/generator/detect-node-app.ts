@@ -4,6 +4,7 @@
  * needs to install it as the repo does (package manager files, workspaces, Prisma).
  */
 import path from 'node:path';
+import { execa } from 'execa';
 import { parse as parseYaml } from 'yaml';
 import { UserError } from '../../runtime/errors.js';
 import { detected } from './detect-facts.js';
@@ -60,6 +61,7 @@ export async function detectNodeApp(
   facts.hasBuildScript = Boolean(appPkg?.scripts?.build);
   facts.hasLockfile = facts.packageManager.source === 'detected';
   facts.nodeBuild = await nodeBuildFacts(root, pkg, appDir, appPkg, workspaces, facts, db.prismaSchema);
+  facts.nodeBuild.seedDbFiles = await seedDbFiles(root, appDir, facts.dbPath.value);
 }
 
 function prefixFrom(appDir: string, from: string, source: string): string {
@@ -212,4 +214,22 @@ async function unapprovedBuilds(
 /** Folders (up to two deep) holding a package.json: where the app is when the root has none. */
 export function subfolderApps(files: string[]): string[] {
   return files.filter((f) => /^[^/]+(\/[^/]+)?\/package\.json$/.test(f)).map((f) => path.posix.dirname(f));
+}
+
+const SQLITE_FILE = /\.(sqlite3?|db)$/i;
+
+/**
+ * SQLite files committed to git (outside the live db's place): a seed or template the app
+ * copies. .dockerignore leaves db files out of the image; these are let back in.
+ */
+async function seedDbFiles(root: string, appDir: string, dbPath: string): Promise<string[]> {
+  let tracked: string[];
+  try {
+    const { stdout } = await execa('git', ['ls-files', '-z'], { cwd: root, stdin: 'ignore' });
+    tracked = stdout.split('\0').filter(Boolean);
+  } catch {
+    return []; // not a git repo: nothing is known to be committed
+  }
+  const live = dbPath.startsWith('/') ? undefined : path.posix.join(appDir || '.', dbPath);
+  return tracked.filter((f) => SQLITE_FILE.test(f) && f !== live && !/(^|\/)node_modules\//.test(f)).slice(0, 20);
 }

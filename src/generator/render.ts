@@ -99,6 +99,7 @@ export function renderContext(facts: ProjectFacts, mix: MixDefinition, storage: 
     volume: `${names.kebab}-data`,
     appUid: facts.runtime === 'dotnet' ? 1654 : 1000,
     node: { ...nodeCommands(facts), versionFrom: versionFrom(facts) },
+    seedDbFiles: facts.nodeBuild?.seedDbFiles ?? [],
     dotnet: {
       version: facts.dotnetVersion.value,
       csproj: facts.csproj,

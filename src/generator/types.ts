@@ -93,6 +93,8 @@ export interface NodeBuildFacts {
   prismaSchema?: string;
   /** The `prisma` CLI is a devDependency (then dev dependencies stay in the image for migrate deploy). */
   prismaCliIsDev?: boolean;
+  /** SQLite files of the repo that are not the live db (a seed / template the app copies): kept in the image. */
+  seedDbFiles?: string[];
 }
 
 export interface Overrides {

@@ -67,6 +67,8 @@ const CASES: Case[] = [
       expect(f.dbEnvVar).toBe('DATA_DIR');
       expect(f.dbEnvKind).toBe('dir');
       expect(f.dbEnvFile).toBe('recipes.db');
+      // Committed (this repo tracks the fixture): let back into the image by .dockerignore.
+      expect(f.nodeBuild?.seedDbFiles).toEqual(['seed/template.db']);
     },
   },
   {

@@ -67,8 +67,9 @@ export function nodeCommands(facts: ProjectFacts): NodeCommands {
     const filter = app ? ` --filter "${pkgName}..."` : '';
     install = `pnpm install${locked ? ' --frozen-lockfile' : ''}${filter}`;
     build = app ? `pnpm --filter "${pkgName}" run build` : 'pnpm run build';
-    // Reinstalling with --prod drops the dev dependencies (from the store: no download).
-    prune = `pnpm install --prod${locked ? ' --frozen-lockfile' : ''} --offline${filter}`;
+    // Reinstalling with --prod drops the dev dependencies (from the store: no download, the
+    // native builds come from pnpm's side-effects cache); no TTY to confirm the purge.
+    prune = `pnpm install --prod${locked ? ' --frozen-lockfile' : ''} --offline --config.confirm-modules-purge=false${filter}`;
     exec = app ? `pnpm --filter "${pkgName}" exec` : 'pnpm exec';
   } else if (b.yarnBerry) {
     install = locked ? 'yarn install --immutable' : 'yarn install';

@@ -231,5 +231,7 @@ async function seedDbFiles(root: string, appDir: string, dbPath: string): Promis
     return []; // not a git repo: nothing is known to be committed
   }
   const live = dbPath.startsWith('/') ? undefined : path.posix.join(appDir || '.', dbPath);
-  return tracked.filter((f) => SQLITE_FILE.test(f) && f !== live && !/(^|\/)node_modules\//.test(f)).slice(0, 20);
+  return tracked
+    .filter((f) => SQLITE_FILE.test(f) && f !== live && !/(^|\/)node_modules\//.test(f))
+    .slice(0, 20);
 }

@@ -82,7 +82,8 @@ export async function detectNodeVersion(
   if (o.nodeVersion !== undefined)
     return flagged(checkVersion(o.nodeVersion, '--node-version', /^\d+$/), '--node-version');
   for (const file of ['.nvmrc', '.node-version']) {
-    const major = /(\d+)/.exec((await readIfExists(path.join(root, file))) ?? '')?.[1];
+    const text = ((await readIfExists(path.join(root, file))) ?? '').trim().toLowerCase();
+    const major = /^v?(\d+)/.exec(text)?.[1] ?? LTS_CODENAMES[text.replace(/^lts\//, '')];
     if (major) return detected(major, file);
   }
   const major = engineMajor(pkg?.engines?.node ?? '');
@@ -90,23 +91,36 @@ export async function detectNodeVersion(
   return defaulted(DEFAULTS.nodeVersion, RUNTIME_DEFAULTS.node.why);
 }
 
+/** nvm's LTS aliases (`lts/*` is the newest line). */
+const LTS_CODENAMES: Record<string, string> = {
+  '*': DEFAULTS.nodeVersion,
+  hydrogen: '18',
+  iron: '20',
+  jod: '22',
+  krypton: '24',
+};
+
 /**
- * The Node major an `engines.node` range asks for: the highest major it names; an open
- * range (`>=20`) gets the default LTS line when that satisfies it.
+ * The Node major an `engines.node` range asks for: the default LTS line when the range allows
+ * it, else the allowed major nearest to it (`>=20 <23` -> 22, `^22 || ^24` -> 24).
  */
 export function engineMajor(range: string): string | undefined {
-  const alternatives = range
-    .split('||')
-    .map((r) => r.trim())
-    .filter(Boolean);
-  let best: number | undefined;
   const lts = Number(DEFAULTS.nodeVersion);
-  for (const alt of alternatives) {
-    const nums = [...alt.matchAll(/(\d+)/g)].map((m) => Number(m[1]));
-    if (nums.length === 0) continue;
-    const open = /^>=?\s*v?\d/.test(alt) && !/</.test(alt);
-    const m = open && lts >= nums[0] ? lts : nums[0];
-    if (best === undefined || m > best) best = m;
+  let best: number | undefined;
+  for (const alt of range.split('||').map((r) => r.trim())) {
+    // The bounds of one alternative: `>=20 <23`, `^22`, `~20.11`, `22.x`, `>=20`.
+    let lower: number | undefined;
+    let upper: number | undefined;
+    for (const m of alt.matchAll(/(>=|<=|>|<|\^|~|=)?\s*v?(\d+)(?:\.(\d+|x|\*))?/g)) {
+      const [op, n, minor] = [m[1] ?? '', Number(m[2]), m[3]];
+      if (op === '<') upper = minor === undefined || minor === '0' ? n - 1 : n;
+      else if (op === '<=') upper = n;
+      else if (op === '>=' || op === '>') lower = n;
+      else lower = upper = n; // ^N, ~N, N, N.x: that major
+    }
+    if (lower === undefined) continue;
+    const pick = Math.min(upper ?? Number.POSITIVE_INFINITY, Math.max(lower, lts));
+    if (pick >= lower && (best === undefined || pick > best)) best = pick;
   }
   return best === undefined ? undefined : String(best);
 }

@@ -256,3 +256,26 @@ describe('workspaces and --app', () => {
     await expect(detectProject(dir)).rejects.toThrow(/approves dependency builds but not better-sqlite3/);
   });
 });
+
+describe('Node version', () => {
+  it('.nvmrc with an nvm LTS alias; engines ranges', async () => {
+    const f = await detectProject(
+      await app({
+        '.nvmrc': 'lts/jod\n',
+        'index.js': `import Database from 'better-sqlite3';\nnew Database('data/a.db');\n`,
+      }),
+    );
+    expect(f.nodeVersion).toEqual({ value: '22', source: 'detected', from: '.nvmrc' });
+    const g = await detectProject(
+      await app(
+        { 'index.js': `import Database from 'better-sqlite3';\nnew Database('data/a.db');\n` },
+        { engines: { node: '>=18 <23' } },
+      ),
+    );
+    expect(g.nodeVersion).toEqual({ value: '22', source: 'detected', from: 'package.json engines.node' });
+    const { engineMajor } = await import('../../src/generator/detect-node.js');
+    expect(
+      ['>=20', '^22 || ^24', '20.x', '>=18 <23', '~20.11', '>=27', '<=20', 'lts'].map(engineMajor),
+    ).toEqual(['26', '24', '20', '22', '20', '27', undefined, undefined]);
+  });
+});

@@ -19,7 +19,7 @@ import {
 } from './detect-node.js';
 import { exists, listFiles, readIfExists } from './fs-util.js';
 import { splitWords } from './names.js';
-import { findNodeDb } from './node-db.js';
+import { findNodeDb, type NodeDb } from './node-db.js';
 import { findWorkspaces, type Workspace } from './node-workspace.js';
 import type { NodeBuildFacts, Overrides, ProjectFacts } from './types.js';
 
@@ -51,8 +51,11 @@ export async function detectNodeApp(
   const files = await listFiles(appRoot, SOURCE_DEPTH);
   const sources = await readNodeSources(appRoot, files, appPkg);
   facts.port = detectNodePort(appPkg, sources, facts.variant.value, o);
-  const db = await detectNodeDbPath(appRoot, files, o);
-  facts.dbPath = appDir ? { ...db.fact, from: prefixFrom(appDir, db.fact.from, db.fact.source) } : db.fact;
+  const db = await detectNodeDbPath(appRoot, files, o, () => libraryDb(root, appDir, appPkg, workspaces));
+  // Sources are named from the repo root (a library workspace's already are).
+  const fromLibrary = workspaces.some((w) => db.fact.from.startsWith(`${w.dir}/`));
+  facts.dbPath =
+    appDir && !fromLibrary ? { ...db.fact, from: prefixFrom(appDir, db.fact.from, db.fact.source) } : db.fact;
   facts.dbEnvVar = db.envVar;
   facts.dbEnvKind = db.envVar ? (db.envKind ?? 'file') : undefined;
   facts.dbUrlScheme = db.envVar ? db.urlScheme : undefined;
@@ -101,6 +104,27 @@ async function pickApp(root: string, workspaces: Workspace[], o: Overrides): Pro
       openers.push(w.dir);
     }
   }
+  // A library workspace (no start script) that opens the db: the app is the one that uses it.
+  const apps = new Set<string>();
+  for (const dir of openers) {
+    const w = await readPackageJson(path.join(root, dir));
+    if (w?.scripts?.start) {
+      apps.add(dir);
+      continue;
+    }
+    const name = w?.name;
+    const users: string[] = [];
+    for (const other of workspaces) {
+      const p = other.dir === dir || !name ? undefined : await readPackageJson(path.join(root, other.dir));
+      if (
+        p?.scripts?.start &&
+        ({ ...p.dependencies, ...p.devDependencies } as Record<string, string>)[name as string]
+      )
+        users.push(other.dir);
+    }
+    apps.add(users.length === 1 ? users[0] : dir);
+  }
+  openers.splice(0, openers.length, ...apps);
   if (openers.length === 1) return openers[0];
   if (openers.length === 0) return ''; // the root itself (reports "no SQLite" if it has none)
   throw new UserError(`Several workspaces open a SQLite database: ${openers.join(', ')}`, {
@@ -234,4 +258,36 @@ async function seedDbFiles(root: string, appDir: string, dbPath: string): Promis
   return tracked
     .filter((f) => SQLITE_FILE.test(f) && f !== live && !/(^|\/)node_modules\//.test(f))
     .slice(0, 20);
+}
+
+/**
+ * The db of a workspace library the app depends on (`packages/db` opening SQLite for
+ * `apps/api`). Only through an env var: a path fixed in the library's code lands relative to
+ * folders ls-mix cannot be sure of.
+ */
+async function libraryDb(
+  root: string,
+  appDir: string,
+  appPkg: PackageJson | undefined,
+  workspaces: Workspace[],
+): Promise<NodeDb | undefined> {
+  const deps = { ...appPkg?.dependencies, ...appPkg?.devDependencies } as Record<string, string>;
+  const found: { dir: string; db: NodeDb }[] = [];
+  for (const w of workspaces) {
+    if (w.dir === appDir || !w.name || !deps[w.name]) continue;
+    const dir = path.join(root, w.dir);
+    const db = await findNodeDb(dir, await listFiles(dir, SOURCE_DEPTH)).catch(() => undefined);
+    if (db) found.push({ dir: w.dir, db });
+  }
+  if (found.length !== 1) return undefined;
+  const { dir, db } = found[0];
+  if (!db.envVar) {
+    throw new UserError(
+      `The app uses ${dir}, which opens its SQLite db at a path fixed in its code (${db.fact.value}, ${dir}/${db.fact.from})`,
+      {
+        hint: `Let ${dir} read the path from an env var (e.g. process.env.DB_PATH ?? '...'), or pass --db-path with the path as the running app opens it.`,
+      },
+    );
+  }
+  return { ...db, fact: { ...db.fact, from: `${dir}/${db.fact.from}` } };
 }

@@ -185,11 +185,17 @@ export function detectNodePort(
 }
 
 /** The SQLite db the app opens (see node-db.ts), checked against what the volume would hide. */
-export async function detectNodeDbPath(root: string, files: string[], o: Overrides): Promise<NodeDb> {
+export async function detectNodeDbPath(
+  root: string,
+  files: string[],
+  o: Overrides,
+  /** Where else to look when the app's own code opens no SQLite (a workspace library). */
+  elsewhere?: () => Promise<NodeDb | undefined>,
+): Promise<NodeDb> {
   const flag = dbPathOverride(o);
   let found: NodeDb | undefined;
   try {
-    found = await findNodeDb(root, files);
+    found = (await findNodeDb(root, files)) ?? (await elsewhere?.());
   } catch (err) {
     // An ambiguity the flag settles is no error when the flag is given.
     if (!flag) throw err;

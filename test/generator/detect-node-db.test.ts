@@ -244,6 +244,30 @@ describe('workspaces and --app', () => {
     await expect(detectProject(dir, { app: '../x' })).rejects.toThrow(/is not a folder inside/);
   });
 
+  it('a library workspace opens the db: the app is the workspace that uses it (env var only)', async () => {
+    const files = (db: string) => ({
+      'packages/db/package.json': JSON.stringify({ name: '@x/db', main: 'index.js' }),
+      'packages/db/index.js': `import Database from 'better-sqlite3';\nexport const db = new Database(${db});\n`,
+      'apps/api/package.json': JSON.stringify({
+        name: '@x/api',
+        scripts: { start: 'node main.js' },
+        dependencies: { '@x/db': 'workspace:*' },
+      }),
+      'apps/api/main.js': `import { db } from '@x/db';\nconsole.log(db);\n`,
+    });
+    const root = { name: 'root', private: true, workspaces: ['apps/*', 'packages/*'] };
+    const f = await detectProject(await app(files("process.env.SHOP_DB ?? 'data/shop.db'"), root));
+    expect(f.nodeBuild?.appDir).toBe('apps/api');
+    expect(f.dbEnvVar).toBe('SHOP_DB');
+    expect(f.dbPath.from).toBe('packages/db/index.js:2 (better-sqlite3)');
+    expect(f.startCommand).toEqual(['node', 'main.js']);
+    const err = await detectProject(await app(files("'data/shop.db'"), root)).catch((e) => e);
+    expect(err.message).toMatch(
+      /The app uses packages\/db, which opens its SQLite db at a path fixed in its code/,
+    );
+    expect(err.hint).toMatch(/--db-path/);
+  });
+
   it('pnpm: a pnpm-workspace.yaml that approves builds but not better-sqlite3 is an error', async () => {
     const dir = await app(
       {

@@ -194,6 +194,7 @@ async function nodeBuildFacts(
     packageManagerSpec,
     yarnBerry,
     yarnPnp,
+    esm: (appPkg as { type?: string } | undefined)?.type === 'module',
     pnpmUnapprovedBuilds,
     prismaSchema: schema,
     prismaCliIsDev: schema ? !appPkg?.dependencies?.prisma : undefined,

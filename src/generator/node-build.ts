@@ -84,7 +84,11 @@ export function nodeCommands(facts: ProjectFacts): NodeCommands {
   }
 
   let start = facts.startCommand ?? ['npm', 'start'];
-  if (b.yarnPnp && start[0] === 'node') start = ['node', '--require', '/app/.pnp.cjs', ...start.slice(1)];
+  if (b.yarnPnp && start[0] === 'node') {
+    // Plug'n'Play: Yarn's resolver (and for ES modules its loader) instead of node_modules.
+    const esm = b.esm ? ['--loader', '/app/.pnp.loader.mjs'] : [];
+    start = ['node', '--require', '/app/.pnp.cjs', ...esm, ...start.slice(1)];
+  }
   let prismaGenerate: string | undefined;
   let keepDevReason: string | undefined;
   const schema = b.prismaSchema ? relTo(app, b.prismaSchema) : undefined;

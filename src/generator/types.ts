@@ -87,6 +87,8 @@ export interface NodeBuildFacts {
   yarnBerry: boolean;
   /** Yarn Berry with Plug'n'Play (no node_modules folder). */
   yarnPnp: boolean;
+  /** The app's package.json has `"type": "module"` (PnP then also needs Yarn's ESM loader). */
+  esm?: boolean;
   /** pnpm: native SQLite packages the project does not allow to build (the Dockerfile rebuilds them). */
   pnpmUnapprovedBuilds: string[];
   /** Prisma schema relative to dir: `prisma generate` in the build, `migrate deploy` before start. */

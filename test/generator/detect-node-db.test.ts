@@ -303,3 +303,24 @@ describe('Node version', () => {
     ).toEqual(['26', '24', '20', '22', '20', '27', undefined, undefined]);
   });
 });
+
+describe("Yarn Plug'n'Play", () => {
+  it('the start command loads Yarn\'s resolver (and its ESM loader for "type": "module")', async () => {
+    const dir = await app(
+      {
+        'yarn.lock': '__metadata:\n  version: 8\n',
+        '.yarnrc.yml': 'enableTelemetry: false\n',
+        'index.js': `import Database from 'better-sqlite3';\nnew Database(process.env.DB ?? 'data/a.db');\n`,
+      },
+      { type: 'module', packageManager: 'yarn@4.18.1' },
+    );
+    const plan = await planMixes({ dir, mixes: ['litestream-aws'] });
+    const dockerfile = plan.files.find((f) => f.path === 'Dockerfile')?.content ?? '';
+    expect(plan.facts.nodeBuild).toMatchObject({ yarnBerry: true, yarnPnp: true, esm: true });
+    expect(dockerfile).toContain('RUN yarn install --immutable\n');
+    expect(dockerfile).toContain('RUN yarn workspaces focus --production\n');
+    expect(dockerfile).toContain(
+      'CMD ["node", "--require", "/app/.pnp.cjs", "--loader", "/app/.pnp.loader.mjs", "index.js"]',
+    );
+  });
+});

@@ -184,6 +184,14 @@ async function nodeBuildFacts(
           Object.keys(allDeps).filter((d) => NATIVE_SQLITE.includes(d)),
         )
       : [];
+  if (yarnBerry)
+    checkYarnBuilds(
+      yarnrc,
+      packageManagerSpec,
+      pkg,
+      appPkg,
+      Object.keys(allDeps).filter((d) => NATIVE_SQLITE.includes(d)),
+    );
   const schema = prismaSchema ? path.posix.join(appDir || '.', prismaSchema) : undefined;
   return {
     appDir: appDir || undefined,
@@ -291,4 +299,39 @@ async function libraryDb(
     );
   }
   return { ...db, fact: { ...db.fact, from: `${dir}/${db.fact.from}` } };
+}
+
+/**
+ * Yarn 4.14+ runs dependency build scripts only when approved (`enableScripts` is false by
+ * default): better-sqlite3 then installs without its native binding. Approving it is the
+ * project's call (package.json and the lockfile record it), so it is asked for, not patched.
+ */
+function checkYarnBuilds(
+  yarnrc: string,
+  spec: string | undefined,
+  pkg: PackageJson | undefined,
+  appPkg: PackageJson | undefined,
+  natives: string[],
+): void {
+  const natived = natives.filter((d) => d !== 'prisma');
+  if (natived.length === 0) return;
+  const setting = /^\s*enableScripts:\s*["']?(true|false)/m.exec(yarnrc)?.[1];
+  if (setting === 'true') return;
+  const version = /^yarn@(\d+)\.(\d+)/.exec(spec ?? '');
+  const scriptsOffByDefault =
+    !version || Number(version[1]) > 4 || (Number(version[1]) === 4 && Number(version[2]) >= 14);
+  if (setting === undefined && !scriptsOffByDefault) return;
+  type Meta = { dependenciesMeta?: Record<string, { built?: boolean }> };
+  const built = (d: string) =>
+    (pkg as Meta | undefined)?.dependenciesMeta?.[d]?.built === true ||
+    (appPkg as Meta | undefined)?.dependenciesMeta?.[d]?.built === true;
+  const missing = natived.filter((d) => !built(d));
+  if (missing.length === 0) return;
+  const meta = JSON.stringify(Object.fromEntries(missing.map((d) => [d, { built: true }])));
+  throw new UserError(
+    `Yarn runs dependency build scripts only when approved (enableScripts ${setting === 'false' ? 'is false in .yarnrc.yml' : 'is off by default since Yarn 4.14'}): ${missing.join(', ')} would install without ${missing.length > 1 ? 'their' : 'its'} native binding`,
+    {
+      hint: `Add "dependenciesMeta": ${meta} to package.json and run yarn install (the lockfile records it), then run again.`,
+    },
+  );
 }

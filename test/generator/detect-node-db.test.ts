@@ -312,7 +312,7 @@ describe("Yarn Plug'n'Play", () => {
         '.yarnrc.yml': 'enableTelemetry: false\n',
         'index.js': `import Database from 'better-sqlite3';\nnew Database(process.env.DB ?? 'data/a.db');\n`,
       },
-      { type: 'module', packageManager: 'yarn@4.18.1' },
+      { type: 'module', packageManager: 'yarn@4.5.3' },
     );
     const plan = await planMixes({ dir, mixes: ['litestream-aws'] });
     const dockerfile = plan.files.find((f) => f.path === 'Dockerfile')?.content ?? '';

@@ -49,6 +49,8 @@ async function until<T>(what: string, ms: number, fn: () => Promise<T | undefine
 }
 
 const registry = (await execa('npm', ['config', 'get', 'registry'])).stdout.trim();
+const SIDECAR = 'e2e-gen-detect/sidecar:latest';
+let sidecarBuilt: Promise<void> | undefined;
 
 describe.each(CASES)(
   'the generated Node Dockerfile with $pm ($fixture)',
@@ -78,14 +80,18 @@ describe.each(CASES)(
           `COREPACK_NPM_REGISTRY=${registry.replace(/\/$/, '')}`,
         ]),
       );
-      await timed(`${pm}: docker build of the sidecar`, () =>
-        build(dir, `${tag}:sidecar`, [
+      // One sidecar image for the three apps (built from the first one's generated
+      // .deploy/litestream.Dockerfile): all keep their db in /data, and the test gives the
+      // sidecar its db path on the command line. better-sqlite3 compiles once, not three times.
+      sidecarBuilt ??= timed(`docker build of the sidecar (${fixture}'s litestream.Dockerfile)`, () =>
+        build(dir, SIDECAR, [
           '-f',
           join(dir, '.deploy/litestream.Dockerfile'),
           '--build-arg',
           `LS_MIX_PACKAGE=./${tarball.split('/').pop()}`,
         ]),
       );
+      await sidecarBuilt;
       replicaDir = join(work, 'replica');
       await mkdir(replicaDir);
       await chmod(replicaDir, 0o777); // the sidecar runs as uid 1000
@@ -100,13 +106,14 @@ describe.each(CASES)(
       const compose = parse(await readFile(join(dir, '.deploy/docker-compose.yml'), 'utf8'));
       const litestream = parse(await readFile(join(dir, 'litestream.yml'), 'utf8'));
       const dbPath: string = litestream.dbs[0].path;
+      expect(dbPath.startsWith('/data/')).toBe(true); // the shared sidecar image prepares /data
       // The compose file wires the env var the app reads its db location from.
       expect(Object.keys(compose.services.app.environment)).toContain(expectEnv);
       const override = {
         services: {
           app: { image: `${tag}:app`, network_mode: 'none' },
           litestream: {
-            image: `${tag}:sidecar`,
+            image: SIDECAR,
             network_mode: 'none',
             volumes: [`${replicaDir}:/replica`],
             command: [

@@ -37,7 +37,10 @@ export default class Add extends BaseCommand {
       description: 'monorepo: the workspace package folder to deploy (default: the one that opens SQLite)',
     }),
     'package-manager': Flags.string({ description: 'npm, yarn or pnpm (default: from the lockfile)' }),
-    'node-version': Flags.string({ description: 'Node major version for the Dockerfile, e.g. 20' }),
+    'node-version': Flags.string({
+      description:
+        "Node major version for the Dockerfile, e.g. 24 (default: the project's, else the newest LTS line)",
+    }),
     'dotnet-version': Flags.string({ description: '.NET version for the Dockerfile, e.g. 8.0' }),
     'dry-run': Flags.boolean({ description: 'show the plan, write nothing', default: false }),
     diff: Flags.boolean({ description: 'show unified diffs of the changes', default: false }),

@@ -41,8 +41,14 @@ export default class Add extends BaseCommand {
     'db-path': Flags.string({
       description: 'SQLite db path, as the app opens it (relative to the app folder)',
     }),
+    app: Flags.string({
+      description: 'monorepo: the workspace package folder to deploy (default: the one that opens SQLite)',
+    }),
     'package-manager': Flags.string({ description: 'npm, yarn or pnpm (default: from the lockfile)' }),
-    'node-version': Flags.string({ description: 'Node major version for the Dockerfile, e.g. 20' }),
+    'node-version': Flags.string({
+      description:
+        "Node major version for the Dockerfile, e.g. 24 (default: the project's, else the newest LTS line)",
+    }),
     'dotnet-version': Flags.string({ description: '.NET version for the Dockerfile, e.g. 8.0' }),
     'dry-run': Flags.boolean({ description: 'show the plan, write nothing', default: false }),
     diff: Flags.boolean({ description: 'show unified diffs of the changes', default: false }),
@@ -91,6 +97,7 @@ export default class Add extends BaseCommand {
         dotnetVersion: flags['dotnet-version'],
         branch: flags.branch,
         service: flags.service,
+        app: flags.app,
       },
     });
     if (!json) {

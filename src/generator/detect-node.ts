@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { UserError } from '../../runtime/errors.js';
+import { RUNTIME_DEFAULTS } from './defaults.js';
 import {
   checkVersion,
   DEFAULTS,
@@ -11,11 +12,10 @@ import {
   defaulted,
   detected,
   flagged,
-  normalizeDbPath,
   portOverride,
-  SQLITE_FILE,
 } from './detect-facts.js';
 import { exists, readIfExists } from './fs-util.js';
+import { findNodeDb, type NodeDb } from './node-db.js';
 import type { Fact, Overrides, PackageManager, Variant } from './types.js';
 
 export interface PackageJson {
@@ -25,6 +25,7 @@ export interface PackageJson {
   dependencies?: Record<string, string>;
   devDependencies?: Record<string, string>;
   engines?: { node?: string };
+  packageManager?: string;
 }
 
 export async function readPackageJson(root: string): Promise<PackageJson | undefined> {
@@ -68,6 +69,8 @@ export async function detectPackageManager(root: string, o: Overrides): Promise<
     ['yarn.lock', 'yarn'],
   ];
   for (const [file, pm] of locks) if (await exists(path.join(root, file))) return detected(pm, file);
+  const spec = /^(npm|yarn|pnpm)@/.exec(String((await readPackageJson(root))?.packageManager ?? ''))?.[1];
+  if (spec) return detected(spec as PackageManager, 'package.json packageManager');
   return defaulted(DEFAULTS.packageManager, 'no lockfile found');
 }
 
@@ -79,18 +82,57 @@ export async function detectNodeVersion(
   if (o.nodeVersion !== undefined)
     return flagged(checkVersion(o.nodeVersion, '--node-version', /^\d+$/), '--node-version');
   for (const file of ['.nvmrc', '.node-version']) {
-    const major = /(\d+)/.exec((await readIfExists(path.join(root, file))) ?? '')?.[1];
+    const text = ((await readIfExists(path.join(root, file))) ?? '').trim().toLowerCase();
+    const major = /^v?(\d+)/.exec(text)?.[1] ?? LTS_CODENAMES[text.replace(/^lts\//, '')];
     if (major) return detected(major, file);
   }
-  const major = /(\d+)/.exec(pkg?.engines?.node ?? '')?.[1];
+  const major = engineMajor(pkg?.engines?.node ?? '');
   if (major) return detected(major, 'package.json engines.node');
-  return defaulted(DEFAULTS.nodeVersion, 'current LTS used by the Dockerfiles');
+  return defaulted(DEFAULTS.nodeVersion, RUNTIME_DEFAULTS.node.why);
+}
+
+/** nvm's LTS aliases (`lts/*` is the newest line). */
+const LTS_CODENAMES: Record<string, string> = {
+  '*': DEFAULTS.nodeVersion,
+  hydrogen: '18',
+  iron: '20',
+  jod: '22',
+  krypton: '24',
+};
+
+/**
+ * The Node major an `engines.node` range asks for: the default LTS line when the range allows
+ * it, else the allowed major nearest to it (`>=20 <23` -> 22, `^22 || ^24` -> 24).
+ */
+export function engineMajor(range: string): string | undefined {
+  const lts = Number(DEFAULTS.nodeVersion);
+  let best: number | undefined;
+  for (const alt of range.split('||').map((r) => r.trim())) {
+    // The bounds of one alternative: `>=20 <23`, `^22`, `~20.11`, `22.x`, `>=20`.
+    let lower: number | undefined;
+    let upper: number | undefined;
+    for (const m of alt.matchAll(/(>=|<=|>|<|\^|~|=)?\s*v?(\d+)(?:\.(\d+|x|\*))?/g)) {
+      const [op, n, minor] = [m[1] ?? '', Number(m[2]), m[3]];
+      if (op === '<') upper = minor === undefined || minor === '0' ? n - 1 : n;
+      else if (op === '<=') upper = n;
+      else if (op === '>=' || op === '>') lower = n;
+      else lower = upper = n; // ^N, ~N, N, N.x: that major
+    }
+    if (lower === undefined) continue;
+    const pick = Math.min(upper ?? Number.POSITIVE_INFINITY, Math.max(lower, lts));
+    if (pick >= lower && (best === undefined || pick > best)) best = pick;
+  }
+  return best === undefined ? undefined : String(best);
 }
 
 export interface Source {
   file: string;
   text: string;
 }
+
+/** Build-tool configs: not the app's code (its own config module is). */
+const TOOL_CONFIG =
+  /(^|\/)(vite|vitest|next|nuxt|tailwind|postcss|eslint|jest|babel|webpack|rollup|svelte|astro|prettier|playwright|drizzle|tsup)\.config\./;
 
 export const SOURCE_FILE = /\.(c|m)?(j|t)sx?$/;
 
@@ -102,7 +144,7 @@ export async function readNodeSources(
 ): Promise<Source[]> {
   const entry =
     /\bnode\s+(?:--\S+\s+)*([\w./-]+\.(?:c|m)?js)\b/.exec(pkg?.scripts?.start ?? '')?.[1] ?? pkg?.main;
-  const ordered = files.filter((f) => SOURCE_FILE.test(f) && !f.endsWith('.d.ts') && !/config\./.test(f));
+  const ordered = files.filter((f) => SOURCE_FILE.test(f) && !f.endsWith('.d.ts') && !TOOL_CONFIG.test(f));
   const entryRel = entry ? path.posix.normalize(entry) : undefined;
   if (entryRel && ordered.includes(entryRel)) {
     ordered.splice(ordered.indexOf(entryRel), 1);
@@ -142,71 +184,66 @@ export function detectNodePort(
   return defaulted(DEFAULTS.nodePort, 'no PORT default or listen() call found');
 }
 
-export const SQLITE_MODULE =
-  /(?:require\(\s*|from\s+|import\(\s*)['"](?:better-sqlite3|sqlite3|node:sqlite|sqlite)['"]/;
-const STRING = String.raw`(?<q>['"\x60])(?<lit>[^'"\x60\n]+)\k<q>`;
-const ENV_DEFAULT = String.raw`process\.env(?:\.(?<v1>\w+)|\[['"](?<v2>\w+)['"]\])\s*(?:\?\?|\|\|)\s*`;
-
-/** A path expression: 'lit' or process.env.X ?? 'lit'. */
-export function parsePathExpr(expr: string): { path: string; envVar?: string } | undefined {
-  const withEnv = new RegExp(`^\\s*\\(?\\s*${ENV_DEFAULT}${STRING}`).exec(expr);
-  if (withEnv?.groups) return { envVar: withEnv.groups.v1 ?? withEnv.groups.v2, path: withEnv.groups.lit };
-  const lit = new RegExp(`^\\s*${STRING}`).exec(expr);
-  if (lit?.groups) return { path: lit.groups.lit };
-  return undefined;
-}
-
+/** The SQLite db the app opens (see node-db.ts), checked against what the volume would hide. */
 export async function detectNodeDbPath(
   root: string,
   files: string[],
-  sources: Source[],
   o: Overrides,
-): Promise<{ fact: Fact<string>; envVar?: string }> {
+  /** Where else to look when the app's own code opens no SQLite (a workspace library). */
+  elsewhere?: () => Promise<NodeDb | undefined>,
+): Promise<NodeDb> {
   const flag = dbPathOverride(o);
-  if (flag) return { fact: flag };
+  let found: NodeDb | undefined;
+  try {
+    found = (await findNodeDb(root, files)) ?? (await elsewhere?.());
+  } catch (err) {
+    // An ambiguity the flag settles is no error when the flag is given.
+    if (!flag) throw err;
+  }
+  if (flag) {
+    // --db-path wins; the env var the app reads (if any) is still set to it in the container.
+    return {
+      ...found,
+      fact: flag,
+      ...(found?.envKind === 'dir' ? { envVar: undefined, envKind: undefined } : {}),
+    };
+  }
+  if (!found) {
+    throw new UserError(
+      `No SQLite database found in ${root}: no source file opens one (better-sqlite3, sqlite3, node:sqlite, libsql, Drizzle, Knex, Sequelize, TypeORM) and there is no Prisma sqlite datasource`,
+      {
+        hint: 'ls-mix backs up a SQLite database. If the app opens one in a way it cannot see, pass --db-path with the path the app opens (relative to the app folder), e.g. --db-path data/app.db.',
+      },
+    );
+  }
+  if (!found.envVar) checkVolumeHidesNothing(found.fact, files);
+  return found;
+}
 
-  // 1. The path given to a better-sqlite3 / sqlite3 / node:sqlite constructor.
-  for (const s of sources.filter((x) => SQLITE_MODULE.test(x.text))) {
-    for (const m of s.text.matchAll(/new\s+(?:[\w$]+\.)?[\w$]+\(\s*([^)\n]*)/g)) {
-      let found = parsePathExpr(m[1]);
-      const ident = /^([A-Za-z_$][\w$]*)\s*(?:[,)]|$)/.exec(m[1])?.[1];
-      if (!found && ident) {
-        const decl = new RegExp(
-          `(?:const|let|var)\\s+${ident.replace(/\$/g, '\\$')}\\s*=\\s*([^;\\n]+)`,
-        ).exec(s.text);
-        if (decl) found = parsePathExpr(decl[1]);
-      }
-      if (found && found.path !== ':memory:' && found.path.trim() !== '') {
-        return { fact: detected(normalizeDbPath(found.path), s.file), envVar: found.envVar };
-      }
-    }
-  }
-  // 2. DATABASE_URL="file:..." in .env (Prisma resolves it relative to prisma/).
-  const prismaSchema = files.find((f) => /(^|\/)schema\.prisma$/.test(f));
-  const prismaDir = prismaSchema ? path.posix.dirname(prismaSchema) : '.';
-  const env = (await readIfExists(path.join(root, '.env'))) ?? '';
-  const envUrl = /^\s*DATABASE_URL\s*=\s*["']?file:([^"'\s?]+)/m.exec(env)?.[1];
-  if (envUrl) {
-    const p = envUrl.startsWith('/') ? envUrl : path.posix.join(prismaSchema ? prismaDir : '.', envUrl);
-    return { fact: detected(normalizeDbPath(p), '.env DATABASE_URL'), envVar: 'DATABASE_URL' };
-  }
-  // 3. Prisma datasource with a literal url.
-  if (prismaSchema) {
-    const schema = (await readIfExists(path.join(root, prismaSchema))) ?? '';
-    const ds = /datasource\s+\w+\s*\{([^}]*)\}/.exec(schema)?.[1] ?? '';
-    const url = /url\s*=\s*"file:([^"?]+)"/.exec(ds)?.[1];
-    if (/provider\s*=\s*"sqlite"/.test(ds) && url) {
-      return {
-        fact: detected(normalizeDbPath(path.posix.join(prismaDir, url)), `${prismaSchema} datasource`),
-      };
-    }
-  }
-  // 4. A SQLite file already in a usual place.
-  const common = files.find(
-    (f) => /^(data|db|App_Data|prisma)\/[^/]+$|^[^/]+$/.test(f) && SQLITE_FILE.test(f),
+/**
+ * Without an env var the volume is mounted on the db's own folder: it must not hide files of
+ * the repo there (code, migrations, a committed seed db the app copies).
+ */
+function checkVolumeHidesNothing(fact: Fact<string>, files: string[]): void {
+  const p = fact.value;
+  if (p.startsWith('/')) return;
+  const dir = path.posix.dirname(p);
+  if (dir === '.' || dir.startsWith('..')) return; // the top folder and outside: render refuses those
+  const base = path.posix.basename(p);
+  const hidden = files.filter(
+    (f) =>
+      f.startsWith(`${dir}/`) &&
+      !/(^|\/)\.git(keep|ignore)$/.test(f) &&
+      !(f === p || f.startsWith(`${p}-`) || path.posix.basename(f) === `${base}-journal`),
   );
-  if (common) return { fact: detected(common, 'existing file') };
-  return { fact: defaulted(DEFAULTS.nodeDbPath, 'no SQLite path found in the sources, .env or prisma') };
+  if (hidden.length === 0) return;
+  const shown = hidden.slice(0, 3).join(', ') + (hidden.length > 3 ? `, ... (${hidden.length} files)` : '');
+  throw new UserError(
+    `The app opens its SQLite db at ${p} (${fact.from}), and the db volume mounted on ${dir}/ would hide files of the repo there: ${shown}`,
+    {
+      hint: `Let the app read the path from an env var (e.g. process.env.DB_PATH ?? '${p}'; Prisma: url = env("DATABASE_URL")) so the container can put the db on its own volume, or move the db into a folder of its own; then run again (or pass --db-path with the new path).`,
+    },
+  );
 }
 
 export function nodeStartCommand(pkg: PackageJson | undefined, variant: Variant): string[] {

@@ -17,16 +17,13 @@ import {
 } from './detect-dotnet.js';
 import { defaulted, detected, flagged, parseVariant } from './detect-facts.js';
 import {
-  detectNodeDbPath,
-  detectNodePort,
   detectNodeVariant,
   detectNodeVersion,
   detectPackageManager,
-  nodeStartCommand,
   type PackageJson,
-  readNodeSources,
   readPackageJson,
 } from './detect-node.js';
+import { detectNodeApp, subfolderApps } from './detect-node-app.js';
 import { listFiles } from './fs-util.js';
 import { splitWords } from './names.js';
 import {
@@ -62,7 +59,7 @@ export async function detectProject(dir: string, overrides: Overrides = {}): Pro
     throw new UserError(
       `No package.json or *.csproj found in ${root}: cannot tell what kind of app this is`,
       {
-        hint: `Run it in your app's folder (or pass --dir), or pass --variant (one of ${VARIANTS.join(', ')}).`,
+        hint: await noAppHint(root, files),
       },
     );
   }
@@ -95,14 +92,7 @@ export async function detectProject(dir: string, overrides: Overrides = {}): Pro
     facts.port = await detectDotnetPort(root, projectDir, overrides);
     facts.dbPath = await detectDotnetDbPath(root, projectDir, files, overrides);
   } else {
-    const sources = await readNodeSources(root, files, pkg);
-    facts.port = detectNodePort(pkg, sources, variant.value, overrides);
-    const db = await detectNodeDbPath(root, files, sources, overrides);
-    facts.dbPath = db.fact;
-    facts.dbEnvVar = db.envVar;
-    facts.startCommand = nodeStartCommand(pkg, variant.value);
-    facts.hasBuildScript = Boolean(pkg?.scripts?.build);
-    facts.hasLockfile = facts.packageManager.source === 'detected';
+    await detectNodeApp(facts, pkg, overrides);
   }
   return facts;
 }
@@ -127,4 +117,11 @@ function detectName(root: string, o: Overrides, web: Csproj | undefined, pkg: Pa
   return splitWords(folder).length > 0
     ? detected(folder, 'folder name')
     : defaulted('MyApp', 'no name found');
+}
+
+async function noAppHint(root: string, files: string[]): Promise<string> {
+  const apps = subfolderApps(files);
+  if (apps.length > 0)
+    return `The app may be in a subfolder: pass --dir ${path.join(root, apps[0])}${apps.length > 1 ? ` (or one of ${apps.slice(1).join(', ')})` : ''}.`;
+  return `Run it in your app's folder (or pass --dir), or pass --variant (one of ${VARIANTS.join(', ')}).`;
 }

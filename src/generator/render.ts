@@ -7,6 +7,7 @@ import path from 'node:path';
 import ejs from 'ejs';
 import { UserError } from '../../runtime/errors.js';
 import { type NameForms, nameForms, replacePlaceholders } from './names.js';
+import { nodeCommands } from './node-build.js';
 import { MIXES_DIR } from './package-root.js';
 import { STORAGES } from './storage.js';
 import { composeQuote, shQuote, yamlQuote } from './text.js';
@@ -58,13 +59,25 @@ export function dbLayout(facts: ProjectFacts, names: NameForms, fit: LayoutFit =
   let envValue: string | undefined;
   if (fit.containerPath) {
     containerPath = fit.containerPath;
+  } else if (facts.dbEnvVar && facts.dbEnvKind === 'dir') {
+    // The app reads the db's folder from an env var (DATA_DIR): point it at the volume.
+    containerPath = path.posix.join('/data', facts.dbEnvFile ?? file);
+    envValue = '/data';
   } else if (facts.dbEnvVar) {
-    // The app reads its path from an env var: point it at the volume.
-    containerPath = `/data/${file}`;
+    // The app reads its path from an env var: point it at the volume (--db-path /abs: there).
+    containerPath = appPath.startsWith('/') ? appPath : `/data/${file}`;
+    const scheme = facts.dbUrlScheme ?? (facts.dbEnvVar === 'DATABASE_URL' ? 'file:' : '');
+    envValue = `${scheme}${containerPath}`;
   } else {
     containerPath = path.posix.resolve(workdir, appPath);
   }
-  if (facts.dbEnvVar) envValue = facts.dbEnvVar === 'DATABASE_URL' ? `file:${containerPath}` : containerPath;
+  // A db path set by the user's own compose file: the app's variable points at it as well.
+  if (facts.dbEnvVar && envValue === undefined) {
+    envValue =
+      facts.dbEnvKind === 'dir'
+        ? path.posix.dirname(containerPath)
+        : `${facts.dbUrlScheme ?? (facts.dbEnvVar === 'DATABASE_URL' ? 'file:' : '')}${containerPath}`;
+  }
   const containerDir = path.posix.dirname(containerPath);
   if (containerDir === workdir || workdir.startsWith(`${containerDir}/`) || containerDir === '/') {
     throw new UserError(
@@ -94,30 +107,6 @@ export function dbLayout(facts: ProjectFacts, names: NameForms, fit: LayoutFit =
       appPath.startsWith('/') || path.posix.dirname(appPath) === '.'
         ? undefined
         : path.posix.dirname(appPath),
-  };
-}
-
-function nodeCommands(facts: ProjectFacts) {
-  const pm = facts.packageManager.value;
-  const locked = facts.hasLockfile ?? false;
-  const lockfile = { npm: 'package-lock.json', yarn: 'yarn.lock', pnpm: 'pnpm-lock.yaml' }[pm];
-  return {
-    version: facts.nodeVersion.value,
-    pm,
-    manifestFiles: locked ? ['package.json', lockfile] : ['package.json'],
-    install: {
-      npm: locked ? 'npm ci' : 'npm install',
-      yarn: locked ? 'yarn install --frozen-lockfile' : 'yarn install',
-      pnpm: locked ? 'pnpm install --frozen-lockfile' : 'pnpm install',
-    }[pm],
-    build: `${pm} run build`,
-    prune: {
-      npm: 'npm prune --omit=dev',
-      yarn: locked ? 'yarn install --production --frozen-lockfile' : 'yarn install --production',
-      pnpm: 'pnpm prune --prod',
-    }[pm],
-    hasBuildScript: facts.hasBuildScript ?? false,
-    start: facts.startCommand ?? ['npm', 'start'],
   };
 }
 
@@ -186,7 +175,8 @@ export function renderContext(
     sh: shQuote,
     yq: yamlQuote,
     cq: composeQuote,
-    node: nodeCommands(facts),
+    node: { ...nodeCommands(facts), versionFrom: versionFrom(facts) },
+    seedDbFiles: facts.nodeBuild?.seedDbFiles ?? [],
     dotnet: {
       version: facts.dotnetVersion.value,
       csproj: facts.csproj,
@@ -233,4 +223,11 @@ export async function renderMix(
     out.push({ path: target, content, ...FILE_RULES[target] });
   }
   return out;
+}
+
+function versionFrom(facts: ProjectFacts): string {
+  const v = facts.nodeVersion;
+  return v.source === 'default'
+    ? `no version declared: ${v.from}`
+    : `${v.source === 'flag' ? 'from' : 'from'} ${v.from}`;
 }

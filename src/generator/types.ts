@@ -60,6 +60,43 @@ export interface ProjectFacts {
   hasBuildScript?: boolean;
   /** Node: whether a lockfile exists (npm ci needs one). */
   hasLockfile?: boolean;
+  /** Node: the app reads its db path's folder (`dir`) or the file itself (`file`) from dbEnvVar. */
+  dbEnvKind?: 'file' | 'dir';
+  /** Node, `dir` kind: the db file's path inside that folder (`app.db`, `db/app.db`). */
+  dbEnvFile?: string;
+  /** Node: dbEnvVar holds a URL with this scheme (`file:` for Prisma / libsql). */
+  dbUrlScheme?: string;
+  /** Node: how the image installs, builds and starts the app (package manager files, workspace, Prisma). */
+  nodeBuild?: NodeBuildFacts;
+}
+
+export interface NodeBuildFacts {
+  /** The workspace package that is the app, relative to dir (posix); absent for a single package. */
+  appDir?: string;
+  /** Its package name (for `--filter` / `workspace focus`). */
+  appPackage?: string;
+  /** Every workspace's package.json (copied before installing so the lockfile matches). */
+  workspaceManifests: string[];
+  /** Files at the top that configure the install (.npmrc, .yarnrc.yml, pnpm-workspace.yaml, .nvmrc, ...). */
+  configFiles: string[];
+  /** Folders the install needs (.yarn/releases, .yarn/plugins, .yarn/patches, patches). */
+  configDirs: string[];
+  /** `packageManager` from package.json (corepack pins the version with it). */
+  packageManagerSpec?: string;
+  /** Yarn 2+ (Berry). */
+  yarnBerry: boolean;
+  /** Yarn Berry with Plug'n'Play (no node_modules folder). */
+  yarnPnp: boolean;
+  /** The app's package.json has `"type": "module"` (PnP then also needs Yarn's ESM loader). */
+  esm?: boolean;
+  /** pnpm: native SQLite packages the project does not allow to build (the Dockerfile rebuilds them). */
+  pnpmUnapprovedBuilds: string[];
+  /** Prisma schema relative to dir: `prisma generate` in the build, `migrate deploy` before start. */
+  prismaSchema?: string;
+  /** The `prisma` CLI is a devDependency (then dev dependencies stay in the image for migrate deploy). */
+  prismaCliIsDev?: boolean;
+  /** SQLite files of the repo that are not the live db (a seed / template the app copies): kept in the image. */
+  seedDbFiles?: string[];
 }
 
 export interface Overrides {
@@ -74,6 +111,8 @@ export interface Overrides {
   branch?: string;
   /** The compose service that runs the app, in a compose file of the user's. */
   service?: string;
+  /** Node workspaces: the package folder of the app (relative to dir). */
+  app?: string;
 }
 
 export interface MixDefinition {

@@ -156,7 +156,10 @@ console.log(JSON.stringify({ statuses, notes: r.ok ? (await r.json()).map((n) =>
       projectDir = (await timed(`ls-mix add ${backend.mix}`, () => projectWithMix(backend.mix, tarball))).dir;
       const config = parse(await readFile(join(projectDir, 'litestream.yml'), 'utf8'));
       replicaPath = String(config.dbs[0].replicas[0].path);
-      await timed('build the app image (Dockerfile)', () => build(projectDir, app));
+      // The generated Dockerfile's base is node:${NODE_VERSION}-slim: here the local image of this node.
+      await timed('build the app image (Dockerfile)', () =>
+        build(projectDir, app, ['--build-arg', `NODE_VERSION=${process.versions.node.split('.')[0]}`]),
+      );
       await timed('build the sidecar image (.deploy/litestream.Dockerfile)', () =>
         build(projectDir, sidecar, [
           '-f',

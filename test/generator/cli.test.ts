@@ -44,7 +44,11 @@ describe('ls-mix CLI', { timeout: 180_000 }, () => {
       expect.arrayContaining(['name', 'variant', 'dbPath', 'packageManager', 'nodeVersion']),
     );
     expect(out.defaulted).toEqual(['port']);
-    expect(out.facts.dbPath).toEqual({ value: 'data/guestbook.db', source: 'detected', from: 'lib/db.ts' });
+    expect(out.facts.dbPath).toEqual({
+      value: 'data/guestbook.db',
+      source: 'detected',
+      from: 'lib/db.ts:4 (better-sqlite3)',
+    });
     expect(out.files.every((f: { status: string }) => f.status === 'create')).toBe(true);
     expect(out.ghSecretSet).toContain('gh secret set AWS_SECRET_ACCESS_KEY');
 

@@ -31,7 +31,7 @@ describe('detectProject on the fixture apps', () => {
   it('Next.js app: `process.env.X || literal` in lib/db.ts, port from the Next.js default, .nvmrc', async () => {
     const f = await detectProject(path.join(FIXTURES_DIR, 'nextjs'));
     expect(f.variant).toEqual(fact('nextjs', 'detected'));
-    expect(f.dbPath).toEqual(fact('data/guestbook.db', 'detected', 'lib/db.ts'));
+    expect(f.dbPath).toEqual(fact('data/guestbook.db', 'detected', 'lib/db.ts:4 (better-sqlite3)'));
     expect(f.dbEnvVar).toBe('DATABASE_PATH');
     expect(f.port).toEqual(fact(3000, 'default', 'Next.js default'));
     expect(f.nodeVersion).toEqual(fact('20', 'detected', '.nvmrc'));
@@ -41,7 +41,9 @@ describe('detectProject on the fixture apps', () => {
   it('Vue + Vite app with an Express/sqlite3 server: literal path, listen(8080), pnpm', async () => {
     const f = await detectProject(path.join(FIXTURES_DIR, 'vue-vite'));
     expect(f.variant).toEqual(fact('vue-vite', 'detected'));
-    expect(f.dbPath).toEqual(fact('db/todos.sqlite3', 'detected', 'server/index.js'));
+    expect(f.dbPath).toEqual(
+      fact('db/todos.sqlite3', 'detected', expect.stringMatching(/^server\/index\.js:\d+ \(sqlite3\)$/)),
+    );
     expect(f.dbEnvVar).toBeUndefined();
     expect(f.port).toEqual(fact(8080, 'detected', 'server/index.js'));
     expect(f.packageManager).toEqual(fact('pnpm', 'detected', 'pnpm-lock.yaml'));
@@ -53,7 +55,7 @@ describe('detectProject on the fixture apps', () => {
     const f = await detectProject(path.join(FIXTURES_DIR, 'express'));
     expect(f.variant).toEqual(fact('node', 'detected'));
     expect(f.name).toEqual(fact('notes-api', 'detected', 'package.json'));
-    expect(f.dbPath).toEqual(fact('data/notes.db', 'detected', 'src/db.js'));
+    expect(f.dbPath).toEqual(fact('data/notes.db', 'detected', 'src/db.js:5 (better-sqlite3)'));
     expect(f.dbEnvVar).toBe('DB_PATH');
     expect(f.port).toEqual(fact(3000, 'detected', 'src/server.js'));
   });
@@ -87,11 +89,17 @@ describe('other sources and overrides', () => {
     );
     await writeFile(path.join(dir, '.env'), 'DATABASE_URL="file:./data/dev.db"\n');
     const f = await detectProject(dir);
-    expect(f.dbPath).toEqual(fact('prisma/data/dev.db', 'detected', '.env DATABASE_URL'));
+    expect(f.dbPath).toEqual(
+      fact(
+        'prisma/data/dev.db',
+        'detected',
+        'prisma/schema.prisma:1 (Prisma datasource), DATABASE_URL in .env',
+      ),
+    );
     expect(f.dbEnvVar).toBe('DATABASE_URL');
   });
 
-  it('Prisma datasource with a literal url; node:sqlite DatabaseSync; defaults when nothing is found', async () => {
+  it('Prisma datasource with a literal url; node:sqlite DatabaseSync; no SQLite at all is refused', async () => {
     const dir = await tempDir();
     await writeFile(path.join(dir, 'package.json'), '{"name":"p"}');
     await mkdir(path.join(dir, 'prisma'));
@@ -100,7 +108,7 @@ describe('other sources and overrides', () => {
       'datasource db {\n  provider = "sqlite"\n  url = "file:../db/app.db"\n}\n',
     );
     expect((await detectProject(dir)).dbPath).toEqual(
-      fact('db/app.db', 'detected', 'prisma/schema.prisma datasource'),
+      fact('db/app.db', 'detected', 'prisma/schema.prisma:1 (Prisma datasource)'),
     );
 
     const dir2 = await tempDir();
@@ -110,19 +118,22 @@ describe('other sources and overrides', () => {
       "import { DatabaseSync } from 'node:sqlite';\nconst db = new DatabaseSync(process.env['SQLITE_FILE'] ?? 'store/q.sqlite');\nserver.listen({ port: 5050 });\n",
     );
     const f2 = await detectProject(dir2);
-    expect(f2.dbPath).toEqual(fact('store/q.sqlite', 'detected', 'main.mjs'));
+    expect(f2.dbPath).toEqual(fact('store/q.sqlite', 'detected', 'main.mjs:2 (node:sqlite)'));
     expect(f2.dbEnvVar).toBe('SQLITE_FILE');
     expect(f2.port).toEqual(fact(5050, 'detected', 'main.mjs'));
 
     const dir3 = await tempDir('plain-app-');
     await writeFile(path.join(dir3, 'package.json'), '{}');
-    const f3 = await detectProject(dir3);
+    // No SQLite at all: refused, naming the flag; with --db-path the defaults apply.
+    await expect(detectProject(dir3)).rejects.toThrow(/No SQLite database found in .*plain-app-/);
+    await expect(detectProject(dir3)).rejects.toMatchObject({ hint: expect.stringContaining('--db-path') });
+    const f3 = await detectProject(dir3, { dbPath: 'data/app.db' });
     expect(f3.name.value).toMatch(/^plain-app-/);
     expect(f3.name.source).toBe('detected');
-    expect(f3.dbPath).toEqual(fact('data/app.db', 'default'));
+    expect(f3.dbPath).toEqual(fact('data/app.db', 'flag', '--db-path'));
     expect(f3.port).toEqual(fact(3000, 'default'));
     expect(f3.packageManager).toEqual(fact('npm', 'default'));
-    expect(f3.nodeVersion).toEqual(fact('20', 'default'));
+    expect(f3.nodeVersion).toEqual(fact('26', 'default', 'newest Node LTS line'));
   });
 
   it('a ServiceStack jamstack layout (.NET API + Vue UI folder) is a dotnet app with a UI build', async () => {
@@ -209,6 +220,6 @@ describe('bad input: one clear error', () => {
     const dir = await copyFixture('express');
     await symlink('/usr', path.join(dir, 'usr-link'));
     const f = await detectProject(dir);
-    expect(f.dbPath.from).toBe('src/db.js');
+    expect(f.dbPath.from).toBe('src/db.js:5 (better-sqlite3)');
   });
 });

@@ -1,0 +1,416 @@
+/**
+ * Evaluates the expression an app passes as its SQLite path, statically: string literals,
+ * templates, `+`, `path.join/resolve`, `__dirname` / `import.meta.dirname`, `process.cwd()`,
+ * `process.env.X || 'default'` / `?? path.join(...)`, constants, and values imported from
+ * the app's own modules (a config module). Anything else is "unknown" — never a guess.
+ */
+import path from 'node:path';
+import type { Node } from '@babel/types';
+import { importsOf, type ParsedSource, requiredModule, walk } from './js-ast.js';
+
+/** The app's working directory (the folder it is started in), as a marker inside paths. */
+export const CWD = '/\u0000app';
+
+/** A string the app computes: fully known, or an env var's value (with a default) + a suffix. */
+export type PathValue =
+  | { kind: 'str'; value: string }
+  | { kind: 'env'; name: string; fallback?: string; suffix: string };
+
+/** Loads (and parses) another source file of the app by its root-relative path. */
+export type SourceLoader = (file: string) => ParsedSource | undefined;
+
+const MAX_DEPTH = 12;
+const PATH_MODULES = new Set(['path', 'node:path', 'path/posix', 'node:path/posix', 'upath', 'pathe']);
+
+export class Evaluator {
+  constructor(private readonly load: SourceLoader) {}
+
+  /** The value of `node` as a path or URL string. */
+  value(src: ParsedSource, node: Node | null | undefined, depth = 0): PathValue | undefined {
+    if (!node || depth > MAX_DEPTH) return undefined;
+    const inner = unwrap(node);
+    if (inner !== node) return this.value(src, inner, depth + 1);
+    switch (node.type) {
+      case 'StringLiteral':
+        return str(node.value);
+      case 'TemplateLiteral': {
+        const parts: PathValue[] = [];
+        node.quasis.forEach((q, i) => {
+          parts.push(str(q.value.cooked ?? q.value.raw));
+          if (i < node.expressions.length)
+            parts.push(this.value(src, node.expressions[i] as Node, depth + 1) ?? UNKNOWN);
+        });
+        return concat(parts);
+      }
+      case 'BinaryExpression':
+        if (node.operator !== '+') return undefined;
+        return concat([
+          this.value(src, node.left as Node, depth + 1) ?? UNKNOWN,
+          this.value(src, node.right, depth + 1) ?? UNKNOWN,
+        ]);
+      case 'LogicalExpression': {
+        if (node.operator === '&&') return undefined;
+        const left = this.value(src, node.left, depth + 1);
+        const right = this.value(src, node.right, depth + 1);
+        if (
+          left?.kind === 'env' &&
+          left.fallback === undefined &&
+          left.suffix === '' &&
+          right?.kind === 'str'
+        )
+          return { ...left, fallback: right.value };
+        return left?.kind === 'str' ? left : undefined;
+      }
+      case 'CallExpression':
+        return this.call(src, node, depth);
+      case 'Identifier':
+        if (node.name === '__dirname') return str(path.posix.join(CWD, path.posix.dirname(src.file)));
+        if (node.name === '__filename') return str(path.posix.join(CWD, src.file));
+        break;
+      case 'MemberExpression': {
+        const env = envName(node, src, this);
+        if (env) return { kind: 'env', name: env, suffix: '' };
+        const meta = importMeta(node);
+        if (meta === 'dirname') return str(path.posix.join(CWD, path.posix.dirname(src.file)));
+        if (meta === 'filename' || meta === 'url') return str(path.posix.join(CWD, src.file));
+        break;
+      }
+    }
+    const target = this.deref(src, node, depth + 1);
+    if (target && target.node !== node) return this.value(target.src, target.node, depth + 1);
+    return undefined;
+  }
+
+  private call(
+    src: ParsedSource,
+    node: Node & { type: 'CallExpression' },
+    depth: number,
+  ): PathValue | undefined {
+    const fn = this.calleeName(src, node.callee as Node);
+    const args = node.arguments.map((a) =>
+      a.type === 'SpreadElement' ? UNKNOWN : (this.value(src, a as Node, depth + 1) ?? UNKNOWN),
+    );
+    switch (fn) {
+      case 'path.join':
+        return joinPaths(args, false);
+      case 'path.resolve':
+        return joinPaths(args, true);
+      case 'path.dirname':
+        return args[0]?.kind === 'str' ? str(path.posix.dirname(args[0].value)) : undefined;
+      case 'process.cwd':
+        return str(CWD);
+      case 'url.fileURLToPath': {
+        const a = node.arguments[0];
+        // fileURLToPath(new URL('../data/app.db', import.meta.url))
+        if (a?.type === 'NewExpression' && a.callee.type === 'Identifier' && a.callee.name === 'URL') {
+          const rel = this.value(src, a.arguments[0] as Node, depth + 1);
+          if (rel?.kind === 'str' && importMeta(a.arguments[1] as Node) === 'url')
+            return str(path.posix.join(CWD, path.posix.dirname(src.file), rel.value));
+          return undefined;
+        }
+        return args[0];
+      }
+      case 'String':
+        return args[0];
+    }
+    return undefined;
+  }
+
+  /** `path.join`, `join` (imported from path), `process.cwd`, `fileURLToPath`, ... */
+  private calleeName(src: ParsedSource, callee: Node): string | undefined {
+    const imports = importsOf(src.program);
+    if (callee.type === 'Identifier') {
+      const b = imports.get(callee.name);
+      if (b && PATH_MODULES.has(b.module) && ['join', 'resolve', 'dirname'].includes(b.imported))
+        return `path.${b.imported}`;
+      if (b && (b.module === 'url' || b.module === 'node:url') && b.imported === 'fileURLToPath')
+        return 'url.fileURLToPath';
+      if (callee.name === 'String') return 'String';
+      return undefined;
+    }
+    if (callee.type === 'MemberExpression' && callee.property.type === 'Identifier') {
+      const prop = callee.property.name;
+      const obj = callee.object;
+      if (obj.type === 'Identifier') {
+        if (obj.name === 'process' && prop === 'cwd') return 'process.cwd';
+        const b = imports.get(obj.name);
+        const mod = b?.module ?? (obj.name === 'path' ? 'path' : undefined);
+        if (mod && PATH_MODULES.has(mod)) return `path.${prop}`;
+        if ((mod === 'url' || mod === 'node:url') && prop === 'fileURLToPath') return 'url.fileURLToPath';
+      }
+      // require('path').join(...)
+      const req = obj.type === 'CallExpression' ? requiredModule(obj) : undefined;
+      if (req && PATH_MODULES.has(req)) return `path.${prop}`;
+      // path.posix.join(...)
+      if (
+        obj.type === 'MemberExpression' &&
+        obj.object.type === 'Identifier' &&
+        obj.property.type === 'Identifier'
+      ) {
+        const b = imports.get(obj.object.name);
+        if ((b && PATH_MODULES.has(b.module)) || obj.object.name === 'path') return `path.${prop}`;
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * The node an identifier or member expression stands for: a `const` in the same file, an
+   * export of an imported module of the app, a property of an object literal.
+   */
+  deref(src: ParsedSource, node: Node, depth = 0): { src: ParsedSource; node: Node } | undefined {
+    if (depth > MAX_DEPTH) return undefined;
+    const inner = unwrap(node);
+    if (inner !== node) return this.deref(src, inner, depth + 1);
+    if (node.type === 'Identifier') {
+      const init = declaredValue(src.program, node.name);
+      if (init) return this.deref(src, init, depth + 1) ?? { src, node: init };
+      const b = importsOf(src.program).get(node.name);
+      if (!b) return undefined;
+      const mod = this.module(src, b.module);
+      if (!mod) return undefined;
+      if (b.imported === '*') return { src: mod, node: mod.program as Node };
+      const exp = exportedValue(mod.program, b.imported);
+      return exp ? (this.deref(mod, exp, depth + 1) ?? { src: mod, node: exp }) : undefined;
+    }
+    if (node.type === 'MemberExpression' || node.type === 'OptionalMemberExpression') {
+      const key = propertyKey(node);
+      if (key === undefined) return undefined;
+      const obj = this.deref(src, node.object, depth + 1);
+      if (!obj) return undefined;
+      const found =
+        obj.node.type === 'Program'
+          ? exportedValue(obj.node, key)
+          : objectProperty(unwrapObject(obj.node), key);
+      return found ? (this.deref(obj.src, found, depth + 1) ?? { src: obj.src, node: found }) : undefined;
+    }
+    // defineConfig({...}) / Object.freeze({...}) / z.object(...).parse(...): an object argument.
+    if (
+      node.type === 'CallExpression' &&
+      node.arguments.length === 1 &&
+      node.arguments[0].type === 'ObjectExpression'
+    )
+      return { src, node: node.arguments[0] as Node };
+    return { src, node };
+  }
+
+  /** An object literal the node stands for, with the file it is in. */
+  object(src: ParsedSource, node: Node | null | undefined): { src: ParsedSource; node: Node } | undefined {
+    if (!node) return undefined;
+    const d = this.deref(src, node);
+    if (!d) return undefined;
+    const obj = unwrapObject(d.node);
+    return obj.type === 'ObjectExpression' ? { src: d.src, node: obj } : undefined;
+  }
+
+  /** A relative import of the app's own code, resolved like Node / bundlers do. */
+  private module(from: ParsedSource, spec: string): ParsedSource | undefined {
+    let base: string;
+    if (spec.startsWith('.')) base = path.posix.join(path.posix.dirname(from.file), spec);
+    else if (spec.startsWith('@/') || spec.startsWith('~/'))
+      base = spec.slice(2); // tsconfig paths, the usual alias
+    else return undefined;
+    const stem = base.replace(/\.(c|m)?js$/, '');
+    for (const c of [
+      base,
+      ...['.ts', '.js', '.mjs', '.cjs', '.mts', '.cts', '.tsx', '.jsx'].map((e) => stem + e),
+      ...['index.ts', 'index.js', 'index.mjs'].map((i) => `${base}/${i}`),
+      ...['index.ts', 'index.js'].map((i) => `src/${base}/${i}`),
+      ...['.ts', '.js'].map((e) => `src/${stem}${e}`),
+    ]) {
+      const loaded = this.load(path.posix.normalize(c));
+      if (loaded) return loaded;
+    }
+    return undefined;
+  }
+}
+
+const UNKNOWN: PathValue = { kind: 'env', name: '\u0000unknown', suffix: '' };
+const str = (value: string): PathValue => ({ kind: 'str', value });
+
+function concat(parts: PathValue[]): PathValue | undefined {
+  if (parts.some((p) => p === UNKNOWN)) return undefined;
+  const [first, ...rest] = parts;
+  if (!first) return str('');
+  if (rest.some((p) => p.kind !== 'str')) return undefined;
+  const tail = rest.map((p) => (p as { value: string }).value).join('');
+  return first.kind === 'str' ? str(first.value + tail) : { ...first, suffix: first.suffix + tail };
+}
+
+function joinPaths(args: PathValue[], resolve: boolean): PathValue | undefined {
+  if (args.length === 0 || args.some((a) => a === UNKNOWN)) return undefined;
+  // path.resolve: the last absolute argument wins.
+  let start = 0;
+  if (resolve)
+    for (let i = 0; i < args.length; i++)
+      if (args[i].kind === 'env' || (args[i] as { value: string }).value.startsWith('/')) start = i;
+  const used = args.slice(start);
+  const [first, ...rest] = used;
+  if (rest.some((a) => a.kind !== 'str')) return undefined;
+  const tail = rest.map((a) => (a as { value: string }).value);
+  if (first.kind === 'env') {
+    const suffix = tail.length ? `/${path.posix.join(...tail)}` : '';
+    return { ...first, suffix: first.suffix + suffix };
+  }
+  const joined = path.posix.join(first.value, ...tail);
+  return str(resolve && !joined.startsWith('/') ? path.posix.join(CWD, joined) : joined);
+}
+
+/** Parentheses, TypeScript casts and `!` are transparent. */
+function unwrap(node: Node): Node {
+  switch (node.type) {
+    case 'TSAsExpression':
+    case 'TSSatisfiesExpression':
+    case 'TSNonNullExpression':
+    case 'TSTypeAssertion':
+    case 'ParenthesizedExpression':
+      return node.expression;
+    case 'AwaitExpression':
+      return node.argument;
+    default:
+      return node;
+  }
+}
+
+function unwrapObject(node: Node): Node {
+  const n = unwrap(node);
+  if (n.type === 'CallExpression' && n.arguments.length >= 1 && n.arguments[0].type === 'ObjectExpression')
+    return n.arguments[0] as Node;
+  return n;
+}
+
+function propertyKey(
+  node: Node & { type: 'MemberExpression' | 'OptionalMemberExpression' },
+): string | undefined {
+  if (!node.computed && node.property.type === 'Identifier') return node.property.name;
+  if (node.property.type === 'StringLiteral') return node.property.value;
+  return undefined;
+}
+
+/** `process.env.X`, `process.env['X']`, `import.meta.env.X`, or `env.X` where `env` is process.env. */
+function envName(node: Node, src: ParsedSource, ev: Evaluator): string | undefined {
+  if (node.type !== 'MemberExpression' && node.type !== 'OptionalMemberExpression') return undefined;
+  const key = propertyKey(node);
+  if (!key) return undefined;
+  const obj = node.object;
+  if (isProcessEnv(obj)) return key;
+  if (obj.type === 'MemberExpression' && importMeta(obj) === 'env') return key;
+  if (obj.type === 'Identifier') {
+    // const env = process.env / const { env } = process / const env = schema.parse(process.env)
+    const target = ev.deref(src, obj);
+    const n = target?.node;
+    if (n && isProcessEnv(n)) return key;
+    if (n?.type === 'CallExpression' && n.arguments.some((a) => isProcessEnv(a as Node))) return key;
+    if (isDestructuredEnv(src.program, obj.name)) return key;
+  }
+  return undefined;
+}
+
+function isProcessEnv(n: Node): boolean {
+  return (
+    n.type === 'MemberExpression' &&
+    n.object.type === 'Identifier' &&
+    n.object.name === 'process' &&
+    !n.computed &&
+    n.property.type === 'Identifier' &&
+    n.property.name === 'env'
+  );
+}
+
+/** `const { env } = process` binds `env` to process.env. */
+function isDestructuredEnv(program: Node | undefined, name: string): boolean {
+  for (const n of walk(program)) {
+    if (
+      n.type === 'VariableDeclarator' &&
+      n.id.type === 'ObjectPattern' &&
+      n.init?.type === 'Identifier' &&
+      n.init.name === 'process' &&
+      n.id.properties.some(
+        (p) =>
+          p.type === 'ObjectProperty' &&
+          p.key.type === 'Identifier' &&
+          p.key.name === 'env' &&
+          p.value.type === 'Identifier' &&
+          p.value.name === name,
+      )
+    )
+      return true;
+  }
+  return false;
+}
+
+/** `import.meta.dirname` -> 'dirname', `import.meta.url` -> 'url', ... */
+function importMeta(node: Node | undefined): string | undefined {
+  if (node?.type !== 'MemberExpression' || node.property.type !== 'Identifier') return undefined;
+  const o = node.object;
+  return o.type === 'MetaProperty' && o.meta.name === 'import' && o.property.name === 'meta'
+    ? node.property.name
+    : undefined;
+}
+
+/** The initializer of a `const/let/var NAME = ...` in the file (the first one). */
+function declaredValue(program: Node | undefined, name: string): Node | undefined {
+  for (const n of walk(program)) {
+    if (n.type === 'VariableDeclarator' && n.id.type === 'Identifier' && n.id.name === name && n.init) {
+      // an import binding is resolved through its module, not here
+      if (
+        n.init.type === 'CallExpression' &&
+        n.init.callee.type === 'Identifier' &&
+        n.init.callee.name === 'require'
+      )
+        return undefined;
+      return n.init;
+    }
+  }
+  return undefined;
+}
+
+/** What a module exports under `name` (`default` for the default export / module.exports). */
+function exportedValue(program: Node | undefined, name: string): Node | undefined {
+  for (const n of walk(program)) {
+    if (name === 'default' && n.type === 'ExportDefaultDeclaration') return n.declaration as Node;
+    if (n.type === 'ExportNamedDeclaration') {
+      const d = n.declaration;
+      if (d?.type === 'VariableDeclaration') {
+        for (const v of d.declarations)
+          if (v.id.type === 'Identifier' && v.id.name === name && v.init) return v.init;
+      }
+      for (const s of n.specifiers) {
+        if (s.type === 'ExportSpecifier') {
+          const exported = s.exported.type === 'Identifier' ? s.exported.name : s.exported.value;
+          if (exported === name) return declaredValue(program, s.local.name) ?? s.local;
+        }
+      }
+    }
+    if (n.type === 'AssignmentExpression' && n.operator === '=' && n.left.type === 'MemberExpression') {
+      const l = n.left;
+      const key = propertyKey(l);
+      // module.exports = X
+      if (l.object.type === 'Identifier' && l.object.name === 'module' && key === 'exports') {
+        if (name === 'default') return n.right;
+        const p = objectProperty(unwrapObject(n.right), name);
+        if (p) return p;
+      }
+      // exports.name = X / module.exports.name = X
+      const isExports =
+        (l.object.type === 'Identifier' && l.object.name === 'exports') ||
+        (l.object.type === 'MemberExpression' &&
+          l.object.object.type === 'Identifier' &&
+          l.object.object.name === 'module');
+      if (isExports && key === name) return n.right;
+    }
+  }
+  return undefined;
+}
+
+/** The value of `key` in an object literal (`{ key: v }`, `{ 'key': v }`, `{ key }`). */
+export function objectProperty(obj: Node | undefined, key: string): Node | undefined {
+  if (obj?.type !== 'ObjectExpression') return undefined;
+  for (const p of obj.properties) {
+    if (p.type !== 'ObjectProperty') continue;
+    const k =
+      p.key.type === 'Identifier' ? p.key.name : p.key.type === 'StringLiteral' ? p.key.value : undefined;
+    if (k === key) return p.value as Node;
+  }
+  return undefined;
+}

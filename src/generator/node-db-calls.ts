@@ -1,0 +1,214 @@
+/**
+ * The calls that open a SQLite database in a Node app, found in its parsed sources by what
+ * they are bound to (an import or require of the driver / ORM), never by the look of a string:
+ * better-sqlite3, sqlite3, node:sqlite, bun:sqlite, libsql / @libsql/client, the `sqlite`
+ * wrapper, Drizzle, Knex, Sequelize, TypeORM (and NestJS's TypeOrmModule), drizzle-kit config.
+ */
+import type { Node } from '@babel/types';
+import { importsOf, lineOf, type ParsedSource, requiredModule, walk } from './js-ast.js';
+import { type Evaluator, objectProperty, type PathValue } from './js-eval.js';
+
+/** Module names whose presence in a file makes it worth parsing. */
+export const SQLITE_MODULES =
+  /['"](?:better-sqlite3|sqlite3|node:sqlite|bun:sqlite|sqlite|libsql|@libsql\/client[\w/-]*|drizzle-orm\/[\w-]+|drizzle-kit|knex|sequelize|@sequelize\/core|typeorm|@nestjs\/typeorm)['"]/;
+
+export interface OpenCall {
+  file: string;
+  line: number;
+  /** The driver or ORM, for messages (`better-sqlite3`, `Knex`, ...). */
+  via: string;
+  /** The path (or URL) argument's value; undefined when it cannot be worked out statically. */
+  value?: PathValue;
+  /** The argument as written, for messages. */
+  expr: string;
+  /** The value is a URL (`file:x.db`, `sqlite:x.db`); holds the scheme to keep. */
+  url?: boolean;
+  /** From a tool's config (drizzle-kit), not the app's own code: used only when nothing else is found. */
+  toolConfig?: boolean;
+  /** Opens an in-memory db (not something to back up). */
+  memory?: boolean;
+}
+
+interface Callee {
+  module: string;
+  name: string;
+}
+
+const SQLITE_CLIENTS = new Set(['sqlite3', 'better-sqlite3', 'sqlite', 'libsql']);
+const TYPEORM_TYPES = new Set(['sqlite', 'better-sqlite3', 'libsql']);
+
+export function openCallsIn(src: ParsedSource, ev: Evaluator): OpenCall[] {
+  if (!src.program || !SQLITE_MODULES.test(src.text)) return [];
+  const imports = importsOf(src.program);
+  const out: OpenCall[] = [];
+  for (const node of walk(src.program)) {
+    if (node.type !== 'NewExpression' && node.type !== 'CallExpression') continue;
+    const callee = resolveCallee(node.callee as Node, imports);
+    if (!callee) continue;
+    const args = node.arguments as Node[];
+    const found = match(callee, args, node.type === 'NewExpression', src, ev);
+    if (!found) continue;
+    const arg = found.arg;
+    const argSrc = found.argSrc ?? src;
+    const value = arg ? ev.value(argSrc, arg) : undefined;
+    const text = arg?.start != null && arg.end != null ? argSrc.text.slice(arg.start, arg.end) : '(none)';
+    const memory = value?.kind === 'str' && /(^|:)(:memory:|)$|mode=memory/.test(value.value);
+    out.push({
+      file: src.file,
+      line: lineOf(node),
+      via: found.via,
+      value: memory ? undefined : value,
+      expr: text.length > 80 ? `${text.slice(0, 77)}...` : text,
+      url: found.url,
+      toolConfig: found.toolConfig,
+      memory: memory || (arg === undefined && found.noArgIsMemory),
+    });
+  }
+  return out;
+}
+
+/** What a callee is bound to: `Database` from 'better-sqlite3', `sqlite3.Database`, `require('knex')`. */
+function resolveCallee(
+  callee: Node,
+  imports: Map<string, { module: string; imported: string }>,
+): Callee | undefined {
+  if (callee.type === 'Identifier') {
+    const b = imports.get(callee.name);
+    return b ? { module: b.module, name: b.imported } : undefined;
+  }
+  const direct = requiredModule(callee);
+  if (direct && callee.type === 'CallExpression' && callee.callee.type === 'Identifier')
+    return { module: direct, name: '*' };
+  if (
+    (callee.type === 'MemberExpression' || callee.type === 'OptionalMemberExpression') &&
+    callee.property.type === 'Identifier'
+  ) {
+    const prop = callee.property.name;
+    let obj = callee.object;
+    // sqlite3.verbose().Database / require('sqlite3').Database
+    if (obj.type === 'CallExpression' && obj.callee.type === 'MemberExpression') obj = obj.callee.object;
+    if (obj.type === 'Identifier') {
+      const b = imports.get(obj.name);
+      if (b)
+        return {
+          module: b.module,
+          name: b.imported === '*' || b.imported === 'default' ? prop : `${b.imported}.${prop}`,
+        };
+    }
+    const m = requiredModule(obj);
+    if (m) return { module: m, name: prop };
+  }
+  return undefined;
+}
+
+interface Match {
+  via: string;
+  arg?: Node;
+  /** The file `arg` is in, when not the call's (an object from a config module). */
+  argSrc?: ParsedSource;
+  url?: boolean;
+  toolConfig?: boolean;
+  noArgIsMemory?: boolean;
+}
+
+function match(c: Callee, args: Node[], isNew: boolean, src: ParsedSource, ev: Evaluator): Match | undefined {
+  const whole = c.name === 'default' || c.name === '*';
+  const m = c.module;
+  if (m === 'better-sqlite3' || m === 'libsql') {
+    // new Database(path) / Database(path); no argument = an in-memory db
+    if (whole || c.name === 'Database') return { via: m, arg: args[0], noArgIsMemory: true };
+    return undefined;
+  }
+  if (m === 'sqlite3') return c.name === 'Database' && isNew ? { via: 'sqlite3', arg: args[0] } : undefined;
+  if (m === 'node:sqlite')
+    return c.name === 'DatabaseSync' ? { via: 'node:sqlite', arg: args[0], noArgIsMemory: true } : undefined;
+  if (m === 'bun:sqlite')
+    return c.name === 'Database' ? { via: 'bun:sqlite', arg: args[0], noArgIsMemory: true } : undefined;
+  if (m === 'sqlite' && c.name === 'open') {
+    return { via: 'sqlite', ...prop(src, ev, args[0], 'filename') };
+  }
+  if (m.startsWith('@libsql/client') && c.name === 'createClient')
+    return { via: '@libsql/client', ...prop(src, ev, args[0], 'url'), url: true };
+  if (m.startsWith('drizzle-orm/') && c.name === 'drizzle' && /sqlite|libsql/.test(m))
+    return drizzleArg(m, args[0], src, ev);
+  if (m === 'drizzle-kit' && c.name === 'defineConfig') {
+    const cfg = ev.object(src, args[0]);
+    const dialect = ev.value(src, objectProperty(cfg?.node, 'dialect'));
+    if (!cfg || dialect?.kind !== 'str' || !['sqlite', 'turso'].includes(dialect.value)) return undefined;
+    const creds = ev.object(cfg.src, objectProperty(cfg.node, 'dbCredentials'));
+    return {
+      via: 'drizzle-kit config',
+      arg: objectProperty(creds?.node, 'url'),
+      argSrc: creds?.src,
+      url: true,
+      toolConfig: true,
+    };
+  }
+  if (m === 'knex' && (whole || c.name === 'knex')) {
+    const cfg = ev.object(src, args[0]);
+    const client = ev.value(src, objectProperty(cfg?.node, 'client'));
+    if (!cfg || client?.kind !== 'str' || !SQLITE_CLIENTS.has(client.value)) return undefined;
+    const conn = objectProperty(cfg.node, 'connection');
+    const connObj = ev.object(cfg.src, conn);
+    if (connObj) return { via: 'Knex', arg: objectProperty(connObj.node, 'filename'), argSrc: connObj.src };
+    return { via: 'Knex', arg: conn ?? undefined, argSrc: cfg.src };
+  }
+  if ((m === 'sequelize' || m === '@sequelize/core') && c.name === 'Sequelize' && isNew) {
+    const first = ev.value(src, args[0]);
+    if (first?.kind === 'str' && /^sqlite:/.test(first.value))
+      return { via: 'Sequelize', arg: args[0], url: true };
+    for (const a of args) {
+      const o = ev.object(src, a);
+      const dialect = ev.value(src, objectProperty(o?.node, 'dialect'));
+      if (o && dialect?.kind === 'str' && dialect.value === 'sqlite')
+        return {
+          via: 'Sequelize',
+          arg: objectProperty(o.node, 'storage'),
+          argSrc: o.src,
+          noArgIsMemory: true,
+        };
+    }
+    return undefined;
+  }
+  if (
+    (m === 'typeorm' && (c.name === 'DataSource' || c.name === 'createConnection')) ||
+    (m === '@nestjs/typeorm' && /^TypeOrmModule\.forRoot$|^forRoot$/.test(c.name))
+  ) {
+    const o = ev.object(src, args[0]);
+    const type = ev.value(src, objectProperty(o?.node, 'type'));
+    if (!o || type?.kind !== 'str' || !TYPEORM_TYPES.has(type.value)) return undefined;
+    return { via: 'TypeORM', arg: objectProperty(o.node, 'database'), argSrc: o.src };
+  }
+  return undefined;
+}
+
+function prop(
+  src: ParsedSource,
+  ev: Evaluator,
+  arg: Node | undefined,
+  key: string,
+): { arg?: Node; argSrc?: ParsedSource } {
+  const o = ev.object(src, arg);
+  return o ? { arg: objectProperty(o.node, key), argSrc: o.src } : {};
+}
+
+/** drizzle('path') / drizzle({ connection: 'path' | { url | source } }); drizzle(client) opens nothing itself. */
+function drizzleArg(m: string, arg: Node | undefined, src: ParsedSource, ev: Evaluator): Match | undefined {
+  const url = m.endsWith('libsql');
+  if (!arg) return undefined;
+  const o = ev.object(src, arg);
+  if (!o) {
+    const v = ev.value(src, arg);
+    return v ? { via: 'Drizzle', arg, url } : undefined;
+  }
+  const conn = objectProperty(o.node, 'connection');
+  if (!conn) return undefined;
+  const c = ev.object(o.src, conn);
+  if (!c) return { via: 'Drizzle', arg: conn, argSrc: o.src, url };
+  return {
+    via: 'Drizzle',
+    arg: objectProperty(c.node, 'url') ?? objectProperty(c.node, 'source'),
+    argSrc: c.src,
+    url,
+  };
+}

@@ -1,0 +1,265 @@
+/**
+ * Which SQLite file a Node app really opens, and through which env var it can be moved onto
+ * the volume: from the calls that open SQLite (node-db-calls), Prisma's datasource, and the
+ * `.env` files that give an env var its value. Several different databases, a call whose path
+ * cannot be worked out, or no SQLite at all are errors that name the flag that settles them.
+ */
+import path from 'node:path';
+import { UserError } from '../../runtime/errors.js';
+import { detected } from './detect-facts.js';
+import { readIfExists } from './fs-util.js';
+import { type ParsedSource, parseSource } from './js-ast.js';
+import { CWD, Evaluator, type PathValue } from './js-eval.js';
+import { type OpenCall, openCallsIn, SQLITE_MODULES } from './node-db-calls.js';
+import { readEnvFiles } from './node-env.js';
+import type { Fact } from './types.js';
+
+export interface NodeDb {
+  /** The path the app opens when its env var is not set (relative to the app folder, or absolute). */
+  fact: Fact<string>;
+  /** The env var the app reads the path (or its folder, or a URL) from. */
+  envVar?: string;
+  /** `file`: the var holds the db file; `dir`: the folder the db file is in. */
+  envKind?: 'file' | 'dir';
+  /** `dir` kind: the db file inside the folder. */
+  envFile?: string;
+  /** The var holds a URL with this scheme (`file:` for Prisma / libsql). */
+  urlScheme?: string;
+  /** Prisma's schema, relative to the app folder (migrations are deployed from it). */
+  prismaSchema?: string;
+}
+
+const SOURCE = /\.(c|m)?(j|t)sx?$/;
+const TEST =
+  /(^|\/)(test|tests|__tests__|__mocks__|e2e|cypress|playwright|spec|fixtures?)\/|\.(test|spec|stories)\.[cm]?[jt]sx?$/;
+const MAX_SOURCES = 600;
+
+interface Candidate {
+  value: PathValue;
+  url: boolean;
+  where: string;
+  via: string;
+  prismaSchema?: string;
+  toolConfig?: boolean;
+  /** Relative paths in the value are relative to this folder (Prisma: the schema's). */
+  base: string;
+}
+
+/** Finds the db; `undefined` when the app shows no sign of SQLite at all. */
+export async function findNodeDb(root: string, files: string[]): Promise<NodeDb | undefined> {
+  const cache = new Map<string, ParsedSource | undefined>();
+  const texts = new Map<string, string>();
+  const sourceFiles = files
+    .filter((f) => SOURCE.test(f) && !f.endsWith('.d.ts') && !TEST.test(f))
+    .slice(0, MAX_SOURCES);
+  for (const f of sourceFiles) {
+    const text = await readIfExists(path.join(root, f));
+    if (text !== undefined && text.length < 500_000) texts.set(f, text);
+  }
+  const load = (file: string): ParsedSource | undefined => {
+    if (!cache.has(file)) {
+      const text = texts.get(file);
+      cache.set(file, text === undefined ? undefined : parseSource(file, text));
+    }
+    return cache.get(file);
+  };
+  const ev = new Evaluator(load);
+  const calls: OpenCall[] = [];
+  for (const [file, text] of texts) {
+    if (!SQLITE_MODULES.test(text)) continue;
+    const src = load(file);
+    if (src) calls.push(...openCallsIn(src, ev));
+  }
+
+  const candidates: Candidate[] = [];
+  const unresolved: OpenCall[] = [];
+  const remote: string[] = [];
+  for (const c of calls) {
+    if (c.memory) continue;
+    if (!c.value) {
+      unresolved.push(c);
+      continue;
+    }
+    const where = `${c.file}:${c.line}`;
+    if (c.url && c.value.kind === 'str' && isRemoteUrl(c.value.value)) {
+      remote.push(`${where} (${c.via} ${c.value.value.split('?')[0]})`);
+      continue;
+    }
+    candidates.push({
+      value: c.value,
+      url: Boolean(c.url),
+      where,
+      via: c.via,
+      toolConfig: c.toolConfig,
+      base: '.',
+    });
+  }
+  const prisma = await prismaCandidate(root, files);
+  if (prisma) candidates.push(prisma);
+
+  const env = await readEnvFiles(root);
+  const resolved = candidates.map((c) => resolveCandidate(c, env));
+  // Tool configs (drizzle-kit) only count when the app's own code says nothing.
+  const app = resolved.filter((r) => !r.toolConfig);
+  const chosen = dedupe(app.length > 0 ? app : resolved).filter((r) => !r.remote);
+  if (chosen.length === 0) {
+    if (unresolved.length > 0) {
+      const list = unresolved.map((u) => `${u.file}:${u.line} (${u.via}: ${u.expr})`).join(', ');
+      throw new UserError(`Cannot tell which SQLite file the app opens: ${list}`, {
+        hint: 'Pass --db-path with the path the app opens (relative to the app folder), e.g. --db-path data/app.db.',
+      });
+    }
+    const remoteAll = [...remote, ...resolved.filter((r) => r.remote).map((r) => r.fact.from)];
+    if (remoteAll.length > 0) {
+      throw new UserError(
+        `The app's database is remote (${remoteAll.join(', ')}): there is no local SQLite file to replicate`,
+        {
+          hint: 'Point the app at a local file (e.g. file:data/app.db), or pass --db-path if it also opens a local SQLite file.',
+        },
+      );
+    }
+    return undefined;
+  }
+  if (chosen.length > 1) {
+    const list = chosen
+      .map((r) => `${r.fact.value} (${r.fact.from}${r.envVar ? `, env ${r.envVar}` : ''})`)
+      .join('; ');
+    throw new UserError(`The app opens ${chosen.length} different SQLite databases: ${list}`, {
+      hint: 'ls-mix replicates one: pass --db-path with the one to back up.',
+    });
+  }
+  const { fact, envVar, envKind, envFile, urlScheme, prismaSchema } = chosen[0];
+  return { fact, envVar, envKind, envFile, urlScheme, prismaSchema };
+}
+
+interface Resolved extends NodeDb {
+  toolConfig?: boolean;
+  remote?: boolean;
+}
+
+function resolveCandidate(c: Candidate, env: Map<string, { value: string; file: string }>): Resolved {
+  const v = c.value;
+  const from = `${c.where} (${c.via})`;
+  if (v.kind === 'str') {
+    const { file, scheme, remote } = fromUrl(v.value, c.url);
+    return {
+      fact: detected(toAppPath(file, c.base), from),
+      urlScheme: scheme,
+      toolConfig: c.toolConfig,
+      prismaSchema: c.prismaSchema,
+      remote,
+    };
+  }
+  // An env var: its default in the code, else its value in .env / .env.example.
+  let fallback = v.fallback;
+  let fallbackFrom = fallback !== undefined ? from : undefined;
+  const envEntry = env.get(v.name);
+  if (fallback === undefined && envEntry) {
+    fallback = envEntry.value;
+    fallbackFrom = `${from}, ${v.name} in ${envEntry.file}`;
+  }
+  const kind: 'file' | 'dir' = v.suffix === '' ? 'file' : 'dir';
+  if (kind === 'dir' && !v.suffix.startsWith('/')) {
+    // `${DIR}app.db`: the var is a bare prefix; only its default is a path the container can use.
+    return {
+      fact: detected(toAppPath(`${fallback ?? 'data/'}${v.suffix}`, c.base), from),
+      toolConfig: c.toolConfig,
+    };
+  }
+  let fileValue: string;
+  let scheme: string | undefined;
+  let remote = false;
+  if (fallback !== undefined) {
+    const u = fromUrl(fallback, c.url);
+    fileValue = kind === 'dir' ? path.posix.join(u.file, v.suffix) : u.file;
+    scheme = u.scheme;
+    remote = u.remote;
+  } else {
+    // No default anywhere: the container sets it, the file name is ours.
+    fileValue = kind === 'dir' ? path.posix.join('data', v.suffix) : 'data/app.db';
+    scheme = c.url ? 'file:' : undefined;
+    fallbackFrom = `${from} (${v.name} has no default: compose sets it)`;
+  }
+  return {
+    fact: detected(toAppPath(fileValue, c.base), fallbackFrom ?? from),
+    envVar: v.name,
+    envKind: kind,
+    envFile: kind === 'dir' ? v.suffix.replace(/^\/+/, '') : undefined,
+    urlScheme: kind === 'file' ? scheme : undefined,
+    toolConfig: c.toolConfig,
+    prismaSchema: c.prismaSchema,
+    remote,
+  };
+}
+
+function isRemoteUrl(u: string): boolean {
+  return /^(libsql|wss?|https?|turso):/i.test(u);
+}
+
+/** `file:./x.db` -> `./x.db` (scheme `file:`); a plain path stays as it is. */
+function fromUrl(value: string, isUrl: boolean): { file: string; scheme?: string; remote: boolean } {
+  if (isRemoteUrl(value)) return { file: value, remote: true };
+  const m = /^(file|sqlite):(?:\/\/(?=\/))?([^?#]*)/.exec(value);
+  if (m) return { file: m[2], scheme: `${m[1]}:`, remote: false };
+  return { file: value, scheme: isUrl ? undefined : undefined, remote: false };
+}
+
+/** A path as the app sees it: relative to its folder (CWD marker removed) or absolute. */
+function toAppPath(p: string, base: string): string {
+  let out = p;
+  if (out.startsWith(CWD)) out = path.posix.relative(CWD, out) || '.';
+  else if (!out.startsWith('/')) out = path.posix.join(base, out);
+  out = path.posix.normalize(out);
+  return out.startsWith('/') ? out : out.replace(/^\.\//, '');
+}
+
+function dedupe(list: Resolved[]): Resolved[] {
+  const seen = new Map<string, Resolved>();
+  for (const r of list) {
+    const key = `${r.fact.value}\u0000${r.envVar ?? ''}`;
+    if (!seen.has(key)) seen.set(key, r);
+  }
+  // The same file reached with and without the env var (a seed script using the literal): one db.
+  const byPath = new Map<string, Resolved>();
+  for (const r of seen.values()) {
+    const prev = byPath.get(r.fact.value);
+    if (!prev || (!prev.envVar && r.envVar)) byPath.set(r.fact.value, r);
+  }
+  return [...byPath.values()];
+}
+
+/** Prisma's `datasource` with provider "sqlite": a literal `file:` url or `env("X")`. */
+async function prismaCandidate(root: string, files: string[]): Promise<Candidate | undefined> {
+  const schemaFile =
+    files.find((f) => f === 'prisma/schema.prisma') ??
+    files.find((f) => /(^|\/)schema\.prisma$/.test(f)) ??
+    files.find((f) => /^prisma\/schema\/[^/]+\.prisma$/.test(f));
+  if (!schemaFile) return undefined;
+  const schema = (await readIfExists(path.join(root, schemaFile))) ?? '';
+  const ds = /datasource\s+\w+\s*\{([^}]*)\}/.exec(schema.replace(/\/\/[^\n]*/g, ''))?.[1];
+  if (!ds || !/provider\s*=\s*"sqlite"/.test(ds)) return undefined;
+  const base = path.posix.dirname(schemaFile);
+  const line = schema.slice(0, schema.search(/datasource\s/)).split('\n').length;
+  const where = `${schemaFile}:${line}`;
+  const literal = /\burl\s*=\s*"([^"]+)"/.exec(ds)?.[1];
+  if (literal)
+    return {
+      value: { kind: 'str', value: literal },
+      url: true,
+      where,
+      via: 'Prisma datasource',
+      prismaSchema: schemaFile,
+      base,
+    };
+  const envName = /\burl\s*=\s*env\(\s*"(\w+)"\s*\)/.exec(ds)?.[1];
+  if (envName)
+    return {
+      value: { kind: 'env', name: envName, suffix: '' },
+      url: true,
+      where,
+      via: 'Prisma datasource',
+      prismaSchema: schemaFile,
+      base,
+    };
+  return undefined;
+}

@@ -1,0 +1,326 @@
+/**
+ * The SQLite path of a Node app, found only from calls that open SQLite, through the usual
+ * indirections; and every case it cannot settle is an error naming the flag that does.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { detectProject, planMixes } from '../../src/generator/index.js';
+import { cleanupTemps, tempDir } from './helpers.js';
+
+afterAll(cleanupTemps);
+
+/** A throwaway app: package.json (+ deps) and the given files. */
+async function app(files: Record<string, string>, pkg: Record<string, unknown> = {}): Promise<string> {
+  const dir = await tempDir('ls-mix-db-');
+  const all: Record<string, string> = {
+    'package.json': JSON.stringify({ name: 'demo', scripts: { start: 'node index.js' }, ...pkg }),
+    ...files,
+  };
+  for (const [rel, text] of Object.entries(all)) {
+    await mkdir(path.dirname(path.join(dir, rel)), { recursive: true });
+    await writeFile(path.join(dir, rel), text);
+  }
+  return dir;
+}
+
+const db = async (files: Record<string, string>, pkg?: Record<string, unknown>) => {
+  const f = await detectProject(await app(files, pkg));
+  return {
+    path: f.dbPath.value,
+    from: f.dbPath.from,
+    env: f.dbEnvVar,
+    kind: f.dbEnvKind,
+    scheme: f.dbUrlScheme,
+  };
+};
+
+describe('what counts as opening SQLite', () => {
+  it('only the call, never a string literal of a file that imports SQLite', async () => {
+    const r = await db({
+      'index.js': `const Database = require('better-sqlite3');
+const hint = 'copy backup.db over it';
+if (!process.env.X) console.warn(new Error('legacy.sqlite is not used any more'));
+const db = new Database(process.env.SQLITE_PATH || 'var/live.db');
+`,
+    });
+    expect(r).toEqual({
+      path: 'var/live.db',
+      from: 'index.js:4 (better-sqlite3)',
+      env: 'SQLITE_PATH',
+      kind: 'file',
+      scheme: undefined,
+    });
+  });
+
+  it('in-memory dbs and test files do not count', async () => {
+    const dir = await app({
+      'index.js': `import Database from 'better-sqlite3';\nconst cache = new Database(':memory:');\nconst scratch = new Database();\n`,
+      'test/db.test.js': `import Database from 'better-sqlite3';\nnew Database('test.db');\n`,
+      'src/db.spec.ts': `import Database from 'better-sqlite3';\nnew Database('spec.db');\n`,
+    });
+    await expect(detectProject(dir)).rejects.toThrow(/^No SQLite database found/);
+  });
+
+  it('sqlite3 (verbose), node:sqlite, the sqlite wrapper, Sequelize, TypeORM, @libsql/client', async () => {
+    expect(
+      await db({
+        'index.js': `const sqlite3 = require('sqlite3').verbose();\nconst db = new sqlite3.Database(require('path').join(__dirname, 'data', 'a.db'));\n`,
+      }),
+    ).toMatchObject({ path: 'data/a.db', env: undefined });
+    expect(
+      await db({
+        'index.mjs': `import { DatabaseSync } from 'node:sqlite';\nimport { fileURLToPath } from 'node:url';\nconst db = new DatabaseSync(fileURLToPath(new URL('./store/b.db', import.meta.url)));\n`,
+      }),
+    ).toMatchObject({ path: 'store/b.db' });
+    expect(
+      await db({
+        'src/db.js': `import { open } from 'sqlite';\nimport sqlite3 from 'sqlite3';\nimport path from 'node:path';\nexport const db = await open({ filename: path.join(import.meta.dirname, '..', 'data', 'c.db'), driver: sqlite3.Database });\n`,
+      }),
+    ).toMatchObject({ path: 'data/c.db' });
+    expect(
+      await db({
+        'models/index.js': `const { Sequelize } = require('sequelize');\nmodule.exports = new Sequelize({ dialect: 'sqlite', storage: process.env.SQLITE_STORAGE || 'db/app.sqlite', logging: false });\n`,
+      }),
+    ).toMatchObject({ path: 'db/app.sqlite', env: 'SQLITE_STORAGE' });
+    expect(
+      await db({
+        'src/app.module.ts': `import { Module } from '@nestjs/common';\nimport { TypeOrmModule } from '@nestjs/typeorm';\n@Module({ imports: [TypeOrmModule.forRoot({ type: 'better-sqlite3', database: 'data/nest.sqlite', autoLoadEntities: true })] })\nexport class AppModule {}\n`,
+      }),
+    ).toMatchObject({ path: 'data/nest.sqlite', from: 'src/app.module.ts:3 (TypeORM)' });
+    expect(
+      await db({
+        'src/db.ts': `import { createClient } from '@libsql/client';\nexport const client = createClient({ url: process.env.LIBSQL_URL ?? 'file:local/app.db' });\n`,
+      }),
+    ).toMatchObject({ path: 'local/app.db', env: 'LIBSQL_URL', scheme: 'file:' });
+  });
+
+  it('a config module (ESM named export, TS path alias), `const { env } = process`, a zod-parsed env with .env.example', async () => {
+    expect(
+      await db({
+        'src/config.ts': `export const settings = { storage: { sqlite: process.env.APP_DB ?? 'data/cfg.db' } } as const;\n`,
+        'src/db.ts': `import Database from 'better-sqlite3';\nimport { settings } from '@/config';\nexport const db = new Database(settings.storage.sqlite);\n`,
+      }),
+    ).toMatchObject({ path: 'data/cfg.db', env: 'APP_DB', from: 'src/db.ts:3 (better-sqlite3)' });
+    expect(
+      await db({
+        'index.js': `const { env } = process;\nconst Database = require('better-sqlite3');\nconst db = new Database(env.SQLITE_FILE ?? 'x/y.db');\n`,
+      }),
+    ).toMatchObject({ path: 'x/y.db', env: 'SQLITE_FILE' });
+    expect(
+      await db({
+        '.env.example': 'DATABASE_PATH=./sqlite/app.db\nSECRET=do-not-print\n',
+        'src/env.ts': `import { z } from 'zod';\nexport const env = z.object({ DATABASE_PATH: z.string() }).parse(process.env);\n`,
+        'src/db.ts': `import Database from 'better-sqlite3';\nimport { env } from './env';\nexport const db = new Database(env.DATABASE_PATH);\n`,
+      }),
+    ).toMatchObject({
+      path: 'sqlite/app.db',
+      env: 'DATABASE_PATH',
+      from: 'src/db.ts:3 (better-sqlite3), DATABASE_PATH in .env.example',
+    });
+  });
+
+  it('an env var with no default anywhere: compose sets it (the file name is ours)', async () => {
+    const r = await db({
+      'index.js': `import Database from 'better-sqlite3';\nnew Database(process.env.DB_FILE);\n`,
+    });
+    expect(r).toMatchObject({ path: 'data/app.db', env: 'DB_FILE', kind: 'file' });
+    expect(r.from).toBe('index.js:2 (better-sqlite3) (DB_FILE has no default: compose sets it)');
+  });
+});
+
+describe('what it cannot settle is an error naming the flag', () => {
+  it('a path it cannot work out', async () => {
+    const dir = await app({
+      'lib/open.js': `const Database = require('better-sqlite3');\nmodule.exports = (file) => new Database(file);\n`,
+    });
+    const err = await detectProject(dir).catch((e) => e);
+    expect(err.message).toBe(
+      'Cannot tell which SQLite file the app opens: lib/open.js:2 (better-sqlite3: file)',
+    );
+    expect(err.hint).toMatch(/--db-path/);
+    // The flag settles it.
+    expect((await detectProject(dir, { dbPath: 'data/x.db' })).dbPath.value).toBe('data/x.db');
+  });
+
+  it('two different databases', async () => {
+    const dir = await app({
+      'a.js': `import Database from 'better-sqlite3';\nexport const users = new Database('data/users.db');\n`,
+      'b.js': `import Database from 'better-sqlite3';\nexport const jobs = new Database(process.env.JOBS_DB ?? 'data/jobs.db');\n`,
+    });
+    const err = await detectProject(dir).catch((e) => e);
+    expect(err.message).toBe(
+      'The app opens 2 different SQLite databases: data/users.db (a.js:2 (better-sqlite3)); data/jobs.db (b.js:2 (better-sqlite3), env JOBS_DB)',
+    );
+    expect(err.hint).toMatch(/--db-path/);
+  });
+
+  it('a remote libsql database', async () => {
+    const dir = await app({
+      'db.js': `import { createClient } from '@libsql/client';\nexport const c = createClient({ url: 'libsql://shop.turso.io', authToken: process.env.T });\n`,
+    });
+    await expect(detectProject(dir)).rejects.toThrow(
+      /database is remote .*libsql:\/\/shop\.turso\.io.*no local SQLite file/,
+    );
+  });
+
+  it('a literal path whose folder holds repo files the volume would hide (code, migrations, a seed db)', async () => {
+    const dir = await app({
+      'index.js': `import Database from 'better-sqlite3';\nnew Database('db/app.db');\n`,
+      'db/migrations/001.sql': 'CREATE TABLE t (x);\n',
+      'db/seed.db': 'SQLite format 3',
+    });
+    const err = await detectProject(dir).catch((e) => e);
+    expect(err.message).toMatch(
+      /volume mounted on db\/ would hide files of the repo there: db\/migrations\/001\.sql, db\/seed\.db/,
+    );
+    expect(err.hint).toMatch(/env var/);
+    // Its own files there (the db, its WAL) hide nothing.
+    const ok = await app({
+      'index.js': `import Database from 'better-sqlite3';\nnew Database('db/app.db');\n`,
+      'db/app.db': '',
+      'db/app.db-wal': '',
+      'db/.gitkeep': '',
+    });
+    expect((await detectProject(ok)).dbPath.value).toBe('db/app.db');
+  });
+
+  it('Prisma with a literal url inside prisma/: the volume would hide the migrations', async () => {
+    const dir = await app({
+      'prisma/schema.prisma': 'datasource db {\n  provider = "sqlite"\n  url = "file:./dev.db"\n}\n',
+      'prisma/migrations/1_init/migration.sql': 'CREATE TABLE t (x);\n',
+    });
+    await expect(detectProject(dir)).rejects.toThrow(
+      /volume mounted on prisma\/ would hide files of the repo there: prisma\/migrations/,
+    );
+  });
+});
+
+describe('--db-path with an env var, and the compose wiring', () => {
+  it('--db-path wins and still sets the env var the app reads', async () => {
+    const dir = await app({
+      'index.js': `import Database from 'better-sqlite3';\nnew Database(process.env.DB_PATH ?? 'data/a.db');\n`,
+    });
+    const plan = await planMixes({ dir, mixes: ['litestream-aws'], overrides: { dbPath: 'data/custom.db' } });
+    expect(plan.facts.dbEnvVar).toBe('DB_PATH');
+    const compose = plan.files.find((f) => f.path === '.deploy/docker-compose.yml')?.content ?? '';
+    expect(compose).toContain('      DB_PATH: /data/custom.db\n');
+    expect(plan.files.find((f) => f.path === 'litestream.yml')?.content).toContain('- path: /data/custom.db');
+  });
+});
+
+describe('workspaces and --app', () => {
+  const workspace = (extra: Record<string, string> = {}) =>
+    app(
+      {
+        'apps/api/package.json': JSON.stringify({ name: 'api', scripts: { start: 'node server.js' } }),
+        'apps/api/server.js': `import Database from 'better-sqlite3';\nnew Database(process.env.API_DB ?? 'data/api.db');\n`,
+        'apps/worker/package.json': JSON.stringify({ name: 'worker', scripts: { start: 'node run.js' } }),
+        'apps/worker/run.js': `console.log('no db here');\n`,
+        ...extra,
+      },
+      { name: 'root', private: true, workspaces: ['apps/*'] },
+    );
+
+  it('the one workspace that opens SQLite is the app', async () => {
+    const f = await detectProject(await workspace());
+    expect(f.nodeBuild?.appDir).toBe('apps/api');
+    expect(f.dbPath.from).toBe('apps/api/server.js:2 (better-sqlite3)');
+  });
+
+  it('two that do: an error naming --app; --app picks one; --app must be a workspace', async () => {
+    const dir = await workspace({
+      'apps/worker/run.js': `import Database from 'better-sqlite3';\nnew Database('jobs/worker.db');\n`,
+    });
+    const err = await detectProject(dir).catch((e) => e);
+    expect(err.message).toBe('Several workspaces open a SQLite database: apps/api, apps/worker');
+    expect(err.hint).toBe('Pass --app with the one to deploy, e.g. --app apps/api.');
+    const f = await detectProject(dir, { app: 'apps/worker' });
+    expect(f.dbPath.value).toBe('jobs/worker.db');
+    expect(f.nodeBuild?.workspaceManifests).toEqual(['apps/api/package.json', 'apps/worker/package.json']);
+    await expect(detectProject(dir, { app: 'apps/nope' })).rejects.toThrow(
+      /--app 'apps\/nope': .*does not exist/,
+    );
+    await expect(detectProject(dir, { app: '../x' })).rejects.toThrow(/is not a folder inside/);
+  });
+
+  it('a library workspace opens the db: the app is the workspace that uses it (env var only)', async () => {
+    const files = (db: string) => ({
+      'packages/db/package.json': JSON.stringify({ name: '@x/db', main: 'index.js' }),
+      'packages/db/index.js': `import Database from 'better-sqlite3';\nexport const db = new Database(${db});\n`,
+      'apps/api/package.json': JSON.stringify({
+        name: '@x/api',
+        scripts: { start: 'node main.js' },
+        dependencies: { '@x/db': 'workspace:*' },
+      }),
+      'apps/api/main.js': `import { db } from '@x/db';\nconsole.log(db);\n`,
+    });
+    const root = { name: 'root', private: true, workspaces: ['apps/*', 'packages/*'] };
+    const f = await detectProject(await app(files("process.env.SHOP_DB ?? 'data/shop.db'"), root));
+    expect(f.nodeBuild?.appDir).toBe('apps/api');
+    expect(f.dbEnvVar).toBe('SHOP_DB');
+    expect(f.dbPath.from).toBe('packages/db/index.js:2 (better-sqlite3)');
+    expect(f.startCommand).toEqual(['node', 'main.js']);
+    const err = await detectProject(await app(files("'data/shop.db'"), root)).catch((e) => e);
+    expect(err.message).toMatch(
+      /The app uses packages\/db, which opens its SQLite db at a path fixed in its code/,
+    );
+    expect(err.hint).toMatch(/--db-path/);
+  });
+
+  it('pnpm: a pnpm-workspace.yaml that approves builds but not better-sqlite3 is an error', async () => {
+    const dir = await app(
+      {
+        'pnpm-lock.yaml': "lockfileVersion: '9.0'\n",
+        'pnpm-workspace.yaml': 'onlyBuiltDependencies:\n  - esbuild\n',
+        'index.js': `import Database from 'better-sqlite3';\nnew Database(process.env.DB ?? 'data/p.db');\n`,
+      },
+      { dependencies: { 'better-sqlite3': '^12.4.1' } },
+    );
+    await expect(detectProject(dir)).rejects.toThrow(/approves dependency builds but not better-sqlite3/);
+  });
+});
+
+describe('Node version', () => {
+  it('.nvmrc with an nvm LTS alias; engines ranges', async () => {
+    const f = await detectProject(
+      await app({
+        '.nvmrc': 'lts/jod\n',
+        'index.js': `import Database from 'better-sqlite3';\nnew Database('data/a.db');\n`,
+      }),
+    );
+    expect(f.nodeVersion).toEqual({ value: '22', source: 'detected', from: '.nvmrc' });
+    const g = await detectProject(
+      await app(
+        { 'index.js': `import Database from 'better-sqlite3';\nnew Database('data/a.db');\n` },
+        { engines: { node: '>=18 <23' } },
+      ),
+    );
+    expect(g.nodeVersion).toEqual({ value: '22', source: 'detected', from: 'package.json engines.node' });
+    const { engineMajor } = await import('../../src/generator/detect-node.js');
+    expect(
+      ['>=20', '^22 || ^24', '20.x', '>=18 <23', '~20.11', '>=27', '<=20', 'lts'].map(engineMajor),
+    ).toEqual(['26', '24', '20', '22', '20', '27', undefined, undefined]);
+  });
+});
+
+describe("Yarn Plug'n'Play", () => {
+  it('the start command loads Yarn\'s resolver (and its ESM loader for "type": "module")', async () => {
+    const dir = await app(
+      {
+        'yarn.lock': '__metadata:\n  version: 8\n',
+        '.yarnrc.yml': 'enableTelemetry: false\n',
+        'index.js': `import Database from 'better-sqlite3';\nnew Database(process.env.DB ?? 'data/a.db');\n`,
+      },
+      { type: 'module', packageManager: 'yarn@4.5.3' },
+    );
+    const plan = await planMixes({ dir, mixes: ['litestream-aws'] });
+    const dockerfile = plan.files.find((f) => f.path === 'Dockerfile')?.content ?? '';
+    expect(plan.facts.nodeBuild).toMatchObject({ yarnBerry: true, yarnPnp: true, esm: true });
+    expect(dockerfile).toContain('RUN yarn install --immutable\n');
+    expect(dockerfile).toContain('RUN yarn workspaces focus --production\n');
+    expect(dockerfile).toContain(
+      'CMD ["node", "--require", "/app/.pnp.cjs", "--loader", "/app/.pnp.loader.mjs", "index.js"]',
+    );
+  });
+});

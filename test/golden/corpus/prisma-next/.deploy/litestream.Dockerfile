@@ -1,0 +1,25 @@
+# Replication sidecar for Todo Next Prisma (written by ls-mix 0.1.0): restores the
+# SQLite db from the replica when it is missing, then replicates it (see docker-compose.yml).
+# Build from the repo root:  docker build -f .deploy/litestream.Dockerfile .
+# LS_MIX_PACKAGE picks what npm installs: by default the ls-mix version that wrote this file;
+# a tarball from `npm pack` copied into .deploy/ works too:
+#   docker build -f .deploy/litestream.Dockerfile --build-arg LS_MIX_PACKAGE=./ls-mix-0.1.0.tgz .
+FROM node:20-slim AS build
+# ls-mix uses native modules (better-sqlite3): compilers for when no prebuilt binary fits.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+ARG LS_MIX_PACKAGE=ls-mix@0.1.0
+WORKDIR /tmp/ls-mix
+# This Dockerfile is listed so the copy is never empty when there is no tarball.
+COPY .deploy/litestream.Dockerfile .deploy/*.tgz ./
+RUN npm install -g --omit=dev "${LS_MIX_PACKAGE}"
+
+FROM node:20-slim
+COPY --from=build /usr/local/lib/node_modules/ls-mix /usr/local/lib/node_modules/ls-mix
+RUN ln -s /usr/local/lib/node_modules/ls-mix/bin/run.js /usr/local/bin/ls-mix
+COPY litestream.yml /etc/litestream.yml
+# Same uid as the app, so both can write the db, its WAL and the replication state beside it.
+RUN mkdir -p /data && chown 1000:1000 /data
+USER 1000
+CMD ["ls-mix", "replicate", "-config", "/etc/litestream.yml"]

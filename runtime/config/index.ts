@@ -285,8 +285,10 @@ function checkReplicaValues(raw: RawReplica, r: ReplicaConfig, path: Path, loc: 
   if (r.endpoint !== undefined) {
     // Litestream accepts a scheme-less HOST[:PORT] (https:// is assumed).
     const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(r.endpoint) ? r.endpoint : `https://${r.endpoint}`;
-    const problem = /[\s/?#]/.test(withScheme.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').replace(/\/+$/, ''))
-      ? `"${r.endpoint}" is not a URL (expected http(s)://HOST[:PORT] or HOST[:PORT])`
+    // A path is fine (Azurite and other emulators serve the account under /ACCOUNT); blanks,
+    // a query or a fragment are not.
+    const problem = /[\s?#]/.test(withScheme)
+      ? `"${r.endpoint}" is not a URL (expected http(s)://HOST[:PORT][/PATH] or HOST[:PORT])`
       : httpUrlProblem(withScheme);
     if (problem) {
       throw loc.keyError(

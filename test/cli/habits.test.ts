@@ -6,7 +6,7 @@
  * `-index` read as hexadecimal against a replica with more than 16 WAL indexes written by the
  * real Litestream v0.3.13.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -191,6 +191,8 @@ describe('logs', { timeout: 120_000 }, () => {
   function replicateOnce(logging: string) {
     const d = tmp('logs-');
     const config = join(d, 'litestream.yml');
+    // replicate never creates a db (it waits for the app to): create the app's db first.
+    execFileSync('sqlite3', [join(d, 'app.db'), 'PRAGMA journal_mode=wal; CREATE TABLE t(x);']);
     writeFileSync(
       config,
       `${logging}dbs:\n  - path: ${join(d, 'app.db')}\n    replicas:\n      - url: file://${join(d, 'r')}\n`,

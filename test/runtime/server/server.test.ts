@@ -70,6 +70,11 @@ describe('replicate http server', { timeout: 120_000 }, () => {
     // The primary's file replica cannot be written at first: a file stands where its folder goes.
     const blocked = join(dir, 'backup');
     writeFileSync(blocked, 'not a folder');
+    // replicate never creates a db (it waits for the app to): the app's db is there already.
+    const app = new Database(join(dir, 'primary.db'));
+    app.pragma('journal_mode = WAL');
+    app.exec('CREATE TABLE IF NOT EXISTS boot (x)');
+    app.close();
     const primary = await primaryNode(dir, {
       token: 'right-token',
       dbExtra: `    replicas:\n      - url: file://${blocked}/db\n        sync-interval: 100ms`,

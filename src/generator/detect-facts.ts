@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { UserError } from '../../runtime/errors.js';
+import { DEFAULT_DOTNET_VERSION, DEFAULT_NODE_VERSION } from './defaults.js';
 import { type Fact, type Overrides, type PackageManager, VARIANTS, type Variant } from './types.js';
 
 /** The documented defaults used when a fact cannot be found. */
@@ -12,8 +13,8 @@ export const DEFAULTS = {
   dotnetPort: 8080,
   nodeDbPath: 'data/app.db',
   dotnetDbPath: 'App_Data/db.sqlite',
-  nodeVersion: '20',
-  dotnetVersion: '8.0',
+  nodeVersion: DEFAULT_NODE_VERSION,
+  dotnetVersion: DEFAULT_DOTNET_VERSION,
   packageManager: 'npm' as PackageManager,
 };
 

@@ -26,6 +26,7 @@ export async function planMixes(opts: PlanOptions): Promise<Plan> {
   const mixes = await findMixes(opts.mixes);
   const facts = await detectProject(opts.dir, opts.overrides);
   const notes = await checkFit(mixes, facts.variant);
+  notes.push(...(facts.detectNotes ?? []));
   for (const [label, key] of relevantFacts(facts)) {
     const fact = facts[key] as Fact<unknown>;
     if (fact.source === 'default') {

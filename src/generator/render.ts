@@ -6,6 +6,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import ejs from 'ejs';
 import { UserError } from '../../runtime/errors.js';
+import { dotnetConnectionEnv } from './dotnet-connection.js';
 import { type NameForms, nameForms, replacePlaceholders } from './names.js';
 import { MIXES_DIR } from './package-root.js';
 import { STORAGES } from './storage.js';
@@ -51,6 +52,11 @@ export function dbLayout(facts: ProjectFacts, names: NameForms): DbLayout {
     envValue = facts.dbEnvVar === 'DATABASE_URL' ? `file:${containerPath}` : containerPath;
   } else {
     containerPath = appPath.startsWith('/') ? appPath : path.posix.join('/app', appPath);
+    // A .NET app gets its connection string from compose: a db in its top folder moves to
+    // App_Data, where the volume can be mounted.
+    if (facts.dbConnection && path.posix.dirname(containerPath) === '/app') {
+      containerPath = `/app/App_Data/${file}`;
+    }
   }
   const containerDir = path.posix.dirname(containerPath);
   if (containerDir === '/app' || containerDir === '/') {
@@ -102,6 +108,7 @@ function nodeCommands(facts: ProjectFacts) {
 export function renderContext(facts: ProjectFacts, mix: MixDefinition, storage: Storage, version: string) {
   const names = nameForms(facts.name.value);
   const info = STORAGES[storage];
+  const db = dbLayout(facts, names);
   return {
     name: names,
     version,
@@ -113,7 +120,7 @@ export function renderContext(facts: ProjectFacts, mix: MixDefinition, storage: 
     variant: facts.variant.value,
     runtime: facts.runtime,
     port: facts.port.value,
-    db: dbLayout(facts, names),
+    db,
     volume: `${names.kebab}-data`,
     appUid: facts.runtime === 'dotnet' ? 1654 : 1000,
     node: nodeCommands(facts),
@@ -122,6 +129,10 @@ export function renderContext(facts: ProjectFacts, mix: MixDefinition, storage: 
       csproj: facts.csproj,
       assemblyName: facts.assemblyName,
       uiDir: facts.uiDir,
+      major: Number(facts.dotnetVersion.value.split('.')[0]),
+      connectionEnv: dotnetConnectionEnv(facts, db.containerPath),
+      buildRunsNode: facts.dotnetBuildRunsNode,
+      uiRunsDotnet: facts.uiRunsDotnet,
     },
   };
 }

@@ -3,6 +3,7 @@
  * Kept out of the commands so `ls-mix new` can print the same way.
  */
 import { createTwoFilesPatch } from 'diff';
+import { dotnetConnectionEnv } from './dotnet-connection.js';
 import { nameForms } from './names.js';
 import type { RemoveResult } from './remove.js';
 import { dbLayout } from './render.js';
@@ -43,8 +44,11 @@ export function formatFacts(facts: ProjectFacts): string[] {
   });
   try {
     const db = dbLayout(facts, nameForms(facts.name.value));
+    const env = db.envVar
+      ? { name: db.envVar, value: db.envValue }
+      : dotnetConnectionEnv(facts, db.containerPath);
     lines.push(
-      `  ${'db in containers'.padEnd(16)} ${db.containerPath}${db.envVar ? ` (app gets ${db.envVar}=${db.envValue})` : ''}`,
+      `  ${'db in containers'.padEnd(16)} ${db.containerPath}${env ? ` (app gets ${env.name}=${env.value})` : ''}`,
     );
   } catch {
     // dbLayout's error is raised (and explained) by the plan itself.

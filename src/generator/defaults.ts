@@ -1,0 +1,23 @@
+/**
+ * The runtime versions the generated files use when a project declares none: the newest LTS
+ * lines, in one place (docs/generator.md lists them).
+ */
+
+/** Node: the version the Node Dockerfiles use when package.json / .nvmrc say nothing. */
+export const DEFAULT_NODE_VERSION = '20';
+
+/** .NET: 10.0 is the current LTS (8.0 went out of support on 2026-11-10). */
+export const DEFAULT_DOTNET_VERSION = '10.0';
+
+/**
+ * The last day Microsoft supports each .NET line (dotnet.microsoft.com/platform/support/policy).
+ * A project on a line past its date still gets its own images, with a note saying so.
+ */
+export const DOTNET_END_OF_SUPPORT: Readonly<Record<string, string>> = {
+  '5.0': '2022-05-10',
+  '6.0': '2024-11-12',
+  '7.0': '2024-05-14',
+  '8.0': '2026-11-10',
+  '9.0': '2026-11-10',
+  '10.0': '2028-11-14',
+};

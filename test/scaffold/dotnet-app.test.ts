@@ -167,7 +167,9 @@ describe.each(TEMPLATES)('%s starter: compiled and run', (template) => {
     });
     let live: string[] = [];
     try {
-      await waitForHttp(`${base}/healthz`, replicate);
+      await waitForHttp(`${base}/healthz`, replicate).catch(async (err) => {
+        throw new Error(`${(err as Error).message}\n${(await replicate).stderr}`);
+      });
       await postNotes(base, 30, `${template} replicated`);
       live = await listNotes(base);
       expect(live).toHaveLength(30);
@@ -184,7 +186,7 @@ describe.each(TEMPLATES)('%s starter: compiled and run', (template) => {
     expect(restore.exitCode, restore.stderr).toBe(0);
     const back = readDb(restored);
     expect(back.integrity).toBe('ok');
-    expect(back.texts.sort()).toEqual([...live].sort());
+    expect([...back.texts].sort()).toEqual([...live].sort());
     expect(back.texts).toEqual(readDb(dbPath).texts);
   });
 });

@@ -15,7 +15,9 @@ describe('detectProject on the fixture apps', () => {
     expect(f.runtime).toBe('dotnet');
     expect(f.name).toEqual(fact('Acme', 'detected', 'Acme/Acme.csproj'));
     expect(f.variant).toEqual(fact('web', 'detected', 'Acme/Acme.csproj'));
-    expect(f.dbPath).toEqual(fact('App_Data/app.db', 'detected', 'Acme/appsettings.json ConnectionStrings:DefaultConnection'));
+    expect(f.dbPath).toEqual(
+      fact('App_Data/app.db', 'detected', 'Acme/appsettings.json ConnectionStrings:DefaultConnection'),
+    );
     expect(f.port).toEqual(fact(8080, 'default'));
     expect(f.dotnetVersion).toEqual(fact('8.0', 'detected'));
     expect(f.csproj).toBe('Acme/Acme.csproj');

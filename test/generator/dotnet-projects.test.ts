@@ -213,6 +213,28 @@ describe('.NET detection edge cases', () => {
     expect(chosen.dbConnection?.name).toBe('Main');
   });
 
+  it('a UI whose install script runs dotnet is built on the SDK image with Node added', async () => {
+    const dir = await tempDir();
+    await mkdir(path.join(dir, 'api/Shop'), { recursive: true });
+    await mkdir(path.join(dir, 'ui'));
+    await writeFile(
+      path.join(dir, 'api/Shop/Shop.csproj'),
+      '<Project Sdk="Microsoft.NET.Sdk.Web"><PropertyGroup><TargetFramework>net10.0</TargetFramework></PropertyGroup></Project>\n',
+    );
+    await writeFile(path.join(dir, 'api/Shop/Db.cs'), 'o.UseSqlite("Data Source=App_Data/shop.db");\n');
+    await writeFile(
+      path.join(dir, 'ui/package.json'),
+      '{"scripts":{"postinstall":"dotnet tool restore && dotnet x mjs","build":"vite build"},"devDependencies":{"vite":"6","vue":"3"}}',
+    );
+    const plan = await planMixes({ dir, mixes: ['jamstack-litestream-aws'] });
+    expect(plan.facts.uiRunsDotnet).toBe('ui/package.json (postinstall)');
+    const dockerfile = plan.files.find((f) => f.path === 'Dockerfile')?.content ?? '';
+    expect(dockerfile).toMatch(
+      /FROM mcr\.microsoft\.com\/dotnet\/sdk:10\.0 AS ui\n[\s\S]*COPY --from=node:\d+-slim \/usr\/local\/bin\/node[\s\S]*RUN cd ui && npm install && npm run build[\s\S]*FROM mcr\.microsoft\.com\/dotnet\/sdk:10\.0 AS build\nWORKDIR/,
+    );
+    expect(dockerfileProblems(dockerfile)).toEqual([]);
+  });
+
   it('TargetFramework forms and support notes', () => {
     expect(frameworkVersion('net10.0')).toBe('10.0');
     expect(frameworkVersion('net8.0-windows')).toBe('8.0');

@@ -4,7 +4,8 @@
  * this machine's dotnet by .ci/e2e/base-images.sh) and the sidecar image -> the release
  * workflow's deploy script -> sidecar healthy before the app starts -> rows written through the
  * app's HTTP API land in the db the sidecar replicates (the app gets its connection string from
- * compose) -> the volume is lost -> the next deploy restores before the app starts.
+ * compose; requests come from a container in the app's network namespace) -> the volume is
+ * lost -> the next deploy restores before the app starts.
  *
  * `blazor-tailwind`'s csproj runs npm during `dotnet publish`: its SDK stage needs Node.
  * NuGet and npm inside `docker build` reach the same sources as the host (--network host; the
@@ -18,7 +19,6 @@ import Database from 'better-sqlite3';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
-import { freePort } from '../scaffold/app-process.js';
 import { type SshdServer, startSshd } from '../services/sshd.js';
 import { type Deployment, deploy } from './deployment.js';
 import { build, docker, inspectContainer } from './docker.js';
@@ -54,31 +54,51 @@ describe.each(CASES)('.NET starter $template: the generated deployment', ({ temp
   let dir = '';
   let kebab = '';
   let dep: Deployment | undefined;
-  let port = 0;
   let replicaPath = '';
   let dbInContainer = '';
   const imageRepo = `ghcr.io/e2e-owner/${template}`;
   const app = `${imageRepo}:${APP_VERSION}`;
   const sidecar = `${imageRepo}-litestream:${APP_VERSION}`;
-  const base = () => `http://127.0.0.1:${port}`;
 
-  const addNotes = async (texts: string[]) => {
-    for (const text of texts) {
-      const r = await fetch(`${base()}/api/notes`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ text }),
-      });
-      expect(r.status).toBe(201);
-    }
+  /**
+   * HTTP to the app from a throwaway container in the app container's network namespace (the
+   * app has no network of its own here): the sidecar image brings Node. POSTs each text to
+   * /api/notes in order, then GETs the list; prints the statuses and the texts as JSON.
+   */
+  const CLIENT = `const texts = JSON.parse(process.argv[1]);
+const base = 'http://127.0.0.1:8080';
+const statuses = [];
+for (const text of texts) {
+  const r = await fetch(base + '/api/notes', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text }) });
+  statuses.push(r.status);
+}
+const health = await fetch(base + '/healthz').then((r) => r.status, () => 0);
+const r = await fetch(base + '/api/notes?limit=500').catch(() => undefined);
+console.log(JSON.stringify({ health, statuses, notes: r?.ok ? (await r.json()).map((n) => n.text).reverse() : null }));`;
+  const api = async (texts: string[]) => {
+    const id = (await (dep as Deployment).compose(['ps', '-q', 'app'])).trim();
+    const out = await docker([
+      'run',
+      '--rm',
+      '--network',
+      `container:${id}`,
+      '--entrypoint',
+      'node',
+      sidecar,
+      '--input-type=module',
+      '-e',
+      CLIENT,
+      JSON.stringify(texts),
+    ]);
+    return JSON.parse(out) as { health: number; statuses: number[]; notes: string[] | null };
   };
-  const notes = async () =>
-    ((await (await fetch(`${base()}/api/notes?limit=500`)).json()) as { text: string }[])
-      .map((n) => n.text)
-      .reverse();
+  const addNotes = async (texts: string[]) => {
+    expect((await api(texts)).statuses).toEqual(texts.map(() => 201));
+  };
+  const notes = async () => (await api([])).notes;
   const appAnswers = () =>
     until('the app answers /healthz', 90_000, async () =>
-      (await fetch(`${base()}/healthz`)).ok ? true : undefined,
+      (await api([])).health === 200 ? true : undefined,
     );
 
   /** Restore with the sidecar image and the deployed .env into a scratch folder. */
@@ -156,7 +176,6 @@ describe.each(CASES)('.NET starter $template: the generated deployment', ({ temp
         `LS_MIX_PACKAGE=./${tarball.split('/').pop()}`,
       ]),
     );
-    port = await freePort();
     dep = await deploy({
       projectDir: dir,
       workflowEnv: {
@@ -174,8 +193,9 @@ describe.each(CASES)('.NET starter $template: the generated deployment', ({ temp
       },
       override: {
         services: {
-          // No bridge on this engine: the app listens on a free host port instead of 8080.
-          app: { network_mode: 'host', environment: { ASPNETCORE_HTTP_PORTS: String(port) } },
+          // The engine has no bridge: no network for the app (HTTP goes through `api`), the
+          // host's for the sidecar (the sshd on 127.0.0.1).
+          app: { network_mode: 'none' },
           litestream: { network_mode: 'host' },
         },
       },

@@ -1,9 +1,29 @@
 /**
- * The runtimes a generated Dockerfile uses when the project declares none, in one place.
- * Supported lines only: Node 20 reached end of life in April 2026; Node 26 became the newest
- * LTS line in October 2026 (26.x on the npm `node` package, checked 2026-12-03).
- * The .NET default belongs beside it (`dotnet`).
+ * The runtimes the generated files use when a project declares none: the newest LTS lines, in
+ * one place (docs/generator.md lists them). Supported lines only: Node 20 reached end of life in
+ * April 2026; Node 26 became the newest LTS line in October 2026 (26.x on the npm `node` package,
+ * checked 2026-12-03); .NET 10.0 is the current LTS (8.0 went out of support on 2026-11-10).
  */
 export const RUNTIME_DEFAULTS = {
   node: { version: '26', why: 'newest Node LTS line' },
+  dotnet: { version: '10.0', why: 'current .NET LTS line' },
 } as const;
+
+/** Node: the version the Node Dockerfiles use when package.json / .nvmrc say nothing. */
+export const DEFAULT_NODE_VERSION: string = RUNTIME_DEFAULTS.node.version;
+
+/** .NET: the SDK / ASP.NET image line when no csproj, Directory.Build.props or global.json says. */
+export const DEFAULT_DOTNET_VERSION: string = RUNTIME_DEFAULTS.dotnet.version;
+
+/**
+ * The last day Microsoft supports each .NET line (dotnet.microsoft.com/platform/support/policy).
+ * A project on a line past its date still gets its own images, with a note saying so.
+ */
+export const DOTNET_END_OF_SUPPORT: Readonly<Record<string, string>> = {
+  '5.0': '2022-05-10',
+  '6.0': '2024-11-12',
+  '7.0': '2024-05-14',
+  '8.0': '2026-11-10',
+  '9.0': '2026-11-10',
+  '10.0': '2028-11-14',
+};

@@ -1,62 +1,19 @@
 /**
- * .NET detection: the web project to publish (csproj), Blazor / jamstack flavour, port and
- * the SQLite path from connection strings.
+ * .NET detection: Blazor / jamstack flavour, port, and which build tools the publish needs.
+ * The projects (dotnet-projects), the db (dotnet-db) and the version (dotnet-version) have
+ * their own modules.
  */
 import path from 'node:path';
 import { UserError } from '../../runtime/errors.js';
-import {
-  checkVersion,
-  DEFAULTS,
-  dbPathOverride,
-  defaulted,
-  detected,
-  flagged,
-  normalizeDbPath,
-  portOverride,
-  SQLITE_FILE,
-} from './detect-facts.js';
+import { DEFAULTS, defaulted, detected, portOverride } from './detect-facts.js';
 import { detectNodeVariant, type PackageJson } from './detect-node.js';
+import { type Csproj, projectClosure } from './dotnet-projects.js';
 import { readIfExists } from './fs-util.js';
 import type { Fact, Overrides, Variant } from './types.js';
 
-export interface Csproj {
-  file: string;
-  name: string;
-  sdk: string;
-  targetFramework?: string;
-  assemblyName?: string;
-  packages: string[];
-}
-
-export async function readCsprojs(root: string, files: string[]): Promise<Csproj[]> {
-  const out: Csproj[] = [];
-  for (const file of files.filter((f) => f.endsWith('.csproj'))) {
-    const full = path.join(root, file);
-    const text = (await readIfExists(full)) ?? '';
-    const sdk = /<Project\b[^>]*\bSdk\s*=\s*"([^"]+)"/.exec(text)?.[1];
-    if (!/<Project\b[\s\S]*<\/Project>/.test(text)) {
-      throw new UserError(`${full} is not a valid project file: no <Project> ... </Project> element`, {
-        hint: 'Fix the .csproj (dotnet build needs it too), then run again.',
-      });
-    }
-    out.push({
-      file,
-      name: path.posix.basename(file, '.csproj'),
-      sdk: sdk ?? '',
-      targetFramework: /<TargetFrameworks?>\s*([^<;\s]+)/.exec(text)?.[1],
-      assemblyName: /<AssemblyName>\s*([^<\s]+)\s*<\/AssemblyName>/.exec(text)?.[1],
-      packages: [...text.matchAll(/<PackageReference\s+Include\s*=\s*"([^"]+)"/g)].map((m) => m[1]),
-    });
-  }
-  return out;
-}
-
-/** The ASP.NET project to publish: Sdk.Web, not a test or client project; the shallowest wins. */
-export function pickWebProject(csprojs: Csproj[]): Csproj | undefined {
-  const web = csprojs.filter((p) => p.sdk === 'Microsoft.NET.Sdk.Web' && !/\.(Tests?|Client)$/.test(p.name));
-  web.sort((a, b) => a.file.split('/').length - b.file.split('/').length || a.file.localeCompare(b.file));
-  return web[0];
-}
+export { detectDotnetDb } from './dotnet-db.js';
+export { type Csproj, pickWebProject, readCsprojs } from './dotnet-projects.js';
+export { detectDotnetVersion, dotnetSupportNote } from './dotnet-version.js';
 
 export async function detectDotnetVariant(
   root: string,
@@ -93,15 +50,6 @@ export async function detectDotnetVariant(
   return { variant: detected('web', web.file) };
 }
 
-export function detectDotnetVersion(web: Csproj | undefined, o: Overrides): Fact<string> {
-  if (o.dotnetVersion !== undefined) {
-    return flagged(checkVersion(o.dotnetVersion, '--dotnet-version', /^\d+\.\d+$/), '--dotnet-version');
-  }
-  const v = /^net(\d+\.\d+)$/.exec(web?.targetFramework ?? '')?.[1];
-  if (v && web) return detected(v, `${web.file} TargetFramework`);
-  return defaulted(DEFAULTS.dotnetVersion, 'current LTS');
-}
-
 export async function detectDotnetPort(
   root: string,
   projectDir: string,
@@ -118,29 +66,42 @@ export async function detectDotnetPort(
   return defaulted(DEFAULTS.dotnetPort, 'ASP.NET container default (ASPNETCORE_HTTP_PORTS)');
 }
 
-export async function detectDotnetDbPath(
+/** What the publish runs besides dotnet: a csproj `<Exec>` of npm, a UI script of dotnet. */
+export interface DotnetBuildTools {
+  /** The csproj (built with the web project) whose `<Exec>` runs npm / node / pnpm / yarn. */
+  csprojRunsNode?: string;
+  /** The UI's package.json runs dotnet in a script npm runs on install or build. */
+  uiRunsDotnet?: string;
+}
+
+const NODE_TOOL = /\b(npm|npx|pnpm|yarn|node)\b/;
+
+export async function detectDotnetBuildTools(
   root: string,
-  projectDir: string,
-  files: string[],
-  o: Overrides,
-): Promise<Fact<string>> {
-  const flag = dbPathOverride(o);
-  if (flag) return flag;
-  const inProject = (f: string) => projectDir === '.' || f.startsWith(`${projectDir}/`);
-  const rel = (f: string) => (projectDir === '.' ? f : f.slice(projectDir.length + 1));
-  const fromConnectionString = (text: string) =>
-    /(?:Data Source|DataSource|Filename)\s*=\s*([^;"]+\.(?:sqlite3?|db))\b/i.exec(text)?.[1]?.trim();
-  for (const name of ['appsettings.Production.json', 'appsettings.json']) {
-    const file = path.posix.join(projectDir, name);
-    const found = fromConnectionString((await readIfExists(path.join(root, file))) ?? '');
-    if (found) return detected(normalizeDbPath(found), `${file} ConnectionStrings`);
+  web: Csproj,
+  csprojs: Csproj[],
+  uiDir: string | undefined,
+): Promise<DotnetBuildTools> {
+  const out: DotnetBuildTools = {};
+  for (const p of projectClosure(web, csprojs)) {
+    for (const m of p.text.matchAll(/<Exec\b[^>]*\bCommand\s*=\s*"([^"]*)"/g)) {
+      if (NODE_TOOL.test(m[1])) {
+        out.csprojRunsNode = p.file;
+        break;
+      }
+    }
+    if (out.csprojRunsNode) break;
   }
-  // ServiceStack's Configure.Db.cs: GetConnectionString("DefaultConnection") ?? "DataSource=App_Data/app.db;..."
-  for (const file of files.filter((f) => f.endsWith('.cs') && inProject(f))) {
-    const found = fromConnectionString((await readIfExists(path.join(root, file))) ?? '');
-    if (found) return detected(normalizeDbPath(found), file);
+  if (uiDir) {
+    const file = path.posix.join(uiDir, 'package.json');
+    const pkg = JSON.parse((await readIfExists(path.join(root, file))) ?? '{}') as PackageJson;
+    for (const script of ['preinstall', 'install', 'postinstall', 'prebuild', 'build', 'postbuild']) {
+      const cmd = pkg.scripts?.[script];
+      if (cmd && /\bdotnet\b/.test(cmd)) {
+        out.uiRunsDotnet = `${file} (${script})`;
+        break;
+      }
+    }
   }
-  const common = files.find((f) => inProject(f) && /(^|\/)App_Data\/[^/]+$/.test(f) && SQLITE_FILE.test(f));
-  if (common) return detected(rel(common), 'existing file');
-  return defaulted(DEFAULTS.dotnetDbPath, 'no connection string or App_Data/*.sqlite found');
+  return out;
 }

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { UserError } from '../../runtime/errors.js';
-import { RUNTIME_DEFAULTS } from './defaults.js';
+import { DEFAULT_DOTNET_VERSION, DEFAULT_NODE_VERSION } from './defaults.js';
 import { cleanText } from './text.js';
 import { type Fact, type Overrides, type PackageManager, VARIANTS, type Variant } from './types.js';
 import { dbPathProblem } from './validate-facts.js';
@@ -15,8 +15,8 @@ export const DEFAULTS = {
   dotnetPort: 8080,
   nodeDbPath: 'data/app.db',
   dotnetDbPath: 'App_Data/db.sqlite',
-  nodeVersion: RUNTIME_DEFAULTS.node.version as string,
-  dotnetVersion: '8.0',
+  nodeVersion: DEFAULT_NODE_VERSION,
+  dotnetVersion: DEFAULT_DOTNET_VERSION,
   packageManager: 'npm' as PackageManager,
 };
 

@@ -8,10 +8,12 @@ import path from 'node:path';
 import { UserError } from '../../runtime/errors.js';
 import {
   type Csproj,
-  detectDotnetDbPath,
+  detectDotnetBuildTools,
+  detectDotnetDb,
   detectDotnetPort,
   detectDotnetVariant,
   detectDotnetVersion,
+  dotnetSupportNote,
   pickWebProject,
   readCsprojs,
 } from './detect-dotnet.js';
@@ -47,7 +49,8 @@ export async function detectProject(dir: string, overrides: Overrides = {}): Pro
   const files = await listFiles(root, 3);
   const pkg = await readPackageJson(root);
   const csprojs = await readCsprojs(root, files);
-  const web = pickWebProject(csprojs);
+  // --app names a .NET project folder in a solution, or a workspace of a Node monorepo.
+  const web = await pickWebProject(root, csprojs, csprojs.length > 0 ? overrides.app : undefined);
 
   const variantOverride = parseVariant(overrides.variant);
   let variant: Fact<Variant>;
@@ -75,7 +78,7 @@ export async function detectProject(dir: string, overrides: Overrides = {}): Pro
     // A jamstack UI beside a .NET API has its lockfile in the UI folder.
     packageManager: await detectPackageManager(uiDir ? path.join(root, uiDir) : root, overrides),
     nodeVersion: await detectNodeVersion(root, pkg, overrides),
-    dotnetVersion: detectDotnetVersion(web, overrides),
+    dotnetVersion: await detectDotnetVersion(root, web, overrides),
   };
 
   if (runtime === 'dotnet') {
@@ -90,7 +93,16 @@ export async function detectProject(dir: string, overrides: Overrides = {}): Pro
     }
     const projectDir = path.posix.dirname(facts.csproj);
     facts.port = await detectDotnetPort(root, projectDir, overrides);
-    facts.dbPath = await detectDotnetDbPath(root, projectDir, files, overrides);
+    const db = await detectDotnetDb(root, web, csprojs, overrides);
+    facts.dbPath = db.fact;
+    facts.dbConnection = db.connection;
+    if (web) {
+      const tools = await detectDotnetBuildTools(root, web, csprojs, uiDir);
+      facts.dotnetBuildRunsNode = tools.csprojRunsNode;
+      facts.uiRunsDotnet = tools.uiRunsDotnet;
+    }
+    const support = dotnetSupportNote(facts.dotnetVersion.value);
+    if (support) facts.detectNotes = [support];
   } else {
     await detectNodeApp(facts, pkg, overrides);
   }

@@ -91,6 +91,7 @@ export async function planMixes(opts: PlanOptions): Promise<Plan> {
   const upToRoot = appDir ? `${path.posix.relative(`/${appDir}`, '/')}/` : '';
   fit.workflow = { branch: branch.value, appDir, renamed: false };
 
+  notes.push(...(facts.detectNotes ?? []));
   for (const [label, key] of relevantFacts(facts)) {
     const fact = facts[key] as Fact<unknown>;
     if (fact.source === 'default') {

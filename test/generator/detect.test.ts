@@ -15,7 +15,9 @@ describe('detectProject on the fixture apps', () => {
     expect(f.runtime).toBe('dotnet');
     expect(f.name).toEqual(fact('Acme', 'detected', 'Acme/Acme.csproj'));
     expect(f.variant).toEqual(fact('web', 'detected', 'Acme/Acme.csproj'));
-    expect(f.dbPath).toEqual(fact('App_Data/app.db', 'detected', 'Acme/appsettings.json ConnectionStrings'));
+    expect(f.dbPath).toEqual(
+      fact('App_Data/app.db', 'detected', 'Acme/appsettings.json ConnectionStrings:DefaultConnection'),
+    );
     expect(f.port).toEqual(fact(8080, 'default'));
     expect(f.dotnetVersion).toEqual(fact('8.0', 'detected'));
     expect(f.csproj).toBe('Acme/Acme.csproj');
@@ -148,11 +150,17 @@ describe('other sources and overrides', () => {
       path.join(dir, 'ui/package.json'),
       '{"devDependencies":{"vite":"6","vite-ssg":"0.24","vue":"3"}}',
     );
+    // The API reads a named connection string with no value in appsettings: compose sets it.
+    await writeFile(
+      path.join(dir, 'api/Shop/Program.cs'),
+      'var cs = builder.Configuration.GetConnectionString("DefaultConnection");\nnew SqliteConnection(cs);\n',
+    );
     const f = await detectProject(dir);
     expect(f.runtime).toBe('dotnet');
     expect(f.variant).toEqual(fact('vue-ssg', 'detected'));
     expect(f.uiDir).toBe('ui');
     expect(f.dbPath).toEqual(fact('App_Data/db.sqlite', 'default'));
+    expect(f.dbConnection).toEqual({ name: 'DefaultConnection', options: [] });
   });
 });
 
@@ -163,6 +171,7 @@ describe('Blazor flavours', () => {
     await mkdir(path.join(dir, 'Shop.Client'));
     await writeFile(path.join(dir, 'Shop/Shop.csproj'), '<Project Sdk="Microsoft.NET.Sdk.Web"></Project>\n');
     await writeFile(path.join(dir, 'Shop/Components/App.razor'), '<Routes />\n');
+    await writeFile(path.join(dir, 'Shop/Db.cs'), 'new SqliteConnection("Data Source=App_Data/shop.db");\n');
     await writeFile(
       path.join(dir, 'Shop.Client/Shop.Client.csproj'),
       '<Project Sdk="Microsoft.NET.Sdk.BlazorWebAssembly"></Project>\n',
@@ -179,6 +188,7 @@ describe('Blazor flavours', () => {
     );
     await writeFile(path.join(dir2, 'Diary/Components/App.razor'), '<Routes />\n');
     await writeFile(path.join(dir2, 'Diary/tailwind.config.js'), 'export default {};\n');
+    await writeFile(path.join(dir2, 'Diary/Db.cs'), 'o.UseSqlite("Data Source=App_Data/diary.db");\n');
     const tw = await detectProject(dir2);
     expect(tw.variant.value).toBe('blazor-tailwind');
     expect(tw.dotnetVersion).toEqual(fact('9.0', 'detected', 'Diary/Diary.csproj TargetFramework'));

@@ -88,6 +88,10 @@ describe('layouts without a golden fixture', () => {
       '{"scripts":{"build":"vite build"},"devDependencies":{"vite":"6","vue":"3"}}',
     );
     await writeFile(path.join(dir, 'ui/package-lock.json'), '{}');
+    await writeFile(
+      path.join(dir, 'api/Shop/appsettings.json'),
+      '{ "ConnectionStrings": { "DefaultConnection": "DataSource=App_Data/db.sqlite;Cache=Shared" } }',
+    );
     const plan = await planMixes({ dir, mixes: ['jamstack-litestream-aws'] });
     const dockerfile = plan.files.find((f) => f.path === 'Dockerfile')!.content;
     expect(dockerfile).toMatch(

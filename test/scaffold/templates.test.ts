@@ -170,7 +170,7 @@ function checkDotnet(app: string, r: ScaffoldResult, read: (f: string) => string
     expect(project['@_Sdk'], f).toMatch(/^Microsoft\.NET\.Sdk\.(Web|BlazorWebAssembly)$/);
     const groups = [project.PropertyGroup].flat();
     expect(
-      groups.some((g) => g.TargetFramework === 'net8.0'),
+      groups.some((g) => g.TargetFramework === 'net10.0'),
       f,
     ).toBe(true);
     // Every project reference points at a project that exists.
@@ -184,6 +184,11 @@ function checkDotnet(app: string, r: ScaffoldResult, read: (f: string) => string
   // The project name flows into the image: publish that csproj, run that dll.
   const dockerfile = read('Dockerfile');
   expect(dockerfile).toContain(`dotnet publish ${web}`);
+  expect(dockerfile).toContain('FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build');
+  // Only blazor-tailwind's publish runs npm (its csproj builds the CSS): Node in the SDK stage.
+  expect(dockerfile.includes('COPY --from=node:'), 'Node in the SDK stage').toBe(
+    r.variant === 'blazor-tailwind',
+  );
   expect(execForm(dockerfile, 'ENTRYPOINT')).toEqual(['dotnet', 'AcmeShop.dll']);
   expect(read('.deploy/docker-compose.yml')).toContain('acme-shop-data:/app/App_Data');
   // Namespaces follow the name.

@@ -19,6 +19,19 @@ app.MapGet("/healthz", (NotesDb db) =>
     return Results.Ok(new { ok = true });
 });
 
+// The same notes over HTTP (scripts, health checks, other services).
+app.MapGet("/api/notes", (NotesDb db, int? limit) => db.List(Math.Clamp(limit ?? 50, 1, 500)));
+app.MapPost("/api/notes", (NewNote input, NotesDb db) =>
+{
+    var text = input.Text?.Trim() ?? "";
+    if (text.Length is < 1 or > 1000)
+        return Results.BadRequest(new { error = "text must be 1 to 1000 characters" });
+    var note = db.Add(text);
+    return Results.Created($"/api/notes/{note.Id}", note);
+});
+
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 
 app.Run();
+
+public record NewNote(string? Text);

@@ -406,7 +406,10 @@ export class MonitoredDb extends EventEmitter {
       return true;
     } catch (err) {
       this.closeConnections();
-      if (!isBusy(err)) this.log.error({ err: (err as Error).message }, 'cannot open the new database file');
+      const msg = (err as Error).message;
+      if (!isBusy(err) && msg !== this.lastError)
+        this.log.error({ err: msg }, 'cannot open the new database file');
+      this.lastError = msg; // logged once; retried every pass
       return false;
     }
   }

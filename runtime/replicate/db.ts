@@ -567,6 +567,12 @@ export class MonitoredDb extends EventEmitter {
     // Taken only once the write lock is ours: a busy start retries and must still find it.
     const marker = this.local.takeCleanShutdownSync();
     let reason: string | undefined = forced;
+    if (forced !== undefined) {
+      // The in-memory position belongs to the file that was replaced: nothing continues it.
+      this.state = undefined;
+      this.knownEnd = undefined;
+      this.pendingIndexEnd = undefined;
+    }
     try {
       const wal = readWalHeader(this.walPath);
       if (reason !== undefined) {
@@ -1026,7 +1032,7 @@ export class MonitoredDb extends EventEmitter {
     this.pendingIndexEnd = undefined;
     this.copyToShadow();
     this.local.writeGeneration(generation);
-    this.local.removeOtherGenerations(generation).catch(() => undefined);
+    this.local.removeOtherGenerations(() => this.state?.generation).catch(() => undefined);
     if (reason === 'no local state') this.log.info({ generation, reason }, 'new generation');
     else {
       // The replicas' newest generation is no longer the one being continued: say so loudly

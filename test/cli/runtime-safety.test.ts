@@ -19,8 +19,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { integrityCheck } from '../helpers/sqlite.js';
-import { freePort } from '../services/process.js';
 import { FIXTURES, prepareCase } from '../runtime/restore/fixture-helpers.js';
+import { freePort } from '../services/process.js';
 import { assertBuilt, cli, killAll, Replicator } from './harness.js';
 
 const dirs: string[] = [];
@@ -139,7 +139,9 @@ describe('retention and a new generation', () => {
     const dir = tmp();
     const db = join(dir, 'app.db');
     appDb(db, 'notes', 5);
-    const cfg = config(dir, db, { replica: '        retention: 3s\n        retention-check-interval: 100ms\n' });
+    const cfg = config(dir, db, {
+      replica: '        retention: 3s\n        retention-check-interval: 100ms\n',
+    });
     const first = new Replicator(['-config', cfg]);
     const oldGen = String((await first.waitFor(/^new generation/)).generation);
     await first.waitFor(/snapshot written/);
@@ -220,7 +222,7 @@ describe('a replaced database file is followed', () => {
       appDb(db, 'new_rows', 5, 100);
       // Shipped before the shutdown: the final sync must find nothing left.
       const out = join(dir, 'out.db');
-      expect((await rep.stop()).code).toBe(0);
+      expect((await rep.stop()).code, rep.raw.join('\n')).toBe(0);
       const r = restore(dir, out);
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);

@@ -1177,6 +1177,10 @@ export class MonitoredDb extends EventEmitter {
     if (!m || !this.writer || this.writer.inTransaction || !this.state) return;
     if (!this.beginWrite(0)) return;
     try {
+      // As for every write of ours: it may restart a fully checkpointed WAL, so note its end first.
+      this.copyToShadow();
+      if (this.pendingIndexEnd !== m || !this.state) return; // a restart or new generation meanwhile
+      this.rememberEnd(this.state.size);
       this.writer
         .prepare(
           'INSERT INTO _litestream_seq (id, seq) VALUES (2, ?), (3, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq',

@@ -406,7 +406,10 @@ export class MonitoredDb extends EventEmitter {
       return true;
     } catch (err) {
       this.closeConnections();
-      if (!isBusy(err)) this.log.error({ err: (err as Error).message }, 'cannot open the new database file');
+      const msg = (err as Error).message;
+      if (!isBusy(err) && msg !== this.lastError)
+        this.log.error({ err: msg }, 'cannot open the new database file');
+      this.lastError = msg; // logged once; retried every pass
       return false;
     }
   }
@@ -564,6 +567,12 @@ export class MonitoredDb extends EventEmitter {
     // Taken only once the write lock is ours: a busy start retries and must still find it.
     const marker = this.local.takeCleanShutdownSync();
     let reason: string | undefined = forced;
+    if (forced !== undefined) {
+      // The in-memory position belongs to the file that was replaced: nothing continues it.
+      this.state = undefined;
+      this.knownEnd = undefined;
+      this.pendingIndexEnd = undefined;
+    }
     try {
       const wal = readWalHeader(this.walPath);
       if (reason !== undefined) {
@@ -1023,7 +1032,7 @@ export class MonitoredDb extends EventEmitter {
     this.pendingIndexEnd = undefined;
     this.copyToShadow();
     this.local.writeGeneration(generation);
-    this.local.removeOtherGenerations(generation).catch(() => undefined);
+    this.local.removeOtherGenerations(() => this.state?.generation).catch(() => undefined);
     if (reason === 'no local state') this.log.info({ generation, reason }, 'new generation');
     else {
       // The replicas' newest generation is no longer the one being continued: say so loudly
@@ -1168,6 +1177,10 @@ export class MonitoredDb extends EventEmitter {
     if (!m || !this.writer || this.writer.inTransaction || !this.state) return;
     if (!this.beginWrite(0)) return;
     try {
+      // As for every write of ours: it may restart a fully checkpointed WAL, so note its end first.
+      this.copyToShadow();
+      if (this.pendingIndexEnd !== m || !this.state) return; // a restart or new generation meanwhile
+      this.rememberEnd(this.state.size);
       this.writer
         .prepare(
           'INSERT INTO _litestream_seq (id, seq) VALUES (2, ?), (3, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq',

@@ -99,10 +99,8 @@ export class Replication {
         .then(() => {
           clearInterval(timer);
           this.waiting.delete(d);
-          this.log.info(
-            { db: d.db.path, replicas: d.replicas.map((r) => r.name) },
-            'database appeared: replicating',
-          );
+          // The same line as a db that existed at start (log consumers wait for it).
+          this.log.info({ db: d.db.path, replicas: d.replicas.map((r) => r.name) }, 'replicating');
           this.startDb(d);
         })
         .catch((err) => {

@@ -78,8 +78,11 @@ export class LocalState {
       .sort((a, b) => a - b);
   }
 
-  /** Remove every generation folder except `keep`. */
-  async removeOtherGenerations(keep: string): Promise<void> {
+  /**
+   * Remove every generation folder except `keep` — a function is asked again for each folder,
+   * so a generation started while this runs (two in a row) is never the one removed.
+   */
+  async removeOtherGenerations(keep: string | (() => string | undefined)): Promise<void> {
     let names: string[];
     try {
       names = await readdir(join(this.dir, 'generations'));
@@ -87,7 +90,8 @@ export class LocalState {
       return;
     }
     for (const n of names) {
-      if (n !== keep) await rm(join(this.dir, 'generations', n), { recursive: true, force: true });
+      const current = typeof keep === 'function' ? keep() : keep;
+      if (n !== current) await rm(join(this.dir, 'generations', n), { recursive: true, force: true });
     }
   }
 

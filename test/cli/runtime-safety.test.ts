@@ -222,7 +222,7 @@ describe('a replaced database file is followed', () => {
       appDb(db, 'new_rows', 5, 100);
       // Shipped before the shutdown: the final sync must find nothing left.
       const out = join(dir, 'out.db');
-      expect((await rep.stop()).code).toBe(0);
+      expect((await rep.stop()).code, rep.raw.join('\n')).toBe(0);
       const r = restore(dir, out);
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);

@@ -89,6 +89,10 @@ export interface PrimaryOptions {
 export async function primaryNode(dir: string, opts: PrimaryOptions = {}): Promise<Node> {
   const port = await freePort();
   const db = join(dir, 'primary.db');
+  // The app's db exists (WAL mode) before the runtime starts: `replicate` never creates one.
+  const app = new Database(db);
+  app.pragma('journal_mode = wal');
+  app.close();
   const config = join(dir, 'primary.yml');
   writeFileSync(
     config,

@@ -195,6 +195,16 @@ describe('compose file of the user’s', () => {
     expect(unmergeCompose(compose.content, compose.added ?? [], 'f')).toBe(mine);
   });
 
+  it('a compose file in the top folder is not taken over: a note says ls-mix deploys its own stack', async () => {
+    const dir = await copyFixture('express');
+    await writeFile(path.join(dir, 'compose.yaml'), 'services:\n  web:\n    build: .\n');
+    const plan = await planMixes({ dir, mixes: ['litestream-aws'] });
+    expect(plan.notes).toContain(
+      'compose.yaml is yours and stays as is: ls-mix deploys .deploy/docker-compose.yml, a stack of its own. To have ls-mix add its sidecar to your stack (on the volume your app keeps its db on), copy compose.yaml to .deploy/docker-compose.yml (its relative paths then start from .deploy/) and run again.',
+    );
+    expect(plan.files.map((f) => f.path)).not.toContain('compose.yaml');
+  });
+
   it('two built services and no app: asks for --service; --service picks one', async () => {
     const dir = await withCompose(
       'services:\n  api:\n    build: ..\n    volumes: ["db:/data"]\n  worker:\n    build: ..\nvolumes:\n  db:\n',

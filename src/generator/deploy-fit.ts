@@ -95,3 +95,17 @@ export async function fitUserCompose(
   }
   return result;
 }
+
+const ROOT_COMPOSE = ['compose.yaml', 'compose.yml', 'docker-compose.yaml', 'docker-compose.yml'];
+
+/**
+ * A compose file of the user's in the project's top folder is not the one ls-mix deploys
+ * (.deploy/docker-compose.yml): say so, rather than let them believe their stack is backed up.
+ */
+export async function rootComposeNote(root: string): Promise<string | undefined> {
+  for (const name of ROOT_COMPOSE) {
+    if ((await readIfExists(await safeTarget(root, name))) === undefined) continue;
+    return `${name} is yours and stays as is: ls-mix deploys ${COMPOSE}, a stack of its own. To have ls-mix add its sidecar to your stack (on the volume your app keeps its db on), copy ${name} to ${COMPOSE} (its relative paths then start from .deploy/) and run again.`;
+  }
+  return undefined;
+}

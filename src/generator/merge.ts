@@ -138,6 +138,8 @@ export function mergeCompose(existing: string, ours: string, file: string, fit?:
   for (const ins of inserts.sort((a, b) => b.at - a.at))
     text = text.slice(0, ins.at) + ins.text + text.slice(ins.at);
   if (tail) text = `${text}${text.endsWith('\n') || text === '' ? '' : '\n'}${tail}`;
+  // Their file had no final newline: ours gave it one, which unmerge takes back.
+  if (existing !== '' && !existing.endsWith('\n')) result.addedKeys.push('eol/final-newline');
   result.content = text;
   return result;
 }
@@ -178,7 +180,7 @@ export function unmergeCompose(text: string, addedKeys: string[], file: string):
   };
   for (const entry of addedKeys) {
     const [kind, name, ...rest] = entry.split('/');
-    if (kind === 'section') continue;
+    if (kind === 'section' || kind === 'eol') continue;
     if (kind === 'mount') {
       const spec = rest.join('/');
       const vols = doc.getIn(['services', name, 'volumes'], true);
@@ -205,5 +207,6 @@ export function unmergeCompose(text: string, addedKeys: string[], file: string):
   }
   let out = text;
   for (const [a, b] of cuts.sort((x, y) => y[0] - x[0])) out = out.slice(0, a) + out.slice(b);
+  if (addedKeys.includes('eol/final-newline') && out.endsWith('\n')) out = out.slice(0, -1);
   return out;
 }

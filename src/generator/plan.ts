@@ -13,7 +13,7 @@ import path from 'node:path';
 import { UserError } from '../../runtime/errors.js';
 import { checkFit, findMixes } from './catalog.js';
 import type { ComposeFit } from './compose-fit.js';
-import { fitDockerfile, fitUserCompose, isOurs } from './deploy-fit.js';
+import { fitDockerfile, fitUserCompose, isOurs, rootComposeNote } from './deploy-fit.js';
 import { detectProject } from './detect.js';
 import { detected } from './detect-facts.js';
 import { readIfExists } from './fs-util.js';
@@ -64,6 +64,8 @@ export async function planMixes(opts: PlanOptions): Promise<Plan> {
   await fitDockerfile(root, facts, manifest, opts.force ?? false, fit, notes);
   const composeFit = await fitUserCompose(root, facts, manifest, remembered, opts.force ?? false, fit);
   if (composeFit) notes.push(...composeFit.notes);
+  const rootCompose = await rootComposeNote(root);
+  if (rootCompose && !composeFit) notes.push(rootCompose);
   // dbLayout refuses a db in the app's top folder or in a system folder, whatever the source.
   const db = dbLayout(facts, names, fit.layout);
 

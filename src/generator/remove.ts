@@ -158,6 +158,7 @@ async function planFile(
 
 function describeAdded(key: string): string {
   const [kind, name, ...rest] = key.split('/');
+  if (kind === 'eol') return 'the final newline';
   return kind === 'mount' ? `the mount ${rest.join('/')} of ${name}` : `${kind}.${name}`;
 }
 

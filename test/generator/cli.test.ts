@@ -214,5 +214,12 @@ describe('ls-mix CLI', { timeout: 180_000 }, () => {
     expect(r.stdout).not.toContain('gh secret set');
     expect(r.stdout).toMatch(/^ {2}name {13}notes-api {14}\(detected in package\.json\)$/m);
     expect(r.stdout + r.stderr).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
+    // Errors quoting project text too.
+    const odd = path.join(dir, 'x\u001b[31mred');
+    await mkdir(odd);
+    const e = await run(['add', 'litestream-aws', '--dir', odd]);
+    expect(e.exitCode).toBe(1);
+    expect(e.stderr).toContain('xred: cannot tell what kind of app this is');
+    expect(e.stderr).not.toMatch(/\u001b/);
   });
 });

@@ -13,6 +13,7 @@ import { parse } from 'yaml';
 import { dbPathOverride } from '../../src/generator/detect-facts.js';
 import { readDockerfileFacts } from '../../src/generator/dockerfile-facts.js';
 import { applyPlan, detectProject, MANIFEST_FILE, planMixes, removeMix } from '../../src/generator/index.js';
+import { unmergeCompose } from '../../src/generator/merge.js';
 import { validateFacts } from '../../src/generator/validate-facts.js';
 import { loadWithRuntime } from '../validators/litestream-config.js';
 import { cleanupTemps, copyFixture, readTree, tempDir } from './helpers.js';
@@ -180,6 +181,28 @@ describe('compose file of the user’s', () => {
     await expect(planMixes({ dir: anon, mixes: ['litestream-aws'] })).rejects.toThrow(
       /on an anonymous volume/,
     );
+  });
+
+  it('4-space indentation and no final newline: ours is indented like theirs, and unmerge gives their bytes back', async () => {
+    const mine =
+      'services:\n    app:\n        build: ..\n        volumes:\n            - "db:/data"  # keep\nvolumes:\n    db:';
+    const dir = await withCompose(mine);
+    const plan = await planMixes({ dir, mixes: ['litestream-aws'] });
+    const compose = plan.files.find((f) => f.path === '.deploy/docker-compose.yml')!;
+    expect(compose.content.startsWith(mine.slice(0, mine.indexOf('volumes:\n    db')))).toBe(true);
+    expect(compose.content).toMatch(/\n {4}litestream:\n {8}build:\n {12}context: \.\.\n/);
+    expect(parse(compose.content).services.litestream.volumes).toEqual(['db:/data']);
+    expect(unmergeCompose(compose.content, compose.added ?? [], 'f')).toBe(mine);
+  });
+
+  it('a compose file in the top folder is not taken over: a note says ls-mix deploys its own stack', async () => {
+    const dir = await copyFixture('express');
+    await writeFile(path.join(dir, 'compose.yaml'), 'services:\n  web:\n    build: .\n');
+    const plan = await planMixes({ dir, mixes: ['litestream-aws'] });
+    expect(plan.notes).toContain(
+      'compose.yaml is yours and stays as is: ls-mix deploys .deploy/docker-compose.yml, a stack of its own. To have ls-mix add its sidecar to your stack (on the volume your app keeps its db on), copy compose.yaml to .deploy/docker-compose.yml (its relative paths then start from .deploy/) and run again.',
+    );
+    expect(plan.files.map((f) => f.path)).not.toContain('compose.yaml');
   });
 
   it('two built services and no app: asks for --service; --service picks one', async () => {

@@ -12,7 +12,7 @@
  */
 import { chmod, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -52,6 +52,53 @@ const registry = (await execa('npm', ['config', 'get', 'registry'])).stdout.trim
 const SIDECAR = 'e2e-gen-detect/sidecar:latest';
 let sidecarBuilt: Promise<void> | undefined;
 
+/** A copy of the fixture with `ls-mix add litestream-aws` run on it, and this checkout packed in .deploy/. */
+async function addMix(fixture: string, dir: string): Promise<void> {
+  await cp(join(ROOT, 'test/fixtures/projects', fixture), dir, { recursive: true });
+  await execa('node', [join(ROOT, 'bin/run.js'), 'add', 'litestream-aws', '--dir', dir], {
+    stdin: 'ignore',
+    env: { CI: 'true' },
+  });
+  const tarball = inject('lsMixTarball');
+  await cp(tarball, join(dir, '.deploy', tarball.split('/').pop() ?? 'ls-mix.tgz'));
+}
+
+/**
+ * One sidecar image for the three apps, built from the express fixture's generated
+ * .deploy/litestream.Dockerfile (always the same file, so the build cache holds): all three
+ * keep their db in /data, and the test gives the sidecar its db path on the command line.
+ * better-sqlite3 compiles once, not three times.
+ */
+async function buildSidecar(): Promise<void> {
+  const dir = join(await mkdtemp(join(tmpdir(), 'ls-mix-e2e-sidecar-')), 'notes-api');
+  await addMix('express', dir);
+  const tarball = inject('lsMixTarball').split('/').pop();
+  await timed('docker build of the sidecar', () =>
+    build(dir, SIDECAR, [
+      '-f',
+      join(dir, '.deploy/litestream.Dockerfile'),
+      '--build-arg',
+      `LS_MIX_PACKAGE=./${tarball}`,
+    ]),
+  );
+  await rm(dirname(dir), { recursive: true, force: true });
+}
+
+/**
+ * NODE_VERSION for the build: the local base image of this machine's node. The npm registry
+ * reachable here serves no npm signatures, which corepack checks for pnpm: the pnpm build
+ * starts from a test-only child of that image with COREPACK_INTEGRITY_KEYS=0 (users' corepack
+ * keeps checking them).
+ */
+async function nodeBase(pm: string): Promise<string> {
+  if (pm !== 'pnpm') return NODE_MAJOR;
+  const ctx = await mkdtemp(join(tmpdir(), 'ls-mix-e2e-base-'));
+  await writeFile(join(ctx, 'Dockerfile'), `FROM node:${NODE_MAJOR}-slim\nENV COREPACK_INTEGRITY_KEYS=0\n`);
+  await build(ctx, `node:${NODE_MAJOR}-nosig-slim`);
+  await rm(ctx, { recursive: true, force: true });
+  return `${NODE_MAJOR}-nosig`;
+}
+
 describe.each(CASES)(
   'the generated Node Dockerfile with $pm ($fixture)',
   ({ pm, fixture, app, expectEnv }) => {
@@ -65,32 +112,17 @@ describe.each(CASES)(
     beforeAll(async () => {
       work = await mkdtemp(join(tmpdir(), `ls-mix-e2e-${pm}-`));
       dir = join(work, app);
-      await cp(join(ROOT, 'test/fixtures/projects', fixture), dir, { recursive: true });
-      await execa('node', [join(ROOT, 'bin/run.js'), 'add', 'litestream-aws', '--dir', dir], {
-        stdin: 'ignore',
-        env: { CI: 'true' },
-      });
-      const tarball = inject('lsMixTarball');
-      await cp(tarball, join(dir, '.deploy', tarball.split('/').pop() ?? 'ls-mix.tgz'));
+      await addMix(fixture, dir);
+      const base = await nodeBase(pm);
       await timed(`${pm}: docker build of the generated Dockerfile`, () =>
         build(dir, `${tag}:app`, [
           '--build-arg',
-          `NODE_VERSION=${NODE_MAJOR}`,
+          `NODE_VERSION=${base}`,
           '--build-arg',
           `COREPACK_NPM_REGISTRY=${registry.replace(/\/$/, '')}`,
         ]),
       );
-      // One sidecar image for the three apps (built from the first one's generated
-      // .deploy/litestream.Dockerfile): all keep their db in /data, and the test gives the
-      // sidecar its db path on the command line. better-sqlite3 compiles once, not three times.
-      sidecarBuilt ??= timed(`docker build of the sidecar (${fixture}'s litestream.Dockerfile)`, () =>
-        build(dir, SIDECAR, [
-          '-f',
-          join(dir, '.deploy/litestream.Dockerfile'),
-          '--build-arg',
-          `LS_MIX_PACKAGE=./${tarball.split('/').pop()}`,
-        ]),
-      );
+      sidecarBuilt ??= buildSidecar();
       await sidecarBuilt;
       replicaDir = join(work, 'replica');
       await mkdir(replicaDir);

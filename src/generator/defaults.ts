@@ -12,6 +12,12 @@ export const RUNTIME_DEFAULTS = {
 /** Node: the version the Node Dockerfiles use when package.json / .nvmrc say nothing. */
 export const DEFAULT_NODE_VERSION: string = RUNTIME_DEFAULTS.node.version;
 
+/**
+ * The replication sidecar's Node: the newest line ls-mix itself supports and is built for
+ * (Node 20, 22 and 24; package.json engines), not the app's.
+ */
+export const SIDECAR_NODE_VERSION = '24';
+
 /** .NET: the SDK / ASP.NET image line when no csproj, Directory.Build.props or global.json says. */
 export const DEFAULT_DOTNET_VERSION: string = RUNTIME_DEFAULTS.dotnet.version;
 

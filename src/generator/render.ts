@@ -6,6 +6,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import ejs from 'ejs';
 import { UserError } from '../../runtime/errors.js';
+import { SIDECAR_NODE_VERSION } from './defaults.js';
 import { dotnetConnectionEnv } from './dotnet-connection.js';
 import { type NameForms, nameForms, replacePlaceholders } from './names.js';
 import { nodeCommands } from './node-build.js';
@@ -182,6 +183,7 @@ export function renderContext(
     cq: composeQuote,
     node: { ...nodeCommands(facts), versionFrom: versionFrom(facts) },
     seedDbFiles: facts.nodeBuild?.seedDbFiles ?? [],
+    sidecarNodeVersion: SIDECAR_NODE_VERSION,
     dotnet: {
       version: facts.dotnetVersion.value,
       csproj: facts.csproj,

@@ -29,6 +29,12 @@ export async function compose(
   return String(r.all ?? '');
 }
 
+/**
+ * The only Node image here is the local one made from this machine's node (.ci/e2e/base-images.sh):
+ * generated Dockerfiles take their Node line as `ARG NODE_VERSION`, and the e2e builds pass it.
+ */
+export const LOCAL_NODE_BUILD_ARGS = ['--build-arg', `NODE_VERSION=${process.versions.node.split('.')[0]}`];
+
 /** `docker build --network host` (RUN steps reach the npm registry and Debian mirror). */
 export async function build(contextDir: string, tag: string, extra: string[] = []): Promise<void> {
   try {

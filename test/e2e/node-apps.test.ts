@@ -17,7 +17,7 @@ import Database from 'better-sqlite3';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { build, compose, docker } from './docker.js';
+import { build, compose, docker, LOCAL_NODE_BUILD_ARGS } from './docker.js';
 import { ROOT } from './project.js';
 import { timed } from './timing.js';
 
@@ -79,6 +79,7 @@ async function buildSidecar(): Promise<void> {
       join(dir, '.deploy/litestream.Dockerfile'),
       '--build-arg',
       `LS_MIX_PACKAGE=./${tarball}`,
+      ...LOCAL_NODE_BUILD_ARGS,
     ]),
   );
   await rm(dirname(dir), { recursive: true, force: true });

@@ -13,7 +13,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
 import { type Deployment, deploy } from './deployment.js';
-import { build, docker, inspectContainer } from './docker.js';
+import { build, docker, inspectContainer, LOCAL_NODE_BUILD_ARGS } from './docker.js';
 import { projectWithMix } from './project.js';
 import { timed } from './timing.js';
 
@@ -157,15 +157,14 @@ console.log(JSON.stringify({ statuses, notes: r.ok ? (await r.json()).map((n) =>
       const config = parse(await readFile(join(projectDir, 'litestream.yml'), 'utf8'));
       replicaPath = String(config.dbs[0].replicas[0].path);
       // The generated Dockerfile's base is node:${NODE_VERSION}-slim: here the local image of this node.
-      await timed('build the app image (Dockerfile)', () =>
-        build(projectDir, app, ['--build-arg', `NODE_VERSION=${process.versions.node.split('.')[0]}`]),
-      );
+      await timed('build the app image (Dockerfile)', () => build(projectDir, app, LOCAL_NODE_BUILD_ARGS));
       await timed('build the sidecar image (.deploy/litestream.Dockerfile)', () =>
         build(projectDir, sidecar, [
           '-f',
           join(projectDir, '.deploy/litestream.Dockerfile'),
           '--build-arg',
           `LS_MIX_PACKAGE=./${tarball.split('/').pop()}`,
+          ...LOCAL_NODE_BUILD_ARGS,
         ]),
       );
       dep = await deploy({

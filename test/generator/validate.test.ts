@@ -95,7 +95,7 @@ describe('layouts without a golden fixture', () => {
     const plan = await planMixes({ dir, mixes: ['jamstack-litestream-aws'] });
     const dockerfile = plan.files.find((f) => f.path === 'Dockerfile')!.content;
     expect(dockerfile).toMatch(
-      /FROM node:\d+-slim AS ui[\s\S]*RUN cd ui && npm ci && npm run build[\s\S]*COPY --from=ui \/source \.[\s\S]*dotnet publish api\/Shop\/Shop\.csproj/,
+      /FROM node:\$\{NODE_VERSION\}-slim AS ui[\s\S]*RUN cd ui && npm ci && npm run build[\s\S]*COPY --from=ui \/source \.[\s\S]*dotnet publish api\/Shop\/Shop\.csproj/,
     );
     expect(dockerfile).toContain('ENTRYPOINT ["dotnet", "Shop.dll"]');
     expect(dockerfileProblems(dockerfile)).toEqual([]);

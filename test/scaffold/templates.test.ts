@@ -186,7 +186,7 @@ function checkDotnet(app: string, r: ScaffoldResult, read: (f: string) => string
   expect(dockerfile).toContain(`dotnet publish ${web}`);
   expect(dockerfile).toContain('FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build');
   // Only blazor-tailwind's publish runs npm (its csproj builds the CSS): Node in the SDK stage.
-  expect(dockerfile.includes('COPY --from=node:'), 'Node in the SDK stage').toBe(
+  expect(dockerfile.includes('COPY --from=node /usr/local/bin/node'), 'Node in the SDK stage').toBe(
     r.variant === 'blazor-tailwind',
   );
   expect(execForm(dockerfile, 'ENTRYPOINT')).toEqual(['dotnet', 'AcmeShop.dll']);

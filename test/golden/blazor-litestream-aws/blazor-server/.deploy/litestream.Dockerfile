@@ -4,7 +4,9 @@
 # LS_MIX_PACKAGE picks what npm installs: by default the ls-mix version that wrote this file;
 # a tarball from `npm pack` copied into .deploy/ works too:
 #   docker build -f .deploy/litestream.Dockerfile --build-arg LS_MIX_PACKAGE=./ls-mix-0.1.0.tgz .
-FROM node:20-slim AS build
+# NODE_VERSION: the newest Node line ls-mix supports (20, 22, 24); --build-arg picks another.
+ARG NODE_VERSION=24
+FROM node:${NODE_VERSION}-slim AS build
 # ls-mix uses native modules (better-sqlite3): compilers for when no prebuilt binary fits.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ ca-certificates \
@@ -15,7 +17,7 @@ WORKDIR /tmp/ls-mix
 COPY .deploy/litestream.Dockerfile .deploy/*.tgz ./
 RUN npm install -g --omit=dev "${LS_MIX_PACKAGE}"
 
-FROM node:20-slim
+FROM node:${NODE_VERSION}-slim
 COPY --from=build /usr/local/lib/node_modules/ls-mix /usr/local/lib/node_modules/ls-mix
 RUN ln -s /usr/local/lib/node_modules/ls-mix/bin/run.js /usr/local/bin/ls-mix
 COPY litestream.yml /etc/litestream.yml

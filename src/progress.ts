@@ -1,5 +1,5 @@
 /**
- * Byte progress for restore and verify: a bar with MB, rate and ETA on a terminal (stderr is a
+ * Byte progress for restore, snapshot and verify: a bar with MB, rate and ETA on a terminal (stderr is a
  * TTY and no --json), nothing otherwise — logs and pipes never get control characters.
  */
 import cliProgress from 'cli-progress';
@@ -7,8 +7,11 @@ import type { RestoreProgress } from '../runtime/restore.js';
 
 const MB = 1024 * 1024;
 
+/** Where a byte-counting job is: restore's and verify's phases, or a snapshot's upload. */
+export type Progress = Pick<RestoreProgress, 'bytesDone' | 'bytesTotal'> & { phase: string };
+
 export interface ByteProgress {
-  update(label: string, p: RestoreProgress): void;
+  update(label: string, p: Progress): void;
   stop(): void;
 }
 

@@ -296,6 +296,11 @@ export class MonitoredDb extends EventEmitter {
    * The raw database file as a stream, through our long-lived descriptor (never a new one: see
    * dbFd). Call it inside withCheckpointsHeld so the file is the one the read lock pins.
    */
+  /** Size of the database file as its open descriptor sees it (a snapshot's length). */
+  dbFileSize(): number {
+    return this.dbFd === undefined ? 0 : fstatSync(this.dbFd).size;
+  }
+
   createDbReadStream(): Readable {
     const fd = this.dbFd;
     if (fd === undefined) throw new Error('database is not open');

@@ -6,6 +6,7 @@
  * position must be found (start, new generation) and for retention — never per sync (#234).
  * Segment bodies stream from the shadow file through the LZ4 encoder (never whole in RAM, #474).
  */
+
 import { createReadStream } from 'node:fs';
 import type { ReplicaConfig } from '../config/types.js';
 import { isUserError } from '../errors.js';
@@ -15,6 +16,7 @@ import { decodeObject, encodeObject } from '../format/object.js';
 import type { Logger } from '../log.js';
 import type { Pos, ReplicaClient, SnapshotInfo } from '../replica/client.js';
 import { WAL_HEADER_SIZE } from '../sqlite/wal.js';
+import { type ByteCountListener, countBytes } from './byte-count.js';
 import type { MonitoredDb } from './db.js';
 import { Mutex } from './mutex.js';
 import { timerDelay } from './timers.js';
@@ -109,12 +111,12 @@ export class ReplicaSyncer {
   }
 
   /** Take a snapshot now (ls-mix snapshot, SIGUSR1). */
-  snapshot(): Promise<SnapshotInfo | undefined> {
+  snapshot(onBytes?: ByteCountListener): Promise<SnapshotInfo | undefined> {
     return this.lock.run(async () => {
       const cur = this.db.position;
       if (!cur) return undefined;
       if (this.pos?.generation !== cur.generation) await this.findPosition(cur.generation);
-      return this.snapshotLocked();
+      return this.snapshotLocked(onBytes);
     });
   }
 
@@ -284,7 +286,7 @@ export class ReplicaSyncer {
    * differ in from the read transaction's view is in segments stored before the snapshot, so a
    * restore to any time at or after the snapshot is consistent.
    */
-  private async snapshotLocked(): Promise<SnapshotInfo | undefined> {
+  private async snapshotLocked(onBytes?: ByteCountListener): Promise<SnapshotInfo | undefined> {
     return this.db.withCheckpointsHeld(async (cur) => {
       if (this.pos?.generation !== cur.generation) await this.findPosition(cur.generation);
       if (!this.pos) return undefined;
@@ -303,7 +305,11 @@ export class ReplicaSyncer {
       if (!now || now.generation !== cur.generation || this.pos.index !== now.index) {
         return undefined; // the generation moved on meanwhile: the next sync starts over
       }
-      const body = await encodeObject(this.db.createDbReadStream(), this.config.age);
+      const source = this.db.createDbReadStream();
+      const body = await encodeObject(
+        onBytes ? countBytes(source, this.db.dbFileSize(), onBytes) : source,
+        this.config.age,
+      );
       const info = await this.client.writeSnapshot(now.generation, now.index, body);
       this.hasSnapshot = true;
       this.lastSnapshotAt = Date.now();

@@ -14,7 +14,13 @@ export interface TakenSnapshot {
  * One-shot snapshot of a db on every replica (`ls-mix snapshot`): opens the db like `replicate`
  * does (continuing its generation), ships pending WAL, snapshots, final sync, closes.
  */
-export async function takeSnapshot(db: DbConfig, opts: { logger?: Logger } = {}): Promise<TakenSnapshot[]> {
+export async function takeSnapshot(
+  db: DbConfig,
+  opts: {
+    logger?: Logger;
+    onProgress?: (replica: string, bytesDone: number, bytesTotal: number) => void;
+  } = {},
+): Promise<TakenSnapshot[]> {
   const rep = await Replication.start(
     { logging: { level: 'info', type: 'text', stderr: true }, dbs: [db] },
     {
@@ -25,7 +31,8 @@ export async function takeSnapshot(db: DbConfig, opts: { logger?: Logger } = {})
   const out: TakenSnapshot[] = [];
   try {
     for (const r of rep.dbs[0].replicas) {
-      const info = await r.snapshot();
+      const onProgress = opts.onProgress;
+      const info = await r.snapshot(onProgress && ((done, total) => onProgress(r.name, done, total)));
       if (info) out.push({ replica: r.name, ...info });
     }
   } finally {

@@ -8,6 +8,7 @@ import { defaultMetaPath, LocalState } from '../../runtime/replicate/local-state
 import { isReplicateProcess } from '../../runtime/replicate/lock-holder.js';
 import { takeSnapshot } from '../../runtime/replicate/snapshot.js';
 import { BaseCommand } from '../base-command.js';
+import { byteProgress } from '../progress.js';
 import { configFlags } from '../replica-flags.js';
 
 export default class Snapshot extends BaseCommand {
@@ -58,9 +59,21 @@ export default class Snapshot extends BaseCommand {
     }
     if (delegated && !this.jsonEnabled())
       this.logToStderr(`asking the running replicate process (pid ${holder.pid}) to take a snapshot`);
-    const snapshots = delegated
-      ? await delegateSnapshot(db, holder, { timeoutMs, logger })
-      : await takeSnapshot(db, { logger });
+    // A bar with MB, rate and ETA on a terminal when this process reads the db itself (a
+    // delegated snapshot is taken, and logged, by the replicate process).
+    const bar = byteProgress(process.stderr.isTTY === true && !this.jsonEnabled() && !delegated);
+    let snapshots: Awaited<ReturnType<typeof takeSnapshot>>;
+    try {
+      snapshots = delegated
+        ? await delegateSnapshot(db, holder, { timeoutMs, logger })
+        : await takeSnapshot(db, {
+            logger,
+            onProgress: (replica, bytesDone, bytesTotal) =>
+              bar.update(`snapshot ${replica}`, { phase: 'upload', bytesDone, bytesTotal }),
+          });
+    } finally {
+      bar.stop();
+    }
     for (const s of snapshots) {
       this.log(
         `snapshot written: replica=${s.replica} generation=${s.generation} index=${s.index.toString(16).padStart(8, '0')} size=${s.size}`,

@@ -187,6 +187,30 @@ describe('terminals', { timeout: 120_000 }, () => {
   });
 });
 
+describe('snapshot progress', { timeout: 120_000 }, () => {
+  it('snapshot shows MB, rate and ETA on a terminal, nothing without one', async () => {
+    const d = tmp('snap-');
+    const db = join(d, 'app.db');
+    // ~8 MB, so the bar has something to count.
+    execFileSync('sqlite3', [
+      db,
+      'PRAGMA journal_mode=wal; CREATE TABLE t(v); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<2000) INSERT INTO t SELECT randomblob(4000) FROM n;',
+    ]);
+    const config = join(d, 'litestream.yml');
+    writeFileSync(config, `dbs:\n  - path: ${db}\n    replicas:\n      - url: file://${join(d, 'r')}\n`);
+    const r = await inTerminal(`node ${CLI} snapshot -config ${config} ${db}`);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(
+      /snapshot file upload \[.*\] \d+% \| \d+(\.\d)?\/\d+(\.\d)? MB \| \d+\.\d MB\/s \| ETA (\d+s|-)/,
+    );
+    expect(r.out).toMatch(/snapshot written: replica=file/);
+    const plain = cli(['snapshot', '-config', config, db]);
+    expect(plain.code).toBe(0);
+    expect(plain.stderr).toBe('');
+    expect(plain.stdout).toMatch(/^snapshot written: replica=file /);
+  });
+});
+
 describe('logs', { timeout: 120_000 }, () => {
   function replicateOnce(logging: string) {
     const d = tmp('logs-');

@@ -78,6 +78,8 @@ export class Replication {
   }
 
   private readonly waiting = new Map<ReplicatedDb, NodeJS.Timeout>();
+  /** A waited-for db being opened right now (close must not race it). */
+  private readonly opening = new Map<ReplicatedDb, Promise<void>>();
 
   private startDb(d: ReplicatedDb): void {
     d.db.start();
@@ -94,7 +96,7 @@ export class Replication {
     const timer = setInterval(() => {
       if (opening || !hasDatabase(d.db.path)) return;
       opening = true;
-      d.db
+      const open = d.db
         .open()
         .then(() => {
           clearInterval(timer);
@@ -109,7 +111,9 @@ export class Replication {
             'cannot open the database; retrying',
           );
           opening = false;
-        });
+        })
+        .finally(() => this.opening.delete(d));
+      this.opening.set(d, open);
     }, timerDelay(d.db.config.monitorInterval));
     timer.unref?.();
     this.waiting.set(d, timer);
@@ -140,8 +144,21 @@ export class Replication {
    */
   async close(opts: { finalSync?: boolean; timeoutMs?: number } = {}): Promise<CloseResult> {
     this.validation?.stop();
+    const late = [...this.waiting.keys()];
     for (const t of this.waiting.values()) clearInterval(t);
     this.waiting.clear();
+    await Promise.all(this.opening.values());
+    if (opts.finalSync !== false) {
+      // An app that created its db and committed rows between two polls, then was stopped: its
+      // rows must still reach the replicas, so the final sync opens the db now.
+      for (const d of late) {
+        if (d.db.position !== undefined || !hasDatabase(d.db.path)) continue;
+        await d.db.open().then(
+          () => this.log.info({ db: d.db.path, replicas: d.replicas.map((r) => r.name) }, 'replicating'),
+          (err: Error) => this.log.error({ db: d.db.path, err: err.message }, 'cannot open the database'),
+        );
+      }
+    }
     for (const d of this.dbs) {
       d.db.stopTimers();
       for (const r of d.replicas) r.stop();

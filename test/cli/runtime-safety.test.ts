@@ -124,6 +124,24 @@ describe('replicate never creates the database', () => {
     expect(rowCount(out, 'notes')).toBe(25);
   });
 
+  it('an app that creates its db and is stopped before the next poll still gets its rows shipped', () => {
+    const dir = tmp();
+    const db = join(dir, 'late.db');
+    const file = join(dir, 'late.yml');
+    // A long monitor interval: the db appears and the app exits between two polls.
+    writeFileSync(
+      file,
+      `dbs:\n  - path: ${db}\n    monitor-interval: 30s\n    replicas:\n      - type: file\n        path: ${join(dir, 'replica')}\n`,
+    );
+    const app = `sqlite3 ${db} "PRAGMA journal_mode=wal; CREATE TABLE notes(body); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<40) INSERT INTO notes SELECT 'n' || i FROM n;"`;
+    const r = cli(['replicate', '-config', file, '-exec', app], { timeout: 60_000 });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain('final sync done');
+    const out = join(dir, 'out.db');
+    expect(restore(dir, out).code).toBe(0);
+    expect(rowCount(out, 'notes')).toBe(40);
+  });
+
   it('`snapshot` of a missing db is an error naming it', () => {
     const dir = tmp();
     const db = join(dir, 'missing.db');

@@ -178,7 +178,8 @@ describe.each(TEMPLATES)('%s starter: compiled and run', (template) => {
     }
     const run = await replicate;
     expect(run.exitCode, run.stderr).toBe(0); // the app's own exit code
-    expect(run.stderr).toContain('final sync done');
+    // replicate logs to stdout (as Litestream does); the app's own output is there too.
+    expect(`${run.stdout}`).toContain('final sync done');
     expect(readDb(dbPath).journal).toBe('wal');
 
     const restored = join(work, 'restored.db');

@@ -79,8 +79,10 @@ export class LiveRuntime {
     const reps = [...(this.primary ? [this.primary] : []), ...this.followerReplications.values()];
     for (const rep of reps) {
       for (const d of rep.dbs) {
-        for (const r of d.replicas)
+        for (const r of d.replicas) {
           if (!r.syncedOnce) waiting.push(`first sync of ${d.db.path} to ${r.name}`);
+          else if (r.stale) waiting.push(`sync of ${d.db.path} to ${r.name} (failing)`);
+        }
       }
     }
     for (const f of this.followers) {

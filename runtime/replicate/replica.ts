@@ -35,6 +35,7 @@ export class ReplicaSyncer {
   private failing?: string;
   /** Set by the first successful sync (the server's /healthz waits for it). */
   syncedOnce = false;
+  private lastSyncedAt = 0;
   private timer?: NodeJS.Timeout;
   private closed = false;
 
@@ -52,6 +53,15 @@ export class ReplicaSyncer {
   /** Where the next segment starts (tests, status). */
   get position(): Pos | undefined {
     return this.pos && { ...this.pos };
+  }
+
+  /**
+   * Failing for longer than max(3 x sync-interval, 10 s): the last attempt failed and no sync
+   * succeeded within that bound (the sidecar's /healthz answers 503 until one does).
+   */
+  get stale(): boolean {
+    const bound = Math.max(3 * this.config.syncInterval, 10_000);
+    return this.failing !== undefined && this.syncedOnce && Date.now() - this.lastSyncedAt > bound;
   }
 
   start(): void {
@@ -77,6 +87,7 @@ export class ReplicaSyncer {
       try {
         await this.syncOnce();
         this.syncedOnce = true;
+        this.lastSyncedAt = Date.now();
         if (this.failing) {
           this.log.info('replica reachable again; caught up');
           this.failing = undefined;

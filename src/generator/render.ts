@@ -126,6 +126,12 @@ export interface WorkflowInfo {
   renamed: boolean;
 }
 
+/**
+ * The sidecar's /healthz port (litestream.yml `addr`, bound to 127.0.0.1 inside its container
+ * and called by compose's healthcheck there): off the common app and exporter ports.
+ */
+export const SIDECAR_HEALTH_PORT = 9465;
+
 export interface DeployFit {
   layout?: LayoutFit;
   /** uid the app runs as (USER of a kept Dockerfile): the sidecar runs as it too. */
@@ -168,6 +174,7 @@ export function renderContext(
       strip: workflow.appDir ? workflow.appDir.split('/').length + 1 : 1,
     },
     sidecar: {
+      healthPort: SIDECAR_HEALTH_PORT,
       // '' when compose builds the sidecar and names its image itself.
       image:
         fit.sidecar?.image === undefined

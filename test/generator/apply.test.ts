@@ -134,7 +134,8 @@ describe('plan and apply', () => {
     });
     expect(doc.services.litestream.volumes).toEqual(['notes-api-data:/data']);
     expect(doc.services.litestream.image).toBe('me/notes-litestream:1');
-    expect(doc.services.litestream.healthcheck.test).toEqual(['CMD', 'test', '-f', '/tmp/ls-mix-ready']);
+    expect(doc.services.litestream.healthcheck.test.slice(0, 3)).toEqual(['CMD', 'node', '-e']);
+    expect(doc.services.litestream.healthcheck.test[3]).toContain("fetch('http://127.0.0.1:9465/healthz')");
     expect(Object.keys(doc.volumes)).toEqual(['notes-api-data']);
     expect(parseDocument(text).errors).toEqual([]);
     expect(plan.notes.join('\n')).toMatch(/give 'app' `depends_on: \{ litestream/);

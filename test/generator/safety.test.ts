@@ -381,7 +381,7 @@ describe('values from the repo are data, never code', () => {
     await promisify(execFile)(command[0], command.slice(1), {
       cwd: work,
       env: { PATH: `${bin}:/usr/bin:/bin`, LOG: log },
-    }).catch(() => undefined); // `touch /tmp/ls-mix-ready` may fail off-container; the args are what count
+    }).catch(() => undefined); // the fake ls-mix logs its arguments; they are what count
     const args = (await readFile(log, 'utf8')).split('\n');
     expect(args).toContain(hostile);
     for (const f of ['pwned', 'pwned2', 'pwned3']) expect(await gone(path.join(work, f))).toBe(true);

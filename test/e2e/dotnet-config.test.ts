@@ -20,6 +20,9 @@ const SECRETS: Record<string, Record<string, string>> = {
     AWS_S3_BUCKET: 'acme-backups',
     AWS_ACCESS_KEY_ID: 'AKIAE2E',
     AWS_SECRET_ACCESS_KEY: 'e2e/secret+key',
+    // Optional secrets left unset in GitHub: the workflow passes them empty (AWS S3 itself).
+    AWS_ENDPOINT_URL_S3: '',
+    AWS_REGION: '',
   },
   azure: { AZURE_STORAGEACCOUNT: 'acmebackups', AZURE_CONTAINER: 'acme', AZURE_ACCOUNT_KEY: 'ZTJlLWtleQ==' },
   sftp: {

@@ -7,6 +7,7 @@ import type { AgeConfig } from '../config/types.js';
 import { UserError } from '../errors.js';
 import { snapshotKey, walSegmentKey } from '../format/layout.js';
 import type { ReplicaClient, SnapshotInfo, WalSegmentInfo } from '../replica/client.js';
+import { formatIndex } from './listings.js';
 
 export interface RestoreReplica {
   name: string;
@@ -172,7 +173,7 @@ export function planGeneration(
   if (usable.length === 0) {
     const why =
       target.index !== undefined
-        ? ` at or before WAL index ${target.index}`
+        ? ` at or before WAL index ${formatIndex(target.index)}`
         : t !== undefined
           ? ` at or before ${fmtTime(target.timestamp!)}`
           : '';
@@ -180,7 +181,7 @@ export function planGeneration(
     // backup, which -if-replica-exists must not quietly turn into an empty database.
     throw new UserError(`${where}: no snapshot${why}`, {
       hint: g.snapshots.length
-        ? `Snapshots start at index ${g.snapshots[0].index}, ${fmtTime(g.snapshots[0].createdAt)}.`
+        ? `Snapshots start at index ${formatIndex(g.snapshots[0].index)}, ${fmtTime(g.snapshots[0].createdAt)}.`
         : 'The generation has no snapshot yet: wait for the first snapshot or restore another generation.',
     });
   }
@@ -197,9 +198,12 @@ export function planGeneration(
   const maxIndex = chain.length ? chain[chain.length - 1].index : snapshot.index;
   if (target.index !== undefined && maxIndex !== target.index && snapshot.index !== target.index) {
     const highest = g.segments.length ? g.segments[g.segments.length - 1].index : snapshot.index;
-    throw new UserError(`${where}: WAL index ${target.index} not found (highest index is ${highest})`, {
-      hint: 'List the indexes with `ls-mix wal`.',
-    });
+    throw new UserError(
+      `${where}: WAL index ${formatIndex(target.index)} not found (highest index is ${formatIndex(highest)})`,
+      {
+        hint: 'List the indexes with `ls-mix wal`.',
+      },
+    );
   }
 
   const indexes: RestorePlan['indexes'] = [];
@@ -207,7 +211,7 @@ export function planGeneration(
     const segments = chain.filter((s) => s.index === index);
     if (segments.length === 0 && index !== snapshot.index) {
       throw new UserError(
-        `${where}: WAL index ${index} is missing (expected ${walSegmentKey(g.generation, index, 0)})`,
+        `${where}: WAL index ${formatIndex(index)} is missing (expected ${walSegmentKey(g.generation, index, 0)})`,
         {
           hint: 'The chain of WAL segments has a gap: restore an earlier point with -index or -timestamp.',
         },

@@ -13,6 +13,7 @@ import { applyWalIndex, checkIntegrity, type LocalSegment, snapshotPageSize } fr
 import { downloadObject, TaskPool } from './download.js';
 import { type IndexEnd, indexEndFromSegments, readIndexEnd } from './index-end.js';
 import { formatIndex } from './listings.js';
+import { isNoSpace, noSpaceError, outputFolderError } from './output-errors.js';
 import { planRestore, type RestoreReplica } from './plan.js';
 
 export interface RestoreProgress {
@@ -196,15 +197,7 @@ export async function restoreDatabase(opts: RestoreOptions): Promise<RestoreResu
     await mkdir(dirname(out), { recursive: true });
     await mkdir(work);
   } catch (err) {
-    const notDir = await stat(dirname(out)).then(
-      (st) => !st.isDirectory(),
-      () => false,
-    );
-    const why = notDir ? 'it is not a folder' : ((err as NodeJS.ErrnoException).code ?? String(err));
-    throw new UserError(`cannot write to ${dirname(out)}: ${why}`, {
-      hint: 'Restore to a folder you can write to with -o.',
-      cause: err,
-    });
+    throw await outputFolderError(dirname(out), err);
   }
 
   let bytesDone = 0;
@@ -362,6 +355,9 @@ export async function restoreDatabase(opts: RestoreOptions): Promise<RestoreResu
       bytes: plan.bytes,
       path: out,
     };
+  } catch (err) {
+    if (isNoSpace(err)) throw await noSpaceError(out, tmpDb, plan.bytes, err);
+    throw err;
   } finally {
     opts.signal?.removeEventListener('abort', interrupted);
     pool.stop();

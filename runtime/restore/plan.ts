@@ -232,17 +232,25 @@ export function planGeneration(
   return { replica, generation: g.generation, snapshot, indexes, bytes, next };
 }
 
-/** Prefix an error with the replica it came from (unless it already says so). */
-function nameReplica(name: string, err: unknown, others: boolean): UserError {
+/**
+ * An error from one replica of several (unreachable, refused, unreadable) names that replica
+ * and, when the database has others, hints `-replica NAME` with their names.
+ */
+export function replicaError(
+  name: string,
+  err: unknown,
+  all: string[],
+  doing = 'cannot list backups',
+): UserError {
   const message = (err as Error).message ?? String(err);
-  const hint = others ? `Restore from another replica with -replica NAME.` : undefined;
-  if (message.includes(`"${name}"`)) {
-    return err instanceof UserError ? err : new UserError(message, { hint, cause: err });
-  }
-  return new UserError(`replica "${name}": cannot list backups: ${message}`, {
-    hint: (err as UserError).hint ?? hint,
-    cause: err,
-  });
+  const others = all.filter((n) => n !== name);
+  const pick = others.length
+    ? `Use another replica with -replica ${others.length === 1 ? others[0] : `NAME (${others.join(', ')})`}.`
+    : undefined;
+  const own = (err as UserError).hint?.replace(/([^.!?])$/, '$1.');
+  const hint = [own, pick].filter(Boolean).join(' ') || undefined;
+  const text = message.includes(`"${name}"`) ? message : `replica "${name}": ${doing}: ${message}`;
+  return new UserError(text, { hint, cause: err, exitCode: (err as UserError).exitCode });
 }
 
 /** Pick replica, generation and chain across all replicas (newest data wins). */
@@ -265,7 +273,11 @@ export async function planRestore(replicas: RestoreReplica[], target: RestoreTar
       }
     } catch (err) {
       // Fail rather than silently restore older data from another replica.
-      throw nameReplica(replica.name, err, replicas.length > 1);
+      throw replicaError(
+        replica.name,
+        err,
+        replicas.map((r) => r.name),
+      );
     }
     const g = chooseGeneration(summaries, target);
     if (g && (!best || g.updatedAt > best.g.updatedAt)) best = { replica, g };

@@ -47,7 +47,7 @@ describe.runIf(root)('restore output filesystem errors', () => {
   });
 
   it('a missing subfolder of a read-only filesystem is read-only, not "not found"', async () => {
-    const err = await restoreInto('basic', join(ro, 'sub/dir/x.db')).catch((e: unknown) => e as Error);
+    const err = (await restoreInto('basic', join(ro, 'sub/dir/x.db')).catch((e: unknown) => e)) as Error;
     expect(err.message).toBe(
       `cannot write to ${join(ro, 'sub/dir')}: ${ro} is on a read-only filesystem (EROFS)`,
     );
@@ -56,7 +56,7 @@ describe.runIf(root)('restore output filesystem errors', () => {
 
   it('a full disk names the output, the temp file and the sizes; nothing is left behind', async () => {
     const out = join(small, 'big.db');
-    const err = await restoreInto('large-pages', out).catch((e: unknown) => e as Error);
+    const err = (await restoreInto('large-pages', out).catch((e: unknown) => e)) as Error;
     expect(err.message).toMatch(
       new RegExp(
         `^cannot restore to ${out}: no space left on device in ${small} while writing ${out}\\.lsmix-\\d+-[0-9a-f]{8}\\.tmp, \\d+ bytes free \\(the backup to restore is \\d+ bytes compressed`,

@@ -18,3 +18,16 @@ export class UserError extends Error {
 export function isUserError(err: unknown): err is UserError {
   return err instanceof UserError;
 }
+
+/**
+ * The same UserError with `replica "NAME": ` in front (unless it names a replica already), so
+ * decode and verify errors deep in a restore say which replica the object came from.
+ */
+export function withReplica(err: unknown, replica: string): unknown {
+  if (!isUserError(err) || err.message.startsWith('replica "')) return err;
+  return new UserError(`replica "${replica}": ${err.message}`, {
+    hint: err.hint,
+    cause: err.cause ?? err,
+    exitCode: err.exitCode,
+  });
+}

@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { UserError } from '../errors.js';
 import { walSegmentKey } from '../format/layout.js';
 import { writeFully } from './download.js';
+import { formatIndex } from './listings.js';
 import { dbPageSize, WalChecker } from './wal-check.js';
 
 /** Read size when copying downloaded segments into the WAL. */
@@ -88,12 +89,14 @@ export async function applyWalIndex(
     const [row] = db.pragma('wal_checkpoint(PASSIVE)') as Row[];
     if (row.busy !== 0 || row.log !== expectedFrames || row.checkpointed !== expectedFrames) {
       throw new UserError(
-        `generation ${generation}, WAL index ${index}: SQLite applied ${row.checkpointed} of ${expectedFrames} WAL frames (busy=${row.busy})`,
+        `generation ${generation}, WAL index ${formatIndex(index)}: SQLite applied ${row.checkpointed} of ${expectedFrames} WAL frames (busy=${row.busy})`,
       );
     }
     const [done] = db.pragma('wal_checkpoint(TRUNCATE)') as Row[];
     if (done.busy !== 0)
-      throw new UserError(`generation ${generation}, WAL index ${index}: truncating checkpoint failed`);
+      throw new UserError(
+        `generation ${generation}, WAL index ${formatIndex(index)}: truncating checkpoint failed`,
+      );
   } finally {
     db.close();
   }

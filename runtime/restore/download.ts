@@ -6,7 +6,7 @@ import { type FileHandle, open } from 'node:fs/promises';
 import { type Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { AgeConfig } from '../config/types.js';
-import { isUserError, UserError } from '../errors.js';
+import { isUserError, UserError, withReplica } from '../errors.js';
 import { loadAge } from '../format/age.js';
 import { decodeObject } from '../format/object.js';
 
@@ -86,7 +86,7 @@ export async function downloadObject(
     );
     return decoded;
   } catch (err) {
-    if (isUserError(err)) throw err;
+    if (isUserError(err)) throw withReplica(err, opts.replica);
     throw new UserError(`replica "${opts.replica}": cannot download ${job.key}: ${(err as Error).message}`, {
       cause: err,
     });

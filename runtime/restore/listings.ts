@@ -5,7 +5,21 @@
  * print indexes and offsets in hexadecimal (%08x) as Litestream does.
  */
 import type { Config } from '../config/types.js';
-import { type RestoreReplica, summarizeGeneration } from './plan.js';
+import { type RestoreReplica, replicaError, summarizeGeneration } from './plan.js';
+
+/** Run one replica's part of a listing; an error names it and hints -replica for the others. */
+async function fromReplica<T>(r: RestoreReplica, all: RestoreReplica[], list: () => Promise<T>): Promise<T> {
+  try {
+    return await list();
+  } catch (err) {
+    throw replicaError(
+      r.name,
+      err,
+      all.map((x) => x.name),
+      'cannot list',
+    );
+  }
+}
 
 export interface GenerationRow {
   replica: string;
@@ -46,8 +60,8 @@ export async function listGenerations(
 ): Promise<GenerationRow[]> {
   const rows: GenerationRow[] = [];
   for (const r of replicas) {
-    for (const generation of await r.client.generations()) {
-      const s = await summarizeGeneration(r.name, r.client, generation);
+    for (const generation of await fromReplica(r, replicas, () => r.client.generations())) {
+      const s = await fromReplica(r, replicas, () => summarizeGeneration(r.name, r.client, generation));
       if (!s) continue;
       rows.push({
         replica: r.name,
@@ -69,8 +83,8 @@ async function generationsOf(r: RestoreReplica, generation?: string): Promise<st
 export async function listSnapshots(replicas: RestoreReplica[], generation?: string): Promise<SnapshotRow[]> {
   const rows: SnapshotRow[] = [];
   for (const r of replicas) {
-    for (const g of await generationsOf(r, generation)) {
-      for (const s of await r.client.snapshots(g)) {
+    for (const g of await fromReplica(r, replicas, () => generationsOf(r, generation))) {
+      for (const s of await fromReplica(r, replicas, () => r.client.snapshots(g))) {
         rows.push({ replica: r.name, generation: g, index: s.index, size: s.size, createdAt: s.createdAt });
       }
     }
@@ -81,8 +95,8 @@ export async function listSnapshots(replicas: RestoreReplica[], generation?: str
 export async function listWalSegments(replicas: RestoreReplica[], generation?: string): Promise<WalRow[]> {
   const rows: WalRow[] = [];
   for (const r of replicas) {
-    for (const g of await generationsOf(r, generation)) {
-      for (const s of await r.client.walSegments(g)) {
+    for (const g of await fromReplica(r, replicas, () => generationsOf(r, generation))) {
+      for (const s of await fromReplica(r, replicas, () => r.client.walSegments(g))) {
         rows.push({
           replica: r.name,
           generation: g,

@@ -7,6 +7,7 @@ import type { AgeConfig } from '../config/types.js';
 import { UserError } from '../errors.js';
 import { snapshotKey, walSegmentKey } from '../format/layout.js';
 import type { ReplicaClient, SnapshotInfo, WalSegmentInfo } from '../replica/client.js';
+import { formatIndex } from './listings.js';
 
 export interface RestoreReplica {
   name: string;
@@ -172,7 +173,7 @@ export function planGeneration(
   if (usable.length === 0) {
     const why =
       target.index !== undefined
-        ? ` at or before WAL index ${target.index}`
+        ? ` at or before WAL index ${formatIndex(target.index)}`
         : t !== undefined
           ? ` at or before ${fmtTime(target.timestamp!)}`
           : '';
@@ -180,7 +181,7 @@ export function planGeneration(
     // backup, which -if-replica-exists must not quietly turn into an empty database.
     throw new UserError(`${where}: no snapshot${why}`, {
       hint: g.snapshots.length
-        ? `Snapshots start at index ${g.snapshots[0].index}, ${fmtTime(g.snapshots[0].createdAt)}.`
+        ? `Snapshots start at index ${formatIndex(g.snapshots[0].index)}, ${fmtTime(g.snapshots[0].createdAt)}.`
         : 'The generation has no snapshot yet: wait for the first snapshot or restore another generation.',
     });
   }
@@ -197,9 +198,12 @@ export function planGeneration(
   const maxIndex = chain.length ? chain[chain.length - 1].index : snapshot.index;
   if (target.index !== undefined && maxIndex !== target.index && snapshot.index !== target.index) {
     const highest = g.segments.length ? g.segments[g.segments.length - 1].index : snapshot.index;
-    throw new UserError(`${where}: WAL index ${target.index} not found (highest index is ${highest})`, {
-      hint: 'List the indexes with `ls-mix wal`.',
-    });
+    throw new UserError(
+      `${where}: WAL index ${formatIndex(target.index)} not found (highest index is ${formatIndex(highest)})`,
+      {
+        hint: 'List the indexes with `ls-mix wal`.',
+      },
+    );
   }
 
   const indexes: RestorePlan['indexes'] = [];
@@ -207,7 +211,7 @@ export function planGeneration(
     const segments = chain.filter((s) => s.index === index);
     if (segments.length === 0 && index !== snapshot.index) {
       throw new UserError(
-        `${where}: WAL index ${index} is missing (expected ${walSegmentKey(g.generation, index, 0)})`,
+        `${where}: WAL index ${formatIndex(index)} is missing (expected ${walSegmentKey(g.generation, index, 0)})`,
         {
           hint: 'The chain of WAL segments has a gap: restore an earlier point with -index or -timestamp.',
         },
@@ -228,17 +232,25 @@ export function planGeneration(
   return { replica, generation: g.generation, snapshot, indexes, bytes, next };
 }
 
-/** Prefix an error with the replica it came from (unless it already says so). */
-function nameReplica(name: string, err: unknown, others: boolean): UserError {
+/**
+ * An error from one replica of several (unreachable, refused, unreadable) names that replica
+ * and, when the database has others, hints `-replica NAME` with their names.
+ */
+export function replicaError(
+  name: string,
+  err: unknown,
+  all: string[],
+  doing = 'cannot list backups',
+): UserError {
   const message = (err as Error).message ?? String(err);
-  const hint = others ? `Restore from another replica with -replica NAME.` : undefined;
-  if (message.includes(`"${name}"`)) {
-    return err instanceof UserError ? err : new UserError(message, { hint, cause: err });
-  }
-  return new UserError(`replica "${name}": cannot list backups: ${message}`, {
-    hint: (err as UserError).hint ?? hint,
-    cause: err,
-  });
+  const others = all.filter((n) => n !== name);
+  const pick = others.length
+    ? `Use another replica with -replica ${others.length === 1 ? others[0] : `NAME (${others.join(', ')})`}.`
+    : undefined;
+  const own = (err as UserError).hint?.replace(/([^.!?])$/, '$1.');
+  const hint = [own, pick].filter(Boolean).join(' ') || undefined;
+  const text = message.includes(`"${name}"`) ? message : `replica "${name}": ${doing}: ${message}`;
+  return new UserError(text, { hint, cause: err, exitCode: (err as UserError).exitCode });
 }
 
 /** Pick replica, generation and chain across all replicas (newest data wins). */
@@ -261,7 +273,11 @@ export async function planRestore(replicas: RestoreReplica[], target: RestoreTar
       }
     } catch (err) {
       // Fail rather than silently restore older data from another replica.
-      throw nameReplica(replica.name, err, replicas.length > 1);
+      throw replicaError(
+        replica.name,
+        err,
+        replicas.map((r) => r.name),
+      );
     }
     const g = chooseGeneration(summaries, target);
     if (g && (!best || g.updatedAt > best.g.updatedAt)) best = { replica, g };

@@ -5,13 +5,15 @@
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { UserError } from '../errors.js';
+import { UserError, withReplica } from '../errors.js';
 import { snapshotKey, walSegmentKey } from '../format/layout.js';
 import type { Logger } from '../log.js';
 import type { WalSegmentInfo } from '../replica/client.js';
 import { applyWalIndex, checkIntegrity, type LocalSegment, snapshotPageSize } from './apply.js';
 import { downloadObject, TaskPool } from './download.js';
 import { type IndexEnd, indexEndFromSegments, readIndexEnd } from './index-end.js';
+import { formatIndex } from './listings.js';
+import { isNoSpace, noSpaceError, outputFolderError } from './output-errors.js';
 import { planRestore, type RestoreReplica } from './plan.js';
 
 export interface RestoreProgress {
@@ -153,7 +155,7 @@ function checkIndexEnd(
   if (!rec || rec.index !== index || rec.end === applied) return;
   if (rec.end > applied) {
     throw new UserError(
-      `${where}: WAL index ${index} is incomplete: its segments end at offset ${applied}, but the index ended at ${rec.end} (missing ${walSegmentKey(generation, index, applied)})`,
+      `${where}: WAL index ${formatIndex(index)} is incomplete: its segments end at offset ${applied}, but the index ended at ${rec.end} (missing ${walSegmentKey(generation, index, applied)})`,
       { hint: 'Restore an earlier point with -index or -timestamp, or from another replica.' },
     );
   }
@@ -195,15 +197,7 @@ export async function restoreDatabase(opts: RestoreOptions): Promise<RestoreResu
     await mkdir(dirname(out), { recursive: true });
     await mkdir(work);
   } catch (err) {
-    const notDir = await stat(dirname(out)).then(
-      (st) => !st.isDirectory(),
-      () => false,
-    );
-    const why = notDir ? 'it is not a folder' : ((err as NodeJS.ErrnoException).code ?? String(err));
-    throw new UserError(`cannot write to ${dirname(out)}: ${why}`, {
-      hint: 'Restore to a folder you can write to with -o.',
-      cause: err,
-    });
+    throw await outputFolderError(dirname(out), err);
   }
 
   let bytesDone = 0;
@@ -284,14 +278,20 @@ export async function restoreDatabase(opts: RestoreOptions): Promise<RestoreResu
     await snapDone;
     checkAborted();
     opts.logger?.debug({ ms: elapsed() }, 'snapshot downloaded');
-    const pageSize = await snapshotPageSize(snapKey, tmpDb);
+    const pageSize = await snapshotPageSize(snapKey, tmpDb).catch((err: unknown) => {
+      throw withReplica(err, replica.name);
+    });
     let lastIndex = snapshot.index;
     let lastOffset = 0;
     for (const ix of indexes) {
       checkAborted();
       phase = 'apply';
       report();
-      const applied = await applyWalIndex(tmpDb, generation, ix.index, ix.segments, pageSize);
+      const applied = await applyWalIndex(tmpDb, generation, ix.index, ix.segments, pageSize).catch(
+        (err: unknown) => {
+          throw withReplica(err, replica.name);
+        },
+      );
       // The index just applied records where the one before it ended (index-end.ts).
       if (ix.index === lastIndex + 1)
         checkIndexEnd(readIndexEnd(tmpDb).record, generation, lastIndex, lastOffset, where);
@@ -310,7 +310,7 @@ export async function restoreDatabase(opts: RestoreOptions): Promise<RestoreResu
       else {
         opts.logger?.warn(
           { index: lastIndex, offset: lastOffset },
-          `${where}: cannot show that WAL index ${lastIndex} is complete (index ${lastIndex + 1} does not record its end: a replica not written by ls-mix?)`,
+          `${where}: cannot show that WAL index ${formatIndex(lastIndex)} is complete (index ${formatIndex(lastIndex + 1)} does not record its end: a replica not written by ls-mix?)`,
         );
       }
     }
@@ -355,6 +355,9 @@ export async function restoreDatabase(opts: RestoreOptions): Promise<RestoreResu
       bytes: plan.bytes,
       path: out,
     };
+  } catch (err) {
+    if (isNoSpace(err)) throw await noSpaceError(out, tmpDb, plan.bytes, err);
+    throw err;
   } finally {
     opts.signal?.removeEventListener('abort', interrupted);
     pool.stop();

@@ -102,7 +102,7 @@ describe('ls-mix restore', () => {
     const r = cli(['restore', '-o', join(d, 'x.db'), `file://${join(d, 'replica')}`]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(
-      /^Error: generations\/058deaac10e9c9cf\/snapshots\/00000000\.snapshot\.lz4: object is age-encrypted\n/,
+      /^Error: replica "file": generations\/058deaac10e9c9cf\/snapshots\/00000000\.snapshot\.lz4: object is age-encrypted\n/,
     );
     expect(existsSync(join(d, 'x.db'))).toBe(false);
   });
@@ -141,7 +141,7 @@ describe('ls-mix restore', () => {
     const r = cli(['restore', '-o', join(d, 'out', 'x.db'), `file://${join(d, 'replica')}`]);
     expect(r.code).toBe(1);
     expect(r.stderr.split('\n')[0]).toMatch(
-      /^Error: generations\/63117748c68cfd7a\/wal\/00000000_0000a110\.wal\.lz4: LZ4 .*\(object corrupt\)$/,
+      /^Error: replica "file": generations\/63117748c68cfd7a\/wal\/00000000_0000a110\.wal\.lz4: LZ4 .*\(object corrupt\)$/,
     );
     expect(readdirSync(join(d, 'out'))).toEqual([]);
   });

@@ -55,7 +55,9 @@ describe('restore refuses damaged or incomplete replicas', () => {
     const data = readFileSync(seg);
     data[data.length - 20] ^= 0x40;
     rot(seg, data);
-    await expect(restore(dir)).rejects.toThrow(`generations/${gen}/wal/00000000_00005098.wal.lz4: LZ4`);
+    await expect(restore(dir)).rejects.toThrow(
+      `replica "file": generations/${gen}/wal/00000000_00005098.wal.lz4: LZ4`,
+    );
     expectNothingLeft(dir);
   });
 
@@ -65,7 +67,19 @@ describe('restore refuses damaged or incomplete replicas', () => {
     const data = readFileSync(snap);
     data[100] ^= 0x01;
     rot(snap, data);
-    await expect(restore(dir)).rejects.toThrow(`generations/${gen}/snapshots/00000000.snapshot.lz4: LZ4`);
+    await expect(restore(dir)).rejects.toThrow(
+      `replica "file": generations/${gen}/snapshots/00000000.snapshot.lz4: LZ4`,
+    );
+    expectNothingLeft(dir);
+  });
+
+  it('a snapshot whose content is not a database (valid LZ4): error names replica, generation, object', async () => {
+    const { dir, gen } = basic();
+    const snap = join(dir, 'replica/generations', gen, 'snapshots/00000000.snapshot.lz4');
+    rot(snap, await lz4FrameCompress(Buffer.alloc(4096, 0x41)));
+    await expect(restore(dir)).rejects.toThrow(
+      `replica "file": generations/${gen}/snapshots/00000000.snapshot.lz4: snapshot is not a SQLite database`,
+    );
     expectNothingLeft(dir);
   });
 
@@ -76,7 +90,9 @@ describe('restore refuses damaged or incomplete replicas', () => {
     plain[24 + 100] ^= 0xff; // inside the first frame's page
     rot(seg, await lz4FrameCompress(plain));
     await expect(restore(dir)).rejects.toThrow(
-      new RegExp(`^generations/${gen}/wal/00000000_0000a110\\.wal\\.lz4: WAL frame \\d+ checksum mismatch`),
+      new RegExp(
+        `^replica "file": generations/${gen}/wal/00000000_0000a110\\.wal\\.lz4: WAL frame \\d+ checksum mismatch`,
+      ),
     );
     expectNothingLeft(dir);
   });
@@ -87,7 +103,7 @@ describe('restore refuses damaged or incomplete replicas', () => {
     const plain = await lz4FrameDecompress(readFileSync(seg));
     rot(seg, await lz4FrameCompress(plain.subarray(0, plain.length - 100)));
     await expect(restore(dir)).rejects.toThrow(
-      `generations/${gen}/wal/00000000_0000e170.wal.lz4: WAL segment does not hold whole frames`,
+      `replica "file": generations/${gen}/wal/00000000_0000e170.wal.lz4: WAL segment does not hold whole frames`,
     );
     expectNothingLeft(dir);
   });
@@ -115,7 +131,7 @@ describe('restore refuses damaged or incomplete replicas', () => {
     dirs.push(dir);
     const wal = join(dir, 'replica/generations/28eacad1ec68312f/wal');
     for (const f of readdirSync(wal)) if (f.startsWith('00000003_')) rmSync(join(wal, f));
-    await expect(restore(dir)).rejects.toThrow('WAL index 3 is missing');
+    await expect(restore(dir)).rejects.toThrow('WAL index 00000003 is missing');
     expectNothingLeft(dir);
     // An earlier point is still restorable.
     await expect(restore(dir, { index: 2 })).resolves.toMatchObject({ index: 2 });
@@ -156,7 +172,9 @@ describe('restore targets', () => {
     await expect(restore(dir, { generation: 'ffffffffffffffff' })).rejects.toThrow(
       'generation ffffffffffffffff not found on replica "file"',
     );
-    await expect(restore(dir, { index: 3 })).rejects.toThrow('WAL index 3 not found (highest index is 0)');
+    await expect(restore(dir, { index: 3 })).rejects.toThrow(
+      'WAL index 00000003 not found (highest index is 00000000)',
+    );
     await expect(restore(dir, { timestamp: new Date('2020-01-01T00:00:00Z') })).rejects.toThrow(
       'no backup at or before 2020-01-01T00:00:00.000Z',
     );

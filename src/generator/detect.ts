@@ -25,6 +25,7 @@ import {
 } from './detect-node.js';
 import { detectNodeApp, subfolderApps } from './detect-node-app.js';
 import { listFiles } from './fs-util.js';
+import { detectDotnetMigration } from './migration.js';
 import { splitWords } from './names.js';
 import {
   type Fact,
@@ -91,6 +92,7 @@ export async function detectProject(dir: string, overrides: Overrides = {}): Pro
     const projectDir = path.posix.dirname(facts.csproj);
     facts.port = await detectDotnetPort(root, projectDir, overrides);
     facts.dbPath = await detectDotnetDbPath(root, projectDir, files, overrides);
+    facts.migration = await detectDotnetMigration(root, projectDir);
   } else {
     await detectNodeApp(facts, pkg, overrides);
   }

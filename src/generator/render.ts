@@ -144,6 +144,7 @@ export function renderContext(
   const names = nameForms(facts.name.value);
   const info = STORAGES[storage];
   const workflow = fit.workflow ?? { branch: 'main', appDir: '', renamed: false };
+  const node = { ...nodeCommands(facts), versionFrom: versionFrom(facts) };
   return {
     name: names,
     version,
@@ -182,7 +183,8 @@ export function renderContext(
     sh: shQuote,
     yq: yamlQuote,
     cq: composeQuote,
-    node: { ...nodeCommands(facts), versionFrom: versionFrom(facts) },
+    node,
+    migration: facts.runtime === 'dotnet' ? facts.migration : node.migration,
     seedDbFiles: facts.nodeBuild?.seedDbFiles ?? [],
     dotnet: {
       version: facts.dotnetVersion.value,

@@ -62,6 +62,7 @@ export async function detectNodeApp(
   facts.dbEnvFile = db.envVar && db.envKind === 'dir' ? db.envFile : undefined;
   facts.startCommand = nodeStartCommand(appPkg, facts.variant.value);
   facts.hasBuildScript = Boolean(appPkg?.scripts?.build);
+  facts.migrateScript = appPkg?.scripts?.migrate || undefined;
   facts.hasLockfile = facts.packageManager.source === 'detected';
   facts.nodeBuild = await nodeBuildFacts(root, pkg, appDir, appPkg, workspaces, facts, db.prismaSchema);
   facts.nodeBuild.seedDbFiles = await seedDbFiles(root, appDir, facts.dbPath.value);

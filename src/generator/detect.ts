@@ -27,6 +27,7 @@ import {
 } from './detect-node.js';
 import { detectNodeApp, subfolderApps } from './detect-node-app.js';
 import { listFiles } from './fs-util.js';
+import { detectDotnetMigration } from './migration.js';
 import { splitWords } from './names.js';
 import {
   type Fact,
@@ -103,6 +104,7 @@ export async function detectProject(dir: string, overrides: Overrides = {}): Pro
     }
     const support = dotnetSupportNote(facts.dotnetVersion.value);
     if (support) facts.detectNotes = [support];
+    facts.migration = await detectDotnetMigration(root, projectDir);
   } else {
     await detectNodeApp(facts, pkg, overrides);
   }

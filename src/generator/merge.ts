@@ -95,6 +95,8 @@ export function mergeCompose(existing: string, ours: string, file: string, fit?:
       // With the user's own app service, our `app` and our named volume are not needed: the
       // sidecar mounts what their app mounts (unless --force adds our volume to their app).
       if (fit && section === 'services' && key === 'app') continue;
+      // Our one-shot `migrate` runs our app image on our volume: theirs may differ (see the docs).
+      if (fit && section === 'services' && key === 'migrate') continue;
       if (fit && section === 'volumes' && !fit.addMount) continue;
       if (map?.items.some((i) => keyOf(i) === key)) {
         result.kept.push(`${section}.${key}`);

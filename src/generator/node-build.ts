@@ -5,6 +5,7 @@
  * Prisma (`generate` in the build, `migrate deploy` before the app starts).
  */
 import path from 'node:path';
+import { type Migration, nodeMigration } from './migration.js';
 import type { NodeBuildFacts, ProjectFacts } from './types.js';
 
 const LOCKFILE = { npm: 'package-lock.json', yarn: 'yarn.lock', pnpm: 'pnpm-lock.yaml' } as const;
@@ -34,6 +35,8 @@ export interface NodeCommands {
   /** The app's folder inside the image (/app or /app/<workspace>). */
   workdir: string;
   start: string[];
+  /** The one-shot `migrate` service's command (Prisma's `migrate deploy`, a `migrate` script). */
+  migration?: Migration;
 }
 
 const EMPTY_BUILD: NodeBuildFacts = {
@@ -94,13 +97,12 @@ export function nodeCommands(facts: ProjectFacts): NodeCommands {
   const schema = b.prismaSchema ? relTo(app, b.prismaSchema) : undefined;
   if (schema) {
     prismaGenerate = `${exec} prisma generate --schema ${schema}`;
-    // Migrations run where the db is: in the container, before the app, on the volume's db.
-    const migrate = `npx --no-install prisma migrate deploy --schema ${schema}`;
-    start = ['sh', '-c', `${migrate} && exec ${start.map(shellWord).join(' ')}`];
+    // `migrate deploy` runs where the db is: in the one-shot `migrate` service (this image, the
+    // volume's db), after the restore and before the app.
     if (b.prismaCliIsDev) {
       prune = undefined;
       keepDevReason =
-        '`prisma migrate deploy` runs at start and `prisma` is a devDependency: dev dependencies stay (move prisma to dependencies to drop them).';
+        '`prisma migrate deploy` runs in the `migrate` service from this image and `prisma` is a devDependency: dev dependencies stay (move prisma to dependencies to drop them).';
     }
   }
   return {
@@ -119,13 +121,10 @@ export function nodeCommands(facts: ProjectFacts): NodeCommands {
     keepDevReason,
     workdir: app ? `/app/${app}` : '/app',
     start,
+    migration: nodeMigration(facts, schema),
   };
 }
 
 function relTo(app: string | undefined, p: string): string {
   return app ? path.posix.relative(app, p) : p;
-}
-
-function shellWord(s: string): string {
-  return /^[\w./@:=+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }

@@ -152,6 +152,7 @@ export function renderContext(
   const info = STORAGES[storage];
   const workflow = fit.workflow ?? { branch: 'main', appDir: '', renamed: false };
   const db = dbLayout(facts, names, fit.layout);
+  const node = { ...nodeCommands(facts), versionFrom: versionFrom(facts) };
   return {
     name: names,
     version,
@@ -188,7 +189,8 @@ export function renderContext(
     sh: shQuote,
     yq: yamlQuote,
     cq: composeQuote,
-    node: { ...nodeCommands(facts), versionFrom: versionFrom(facts) },
+    node,
+    migration: facts.runtime === 'dotnet' ? facts.migration : node.migration,
     seedDbFiles: facts.nodeBuild?.seedDbFiles ?? [],
     sidecarNodeVersion: SIDECAR_NODE_VERSION,
     dotnet: {

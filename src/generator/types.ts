@@ -66,6 +66,10 @@ export interface ProjectFacts {
   startCommand?: string[];
   /** Node: whether package.json has a `build` script. */
   hasBuildScript?: boolean;
+  /** Node: the app's package.json `migrate` script (run by the one-shot `migrate` service). */
+  migrateScript?: string;
+  /** .NET: the migration the one-shot `migrate` service runs (ServiceStack AppTasks). */
+  migration?: import('./migration.js').Migration;
   /** Node: whether a lockfile exists (npm ci needs one). */
   hasLockfile?: boolean;
   /** Node: the app reads its db path's folder (`dir`) or the file itself (`file`) from dbEnvVar. */

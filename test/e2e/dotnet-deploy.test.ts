@@ -23,24 +23,9 @@ import { type SshdServer, startSshd } from '../services/sshd.js';
 import { type Deployment, deploy } from './deployment.js';
 import { build, docker, inspectContainer, LOCAL_NODE_BUILD_ARGS } from './docker.js';
 import { ROOT } from './project.js';
-import { timed } from './timing.js';
+import { timed, until } from './timing.js';
 
 const APP_VERSION = 'fedcba9876543210fedcba9876543210fedcba98';
-
-async function until<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined>): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-  throw new Error(`timed out after ${timeoutMs / 1000}s: ${what}${last ? ` (last error: ${last})` : ''}`);
-}
 
 const CASES = [
   { template: 'web', name: 'Dotnet Notes', mix: 'litestream-sftp' },

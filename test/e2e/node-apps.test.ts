@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { build, compose, docker, LOCAL_NODE_BUILD_ARGS } from './docker.js';
 import { ROOT } from './project.js';
-import { timed } from './timing.js';
+import { timed, until } from './timing.js';
 
 const NODE_MAJOR = process.versions.node.split('.')[0];
 const CASES = [
@@ -32,21 +32,6 @@ const CLIENT = `const [port, body] = [process.env.PORT, process.argv[1]];
 const post = await fetch('http://127.0.0.1:' + port + '/notes', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ body }) });
 const list = await fetch('http://127.0.0.1:' + port + '/notes');
 console.log(JSON.stringify({ status: post.status, notes: (await list.json()).map((n) => n.body) }));`;
-
-async function until<T>(what: string, ms: number, fn: () => Promise<T | undefined>): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-  throw new Error(`timed out after ${ms / 1000}s: ${what}${last ? ` (last error: ${last})` : ''}`);
-}
 
 const registry = (await execa('npm', ['config', 'get', 'registry'])).stdout.trim();
 const SIDECAR = 'e2e-gen-detect/sidecar:latest';

@@ -15,7 +15,7 @@ import { parse } from 'yaml';
 import { type Deployment, deploy } from './deployment.js';
 import { build, docker, inspectContainer, LOCAL_NODE_BUILD_ARGS } from './docker.js';
 import { projectWithMix } from './project.js';
-import { timed } from './timing.js';
+import { timed, until } from './timing.js';
 
 export interface Backend {
   mix: string;
@@ -35,21 +35,6 @@ const LAYOUT =
   /^generations\/[0-9a-f]{16}\/(snapshots\/[0-9a-f]{8}\.snapshot\.lz4|wal\/[0-9a-f]{8}_[0-9a-f]{8}\.wal\.lz4)$/;
 const IMAGE_REPO = 'ghcr.io/e2e-owner/notes-api';
 const APP_VERSION = '0123456789abcdef0123456789abcdef01234567';
-
-async function until<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined>): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-  throw new Error(`timed out after ${timeoutMs / 1000}s: ${what}${last ? ` (last error: ${last})` : ''}`);
-}
 
 export function deploymentScenario(backend: Backend): void {
   describe(`${backend.mix}: the generated deployment`, () => {

@@ -431,6 +431,9 @@ describe('point-in-time restores with a missing middle segment', () => {
     );
     expect(middle, `indexes: ${JSON.stringify(segs)}`).toBeDefined();
     const last = segs.filter((x) => x.index === middle).sort((a, b) => b.offset - a.offset)[0];
+    // Indexes as Litestream reads (-index, hexadecimal) and prints them (%08x).
+    const hex = (i: number) => i.toString(16);
+    const shown = hex(middle ?? 0).padStart(8, '0');
     const url = `file://${join(dir, 'replica')}`;
     const intact = cli(['verify', '-points', 'all', url]);
     expect(intact.code).toBe(0);
@@ -440,21 +443,21 @@ describe('point-in-time restores with a missing middle segment', () => {
     // verify walks every restorable point and names the broken one.
     const v = cli(['verify', '-points', 'all', url]);
     expect(v.code).toBe(1);
-    expect(v.stdout).toContain(`WAL index ${middle} is incomplete`);
+    expect(v.stdout).toContain(`WAL index ${shown} is incomplete`);
 
     const out = join(dir, 'pit.db');
-    const pit = restore(dir, out, ['-index', String(middle)]);
+    const pit = restore(dir, out, ['-index', hex(middle ?? 0)]);
     expect(pit.code).toBe(1);
-    expect(pit.stderr).toContain(`WAL index ${middle} is incomplete`);
+    expect(pit.stderr).toContain(`WAL index ${shown} is incomplete`);
     expect(pit.stderr).toContain(last.name);
     expect(existsSync(out)).toBe(false);
 
     const latest = restore(dir, out);
     expect(latest.code).toBe(1);
-    expect(latest.stderr).toContain(`WAL index ${middle} is incomplete`);
+    expect(latest.stderr).toContain(`WAL index ${shown} is incomplete`);
 
     // An index before the damage still restores.
-    expect(restore(dir, out, ['-index', String((middle ?? 1) - 1)]).code).toBe(0);
+    expect(restore(dir, out, ['-index', hex((middle ?? 1) - 1)]).code).toBe(0);
   }, 60_000);
 });
 

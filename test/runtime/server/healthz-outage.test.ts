@@ -90,4 +90,45 @@ describe('/healthz during a storage outage', { timeout: 180_000 }, () => {
       app.close();
     }
   });
+
+  it('answers 200 while the db does not exist yet (the app creates it only once the sidecar is healthy)', async () => {
+    const dbPath = join(dir, 'later.db');
+    const port = await freePort();
+    const config = join(dir, 'later.yml');
+    writeFileSync(
+      config,
+      [
+        `addr: "127.0.0.1:${port}"`,
+        'dbs:',
+        `  - path: ${dbPath}`,
+        '    monitor-interval: 100ms',
+        '    replicas:',
+        `      - url: sftp://${sshd.user}@127.0.0.1:${proxy.port}`,
+        `        path: ${sshd.root}/later`,
+        `        key-path: ${sshd.keyPath}`,
+        `        host-key: ${sshd.hostKey}`,
+        '        sync-interval: 1s',
+      ].join('\n'),
+    );
+    const later = new Node('later', dir, dbPath, config, port);
+    try {
+      later.start();
+      await later.waitHealthy(60_000);
+      expect(later.log()).toMatch(/does not exist yet: waiting/);
+      // Then the app creates it: the first sync of it is waited for as usual, and it comes.
+      const app = new Database(dbPath);
+      app.pragma('journal_mode = WAL');
+      app.exec('CREATE TABLE t (v TEXT); INSERT INTO t VALUES (1)');
+      app.close();
+      await waitFor(
+        'snapshot of the new db',
+        async () => /snapshot written/.test(later.log()),
+        60_000,
+        () => later.log().slice(-3000),
+      );
+      await later.waitHealthy(60_000);
+    } finally {
+      await later.stop();
+    }
+  });
 });

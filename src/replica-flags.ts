@@ -18,6 +18,15 @@ export const replicaFlags = {
   replica: Flags.string({ description: 'only this replica of the database (by name)', helpValue: 'NAME' }),
 };
 
+/** Concurrent object downloads of a restore (restore, and verify's scratch restores). */
+export const parallelismFlag = Flags.integer({
+  description: 'concurrent downloads (1-64)',
+  default: 8,
+  min: 1,
+  max: 64,
+  helpValue: 'N',
+});
+
 export const targetArg = {
   target: Args.string({
     description: 'database path from the config, or a replica URL (file://, s3://, abs://, sftp://)',

@@ -14,7 +14,7 @@ import {
 } from '../../runtime/restore.js';
 import { BaseCommand } from '../base-command.js';
 import { byteProgress } from '../progress.js';
-import { replicaFlags, targetArg } from '../replica-flags.js';
+import { parallelismFlag, replicaFlags, targetArg } from '../replica-flags.js';
 
 export default class Restore extends BaseCommand {
   static override description =
@@ -44,13 +44,7 @@ export default class Restore extends BaseCommand {
       description: 'restore to the state at this time (RFC 3339, object times)',
       helpValue: 'TIME',
     }),
-    parallelism: Flags.integer({
-      description: 'concurrent downloads (1-64)',
-      default: 8,
-      min: 1,
-      max: 64,
-      helpValue: 'N',
-    }),
+    parallelism: parallelismFlag,
     'if-db-not-exists': Flags.boolean({ description: 'exit 0 without restoring when the database exists' }),
     'if-replica-exists': Flags.boolean({
       description: 'exit 0 without restoring when no replica has a backup',

@@ -12,7 +12,7 @@ import {
 } from '../../runtime/verify.js';
 import { BaseCommand } from '../base-command.js';
 import { byteProgress } from '../progress.js';
-import { formatTable, replicaFlags } from '../replica-flags.js';
+import { formatTable, parallelismFlag, replicaFlags } from '../replica-flags.js';
 
 export default class Verify extends BaseCommand {
   static override description =
@@ -31,13 +31,7 @@ export default class Verify extends BaseCommand {
   };
   static override flags = {
     ...replicaFlags,
-    parallelism: Flags.integer({
-      description: 'concurrent downloads (1-64)',
-      default: 8,
-      min: 1,
-      max: 64,
-      helpValue: 'N',
-    }),
+    parallelism: parallelismFlag,
     points: Flags.string({
       description:
         'restore earlier points too: "all" (the end of every WAL index of the latest generation) or N (a sample of N); default: the latest only',

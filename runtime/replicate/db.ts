@@ -130,7 +130,7 @@ interface KnownEnd {
 export interface MonitoredDbOptions {
   logger: Logger;
   busyTimeout?: number;
-  /** Watch the WAL file and sync as soon as it changes (default true). */
+  /** Watch the WAL file while live-replica streams listen, to copy as soon as it changes (default true). */
   watch?: boolean;
 }
 
@@ -190,6 +190,8 @@ export class MonitoredDb extends EventEmitter {
     this.local = new LocalState(config.metaPath ?? defaultMetaPath(config.path));
     this.log = opts.logger.child({ db: config.path });
     this.busyTimeout = opts.busyTimeout ?? DEFAULT_BUSY_TIMEOUT;
+    this.on('newListener', this.onListenersChanged);
+    this.on('removeListener', this.onListenersChanged);
   }
 
   /** Bytes per WAL frame (header + page); 0 until open() has run. */
@@ -323,34 +325,78 @@ export class MonitoredDb extends EventEmitter {
     });
   }
 
-  /** Start the monitor: every monitor-interval, and whenever the WAL file changes. */
+  /**
+   * Start the monitor: a full pass (copy + checkpoint when due) every monitor-interval, as
+   * Litestream does. Replicas pull the new frames themselves before each upload (catchUp), so
+   * nothing else needs to wake per commit. Only while a live-replica stream listens for 'shadow'
+   * is the db folder watched, and then one wake-up per pass at most (see armWatch).
+   */
   start(): void {
-    const tick = () => {
+    this.timer = setInterval(() => {
       this.sync().catch(() => undefined);
-    };
-    this.timer = setInterval(tick, timerDelay(this.config.monitorInterval));
+    }, timerDelay(this.config.monitorInterval));
     this.timer.unref?.();
-    if (this.opts.watch !== false) {
-      try {
-        const walName = `${basename(this.path)}-wal`;
-        this.watcher = watch(dirname(this.path), (_e, name) => {
-          if (name === walName && !this.syncQueued) {
-            this.syncQueued = true;
-            setTimeout(() => {
-              this.syncQueued = false;
-              tick();
-            }, 10).unref?.();
-          }
-        });
-        this.watcher.unref?.();
-      } catch {
-        // fs.watch is an optimisation; the interval alone is enough.
-      }
+    this.started = true;
+    this.armWatch();
+  }
+
+  private started = false;
+
+  /** Streams come and go: the watch follows them (see start). */
+  private readonly onListenersChanged = (event: string | symbol) => {
+    if (event !== 'shadow') return;
+    // 'newListener' fires before the listener is added.
+    setImmediate(() => this.armWatch());
+  };
+
+  /**
+   * One-shot watch of the db folder: the first change to the WAL closes it and schedules a
+   * copy-only pass 10 ms later; the watch is armed again right before that pass, so a commit
+   * after it wakes the next one. A flat-out writer then costs ~100 wake-ups/s, not one per
+   * write() (each also costs the writer an inotify event in the kernel).
+   */
+  private armWatch(): void {
+    if (this.watcher || this.syncQueued || !this.started || this.closed) return;
+    if (this.opts.watch === false || this.listenerCount('shadow') === 0) return;
+    const walName = `${basename(this.path)}-wal`;
+    try {
+      this.watcher = watch(dirname(this.path), (_e, name) => {
+        if (name !== walName || this.syncQueued) return;
+        this.syncQueued = true;
+        this.disarmWatch();
+        setTimeout(() => {
+          this.syncQueued = false;
+          this.armWatch();
+          this.catchUp().catch(() => undefined);
+        }, 10).unref?.();
+      });
+      this.watcher.unref?.();
+    } catch {
+      // fs.watch is an optimisation; the interval alone is enough.
     }
   }
 
-  /** One monitor pass: copy new committed frames to the shadow WAL, checkpoint when due. */
+  private disarmWatch(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
+  }
+
+  /**
+   * One monitor pass: copy new committed frames to the shadow WAL, checkpoint when due. Only
+   * the monitor-interval timer and explicit syncs (shutdown, snapshots) run it: a checkpoint costs
+   * fsyncs and a moment of the app's write lock, so their number must not grow with the commit
+   * rate (when every WAL change ran one, a flat-out 1-row writer got ~50 checkpoints a second).
+   */
   sync(): Promise<void> {
+    return this.pass(true);
+  }
+
+  /** Copy new committed frames to the shadow WAL, nothing else (replicas call it before each upload). */
+  catchUp(): Promise<void> {
+    return this.pass(false);
+  }
+
+  private pass(checkpoint: boolean): Promise<void> {
     return this.lock.run(async () => {
       if (this.closed) return;
       if (!(await this.followReplacedFile())) return;
@@ -358,7 +404,7 @@ export class MonitoredDb extends EventEmitter {
       const started = performance.now();
       try {
         this.copyToShadow();
-        await this.maybeCheckpoint();
+        if (checkpoint) await this.maybeCheckpoint();
         this.writeIndexEnd();
         if (this.lastError) {
           this.log.info('database monitor recovered');
@@ -532,8 +578,8 @@ export class MonitoredDb extends EventEmitter {
   stopTimers(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    this.watcher?.close();
-    this.watcher = undefined;
+    this.started = false;
+    this.disarmWatch();
   }
 
   private closeConnections(): void {

@@ -102,6 +102,10 @@ export class ReplicaSyncer {
   }
 
   private async syncOnce(): Promise<void> {
+    // Pull what was committed since the last monitor pass: the monitor itself wakes only every
+    // monitor-interval, so a shorter sync-interval still ships commits within one interval.
+    // (A failing pass is logged by the db; what the shadow WAL holds still ships.)
+    await this.db.catchUp().catch(() => undefined);
     const cur = this.db.position;
     if (!cur) return;
     if (this.pos?.generation !== cur.generation) await this.findPosition(cur.generation);

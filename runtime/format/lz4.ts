@@ -6,7 +6,8 @@
  * The frame container and checksums are written here (https://github.com/lz4/lz4/blob/dev/doc/lz4_Frame_format.md);
  * the block codec is lz4-napi (lz4_flex). Memory stays bounded by one block on both sides.
  */
-import { Transform, type TransformCallback } from 'node:stream';
+import type { FileHandle } from 'node:fs/promises';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 // The synchronous calls: lz4-napi 2.10's async compress/uncompress leak their native buffers
 // (measured: ~4 MB of RSS per 4 MB block, never freed). A 4 MB block takes a few ms.
@@ -140,6 +141,66 @@ export function createLz4FrameEncoder(): Transform {
       } catch (err) {
         cb(err as Error);
       }
+    },
+  });
+}
+
+/**
+ * One LZ4 frame of bytes [start, end) of an open file (WAL segments from the shadow WAL): read
+ * one block at a time into a single reused buffer and compressed from there — no buffer per
+ * read, no copy between reading and compressing (the stream form allocated a 1 MiB buffer per
+ * read and copied every byte into the block). The handle stays the caller's: destroy this
+ * stream, then close it (FileHandle.close waits for a read in flight).
+ */
+export function createLz4FileRangeEncoder(fh: FileHandle, start: number, end: number): Readable {
+  const hash = xx.create32(0);
+  let block: Buffer | undefined;
+  let pos = start;
+  let header: Buffer | undefined = frameHeader();
+  const finish = (stream: Readable) => {
+    if (header) stream.push(header);
+    header = undefined;
+    stream.push(u32(0)); // end mark
+    stream.push(u32(hash.digest()));
+    stream.push(null);
+  };
+  return new Readable({
+    // One block ahead at most.
+    highWaterMark: 1,
+    read() {
+      if (pos >= end) {
+        finish(this);
+        return;
+      }
+      // Small segments never take a whole 4 MB buffer.
+      block ??= Buffer.allocUnsafe(Math.min(ENCODE_BLOCK_SIZE, end - start));
+      const buf = block;
+      fh.read(buf, 0, Math.min(buf.length, end - pos), pos).then(
+        ({ bytesRead }) => {
+          if (this.destroyed) return;
+          if (bytesRead === 0) {
+            this.destroy(new Error(`file ended at ${pos}, before ${end}`));
+            return;
+          }
+          try {
+            pos += bytesRead;
+            const data = buf.subarray(0, bytesRead);
+            hash.update(data);
+            const parts = encodeBlock(data);
+            // Stored uncompressed: the buffer is read into again, so that block goes as a copy.
+            if (parts.length > 1) parts[1] = Buffer.from(data);
+            if (header) this.push(header);
+            header = undefined;
+            for (const part of parts) this.push(part);
+            if (pos >= end) finish(this);
+          } catch (err) {
+            this.destroy(err as Error);
+          }
+        },
+        (err: Error) => {
+          if (!this.destroyed) this.destroy(err);
+        },
+      );
     },
   });
 }

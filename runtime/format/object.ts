@@ -13,6 +13,11 @@ export async function encodeObject(data: Readable, age?: Pick<AgeConfig, 'recipi
   return age && age.recipients.length > 0 ? ageEncrypt(framed, age) : framed;
 }
 
+/** An LZ4 frame (e.g. createLz4FileRangeEncoder's) -> stored object stream. */
+export async function encodeFramed(framed: Readable, age?: Pick<AgeConfig, 'recipients'>): Promise<Readable> {
+  return age && age.recipients.length > 0 ? ageEncrypt(framed, age) : framed;
+}
+
 /** Stored object stream -> raw data; every error names the object. */
 export async function decodeObject(
   body: Readable,

@@ -7,12 +7,13 @@
  * Segment bodies stream from the shadow file through the LZ4 encoder (never whole in RAM, #474).
  */
 
-import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import type { ReplicaConfig } from '../config/types.js';
 import { isUserError } from '../errors.js';
 import { walSegmentKey } from '../format/layout.js';
-import { Lz4FormatError } from '../format/lz4.js';
-import { decodeObject, encodeObject } from '../format/object.js';
+import { createLz4FileRangeEncoder, Lz4FormatError } from '../format/lz4.js';
+import { decodeObject, encodeFramed, encodeObject } from '../format/object.js';
 import type { Logger } from '../log.js';
 import type { Pos, ReplicaClient, SnapshotInfo } from '../replica/client.js';
 import { WAL_HEADER_SIZE } from '../sqlite/wal.js';
@@ -287,10 +288,22 @@ export class ReplicaSyncer {
       );
       throw new Error('shadow WAL segment failed verification before upload: started a new generation');
     }
-    const path = this.db.shadowPath(pos.generation, pos.index);
-    const data = createReadStream(path, { start: pos.offset, end: end - 1, highWaterMark: 1 << 20 });
-    const body = await encodeObject(data, this.config.age);
-    await this.client.writeWalSegment({ ...pos }, body);
+    const fh = await open(this.db.shadowPath(pos.generation, pos.index), 'r');
+    const framed = createLz4FileRangeEncoder(fh, pos.offset, end);
+    // The upload gets read errors through its own listener; this one keeps an error that comes
+    // after the upload gave up from crashing the process.
+    framed.on('error', () => undefined);
+    let body: Readable | undefined;
+    try {
+      body = await encodeFramed(framed, this.config.age);
+      await this.client.writeWalSegment({ ...pos }, body);
+    } finally {
+      // Stopped before the handle closes (close waits for a read in flight): a failed upload
+      // never reads from a closed descriptor.
+      body?.destroy();
+      framed.destroy();
+      await fh.close();
+    }
     this.log.debug({ index: pos.index, offset: pos.offset, bytes: end - pos.offset }, 'wal segment written');
   }
 

@@ -1,12 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  createLz4FileRangeEncoder,
   createLz4FrameDecoder,
   createLz4FrameEncoder,
   lz4FrameCompress,
@@ -230,5 +232,44 @@ describe('LZ4 decoder output bound', () => {
       const frame = await lz4FrameCompress(data);
       expect((await lz4FrameDecompress(frame)).equals(data)).toBe(true);
     }
+  });
+});
+
+describe('LZ4 frame of a file range (WAL segment uploads)', () => {
+  /** Random blocks are stored uncompressed: each must reach the frame as its own copy. */
+  const content = Buffer.concat([randomBytes(9 << 20), Buffer.alloc(3 << 20, 5), randomBytes(1000)]);
+  const file = join(dir, 'range.bin');
+  writeFileSync(file, content);
+
+  async function encodeRange(start: number, end: number): Promise<Buffer> {
+    const fh = await open(file, 'r');
+    try {
+      const chunks: Buffer[] = [];
+      for await (const c of createLz4FileRangeEncoder(fh, start, end)) chunks.push(c as Buffer);
+      return Buffer.concat(chunks);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  it.each([
+    ['several stored and compressed blocks from an offset', 12345, content.length],
+    ['a range inside one block', 4096, 4096 + 24 * 4120],
+    ['an empty range', 100, 100],
+  ])('%s: the lz4 CLI and our decoder give back exactly the range', async (_name, start, end) => {
+    const frame = await encodeRange(start, end);
+    const framePath = join(dir, `range-${start}-${end}.lz4`);
+    const outPath = `${framePath}.out`;
+    writeFileSync(framePath, frame);
+    lz4Cli(['-d'], framePath, outPath);
+    const want = content.subarray(start, end);
+    expect(createHash('sha256').update(readFileSync(outPath)).digest('hex')).toBe(
+      createHash('sha256').update(want).digest('hex'),
+    );
+    expect((await lz4FrameDecompress(frame)).equals(want)).toBe(true);
+  });
+
+  it('fails, rather than ending the frame early, when the file is shorter than the range', async () => {
+    await expect(encodeRange(0, content.length + 10)).rejects.toThrow(/file ended at/);
   });
 });

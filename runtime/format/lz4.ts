@@ -146,8 +146,16 @@ export function createLz4FrameEncoder(): Transform {
 }
 
 /**
+ * Blocks of 1 MiB in WAL segments (the frame still declares 4 MB, the most a block may hold):
+ * the reused buffer and each block's compressed output stay a quarter of the size, which is what
+ * bounds replicate's memory under a fast writer. Independent blocks with a 64 KiB window compress
+ * the same either way.
+ */
+const RANGE_BLOCK_SIZE = 1 << 20;
+
+/**
  * One LZ4 frame of bytes [start, end) of an open file (WAL segments from the shadow WAL): read
- * one block at a time into a single reused buffer and compressed from there — no buffer per
+ * one block (RANGE_BLOCK_SIZE) at a time into a single reused buffer and compressed from there — no buffer per
  * read, no copy between reading and compressing (the stream form allocated a 1 MiB buffer per
  * read and copied every byte into the block). The handle stays the caller's: destroy this
  * stream, then close it (FileHandle.close waits for a read in flight).
@@ -172,8 +180,8 @@ export function createLz4FileRangeEncoder(fh: FileHandle, start: number, end: nu
         finish(this);
         return;
       }
-      // Small segments never take a whole 4 MB buffer.
-      block ??= Buffer.allocUnsafe(Math.min(ENCODE_BLOCK_SIZE, end - start));
+      // Small segments never take a whole block buffer.
+      block ??= Buffer.allocUnsafe(Math.min(RANGE_BLOCK_SIZE, end - start));
       const buf = block;
       fh.read(buf, 0, Math.min(buf.length, end - pos), pos).then(
         ({ bytesRead }) => {

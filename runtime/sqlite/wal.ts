@@ -155,8 +155,8 @@ export interface ScanResult {
   frames: number;
 }
 
-/** Default chunk: 4 MiB rounded down to whole frames. */
-export const SCAN_CHUNK_BYTES = 4 << 20;
+/** Default chunk: 1 MiB rounded down to whole frames (big reads; the buffer counts in replicate's RSS). */
+export const SCAN_CHUNK_BYTES = 1 << 20;
 
 export function scanBuffer(pageSize: number): Buffer {
   const fs = frameSize(pageSize);

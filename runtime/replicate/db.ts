@@ -1180,6 +1180,13 @@ export class MonitoredDb extends EventEmitter {
           this.rollbackWrite();
         }
       } else {
+        // The long part first, unlocked as for PASSIVE: RESTART holds the app's write lock for
+        // its whole run, which then only has to backfill what was committed since the pin.
+        if (this.repin()) {
+          await this.syncShadowAsync();
+          if (this.closed) return false;
+          this.writer!.pragma('wal_checkpoint(PASSIVE)');
+        }
         this.copyToShadow();
         this.syncShadow();
         this.releaseReadLock();

@@ -6,7 +6,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import ejs from 'ejs';
 import { UserError } from '../../runtime/errors.js';
-import { SIDECAR_NODE_VERSION } from './defaults.js';
+import { PROXY_IMAGES, SIDECAR_NODE_VERSION } from './defaults.js';
 import { dotnetConnectionEnv } from './dotnet-connection.js';
 import { type NameForms, nameForms, replacePlaceholders } from './names.js';
 import { nodeCommands } from './node-build.js';
@@ -170,7 +170,7 @@ export function renderContext(
     port: facts.port.value,
     db,
     volume: `${names.kebab}-data`,
-    proxy: { network: proxy.network.value, hostPort: proxy.hostPort },
+    proxy: { network: proxy.network.value, hostPort: proxy.hostPort, images: PROXY_IMAGES },
     appUid: fit.appUid ?? (facts.runtime === 'dotnet' ? 1654 : 1000),
     workflow: {
       ...workflow,
@@ -244,6 +244,8 @@ export async function renderMix(
     // Placeholders are replaced in the template text, never in values taken from the repo.
     const template = replacePlaceholders(await readFile(file, 'utf8'), ctx.name);
     const content = file.endsWith('.ejs') ? ejs.render(template, ctx, { filename: file }) : template;
+    // A template that renders to nothing is for another setting (the proxy's files without one).
+    if (content.trim() === '') continue;
     const target = replacePlaceholders(rel, ctx.name);
     out.push({ path: target, content, ...FILE_RULES[target] });
   }

@@ -4,15 +4,15 @@
  */
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: compose interpolation, not JS templates
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { applyPlan, planMixes } from '../../src/generator/index.js';
 import type { Overrides } from '../../src/generator/types.js';
-import { dockerComposeConfig } from '../validators/compose.js';
-import { cleanupTemps, copyFixture, REPO } from './helpers.js';
+import { composeSchemaErrors, dockerComposeConfig } from '../validators/compose.js';
+import { cleanupTemps, copyFixture, GOLDEN_DIR, REPO } from './helpers.js';
 
 afterAll(cleanupTemps);
 
@@ -160,4 +160,60 @@ describe('the proxy network (nginx-proxy + acme-companion on one host)', { timeo
     expect(both.exitCode).not.toBe(0);
     expect(both.stderr).toMatch(/cannot also be provided|--proxy-network/);
   });
+
+  it('without a proxy no proxy files are written and the workflow neither copies nor runs them', async () => {
+    const { dir } = await generate('express', { proxyNetwork: 'none' });
+    const files = (await readdir(path.join(dir, '.deploy'))).sort();
+    expect(files).not.toContain('nginx-proxy-compose.yml');
+    expect(files).not.toContain('nginx-proxy-up.sh');
+    const wf = parse(await readFile(path.join(dir, '.github/workflows/release.yml'), 'utf8'));
+    const steps = wf.jobs.deploy.steps as Array<{ uses?: string; with?: Record<string, string> }>;
+    expect(steps.find((s) => s.uses?.startsWith('appleboy/scp-action'))?.with?.source).toBe(
+      '.deploy/docker-compose.yml',
+    );
+    expect(steps.find((s) => s.uses?.startsWith('appleboy/ssh-action'))?.with?.script).not.toContain(
+      'nginx-proxy',
+    );
+  });
+});
+
+describe('the proxy files in every golden', { timeout: 300_000 }, async () => {
+  const found = (await readdir(GOLDEN_DIR, { recursive: true }))
+    .map(String)
+    .filter((p) => p.endsWith('.deploy/nginx-proxy-compose.yml'))
+    .sort();
+
+  it('every golden with a proxy network has both files, and the workflow copies and runs them', async () => {
+    expect(found.length).toBeGreaterThanOrEqual(15);
+    for (const rel of found) {
+      const deployDir = path.join(GOLDEN_DIR, path.dirname(rel));
+      expect(existsSync(path.join(deployDir, 'nginx-proxy-up.sh')), rel).toBe(true);
+    }
+  });
+
+  it.each(found)(
+    '%s: compose-spec schema, `docker-compose config -q`, pinned images, read-only socket',
+    async (rel) => {
+      const text = await readFile(path.join(GOLDEN_DIR, rel), 'utf8');
+      const doc = parse(text) as {
+        services: Record<string, { image: string; volumes: string[]; ports?: string[] }>;
+        networks: Record<string, unknown>;
+      };
+      expect(composeSchemaErrors(doc)).toEqual([]);
+      expect(await dockerComposeConfig(text, { LETSENCRYPT_EMAIL: 'ops@example.org' })).toBe('');
+      expect(doc.networks).toEqual({ default: { external: true, name: 'nginx' } });
+      for (const svc of Object.values(doc.services)) {
+        expect(svc.image).toMatch(/^nginxproxy\/(nginx-proxy|acme-companion):\d+\.\d+\.\d+$/);
+        const socket = svc.volumes.find((v) => v.includes('docker.sock:'));
+        expect(socket).toMatch(/:ro$/);
+      }
+      expect(doc.services['nginx-proxy'].ports).toEqual([
+        '${PROXY_HTTP_PORT:-80}:80',
+        '${PROXY_HTTPS_PORT:-443}:443',
+      ]);
+      const script = path.join(GOLDEN_DIR, path.dirname(rel), 'nginx-proxy-up.sh');
+      const sh = await execa('sh', ['-n', script], { reject: false });
+      expect(sh.exitCode, sh.stderr).toBe(0);
+    },
+  );
 });

@@ -183,7 +183,8 @@ describe('the fact each real shape is here for', { timeout: 120_000 }, () => {
       s.uses?.startsWith('appleboy/scp-action'),
     );
     expect(scp.with).toMatchObject({
-      source: 'services/api/.deploy/docker-compose.yml',
+      source:
+        'services/api/.deploy/docker-compose.yml,services/api/.deploy/nginx-proxy-compose.yml,services/api/.deploy/nginx-proxy-up.sh',
       strip_components: 3,
     });
     // The remote's HEAD wins over the branch checked out.

@@ -217,3 +217,73 @@ describe('the proxy files in every golden', { timeout: 300_000 }, async () => {
     },
   );
 });
+
+/**
+ * The decisions of nginx-proxy-up.sh that the e2e host cannot show (it may not publish :80):
+ * run against a `docker` on PATH that answers from a scripted host state and logs each call.
+ * The real engine path (network created, proxy started, then left alone) is in
+ * test/e2e/proxy-host.test.ts.
+ */
+describe('nginx-proxy-up.sh decides from the host state', { timeout: 60_000 }, () => {
+  const FAKE_DOCKER = `#!/bin/sh
+echo "docker $*" >> "$LOG"
+case "$1 $2" in
+  "network inspect") [ -n "$HAS_NETWORK" ] ;;
+  "network create") exit 0 ;;
+  "ps -q") printf '%s' "$ON_NETWORK" ;;
+  "port "*) [ "$2" = "$PUBLISHER" ] && printf '80/tcp -> 0.0.0.0:80\\n443/tcp -> [::]:443\\n' || printf '3000/tcp -> 127.0.0.1:3000\\n' ;;
+  "inspect -f") echo "/$4" ;;
+  "ps --format") printf '%s' "$IMAGES" ;;
+  "compose -p") echo "DOCKER_SOCK=$DOCKER_SOCK" >> "$LOG" ;;
+esac
+`;
+
+  async function runScript(state: Record<string, string>) {
+    const dir = await copyFixture('express');
+    await generate('express', {}, dir);
+    const bin = path.join(dir, 'fake-bin');
+    await mkdir(bin);
+    await writeFile(path.join(bin, 'docker'), FAKE_DOCKER, { mode: 0o755 });
+    const log = path.join(dir, 'docker.log');
+    const r = await execa('sh', [path.join(dir, '.deploy/nginx-proxy-up.sh')], {
+      env: { PATH: `${bin}:${process.env.PATH}`, LOG: log, ...state },
+      extendEnv: false,
+      reject: false,
+    });
+    return { ...r, calls: existsSync(log) ? (await readFile(log, 'utf8')).trim().split('\n') : [] };
+  }
+
+  it('a fresh host: creates the network, then starts the stack (with the socket DOCKER_HOST names)', async () => {
+    const r = await runScript({ DOCKER_HOST: 'unix:///run/user/1000/docker.sock' });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.calls).toContain('docker network create nginx');
+    expect(
+      r.calls.some((c) => /^docker compose -p nginx-proxy -f \S+\/nginx-proxy-compose.yml up -d$/.test(c)),
+    ).toBe(true);
+    expect(r.calls).toContain('DOCKER_SOCK=/run/user/1000/docker.sock');
+  });
+
+  it('a container on the network publishing :80/:443 is a proxy: left alone, nothing started', async () => {
+    const r = await runScript({ HAS_NETWORK: '1', ON_NETWORK: 'app1\ntraefik1\n', PUBLISHER: 'traefik1' });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toContain('A proxy already runs on the nginx network (/traefik1): left as it is.');
+    expect(r.calls).not.toContain('docker network create nginx');
+    expect(r.calls.some((c) => c.startsWith('docker compose'))).toBe(false);
+  });
+
+  it('a running nginx-proxy image (also the old jwilder one) is left alone; other images are not proxies', async () => {
+    const jwilder = await runScript({
+      HAS_NETWORK: '1',
+      IMAGES: 'postgres:16\njwilder/nginx-proxy:latest\n',
+    });
+    expect(jwilder.stdout).toContain('nginx-proxy already runs on this host: left as it is.');
+    expect(jwilder.calls.some((c) => c.startsWith('docker compose'))).toBe(false);
+    const other = await runScript({
+      HAS_NETWORK: '1',
+      ON_NETWORK: 'app1\n',
+      IMAGES: 'nginx:1.27\nmy/nginx-proxy-ui:1\n',
+    });
+    expect(other.calls.some((c) => c.startsWith('docker compose -p nginx-proxy'))).toBe(true);
+    expect(other.calls).toContain('DOCKER_SOCK=/var/run/docker.sock');
+  });
+});

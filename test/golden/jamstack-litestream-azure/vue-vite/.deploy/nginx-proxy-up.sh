@@ -9,7 +9,9 @@ set -eu
 network=nginx
 here=$(cd "$(dirname "$0")" && pwd)
 
-docker network inspect "$network" >/dev/null 2>&1 || docker network create "$network"
+# (A deploy of another app may create it at the same moment: then it exists, which is all we need.)
+docker network inspect "$network" >/dev/null 2>&1 || docker network create "$network" ||
+  docker network inspect "$network" >/dev/null
 
 for id in $(docker ps -q --filter "network=$network"); do
   if docker port "$id" | grep -Eq ':(80|443)$'; then

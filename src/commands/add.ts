@@ -59,6 +59,19 @@ export default class Add extends BaseCommand {
       description:
         'the app service in a docker-compose.yml of yours (default: app, or the one service with build:)',
     }),
+    'proxy-network': Flags.string({
+      description:
+        "the external docker network nginx-proxy routes on (default: nginx, as ServiceStack's hosts); none: no proxy",
+      exclusive: ['no-proxy'],
+    }),
+    'no-proxy': Flags.boolean({
+      description: 'no reverse proxy: the app publishes host port 80 itself (same as --proxy-network none)',
+      exclusive: ['proxy-network'],
+    }),
+    'host-port': Flags.string({
+      description:
+        'publish the app on this host port, e.g. 8080 or 127.0.0.1:8080 (default: none behind the proxy, 80 without)',
+    }),
     force: Flags.boolean({
       description:
         'replace your conflicting files and Dockerfile (a copy is kept under .ls-mix/backup/ and `remove` puts it back)',
@@ -98,6 +111,8 @@ export default class Add extends BaseCommand {
         branch: flags.branch,
         service: flags.service,
         app: flags.app,
+        proxyNetwork: flags['no-proxy'] ? 'none' : flags['proxy-network'],
+        hostPort: flags['host-port'],
       },
     });
     if (!json) {

@@ -33,3 +33,14 @@ export const DOTNET_END_OF_SUPPORT: Readonly<Record<string, string>> = {
   '9.0': '2026-11-10',
   '10.0': '2028-11-14',
 };
+
+/**
+ * The reverse proxy of ServiceStack-style hosts (.deploy/nginx-proxy-compose.yml), pinned: a
+ * moved `latest` must not change a running host's proxy. Both tags are published ones, found in
+ * use in public compose files (2026-12); no registry is reachable from this machine to list
+ * newer ones, so check Docker Hub before raising them.
+ */
+export const PROXY_IMAGES = {
+  nginxProxy: 'nginxproxy/nginx-proxy:1.7.1',
+  acmeCompanion: 'nginxproxy/acme-companion:2.6.1',
+} as const;

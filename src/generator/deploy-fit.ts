@@ -10,6 +10,7 @@ import { readIfExists } from './fs-util.js';
 import { type Manifest, type ManifestRecord, sha256 } from './manifest.js';
 import { nameForms } from './names.js';
 import { safeTarget } from './paths.js';
+import { userComposeProxyNote } from './proxy.js';
 import { type DeployFit, dbLayout } from './render.js';
 import { composeQuote } from './text.js';
 import type { Overrides, ProjectFacts } from './types.js';
@@ -85,6 +86,8 @@ export async function fitUserCompose(
     addMount: force ? `${names.kebab}-data:${ours.containerDir}` : undefined,
   });
   if (result) {
+    const proxyNote = userComposeProxyNote(COMPOSE, text, result.service, fit.proxy?.network.value);
+    if (proxyNote) result.notes.push(proxyNote);
     fit.layout = { ...fit.layout, containerPath: result.containerPath };
     fit.sidecar = {
       mount: result.mountText ?? (result.addMount ? composeQuote(result.addMount) : undefined),

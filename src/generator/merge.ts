@@ -81,7 +81,7 @@ export function mergeCompose(existing: string, ours: string, file: string, fit?:
   const inserts: Insert[] = [];
   let tail = ''; // whole new sections, appended at the end
 
-  for (const section of ['services', 'volumes'] as const) {
+  for (const section of ['services', 'volumes', 'networks'] as const) {
     const ourSection = generated.get(section);
     if (!isMap(ourSection)) continue;
     const userSection = doc.get(section, true) as unknown;
@@ -98,6 +98,8 @@ export function mergeCompose(existing: string, ours: string, file: string, fit?:
       // Our one-shot `migrate` runs our app image on our volume: theirs may differ (see the docs).
       if (fit && section === 'services' && key === 'migrate') continue;
       if (fit && section === 'volumes' && !fit.addMount) continue;
+      // The proxy's network is joined by our app service only (theirs gets a note saying how).
+      if (fit && section === 'networks') continue;
       if (map?.items.some((i) => keyOf(i) === key)) {
         result.kept.push(`${section}.${key}`);
         continue;

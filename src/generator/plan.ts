@@ -23,6 +23,7 @@ import { mergeCompose } from './merge.js';
 import { nameForms } from './names.js';
 import { GENERATOR_VERSION } from './package-root.js';
 import { projectTarget } from './paths.js';
+import { proxySettings } from './proxy.js';
 import { type DeployFit, dbLayout, type RenderedFile, renderMix } from './render.js';
 import { relevantFacts } from './report.js';
 import { secretsFor } from './storage.js';
@@ -59,7 +60,8 @@ export async function planMixes(opts: PlanOptions): Promise<Plan> {
   validateFacts(facts);
 
   const notes = await checkFit(mixes, facts.variant);
-  const fit: DeployFit = {};
+  const proxy = proxySettings(remembered);
+  const fit: DeployFit = { proxy };
   const names = nameForms(facts.name.value);
   await fitDockerfile(root, facts, manifest, opts.force ?? false, fit, notes);
   const composeFit = await fitUserCompose(root, facts, manifest, remembered, opts.force ?? false, fit);
@@ -131,6 +133,7 @@ export async function planMixes(opts: PlanOptions): Promise<Plan> {
     storage,
     facts,
     branch,
+    proxy,
     containerDb: {
       path: db.containerPath,
       envVar: composeFit ? undefined : db.envVar,

@@ -6,11 +6,12 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import ejs from 'ejs';
 import { UserError } from '../../runtime/errors.js';
-import { SIDECAR_NODE_VERSION } from './defaults.js';
+import { PROXY_IMAGES, SIDECAR_NODE_VERSION } from './defaults.js';
 import { dotnetConnectionEnv } from './dotnet-connection.js';
 import { type NameForms, nameForms, replacePlaceholders } from './names.js';
 import { nodeCommands } from './node-build.js';
 import { MIXES_DIR } from './package-root.js';
+import { type ProxySettings, proxySettings } from './proxy.js';
 import { STORAGES } from './storage.js';
 import { composeQuote, shQuote, yamlQuote } from './text.js';
 import type { MixDefinition, ProjectFacts, Storage } from './types.js';
@@ -139,6 +140,8 @@ export interface DeployFit {
   workflow?: WorkflowInfo;
   /** The sidecar in a compose file of the user's: their app's db mount (YAML text) and image naming. */
   sidecar?: { mount?: string; image?: string; build?: boolean };
+  /** nginx-proxy's network and the host port, if any (default: the `nginx` network, no port). */
+  proxy?: ProxySettings;
 }
 
 export function renderContext(
@@ -153,6 +156,7 @@ export function renderContext(
   const workflow = fit.workflow ?? { branch: 'main', appDir: '', renamed: false };
   const db = dbLayout(facts, names, fit.layout);
   const node = { ...nodeCommands(facts), versionFrom: versionFrom(facts) };
+  const proxy = fit.proxy ?? proxySettings({});
   return {
     name: names,
     version,
@@ -166,6 +170,7 @@ export function renderContext(
     port: facts.port.value,
     db,
     volume: `${names.kebab}-data`,
+    proxy: { network: proxy.network.value, hostPort: proxy.hostPort, images: PROXY_IMAGES },
     appUid: fit.appUid ?? (facts.runtime === 'dotnet' ? 1654 : 1000),
     workflow: {
       ...workflow,
@@ -239,6 +244,8 @@ export async function renderMix(
     // Placeholders are replaced in the template text, never in values taken from the repo.
     const template = replacePlaceholders(await readFile(file, 'utf8'), ctx.name);
     const content = file.endsWith('.ejs') ? ejs.render(template, ctx, { filename: file }) : template;
+    // A template that renders to nothing is for another setting (the proxy's files without one).
+    if (content.trim() === '') continue;
     const target = replacePlaceholders(rel, ctx.name);
     out.push({ path: target, content, ...FILE_RULES[target] });
   }

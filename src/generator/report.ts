@@ -36,7 +36,9 @@ function describeFact(f: Fact<unknown>): string {
   return `default: ${f.from}`;
 }
 
-export function formatFacts(plan: Pick<Plan, 'facts' | 'branch' | 'containerDb'>): string[] {
+export function formatFacts(
+  plan: Pick<Plan, 'facts' | 'branch' | 'containerDb'> & Partial<Pick<Plan, 'proxy'>>,
+): string[] {
   const row = (label: string, value: string, why: string) =>
     `  ${label.padEnd(16)} ${cleanText(value).padEnd(22)} (${cleanText(why)})`;
   const lines = relevantFacts(plan.facts).map(([label, key]) => {
@@ -44,6 +46,21 @@ export function formatFacts(plan: Pick<Plan, 'facts' | 'branch' | 'containerDb'>
     return row(label, String(f.value), describeFact(f));
   });
   lines.push(row('release branch', plan.branch.value, describeFact(plan.branch)));
+  if (plan.proxy) {
+    const { network, hostPort } = plan.proxy;
+    const why =
+      network.source === 'default'
+        ? `${describeFact(network)}; --no-proxy turns it off`
+        : describeFact(network);
+    lines.push(row('proxy network', network.value ?? 'none', why));
+    lines.push(
+      row(
+        'host port',
+        hostPort ?? 'none',
+        hostPort ? 'APP_PORT in .env overrides it' : 'nginx-proxy reaches the app; --host-port publishes one',
+      ),
+    );
+  }
   const db = plan.containerDb;
   // A .NET app gets its db through a connection string set in compose.
   const env = db.envVar ? { name: db.envVar, value: db.envValue } : dotnetConnectionEnv(plan.facts, db.path);

@@ -125,6 +125,10 @@ export interface Overrides {
   service?: string;
   /** The app's folder in a monorepo / multi-project solution (`--app`). */
   app?: string;
+  /** The external network of nginx-proxy (`--proxy-network`; `none`: no proxy). */
+  proxyNetwork?: string;
+  /** What the app publishes on the host (`--host-port 8080`, `127.0.0.1:8080`). */
+  hostPort?: string;
 }
 
 export interface MixDefinition {
@@ -181,6 +185,8 @@ export interface Plan {
   facts: ProjectFacts;
   /** The branch whose pushes run the release workflow. */
   branch: Fact<string>;
+  /** The reverse proxy the app sits behind (nginx-proxy's network), and any host port it publishes. */
+  proxy: import('./proxy.js').ProxySettings;
   /** The db as the containers see it (and the env var that tells the app, when ls-mix sets one). */
   containerDb: { path: string; envVar?: string; envValue?: string };
   files: PlannedFile[];

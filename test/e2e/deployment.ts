@@ -29,7 +29,7 @@ export interface Deployment {
 /** The `script:` of the deploy job's ssh step in the generated release.yml. */
 export async function deployScript(
   projectDir: string,
-): Promise<{ script: string; envNames: string[]; target: string }> {
+): Promise<{ script: string; envNames: string[]; target: string; sources: string[]; strip: number }> {
   const wf = parse(await readFile(join(projectDir, '.github/workflows/release.yml'), 'utf8'));
   const steps = wf.jobs.deploy.steps as Array<{
     uses?: string;
@@ -39,7 +39,13 @@ export async function deployScript(
   const ssh = steps.find((s) => s.uses?.startsWith('appleboy/ssh-action'));
   const scp = steps.find((s) => s.uses?.startsWith('appleboy/scp-action'));
   if (!ssh?.with?.script || !scp?.with?.target) throw new Error('release.yml: no scp/ssh deploy steps found');
-  return { script: ssh.with.script, envNames: String(ssh.with.envs).split(','), target: scp.with.target };
+  return {
+    script: ssh.with.script,
+    envNames: String(ssh.with.envs).split(','),
+    target: scp.with.target,
+    sources: String(scp.with.source).split(','),
+    strip: Number(scp.with.strip_components ?? 0),
+  };
 }
 
 const SHIM = `#!/bin/sh
@@ -76,17 +82,20 @@ export async function deploy(opts: {
   override?: Record<string, unknown>;
   /** Run the deploy script with `docker compose` doing `config -q` only (no images). */
   configOnly?: boolean;
+  /** More environment for the server's shell (test-only settings such as PROXY_HTTP_PORT). */
+  serverEnv?: Record<string, string>;
 }): Promise<Deployment> {
   const home = await mkdtemp(join(tmpdir(), 'ls-mix-e2e-home-'));
-  const { script, envNames, target } = await deployScript(opts.projectDir);
+  const { script, envNames, target, sources, strip } = await deployScript(opts.projectDir);
   for (const name of envNames) {
     if (opts.workflowEnv[name] === undefined)
       throw new Error(`release.yml passes ${name}: the test gives no value`);
   }
-  // appleboy/scp-action with strip_components: 1 -> ~/<target>/docker-compose.yml
+  // appleboy/scp-action: each source, its first strip_components folders cut, -> ~/<target>/
   const dir = join(home, target);
   await mkdir(dir, { recursive: true });
-  await copyFile(join(opts.projectDir, '.deploy/docker-compose.yml'), join(dir, 'docker-compose.yml'));
+  for (const src of sources)
+    await copyFile(join(opts.projectDir, src), join(dir, src.split('/').slice(strip).join('/')));
   if (opts.override) await writeFile(join(dir, 'e2e.override.yml'), stringify(opts.override));
   const bin = join(home, '.e2e-bin');
   await mkdir(bin);
@@ -106,6 +115,7 @@ export async function deploy(opts: {
       env: {
         ...env,
         ...Object.fromEntries(envNames.map((n) => [n, opts.workflowEnv[n]])),
+        ...opts.serverEnv,
         E2E_DOCKER: DOCKER_BIN,
         E2E_CONFIG_ONLY: opts.configOnly ? '1' : '',
         PATH: `${bin}:${process.env.PATH}`,

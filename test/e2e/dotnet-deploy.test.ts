@@ -145,6 +145,11 @@ console.log(JSON.stringify({ health, statuses, notes: r?.ok ? (await r.json()).m
       },
     );
     dir = join(work, name.replace(/ /g, ''));
+    // Without the proxy network: the app runs with no network here (proxy-host.test.ts has the proxy).
+    await execa('node', [join(ROOT, 'bin/run.js'), 'add', mix, '--dir', dir, '--no-proxy', '--yes'], {
+      stdin: 'ignore',
+      env: { CI: 'true' },
+    });
     const config = parse(await readFile(join(dir, 'litestream.yml'), 'utf8'));
     replicaPath = String(config.dbs[0].replicas[0].path);
     dbInContainer = String(config.dbs[0].path);

@@ -40,7 +40,8 @@ let sidecarBuilt: Promise<void> | undefined;
 /** A copy of the fixture with `ls-mix add litestream-aws` run on it, and this checkout packed in .deploy/. */
 async function addMix(fixture: string, dir: string): Promise<void> {
   await cp(join(ROOT, 'test/fixtures/projects', fixture), dir, { recursive: true });
-  await execa('node', [join(ROOT, 'bin/run.js'), 'add', 'litestream-aws', '--dir', dir], {
+  // --no-proxy: the app runs without a network here (proxy-host.test.ts has the proxy).
+  await execa('node', [join(ROOT, 'bin/run.js'), 'add', 'litestream-aws', '--dir', dir, '--no-proxy'], {
     stdin: 'ignore',
     env: { CI: 'true' },
   });

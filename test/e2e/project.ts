@@ -33,7 +33,8 @@ export interface Project {
 export async function projectWithMix(mix: string, tarball: string): Promise<Project> {
   const dir = join(await mkdtemp(join(tmpdir(), 'ls-mix-e2e-')), 'notes-api');
   await cp(FIXTURE, dir, { recursive: true });
-  const { stdout } = await execa('node', [join(ROOT, 'bin/run.js'), 'add', mix, '--dir', dir], {
+  // --no-proxy: these scenarios run the app without a network (proxy-host.test.ts has the proxy).
+  const { stdout } = await execa('node', [join(ROOT, 'bin/run.js'), 'add', mix, '--dir', dir, '--no-proxy'], {
     stdin: 'ignore',
     env: { CI: 'true' },
   });

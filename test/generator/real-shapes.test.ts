@@ -139,8 +139,9 @@ describe('the fact each real shape is here for', { timeout: 120_000 }, () => {
     const compose = parse(after.get('.deploy/docker-compose.yml')!);
     expect(compose.services.app.volumes).toEqual(['corner-shop-data:/srv/app/storage']);
     expect(compose.services.litestream.volumes).toEqual(['corner-shop-data:/srv/app/storage']);
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: compose interpolation, not a JS template
-    expect(compose.services.app.ports).toEqual(['${APP_PORT:-80}:8081']);
+    // Behind nginx-proxy: no host port, the proxy goes to the EXPOSEd port.
+    expect(compose.services.app.environment.VIRTUAL_PORT).toBe('8081');
+    expect(compose.services.app.ports).toBeUndefined();
     const sidecar = after.get('.deploy/litestream.Dockerfile')!;
     expect(sidecar).toContain('chown 10001:10001 /srv/app/storage');
     expect(sidecar).toContain('USER 10001');
@@ -182,7 +183,8 @@ describe('the fact each real shape is here for', { timeout: 120_000 }, () => {
       s.uses?.startsWith('appleboy/scp-action'),
     );
     expect(scp.with).toMatchObject({
-      source: 'services/api/.deploy/docker-compose.yml',
+      source:
+        'services/api/.deploy/docker-compose.yml,services/api/.deploy/nginx-proxy-compose.yml,services/api/.deploy/nginx-proxy-up.sh',
       strip_components: 3,
     });
     // The remote's HEAD wins over the branch checked out.

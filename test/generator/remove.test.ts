@@ -30,6 +30,8 @@ describe('remove', () => {
         '.deploy/.env.example',
         '.deploy/docker-compose.yml',
         '.deploy/litestream.Dockerfile',
+        '.deploy/nginx-proxy-compose.yml',
+        '.deploy/nginx-proxy-up.sh',
         '.dockerignore',
         '.github/workflows/release.yml',
         'Dockerfile',

@@ -4,17 +4,28 @@
  * stored uncompressed when compression does not shrink it.
  *
  * The frame container and checksums are written here (https://github.com/lz4/lz4/blob/dev/doc/lz4_Frame_format.md);
- * the block codec is lz4-napi (lz4_flex). Memory stays bounded by one block on both sides.
+ * the block encoder is lz4-napi (lz4_flex), the block decoder lz4-block.ts (lz4-napi for dependent blocks). Memory stays bounded by one block on both sides.
  */
+import { createRequire } from 'node:module';
 import { Duplex, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-// The synchronous calls: lz4-napi 2.10's async compress/uncompress leak their native buffers
-// (measured: ~4 MB of RSS per 4 MB block, never freed). A 4 MB block takes a few ms.
-import { compressSync as compressBlock, uncompressSync as uncompressBlock } from 'lz4-napi';
 import xxhash from 'xxhash-wasm';
 import { UserError } from '../errors.js';
 import { collectYoung } from '../memory.js';
 import { decodeLz4Block, Lz4BlockError } from './lz4-block.js';
+
+// lz4-napi is loaded on first use: a restore of Litestream's independent blocks never needs it
+// (lz4-block.ts decodes those), and its native module is 4-11 MiB of RSS and a few ms to load.
+const requireCjs = createRequire(import.meta.url);
+let codec: typeof import('lz4-napi') | undefined;
+const lz4napi = () => {
+  codec ??= requireCjs('lz4-napi') as typeof import('lz4-napi');
+  return codec;
+};
+// The synchronous calls: lz4-napi 2.10's async compress/uncompress leak their native buffers
+// (measured: ~4 MB of RSS per 4 MB block, never freed). A 4 MB block takes a few ms.
+const compressBlock = (data: Buffer): Buffer => lz4napi().compressSync(data);
+const uncompressBlock = (data: Buffer, dict?: Buffer): Buffer => lz4napi().uncompressSync(data, dict);
 
 const xx = await xxhash();
 
@@ -329,15 +340,28 @@ export function createLz4FrameDecoder(opts: { name?: string; pool?: BlockPool } 
   const pool = opts.pool;
   const decodeBlock = (f: FrameState, block: Phase & { kind: 'block' }): Buffer => {
     if (block.uncompressed) return block.buf;
-    // lz4-napi allocates the size we announce: announce what the block can expand to at most
-    // (LZ4 expands at most 255x), not a 4 MB buffer for each small segment.
+    // What the block can expand to at most (LZ4 expands at most 255x), not a 4 MB buffer for
+    // each small segment.
     const bound = Math.min(f.blockMaxSize, block.size * 255 + 64);
+    if (f.independent || f.history.length === 0) {
+      const out = Buffer.allocUnsafe(bound);
+      let n: number;
+      try {
+        n = decodeLz4Block(block.buf.subarray(SIZE_PREFIX, SIZE_PREFIX + block.size), out);
+      } catch (err) {
+        if (err instanceof Lz4BlockError)
+          throw fail(`LZ4 block does not decompress (object corrupt): ${err.message}`);
+        throw err;
+      }
+      // Far smaller than its bound: a right-sized copy, not a mostly empty buffer kept alive.
+      return n >= bound / 2 ? out.subarray(0, n) : Buffer.from(out.subarray(0, n));
+    }
+    // A dependent block (not what Litestream writes): lz4-napi, with the previous 64 KiB.
     block.buf.writeUInt32LE(bound, 0);
     const sized = block.buf.subarray(0, SIZE_PREFIX + block.size);
     let decoded: Buffer;
     try {
-      decoded =
-        f.independent || f.history.length === 0 ? uncompressBlock(sized) : uncompressBlock(sized, f.history);
+      decoded = uncompressBlock(sized, f.history);
     } catch {
       throw fail('LZ4 block does not decompress (object corrupt)');
     }

@@ -51,3 +51,16 @@ export function collecting(body: Readable): Readable {
   if (!collector()) return body;
   return pipeline(body, collectingCounter(), () => undefined);
 }
+
+/**
+ * For code that allocates large short-lived buffers outside a collecting stream (the LZ4
+ * decoder's codec output): count `bytes` toward the next young-generation collection.
+ */
+export function collectYoung(bytes: number): void {
+  const gc = collector();
+  bytesSinceGc += bytes;
+  if (gc && bytesSinceGc >= COLLECT_EVERY) {
+    bytesSinceGc = 0;
+    gc();
+  }
+}

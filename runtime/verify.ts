@@ -120,11 +120,13 @@ export async function verifyReplica(
       replicas: [r],
       outputPath: restored,
       parallelism: opts.parallelism,
+      // verify is the thorough check: every index entry too, whatever restore's default is.
+      integrity: 'full',
       logger: log,
       onProgress: opts.onProgress && ((p) => opts.onProgress?.(r.name, p)),
     });
     out.restoreMs = Math.round(performance.now() - started);
-    // restoreDatabase runs PRAGMA integrity_check and throws when it fails.
+    // restoreDatabase ran PRAGMA integrity_check (integrity: 'full') and throws when it fails.
     out.integrity = 'ok';
     Object.assign(out, {
       generation: res.generation,

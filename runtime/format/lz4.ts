@@ -4,16 +4,30 @@
  * stored uncompressed when compression does not shrink it.
  *
  * The frame container and checksums are written here (https://github.com/lz4/lz4/blob/dev/doc/lz4_Frame_format.md);
- * the block codec is lz4-napi (lz4_flex). Memory stays bounded by one block on both sides.
+ * the block encoder is lz4-napi (lz4_flex), the block decoder lz4-block.ts (lz4-napi for dependent blocks). Memory stays bounded by one block on both sides.
  */
+
 import type { FileHandle } from 'node:fs/promises';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { createRequire } from 'node:module';
+import { Duplex, Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-// The synchronous calls: lz4-napi 2.10's async compress/uncompress leak their native buffers
-// (measured: ~4 MB of RSS per 4 MB block, never freed). A 4 MB block takes a few ms.
-import { compressSync as compressBlock, uncompressSync as uncompressBlock } from 'lz4-napi';
 import xxhash from 'xxhash-wasm';
 import { UserError } from '../errors.js';
+import { collectYoung } from '../memory.js';
+import { decodeLz4Block, Lz4BlockError } from './lz4-block.js';
+
+// lz4-napi is loaded on first use: a restore of Litestream's independent blocks never needs it
+// (lz4-block.ts decodes those), and its native module is 4-11 MiB of RSS and a few ms to load.
+const requireCjs = createRequire(import.meta.url);
+let codec: typeof import('lz4-napi') | undefined;
+const lz4napi = () => {
+  codec ??= requireCjs('lz4-napi') as typeof import('lz4-napi');
+  return codec;
+};
+// The synchronous calls: lz4-napi 2.10's async compress/uncompress leak their native buffers
+// (measured: ~4 MB of RSS per 4 MB block, never freed). A 4 MB block takes a few ms.
+const compressBlock = (data: Buffer): Buffer => lz4napi().compressSync(data);
+const uncompressBlock = (data: Buffer, dict?: Buffer): Buffer => lz4napi().uncompressSync(data, dict);
 
 const xx = await xxhash();
 
@@ -313,6 +327,47 @@ const SIZE_PREFIX = 4;
 /** Decode buffers grow in steps of this much (fewer reallocations while sizes creep up). */
 const BUFFER_STEP = 64 << 10;
 
+/**
+ * Reusable buffers for decoded blocks of at least POOLED_MIN bytes. A decoder given a pool writes
+ * those blocks into its buffers; the stream's final consumer gives each one back with release()
+ * once it is done with it (download.ts: after the block is written to its file). Without it each
+ * 4 MiB block was a new native buffer, freed only at V8's next full collection and then mostly
+ * kept by malloc: a restore's RSS grew by ~120 MiB of dead blocks. A buffer never released is
+ * simply garbage-collected; one released twice is ignored (never handed out to two users).
+ */
+export class BlockPool {
+  private readonly free: Buffer[] = [];
+  private readonly lent = new Set<ArrayBufferLike>();
+
+  constructor(
+    /** Size of each buffer: the largest block it serves. */
+    readonly size: number = ENCODE_BLOCK_SIZE,
+    /** Free buffers kept for reuse; more than this are dropped. */
+    private readonly keep = 4,
+  ) {}
+
+  /** Buffers handed out and not yet given back. */
+  get lentCount(): number {
+    return this.lent.size;
+  }
+
+  /** A buffer of `n` bytes (n <= size), uninitialised. */
+  acquire(n: number): Buffer {
+    const whole = this.free.pop() ?? Buffer.allocUnsafeSlow(this.size);
+    this.lent.add(whole.buffer);
+    return whole.subarray(0, n);
+  }
+
+  /** Give back a chunk that acquire() returned (anything else is ignored). */
+  release(chunk: Buffer): void {
+    if (!this.lent.delete(chunk.buffer)) return;
+    if (this.free.length < this.keep) this.free.push(Buffer.from(chunk.buffer, 0, this.size));
+  }
+}
+
+/** Blocks smaller than this are allocated as before: pooling them would waste a whole buffer. */
+const POOLED_MIN = 1 << 20;
+
 /** An LZ4 frame that cannot be decoded: corrupt, truncated, or not LZ4 at all. */
 export class Lz4FormatError extends UserError {
   constructor(name: string, problem: string) {
@@ -328,7 +383,7 @@ export class Lz4FormatError extends UserError {
  * frames), dependent or independent blocks, block and content checksums, content size.
  * `name` (the object key) is put into every error so a bad object is easy to find.
  */
-export function createLz4FrameDecoder(opts: { name?: string } = {}): Transform {
+export function createLz4FrameDecoder(opts: { name?: string; pool?: BlockPool } = {}): Duplex {
   const name = opts.name ?? 'LZ4 stream';
   const queue = new ChunkQueue();
   let phase: Phase = { kind: 'magic' };
@@ -338,7 +393,8 @@ export function createLz4FrameDecoder(opts: { name?: string } = {}): Transform {
   let scratch = Buffer.alloc(0);
   const fail = (problem: string) => new Lz4FormatError(name, problem);
 
-  const emit = (stream: Transform, data: Buffer) => {
+  /** Account for a decoded block (size, checksum, history); returns it. */
+  const emit = (data: Buffer): Buffer => {
     const f = frame!;
     f.produced += BigInt(data.length);
     if (f.contentChecksum) f.hash.update(data);
@@ -348,23 +404,68 @@ export function createLz4FrameDecoder(opts: { name?: string } = {}): Transform {
           ? Buffer.from(data.subarray(data.length - DICT_SIZE))
           : Buffer.from(Buffer.concat([f.history, data]).subarray(-DICT_SIZE));
     }
-    if (data.length > 0) stream.push(data);
+    return data;
   };
 
+  const pool = opts.pool;
   const decodeBlock = (f: FrameState, block: Phase & { kind: 'block' }): Buffer => {
     if (block.uncompressed) return block.buf;
-    // lz4-napi allocates the size we announce: announce what the block can expand to at most
-    // (LZ4 expands at most 255x), not a 4 MB buffer for each small segment.
+    // What the block can expand to at most (LZ4 expands at most 255x), not a 4 MB buffer for
+    // each small segment.
     const bound = Math.min(f.blockMaxSize, block.size * 255 + 64);
+    if (f.independent || f.history.length === 0) {
+      const out = Buffer.allocUnsafe(bound);
+      let n: number;
+      try {
+        n = decodeLz4Block(block.buf.subarray(SIZE_PREFIX, SIZE_PREFIX + block.size), out);
+      } catch (err) {
+        if (err instanceof Lz4BlockError)
+          throw fail(`LZ4 block does not decompress (object corrupt): ${err.message}`);
+        throw err;
+      }
+      // Far smaller than its bound: a right-sized copy, not a mostly empty buffer kept alive.
+      return n >= bound / 2 ? out.subarray(0, n) : Buffer.from(out.subarray(0, n));
+    }
+    // A dependent block (not what Litestream writes): lz4-napi, with the previous 64 KiB.
     block.buf.writeUInt32LE(bound, 0);
     const sized = block.buf.subarray(0, SIZE_PREFIX + block.size);
+    let decoded: Buffer;
     try {
-      return f.independent || f.history.length === 0
-        ? uncompressBlock(sized)
-        : uncompressBlock(sized, f.history);
+      decoded = uncompressBlock(sized, f.history);
     } catch {
       throw fail('LZ4 block does not decompress (object corrupt)');
     }
+    if (!pool || decoded.length < POOLED_MIN || decoded.length > pool.size) return decoded;
+    // Into a pooled buffer: the codec's own buffer dies here, young, and a minor collection
+    // (collectYoung) frees it before malloc has to find room for another.
+    const out = pool.acquire(decoded.length);
+    decoded.copy(out);
+    collectYoung(decoded.length);
+    return out;
+  };
+
+  /**
+   * An independent block straight into a pooled buffer (no codec buffer, no copy): see
+   * lz4-block.ts. A block that turns out small is copied out and its pooled buffer given back.
+   */
+  const decodeBlockIntoPool = (pool: BlockPool, block: Phase & { kind: 'block' }): Buffer => {
+    const out = pool.acquire(pool.size);
+    let n: number;
+    try {
+      n = decodeLz4Block(block.buf.subarray(SIZE_PREFIX, SIZE_PREFIX + block.size), out);
+    } catch (err) {
+      pool.release(out);
+      if (err instanceof Lz4BlockError)
+        throw fail(`LZ4 block does not decompress (object corrupt): ${err.message}`);
+      throw err;
+    }
+    // Pool buffers dropped beyond its `keep` are external memory: a minor collection frees
+    // them as they die (without it peak RSS rose by ~20 MiB).
+    collectYoung(n);
+    if (n >= POOLED_MIN) return out.subarray(0, n);
+    const small = Buffer.from(out.subarray(0, n));
+    pool.release(out);
+    return small;
   };
 
   const finishFrame = () => {
@@ -378,7 +479,10 @@ export function createLz4FrameDecoder(opts: { name?: string } = {}): Transform {
   };
 
   // Consume as much of the queue as forms complete units; returns when more input is needed.
-  const drain = (stream: Transform) => {
+  // Consume as much of the queue as forms complete units, yielding each decoded block as it is
+  // asked for: a highly compressible 1 MiB chunk holds up to 64 blocks of 4 MiB, which must not
+  // all be decoded into memory at once. Returns when more input is needed.
+  const drain = function* (): Generator<Buffer, void> {
     for (;;) {
       switch (phase.kind) {
         case 'magic': {
@@ -457,7 +561,9 @@ export function createLz4FrameDecoder(opts: { name?: string } = {}): Transform {
           const uncompressed = (word & UNCOMPRESSED_BIT) !== 0;
           let buf: Buffer;
           if (uncompressed) {
-            buf = Buffer.allocUnsafe(size); // the block is its own output
+            // The block is its own output.
+            buf =
+              pool && size >= POOLED_MIN && size <= pool.size ? pool.acquire(size) : Buffer.allocUnsafe(size);
           } else {
             if (scratch.length < SIZE_PREFIX + size) {
               scratch = Buffer.allocUnsafe(Math.ceil((SIZE_PREFIX + size) / BUFFER_STEP) * BUFFER_STEP);
@@ -483,8 +589,13 @@ export function createLz4FrameDecoder(opts: { name?: string } = {}): Transform {
               throw fail('LZ4 block checksum mismatch (object corrupt)');
             }
           }
-          emit(stream, decodeBlock(f, phase));
+          const decoded = emit(
+            pool && !phase.uncompressed && f.independent && f.blockMaxSize <= pool.size
+              ? decodeBlockIntoPool(pool, phase)
+              : decodeBlock(f, phase),
+          );
           phase = { kind: 'blockSize' };
+          if (decoded.length > 0) yield decoded;
           break;
         }
         case 'checksum': {
@@ -503,27 +614,26 @@ export function createLz4FrameDecoder(opts: { name?: string } = {}): Transform {
     }
   };
 
-  return new Transform({
-    transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
-      try {
-        queue.push(chunk);
-        drain(this);
-        cb();
-      } catch (err) {
-        cb(err as Error);
-      }
-    },
-    flush(cb: TransformCallback) {
-      if (phase.kind === 'magic' && queue.length === 0 && frames > 0) return cb();
-      if (frames === 0 && phase.kind === 'magic' && queue.length === 0) {
-        return cb(fail('empty object, not an LZ4 frame'));
-      }
-      cb(fail('LZ4 frame is truncated (object incomplete)'));
-    },
+  const endOfInput = (): Error | undefined => {
+    if (phase.kind === 'magic' && queue.length === 0 && frames > 0) return undefined;
+    if (frames === 0 && phase.kind === 'magic' && queue.length === 0) {
+      return fail('empty object, not an LZ4 frame');
+    }
+    return fail('LZ4 frame is truncated (object incomplete)');
+  };
+
+  // An async generator: each block is decoded only when the reader asks for it (backpressure).
+  return Duplex.from(async function* (source: AsyncIterable<Buffer>) {
+    for await (const chunk of source) {
+      queue.push(chunk);
+      yield* drain();
+    }
+    const err = endOfInput();
+    if (err) throw err;
   });
 }
 
-async function collect(input: Buffer, transform: Transform): Promise<Buffer> {
+async function collect(input: Buffer, transform: Duplex): Promise<Buffer> {
   const out: Buffer[] = [];
   transform.on('data', (c: Buffer) => out.push(c));
   await pipeline(

@@ -5,7 +5,7 @@
 import type { Readable } from 'node:stream';
 import type { AgeConfig } from '../config/types.js';
 import { ageDecrypt, ageEncrypt } from './age.js';
-import { createLz4FrameDecoder, createLz4FrameEncoder } from './lz4.js';
+import { type BlockPool, createLz4FrameDecoder, createLz4FrameEncoder } from './lz4.js';
 
 /** Raw data -> stored object stream. */
 export async function encodeObject(data: Readable, age?: Pick<AgeConfig, 'recipients'>): Promise<Readable> {
@@ -21,11 +21,11 @@ export async function encodeFramed(framed: Readable, age?: Pick<AgeConfig, 'reci
 /** Stored object stream -> raw data; every error names the object. */
 export async function decodeObject(
   body: Readable,
-  opts: { name: string; age?: Pick<AgeConfig, 'identities'> },
+  opts: { name: string; age?: Pick<AgeConfig, 'identities'>; pool?: BlockPool },
 ): Promise<Readable> {
   const plain =
     opts.age && opts.age.identities.length > 0 ? await ageDecrypt(body, opts.age, opts.name) : body;
-  return forward(plain, createLz4FrameDecoder({ name: opts.name }));
+  return forward(plain, createLz4FrameDecoder({ name: opts.name, pool: opts.pool }));
 }
 
 /** source.pipe(dest) that also forwards source errors (pipe alone drops them). */

@@ -8,7 +8,11 @@ import { pipeline } from 'node:stream/promises';
 import type { AgeConfig } from '../config/types.js';
 import { isUserError, UserError, withReplica } from '../errors.js';
 import { loadAge } from '../format/age.js';
+import { BlockPool } from '../format/lz4.js';
 import { decodeObject } from '../format/object.js';
+
+/** Decoded 4 MiB blocks, reused across every download of the process (see BlockPool). */
+const decodedBlocks = new BlockPool();
 
 export interface DownloadJob {
   /** Object key, for errors. */
@@ -75,7 +79,7 @@ export async function downloadObject(
     source.on('error', (err) => body.destroy(err));
     body.on('close', () => source.destroy());
     source.pipe(body);
-    const plain = await decodeObject(body, { name: job.key, age: opts.age });
+    const plain = await decodeObject(body, { name: job.key, age: opts.age, pool: decodedBlocks });
     await pipeline(
       plain,
       counter((n) => {
@@ -112,6 +116,7 @@ function fileSink(fh: FileHandle, syncEvery?: number): Writable {
     write(chunk: Buffer, _enc, cb) {
       if (syncError) return cb(syncError);
       writeFully(fh, chunk, position).then(() => {
+        decodedBlocks.release(chunk); // written: its buffer may hold the next block
         position += chunk.length;
         unsynced += chunk.length;
         if (syncEvery && unsynced >= syncEvery && !syncing) {

@@ -9,7 +9,14 @@ import { UserError, withReplica } from '../errors.js';
 import { snapshotKey, walSegmentKey } from '../format/layout.js';
 import type { Logger } from '../log.js';
 import type { WalSegmentInfo } from '../replica/client.js';
-import { applyWalIndex, checkIntegrity, type LocalSegment, snapshotPageSize } from './apply.js';
+import {
+  applyWalIndex,
+  checkIntegrity,
+  INTEGRITY_LEVELS,
+  type IntegrityLevel,
+  type LocalSegment,
+  snapshotPageSize,
+} from './apply.js';
 import { downloadObject, TaskPool } from './download.js';
 import { type IndexEnd, indexEndFromSegments, readIndexEnd } from './index-end.js';
 import { formatIndex } from './listings.js';
@@ -30,6 +37,8 @@ export interface RestoreOptions {
   timestamp?: Date;
   /** Concurrent downloads (default 8). */
   parallelism?: number;
+  /** SQLite check of the result before it is placed (default `quick`; see IntegrityLevel). */
+  integrity?: IntegrityLevel;
   logger?: Logger;
   onProgress?: (p: RestoreProgress) => void;
   /** Abort (a signal): downloads stop, temp files are removed, the promise rejects with the reason. */
@@ -169,6 +178,10 @@ export async function restoreDatabase(opts: RestoreOptions): Promise<RestoreResu
   const parallelism = opts.parallelism ?? 8;
   if (!Number.isInteger(parallelism) || parallelism < 1) {
     throw new UserError(`parallelism must be a whole number of at least 1 (got ${opts.parallelism})`);
+  }
+  const integrity = opts.integrity ?? 'quick';
+  if (!INTEGRITY_LEVELS.includes(integrity)) {
+    throw new UserError(`integrity must be one of ${INTEGRITY_LEVELS.join(', ')} (got ${opts.integrity})`);
   }
 
   const plan = await planRestore(opts.replicas, {
@@ -326,13 +339,13 @@ export async function restoreDatabase(opts: RestoreOptions): Promise<RestoreResu
     // Its error is not swallowed: after a failed fsync Linux may report the next one clean.
     const flushing = fsync(tmpDb, 'r+');
     try {
-      checkIntegrity(tmpDb);
+      checkIntegrity(tmpDb, integrity);
     } catch (err) {
       await flushing.catch(() => undefined);
       throw err;
     }
     await flushing;
-    opts.logger?.debug({ ms: elapsed() }, 'integrity checked');
+    opts.logger?.debug({ ms: elapsed(), integrity }, 'integrity checked');
     await rm(`${tmpDb}-wal`, { force: true });
     await rm(`${tmpDb}-shm`, { force: true });
     await fsync(tmpDb, 'r+');

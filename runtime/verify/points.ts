@@ -52,6 +52,7 @@ export async function verifyPoints(
         generation,
         index,
         parallelism: opts.parallelism,
+        integrity: 'full',
       });
     } catch (err) {
       result.failed.push({ index, error: (err as Error).message });

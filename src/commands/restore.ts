@@ -6,6 +6,7 @@ import { createLogger } from '../../runtime/log.js';
 import { isReplicaUrl } from '../../runtime/replica/url.js';
 import {
   formatIndex,
+  type IntegrityLevel,
   NoBackupError,
   openReplicaTargets,
   parseIndex,
@@ -45,6 +46,13 @@ export default class Restore extends BaseCommand {
       helpValue: 'TIME',
     }),
     parallelism: parallelismFlag,
+    integrity: Flags.string({
+      description:
+        'check of the restored database before it is placed: quick (PRAGMA quick_check), full (integrity_check: also every index entry against its row; slower), none (as Litestream)',
+      options: ['quick', 'full', 'none'],
+      default: 'quick',
+      helpValue: 'LEVEL',
+    }),
     'if-db-not-exists': Flags.boolean({ description: 'exit 0 without restoring when the database exists' }),
     'if-replica-exists': Flags.boolean({
       description: 'exit 0 without restoring when no replica has a backup',
@@ -108,6 +116,7 @@ export default class Restore extends BaseCommand {
         index,
         timestamp,
         parallelism: flags.parallelism,
+        integrity: flags.integrity as IntegrityLevel,
         logger,
         onProgress: (p) => bar.update('restore', p),
       });

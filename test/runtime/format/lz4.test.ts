@@ -4,10 +4,11 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  BlockPool,
   createLz4FileRangeEncoder,
   createLz4FrameDecoder,
   createLz4FrameEncoder,
@@ -232,6 +233,68 @@ describe('LZ4 decoder output bound', () => {
       const frame = await lz4FrameCompress(data);
       expect((await lz4FrameDecompress(frame)).equals(data)).toBe(true);
     }
+  });
+});
+
+describe('LZ4 decoder memory (BlockPool, backpressure)', () => {
+  it('decodes a highly compressible frame one block at a time as a slow reader asks, into reused buffers', async () => {
+    // 64 MiB that compress ~250x: a 64 KiB input chunk holds many 4 MiB blocks.
+    const data = Buffer.alloc(64 << 20);
+    for (let i = 0; i < data.length; i += 7 * 4096) data.fill(i & 0xff, i, i + 100);
+    const frame = await lz4FrameCompress(data);
+    const chunks: Buffer[] = [];
+    for (let i = 0; i < frame.length; i += 64 << 10) chunks.push(frame.subarray(i, i + (64 << 10)));
+    const pool = new BlockPool();
+    const hash = createHash('sha256');
+    let maxLent = 0;
+    let bytes = 0;
+    await pipeline(
+      Readable.from(chunks),
+      createLz4FrameDecoder({ pool }),
+      new Writable({
+        write(chunk: Buffer, _enc, cb) {
+          maxLent = Math.max(maxLent, pool.lentCount);
+          hash.update(chunk);
+          bytes += chunk.length;
+          // Slow: give the buffer back only a turn later, as a file write would.
+          setImmediate(() => {
+            pool.release(chunk);
+            cb();
+          });
+        },
+      }),
+    );
+    expect(bytes).toBe(data.length);
+    expect(hash.digest('hex')).toBe(createHash('sha256').update(data).digest('hex'));
+    // Before: every block of a chunk was decoded at once (16 of 4 MiB here, 64 with 1 MiB chunks).
+    expect(maxLent).toBeLessThanOrEqual(4);
+    expect(pool.lentCount).toBe(0);
+  });
+
+  it('a pool ignores a second release and buffers it did not lend', () => {
+    const pool = new BlockPool(1 << 20, 2);
+    const a = pool.acquire(1 << 20);
+    pool.release(a);
+    pool.release(a);
+    pool.release(Buffer.alloc(1 << 20));
+    const b = pool.acquire(100);
+    const c = pool.acquire(100);
+    expect(b.buffer).toBe(a.buffer);
+    expect(c.buffer).not.toBe(b.buffer); // never the same buffer to two users
+    expect(pool.lentCount).toBe(2);
+  });
+
+  it('a corrupt block still fails with the object name when decoding into a pool', async () => {
+    const data = Buffer.alloc(8 << 20, 7);
+    const frame = await lz4FrameCompress(data);
+    frame[12] ^= 0xff; // inside the first block's compressed bytes
+    await expect(
+      pipeline(
+        Readable.from([frame]),
+        createLz4FrameDecoder({ name: 'obj.lz4', pool: new BlockPool() }),
+        new Writable({ write: (_c, _e, cb) => cb() }),
+      ),
+    ).rejects.toThrow(/obj\.lz4: /);
   });
 });
 

@@ -43,6 +43,8 @@ export interface Watched {
   peakMiB: number;
   cpu: number;
   stderr: string;
+  /** Tail of stdout (Litestream logs there). */
+  stdout: string;
   exited: Promise<number | null>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -63,6 +65,7 @@ export function watch(
     peakMiB: 0,
     cpu: 0,
     stderr: '',
+    stdout: '',
     exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))),
     async stop(signal = 'SIGINT') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
@@ -72,7 +75,9 @@ export function watch(
       return code;
     },
   };
-  child.stdout?.on('data', () => undefined);
+  child.stdout?.on('data', (d) => {
+    w.stdout = (w.stdout + d).slice(-20_000);
+  });
   child.stderr?.on('data', (d) => {
     w.stderr = (w.stderr + d).slice(-20_000);
   });
@@ -86,6 +91,11 @@ export function watch(
   const timer = setInterval(sample, 50);
   child.on('exit', () => clearInterval(timer));
   return w;
+}
+
+/** The last output of a process, for a warning: stderr, else stdout (Litestream logs there). */
+export function lastOutput(w: Watched, chars = 1000): string {
+  return (w.stderr.trim() || w.stdout).slice(-chars);
 }
 
 /** `ls-mix ARGS` (built CLI) with /proc sampling. */

@@ -1,0 +1,36 @@
+/**
+ * Optional side-by-side: BENCH_LITESTREAM=/path/to/litestream runs the same workloads with that
+ * binary (a Litestream v0.3.13 build the user provides; the project never ships or builds it)
+ * and the table gets an extra column from the same run. Both tools take the same config files
+ * and flags (`replicate -config`, `restore -config -o -parallelism`), so one call site serves both.
+ */
+import { execFileSync } from 'node:child_process';
+import { lsMix, type Watched, watch } from './proc.js';
+
+export const REFERENCE = process.env.BENCH_LITESTREAM || undefined;
+
+export type Impl = 'ls-mix' | 'litestream';
+
+/** The replicators a run measures: ls-mix, plus the reference when BENCH_LITESTREAM is set. */
+export function impls(): Impl[] {
+  return REFERENCE ? ['ls-mix', 'litestream'] : ['ls-mix'];
+}
+
+/** Start `ls-mix ARGS` or `litestream ARGS` with /proc sampling. */
+export function runtime(impl: Impl, args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): Watched {
+  if (impl === 'ls-mix') return lsMix(args, opts);
+  if (!REFERENCE) throw new Error('BENCH_LITESTREAM is not set');
+  return watch(REFERENCE, args, opts);
+}
+
+/** `litestream version` of the reference, or an error naming the variable to fix. */
+export function referenceVersion(): string | undefined {
+  if (!REFERENCE) return undefined;
+  try {
+    return execFileSync(REFERENCE, ['version'], { encoding: 'utf8', timeout: 10_000 }).trim();
+  } catch (err) {
+    throw new Error(
+      `BENCH_LITESTREAM=${REFERENCE} does not run (\`${REFERENCE} version\`: ${(err as Error).message.split('\n')[0]}); point it at a litestream v0.3.13 binary or unset it`,
+    );
+  }
+}

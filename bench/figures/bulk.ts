@@ -17,7 +17,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { log, MiB, QUICK, removeDir, tempDir, writeConfig } from '../lib/env.js';
 import { lastOutput, lsMix, ROOT, sleep, timed, waitUntil } from '../lib/proc.js';
-import { type Impl, REFERENCE, runtime } from '../lib/reference.js';
+import { type Impl, REFERENCE, runtime, stopWarning } from '../lib/reference.js';
 import { emptyObjects, isSegment, isSnapshot, listFiles, walBytesShipped } from '../lib/replica.js';
 import { type Summary, summarize } from '../lib/stats.js';
 import type { S3Target } from './lag.js';
@@ -146,8 +146,8 @@ async function referenceShipping(
       );
       return r;
     } finally {
-      const code = await rep.stop();
-      if (code !== 0) log(`WARNING: litestream replicate exited ${code}: ${lastOutput(rep)}`);
+      const warning = stopWarning('litestream', await rep.stop(), rep);
+      if (warning) log(warning);
     }
   } finally {
     removeDir(dir);

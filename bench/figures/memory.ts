@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { log, MiB, QUICK, removeDir, tempDir, writeConfig } from '../lib/env.js';
 import { lastOutput, sleep, waitUntil } from '../lib/proc.js';
-import { type Impl, impls, runtime } from '../lib/reference.js';
+import { type Impl, impls, runtime, stopWarning } from '../lib/reference.js';
 import { isSnapshot, listFiles } from '../lib/replica.js';
 import { load, s3ReplicaYaml } from './bulk.js';
 import type { S3Target } from './lag.js';
@@ -81,8 +81,8 @@ async function measure(impl: Impl, dir: string, db: string, s3?: S3Target): Prom
     }
     await sleep(1500);
   } finally {
-    const code = await rep.stop();
-    if (code !== 0) log(`WARNING: ${impl} replicate exited ${code}: ${lastOutput(rep)}`);
+    const warning = stopWarning(impl, await rep.stop(), rep);
+    if (warning) log(warning);
   }
   const out = join(dir, 'restored.db');
   const t0 = performance.now();

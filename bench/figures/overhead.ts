@@ -8,8 +8,8 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { log, QUICK, removeDir, tempDir, writeConfig } from '../lib/env.js';
-import { lastOutput, ROOT, waitUntil } from '../lib/proc.js';
-import { type Impl, REFERENCE, runtime } from '../lib/reference.js';
+import { ROOT, waitUntil } from '../lib/proc.js';
+import { type Impl, REFERENCE, runtime, stopWarning } from '../lib/reference.js';
 import { listFiles } from '../lib/replica.js';
 import { type Summary, summarize } from '../lib/stats.js';
 
@@ -97,7 +97,8 @@ export async function oneRun(
       return { txPerSec, replicatorCpuPercent: rep && ((rep.cpu - cpu0) / seconds) * 100 };
     } finally {
       const code = await rep?.stop();
-      if (rep && code !== 0) log(`WARNING: ${replicated} replicate exited ${code}: ${lastOutput(rep)}`);
+      const warning = rep && replicated && stopWarning(replicated, code ?? null, rep);
+      if (warning) log(warning);
     }
   } finally {
     removeDir(dir);

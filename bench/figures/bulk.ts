@@ -88,9 +88,11 @@ const SETTLE_MS = 1500;
 /**
  * Caught up: the replica's WAL bytes stop growing for settleMs after the load. Resolves with
  * when they last grew. Litestream checks the WAL every second and ships a 32 MiB transaction
- * as one segment, so its quiet gaps are longer: it gets a longer settle time.
+ * as one segment, well after the load on a busy machine: it gets a longer settle time and must
+ * first have minBytes of segments (half of each loaded row is random, so LZ4 cannot shrink the
+ * WAL of N loaded bytes below ~N/2; 0.4 N means the load's WAL has arrived).
  */
-async function waitCaughtUp(replica: string, settleMs = SETTLE_MS): Promise<number> {
+async function waitCaughtUp(replica: string, settleMs = SETTLE_MS, minBytes = 0): Promise<number> {
   let last = -1;
   let stableSince = performance.now();
   await waitUntil(
@@ -103,7 +105,7 @@ async function waitCaughtUp(replica: string, settleMs = SETTLE_MS): Promise<numb
         last = n;
         stableSince = performance.now();
       }
-      return performance.now() - stableSince > settleMs;
+      return n >= minBytes && performance.now() - stableSince > settleMs;
     },
     600_000,
   );
@@ -131,7 +133,7 @@ async function referenceShipping(
       const cpu0 = rep.cpu;
       const t0 = performance.now();
       await load({ db, bytes, txBytes: 32 * MiB });
-      const shipSeconds = ((await waitCaughtUp(replica, 5000)) - t0) / 1000;
+      const shipSeconds = ((await waitCaughtUp(replica, 5000, 0.4 * bytes)) - t0) / 1000;
       const cpu = rep.cpu - cpu0;
       const walShipped = await walBytesShipped(replica);
       const replicatorCpuSecPerGiB = (cpu * GiB) / walShipped;

@@ -66,7 +66,8 @@ export function watch(
     cpu: 0,
     stderr: '',
     stdout: '',
-    exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))),
+    // 'close', not 'exit': the last output (a failure's reason) may arrive after 'exit'.
+    exited: new Promise((resolve) => child.on('close', (code) => resolve(code))),
     async stop(signal = 'SIGINT') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       const t = setTimeout(() => child.kill('SIGKILL'), 120_000);

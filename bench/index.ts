@@ -113,7 +113,8 @@ async function main() {
       await rgw?.stop();
       rgw = undefined;
       rgwStop = undefined;
-      results.memory = await benchMemory(startS3For(noS3 || results.s3Skipped !== undefined));
+      const off = noS3 || results.s3Skipped !== undefined;
+      results.memory = await benchMemory(startS3For(off, (stop) => (rgwStop = stop)));
     }
     save();
     if (want('generator')) results.generator = await benchGenerator();
@@ -128,19 +129,24 @@ async function main() {
   log(`done in ${results.totalSeconds} s; JSON in bench/results/latest.json`);
 }
 
-/** A fresh test RGW per memory run (undefined, with a note, when S3 is off or RAM is short). */
-function startS3For(off: boolean): S3Starter {
+/**
+ * A fresh test RGW per memory run (undefined, with a note, when S3 is off or RAM is short);
+ * onStart gets its stop, for Ctrl-C.
+ */
+function startS3For(off: boolean, onStart: (stop: () => Promise<void>) => void): S3Starter {
   return async (capacityBytes) => {
     if (off) return undefined;
     if (!roomForRgw(capacityBytes)) {
       log(`memory: S3 skipped (no RAM for a ${(capacityBytes / 1024 / MiB).toFixed(1)} GiB test RGW)`);
       return undefined;
     }
-    let server: Awaited<ReturnType<typeof startRgw>>;
+    let server: Awaited<ReturnType<typeof startRgw>> | undefined;
     try {
       server = await startRgw({ memoryBytes: capacityBytes });
+      onStart(server.stop);
       await server.createBucket('bench');
     } catch (err) {
+      await server?.stop();
       log(`memory: S3 skipped: ${(err as Error).message.split('\n')[0]}`);
       return undefined;
     }

@@ -94,9 +94,14 @@ export function watch(
   return w;
 }
 
-/** The last output of a process, for a warning: stderr, else stdout (Litestream logs there). */
+/**
+ * The last output of a process, for a warning: stderr, else stdout (Litestream logs there); a
+ * Go panic from its first line (its cause), not the end of its stack trace.
+ */
 export function lastOutput(w: Watched, chars = 1000): string {
-  return (w.stderr.trim() || w.stdout).slice(-chars);
+  const text = w.stderr.trim() || w.stdout;
+  const panic = text.search(/^(panic: |fatal error: )/m);
+  return panic >= 0 ? text.slice(panic, panic + chars) : text.slice(-chars);
 }
 
 /** `ls-mix ARGS` (built CLI) with /proc sampling. */

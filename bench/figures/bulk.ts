@@ -6,6 +6,8 @@
  *    the file replica and from S3 on loopback, -parallelism 1 and 8; baseline: copy of the
  *    snapshot object + `lz4 -d` of it.
  * 5. (part) Peak RSS of the replicator during the load + snapshot, and of each restore.
+ * With BENCH_LITESTREAM set, the reference also ships the same load (its own db and replica,
+ * without the snapshot: v0.3.13 has no on-demand one) and restores the same replica.
  */
 
 import { execFileSync, spawn } from 'node:child_process';
@@ -14,7 +16,8 @@ import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { log, MiB, QUICK, removeDir, tempDir, writeConfig } from '../lib/env.js';
-import { CLI, lsMix, ROOT, runToEnd, sleep, timed, waitUntil } from '../lib/proc.js';
+import { lastOutput, lsMix, ROOT, sleep, timed, waitUntil } from '../lib/proc.js';
+import { type Impl, REFERENCE, runtime, stopWarning } from '../lib/reference.js';
 import { emptyObjects, isSegment, isSnapshot, listFiles, walBytesShipped } from '../lib/replica.js';
 import { type Summary, summarize } from '../lib/stats.js';
 import type { S3Target } from './lag.js';
@@ -50,6 +53,13 @@ export interface ThroughputResult {
   replicatorPeakMiB: number;
   /** 0-byte objects found in the replica (should be none). */
   emptyObjects: string[];
+  /** The reference Litestream shipping the same load (BENCH_LITESTREAM). */
+  reference?: {
+    shipMBps: number;
+    replicatorCpuSecPerGiB: number;
+    cpuRatio: number;
+    replicatorPeakMiB: number;
+  };
 }
 
 export interface RestoreRow {
@@ -59,6 +69,8 @@ export interface RestoreRow {
   peakMiB: number;
   /** vs copy + lz4 -d of the snapshot. */
   ratio: number;
+  /** The reference Litestream restoring the same replica (BENCH_LITESTREAM). */
+  reference?: { seconds: Summary; peakMiB: number; ratio: number };
 }
 
 export interface RestoreResult {
@@ -71,6 +83,78 @@ export interface RestoreResult {
 }
 
 const GiB = 1024 * MiB;
+const SETTLE_MS = 1500;
+
+/**
+ * Caught up: the replica's WAL bytes stop growing for settleMs after the load. Resolves with
+ * when they last grew. Litestream checks the WAL every second and ships a 32 MiB transaction
+ * as one segment, well after the load on a busy machine: it gets a longer settle time and must
+ * first have minBytes of segments (half of each loaded row is random, so LZ4 cannot shrink the
+ * WAL of N loaded bytes below ~N/2; 0.4 N means the load's WAL has arrived).
+ */
+async function waitCaughtUp(replica: string, settleMs = SETTLE_MS, minBytes = 0): Promise<number> {
+  let last = -1;
+  let stableSince = performance.now();
+  await waitUntil(
+    'replica caught up',
+    () => {
+      const n = listFiles(replica)
+        .filter((f) => isSegment(f.key))
+        .reduce((s, f) => s + f.size, 0);
+      if (n !== last) {
+        last = n;
+        stableSince = performance.now();
+      }
+      return n >= minBytes && performance.now() - stableSince > settleMs;
+    },
+    600_000,
+  );
+  return stableSince;
+}
+
+/** Figure 3 for the reference: the same load into a fresh db while it replicates. */
+async function referenceShipping(
+  bytes: number,
+  rawCpuSecPerGiB: number,
+): Promise<NonNullable<ThroughputResult['reference']>> {
+  const dir = tempDir('bulk-ref');
+  try {
+    const db = join(dir, 'app.db');
+    const replica = join(dir, 'replica');
+    await load({ db, bytes: 0, txBytes: 1 });
+    const rep = runtime('litestream', [
+      'replicate',
+      '-config',
+      writeConfig(dir, db, [`url: file://${replica}\nsync-interval: 100ms`]),
+    ]);
+    try {
+      await waitUntil('first snapshot', () => listFiles(replica).some((f) => isSnapshot(f.key)));
+      await sleep(300);
+      const cpu0 = rep.cpu;
+      const t0 = performance.now();
+      await load({ db, bytes, txBytes: 32 * MiB });
+      const shipSeconds = ((await waitCaughtUp(replica, 5000, 0.4 * bytes)) - t0) / 1000;
+      const cpu = rep.cpu - cpu0;
+      const walShipped = await walBytesShipped(replica);
+      const replicatorCpuSecPerGiB = (cpu * GiB) / walShipped;
+      const r = {
+        shipMBps: walShipped / MiB / shipSeconds,
+        replicatorCpuSecPerGiB,
+        cpuRatio: replicatorCpuSecPerGiB / rawCpuSecPerGiB,
+        replicatorPeakMiB: rep.peakMiB,
+      };
+      log(
+        `throughput (litestream): ${r.shipMBps.toFixed(0)} MB/s shipped, ${replicatorCpuSecPerGiB.toFixed(2)} CPU s/GiB, peak ${rep.peakMiB.toFixed(0)} MiB`,
+      );
+      return r;
+    } finally {
+      const warning = stopWarning('litestream', await rep.stop(), rep);
+      if (warning) log(warning);
+    }
+  } finally {
+    removeDir(dir);
+  }
+}
 
 export async function benchBulk(
   s3?: S3Target,
@@ -91,24 +175,8 @@ export async function benchBulk(
       const t0 = performance.now();
       const loaded = await load({ db, bytes, txBytes: 32 * MiB });
       log(`bulk: loaded ${bytes / MiB} MiB in ${(loaded.ms / 1000).toFixed(1)} s`);
-      // Caught up: the replica's WAL bytes stop growing for a while after the load.
-      let last = -1;
-      let stableSince = performance.now();
-      await waitUntil(
-        'replica caught up',
-        () => {
-          const n = listFiles(replica)
-            .filter((f) => isSegment(f.key))
-            .reduce((s, f) => s + f.size, 0);
-          if (n !== last) {
-            last = n;
-            stableSince = performance.now();
-          }
-          return performance.now() - stableSince > 1500;
-        },
-        600_000,
-      );
-      const shipSeconds = (performance.now() - t0 - 1500) / 1000;
+      await waitCaughtUp(replica);
+      const shipSeconds = (performance.now() - t0 - SETTLE_MS) / 1000;
       const cpu = rep.cpu - cpu0;
 
       // A snapshot of the loaded db (SIGUSR1, as `ls-mix snapshot` sends).
@@ -123,7 +191,7 @@ export async function benchBulk(
       await load({ db, bytes: Math.round(bytes / 10), txBytes: 256 * 1024, pauseMs: 20 });
       await sleep(500);
       const code = await rep.stop();
-      if (code !== 0) throw new Error(`replicate exited ${code}: ${rep.stderr.slice(-1000)}`);
+      if (code !== 0) throw new Error(`replicate exited ${code}: ${lastOutput(rep)}`);
 
       const empty = emptyObjects(replica);
       if (empty.length > 0) log(`WARNING: empty (0-byte) objects in the replica: ${empty.join(', ')}`);
@@ -161,6 +229,12 @@ export async function benchBulk(
     } finally {
       await rep.stop();
     }
+    if (REFERENCE) {
+      throughput.reference = await referenceShipping(
+        bytes,
+        throughput.lz4.cpuSecPerGiB + throughput.copy.cpuSecPerGiB,
+      );
+    }
 
     log('restore figure: measuring');
     const restore = await benchRestore(dir, replica, s3);
@@ -194,25 +268,13 @@ async function uploadToS3(replica: string, s3: S3Target, prefix: string): Promis
   }
 }
 
-function lz4Size(path: string): number {
-  return execFileSync('lz4', ['-d', '-c', path], { maxBuffer: 1 << 30 }).length;
+/** A litestream.yml replica entry for the bench's RGW (both tools read this form). */
+export function s3ReplicaYaml(s3: S3Target, prefix: string): string {
+  return `type: s3\nbucket: ${s3.bucket}\npath: ${prefix}\nendpoint: ${s3.endpoint}\nregion: ${s3.region}\nforce-path-style: true\naccess-key-id: ${s3.credentials.accessKeyId}\nsecret-access-key: ${s3.credentials.secretAccessKey}`;
 }
 
-export async function restoreOnce(
-  source: string,
-  out: string,
-  parallelism: number,
-  env: NodeJS.ProcessEnv = {},
-): Promise<{ seconds: number; peakMiB: number }> {
-  const r = await runToEnd(
-    process.execPath,
-    [CLI, 'restore', '-o', out, '-parallelism', String(parallelism), source],
-    {
-      env,
-    },
-  );
-  rmSync(out, { force: true });
-  return { seconds: r.ms / 1000, peakMiB: r.peakMiB };
+function lz4Size(path: string): number {
+  return execFileSync('lz4', ['-d', '-c', path], { maxBuffer: 1 << 30 }).length;
 }
 
 async function benchRestore(dir: string, replica: string, s3?: S3Target): Promise<RestoreResult> {
@@ -240,9 +302,10 @@ async function benchRestore(dir: string, replica: string, s3?: S3Target): Promis
   const base = summarize(baseline);
   const rows: RestoreRow[] = [];
   let dbMiB = 0;
-  const sources: Array<{ source: 'file' | 's3'; url: string; env?: NodeJS.ProcessEnv }> = [
-    { source: 'file', url: `file://${replica}` },
-  ];
+  /** restore's arguments per tool: ls-mix takes the URL; v0.3.13 reads S3 endpoints only from a config. */
+  type Source = { source: 'file' | 's3'; args: (impl: Impl) => string[]; env?: NodeJS.ProcessEnv };
+  const fileUrl = `file://${replica}`;
+  const sources: Source[] = [{ source: 'file', args: () => [fileUrl] }];
   const replicaBytes = files.reduce((n, f) => n + f.size, 0);
   // The test RGW stores objects in memory (Ceph memstore): a replica that would fill it stalls
   // the upload, so the S3 restore is skipped when the machine could not give it enough RAM.
@@ -253,40 +316,45 @@ async function benchRestore(dir: string, replica: string, s3?: S3Target): Promis
   } else if (s3) {
     const prefix = `restore-${Date.now()}`;
     await uploadToS3(replica, s3, prefix);
+    const url = `s3://${s3.bucket}/${prefix}?endpoint=${s3.endpoint}&region=${s3.region}&force-path-style=true`;
+    const refDb = join(dir, 's3-ref.db');
+    const refConfig = writeConfig(dir, refDb, [s3ReplicaYaml(s3, prefix)]);
     sources.push({
       source: 's3',
-      url: `s3://${s3.bucket}/${prefix}?endpoint=${s3.endpoint}&region=${s3.region}&force-path-style=true`,
+      args: (impl) => (impl === 'ls-mix' ? [url] : ['-config', refConfig, refDb]),
       env: {
         LITESTREAM_ACCESS_KEY_ID: s3.credentials.accessKeyId,
         LITESTREAM_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
       },
     });
   }
+  const measure = async (impl: Impl, s: Source, parallelism: number) => {
+    const secs: number[] = [];
+    let peak = 0;
+    for (let i = 0; i < (s.source === 's3' ? 1 : repeats); i++) {
+      const t0 = performance.now();
+      const w = runtime(impl, ['restore', '-o', out, '-parallelism', String(parallelism), ...s.args(impl)], {
+        env: s.env,
+      });
+      const code = await w.exited;
+      if (code !== 0)
+        throw new Error(`${impl} restore from ${s.source} exited ${code}: ${lastOutput(w, 2000)}`);
+      secs.push((performance.now() - t0) / 1000);
+      dbMiB = statSync(out).size / MiB;
+      rmSync(out, { force: true });
+      peak = Math.max(peak, w.peakMiB);
+    }
+    const seconds = summarize(secs);
+    return { seconds, peakMiB: peak, ratio: seconds.median / base.median };
+  };
   for (const s of sources) {
     for (const parallelism of [1, 8]) {
-      const secs: number[] = [];
-      let peak = 0;
-      for (let i = 0; i < (s.source === 's3' ? 1 : repeats); i++) {
-        const r = await runToEnd(
-          process.execPath,
-          [CLI, 'restore', '-o', out, '-parallelism', String(parallelism), s.url],
-          { env: s.env },
-        );
-        dbMiB = statSync(out).size / MiB;
-        rmSync(out, { force: true });
-        secs.push(r.ms / 1000);
-        peak = Math.max(peak, r.peakMiB);
-      }
-      const seconds = summarize(secs);
-      rows.push({
-        source: s.source,
-        parallelism,
-        seconds,
-        peakMiB: peak,
-        ratio: seconds.median / base.median,
-      });
+      const m = await measure('ls-mix', s, parallelism);
+      const row: RestoreRow = { source: s.source, parallelism, ...m };
+      if (REFERENCE) row.reference = await measure('litestream', s, parallelism);
+      rows.push(row);
       log(
-        `restore ${s.source} p${parallelism}: ${seconds.median.toFixed(1)} s (baseline ${base.median.toFixed(1)} s), peak ${peak.toFixed(0)} MiB`,
+        `restore ${s.source} p${parallelism}: ${m.seconds.median.toFixed(1)} s (baseline ${base.median.toFixed(1)} s), peak ${m.peakMiB.toFixed(0)} MiB${row.reference ? `; litestream ${row.reference.seconds.median.toFixed(1)} s, peak ${row.reference.peakMiB.toFixed(0)} MiB` : ''}`,
       );
     }
   }

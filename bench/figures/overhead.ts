@@ -1,12 +1,15 @@
 /**
  * 1. Write overhead: transactions per second of an app (1 writer, or 8 writer processes; 1 or
  * 100 rows per tx) for a fixed time, without and with `ls-mix replicate` (its own process) to
- * a file replica. Runs alternate without/with so machine noise hits both alike.
+ * a file replica. Runs alternate without/with so machine noise hits both alike. With
+ * BENCH_LITESTREAM set, each repeat also runs the reference replicator against the same
+ * "without" baseline.
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { log, QUICK, removeDir, tempDir, writeConfig } from '../lib/env.js';
-import { lsMix, ROOT, waitUntil } from '../lib/proc.js';
+import { ROOT, waitUntil } from '../lib/proc.js';
+import { type Impl, REFERENCE, runtime, stopWarning } from '../lib/reference.js';
 import { listFiles } from '../lib/replica.js';
 import { type Summary, summarize } from '../lib/stats.js';
 
@@ -21,6 +24,8 @@ export interface OverheadRow {
   ratio: Summary;
   /** The replicator's CPU (user + system) as a share of one core while the writers ran. */
   replicatorCpuPercent: Summary;
+  /** The same figures with the reference Litestream replicating (BENCH_LITESTREAM). */
+  reference?: { replicatedTxPerSec: Summary; ratio: Summary; replicatorCpuPercent: Summary };
 }
 
 export interface WriterHandle {
@@ -60,7 +65,7 @@ export async function oneRun(
   writers: number,
   rowsPerTx: number,
   seconds: number,
-  replicated: boolean,
+  replicated: false | Impl,
   dbExtra = '',
 ): Promise<{ txPerSec: number; replicatorCpuPercent?: number }> {
   const dir = tempDir('overhead');
@@ -69,7 +74,7 @@ export async function oneRun(
     // Create the db (and its WAL mode) before replicate opens it, as an app would.
     await runWriters([{ db, seconds: 0, rowsPerTx: 1, rate: 0, idBase: 0, writer: 0 }]);
     const rep = replicated
-      ? lsMix([
+      ? runtime(replicated, [
           'replicate',
           '-config',
           writeConfig(dir, db, [`url: file://${join(dir, 'replica')}`], dbExtra),
@@ -92,7 +97,8 @@ export async function oneRun(
       return { txPerSec, replicatorCpuPercent: rep && ((rep.cpu - cpu0) / seconds) * 100 };
     } finally {
       const code = await rep?.stop();
-      if (rep && code !== 0) log(`WARNING: replicate exited ${code}: ${rep.stderr.slice(-1000)}`);
+      const warning = rep && replicated && stopWarning(replicated, code ?? null, rep);
+      if (warning) log(warning);
     }
   } finally {
     removeDir(dir);
@@ -109,20 +115,28 @@ export async function benchOverhead(): Promise<OverheadRow[]> {
       const repl: number[] = [];
       const ratios: number[] = [];
       const cpu: number[] = [];
+      const ref = { tx: [] as number[], ratios: [] as number[], cpu: [] as number[] };
+      const sides: Array<false | Impl> = REFERENCE ? [false, 'ls-mix', 'litestream'] : [false, 'ls-mix'];
       for (let i = 0; i < repeats; i++) {
         // Alternate the order so drift in machine load does not favour one side.
-        const got = new Map<boolean, Awaited<ReturnType<typeof oneRun>>>();
-        for (const replicated of i % 2 === 0 ? [false, true] : [true, false]) {
-          got.set(replicated, await oneRun(writers, rowsPerTx, seconds, replicated));
+        const got = new Map<false | Impl, Awaited<ReturnType<typeof oneRun>>>();
+        for (const side of i % 2 === 0 ? sides : [...sides].reverse()) {
+          got.set(side, await oneRun(writers, rowsPerTx, seconds, side));
         }
         const without = got.get(false)!.txPerSec;
-        const withRep = got.get(true)!;
+        const withRep = got.get('ls-mix')!;
         base.push(without);
         repl.push(withRep.txPerSec);
         ratios.push(withRep.txPerSec / without);
         cpu.push(withRep.replicatorCpuPercent ?? 0);
+        const withRef = got.get('litestream');
+        if (withRef) {
+          ref.tx.push(withRef.txPerSec);
+          ref.ratios.push(withRef.txPerSec / without);
+          ref.cpu.push(withRef.replicatorCpuPercent ?? 0);
+        }
       }
-      const row = {
+      const row: OverheadRow = {
         writers,
         rowsPerTx,
         seconds,
@@ -130,9 +144,16 @@ export async function benchOverhead(): Promise<OverheadRow[]> {
         replicatedTxPerSec: summarize(repl),
         ratio: summarize(ratios),
         replicatorCpuPercent: summarize(cpu),
+        ...(REFERENCE && {
+          reference: {
+            replicatedTxPerSec: summarize(ref.tx),
+            ratio: summarize(ref.ratios),
+            replicatorCpuPercent: summarize(ref.cpu),
+          },
+        }),
       };
       log(
-        `overhead ${writers}w x ${rowsPerTx} rows/tx: ${row.ratio.median.toFixed(3)}x (replicator ${row.replicatorCpuPercent.median.toFixed(0)}% of a core)`,
+        `overhead ${writers}w x ${rowsPerTx} rows/tx: ${row.ratio.median.toFixed(3)}x (replicator ${row.replicatorCpuPercent.median.toFixed(0)}% of a core)${row.reference ? `; litestream ${row.reference.ratio.median.toFixed(3)}x (${row.reference.replicatorCpuPercent.median.toFixed(0)}%)` : ''}`,
       );
       rows.push(row);
     }

@@ -43,6 +43,8 @@ export interface Watched {
   peakMiB: number;
   cpu: number;
   stderr: string;
+  /** Tail of stdout (Litestream logs there). */
+  stdout: string;
   exited: Promise<number | null>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -63,7 +65,9 @@ export function watch(
     peakMiB: 0,
     cpu: 0,
     stderr: '',
-    exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))),
+    stdout: '',
+    // 'close', not 'exit': the last output (a failure's reason) may arrive after 'exit'.
+    exited: new Promise((resolve) => child.on('close', (code) => resolve(code))),
     async stop(signal = 'SIGINT') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       const t = setTimeout(() => child.kill('SIGKILL'), 120_000);
@@ -72,7 +76,9 @@ export function watch(
       return code;
     },
   };
-  child.stdout?.on('data', () => undefined);
+  child.stdout?.on('data', (d) => {
+    w.stdout = (w.stdout + d).slice(-20_000);
+  });
   child.stderr?.on('data', (d) => {
     w.stderr = (w.stderr + d).slice(-20_000);
   });
@@ -86,6 +92,16 @@ export function watch(
   const timer = setInterval(sample, 50);
   child.on('exit', () => clearInterval(timer));
   return w;
+}
+
+/**
+ * The last output of a process, for a warning: stderr, else stdout (Litestream logs there); a
+ * Go panic from its first line (its cause), not the end of its stack trace.
+ */
+export function lastOutput(w: Watched, chars = 1000): string {
+  const text = w.stderr.trim() || w.stdout;
+  const panic = text.search(/^(panic: |fatal error: )/m);
+  return panic >= 0 ? text.slice(panic, panic + chars) : text.slice(-chars);
 }
 
 /** `ls-mix ARGS` (built CLI) with /proc sampling. */

@@ -8,6 +8,7 @@ import type { OverheadRow } from '../figures/overhead.js';
 import { fmt, fmtSummary } from './stats.js';
 
 type Results = Record<string, unknown> & {
+  reference?: { path: string; version: string };
   machine?: { nproc: number; model?: string; loadAvgAtStart: number[]; loadAvgAtEnd?: number[] };
   overhead?: OverheadRow[];
   lag?: LagRow[];
@@ -17,8 +18,12 @@ type Results = Record<string, unknown> & {
   generator?: GeneratorResult;
 };
 
+/** MiB peak RSS, or '-' when not measured. */
+const peak = (mib: number | undefined) => (mib === undefined ? '-' : `${fmt(mib, 0)} MiB peak RSS`);
+
 export function renderTable(r: Results): string {
   const rows: string[][] = [];
+  /** Figure, case, measured, baseline, ratio, target; then the reference's cell (side by side). */
   const add = (...cells: string[]) => rows.push(cells);
   for (const o of r.overhead ?? []) {
     add(
@@ -28,6 +33,9 @@ export function renderTable(r: Results): string {
       `${fmtSummary(o.baselineTxPerSec, 0)} tx/s without`,
       `${fmtSummary(o.ratio, 3)}x`,
       '>= 0.95x',
+      o.reference
+        ? `${fmtSummary(o.reference.ratio, 3)}x: ${fmtSummary(o.reference.replicatedTxPerSec, 0)} tx/s (replicator ${fmt(o.reference.replicatorCpuPercent.median, 0)}% of a core)`
+        : '-',
     );
   }
   for (const l of r.lag ?? []) {
@@ -48,7 +56,10 @@ export function renderTable(r: Results): string {
       `${fmt(t.shipMBps, 0)} MB/s, ${fmt(t.replicatorCpuSecPerGiB)} CPU s/GiB`,
       `lz4+copy ${fmt(1024 / (t.lz4.wallSecPerGiB + t.copy.wallSecPerGiB), 0)} MB/s, ${fmt(t.lz4.cpuSecPerGiB + t.copy.cpuSecPerGiB)} CPU s/GiB`,
       `CPU ${fmt(t.cpuRatio)}x, wall ${fmt(t.wallRatio)}x`,
-      'within 2x',
+      "CPU <= Litestream's, within 2x",
+      t.reference
+        ? `${fmt(t.reference.shipMBps, 0)} MB/s, ${fmt(t.reference.replicatorCpuSecPerGiB)} CPU s/GiB (CPU ${fmt(t.reference.cpuRatio)}x)`
+        : '-',
     );
     add('3 shipping', `snapshot of the loaded db (SIGUSR1)`, `${fmt(t.snapshotSeconds)} s`, '-', '-', '-');
   }
@@ -60,44 +71,50 @@ export function renderTable(r: Results): string {
       `${fmtSummary(x.seconds)} s`,
       `copy + lz4 -d ${fmtSummary(rs!.baselineSeconds)} s`,
       `${fmt(x.ratio)}x`,
-      'within 2x, < 30 s',
+      x.source === 's3' ? '<= 1.3x' : '<= 1.0x',
+      x.reference ? `${fmtSummary(x.reference.seconds)} s (${fmt(x.reference.ratio)}x)` : '-',
     );
   }
   for (const m of r.memory ?? []) {
+    const where = m.target ?? 'file';
     add(
       '5 memory',
-      `replicate: snapshot + replicate ${fmt(m.dbMiB, 0)} MiB db`,
-      `${fmt(m.replicatePeakMiB, 0)} MiB peak RSS`,
+      `replicate: snapshot + replicate ${fmt(m.dbMiB, 0)} MiB db, ${where}`,
+      peak(m.replicatePeakMiB),
       '-',
       '-',
-      '< 150 MB, flat',
+      '<= 96 MiB, flat',
+      peak(m.reference?.replicatePeakMiB),
     );
     add(
       '5 memory',
-      `restore ${fmt(m.dbMiB, 0)} MiB db (-parallelism 8)`,
-      `${fmt(m.restorePeakMiB, 0)} MiB peak RSS`,
+      `restore ${fmt(m.dbMiB, 0)} MiB db, ${where} (-parallelism 8)`,
+      peak(m.restorePeakMiB),
       '-',
       '-',
-      '< 150 MB, flat',
+      '<= 80 MiB, flat',
+      peak(m.reference?.restorePeakMiB),
     );
   }
   if (t)
     add(
       '5 memory',
       `replicate during the bulk load + snapshot`,
-      `${fmt(t.replicatorPeakMiB, 0)} MiB peak RSS`,
+      peak(t.replicatorPeakMiB),
       '-',
       '-',
-      '< 150 MB',
+      '<= 96 MiB',
+      peak(t.reference?.replicatorPeakMiB),
     );
   for (const x of rs?.rows ?? []) {
     add(
       '5 memory',
       `restore ${x.source}, parallelism ${x.parallelism}`,
-      `${fmt(x.peakMiB, 0)} MiB peak RSS`,
+      peak(x.peakMiB),
       '-',
       '-',
-      '< 150 MB',
+      '<= 80 MiB',
+      peak(x.reference?.peakMiB),
     );
   }
   const g = r.generator;
@@ -111,11 +128,15 @@ export function renderTable(r: Results): string {
       '< 1 s',
     );
   }
+  // The reference column only when the run had one (BENCH_LITESTREAM): it follows Ratio.
+  const side = r.reference ? `Litestream ${r.reference.version} (same run)` : undefined;
   const head = ['Figure', 'Case', 'Measured', 'Baseline (same run)', 'Ratio', 'Target'];
+  const cells = (c: string[]) => (side ? [...c.slice(0, 5), c[6] ?? '-', c[5]] : c.slice(0, 6));
+  const header = side ? [...head.slice(0, 5), side, head[5]] : head;
   const lines = [
-    `| ${head.join(' | ')} |`,
-    `|${head.map(() => '---').join('|')}|`,
-    ...rows.map((c) => `| ${c.join(' | ')} |`),
+    `| ${header.join(' | ')} |`,
+    `|${header.map(() => '---').join('|')}|`,
+    ...rows.map((c) => `| ${cells(c).join(' | ')} |`),
   ];
   const m = r.machine;
   if (m) {

@@ -36,12 +36,16 @@ const LITESTREAM_BIN = process.env.LS_MIX_E2E_LITESTREAM_BIN;
 
 type Row = { id: number; tx: number; v: string };
 
-function expectedRows(): Row[] {
-  const db = new Database(EXPECTED, { readonly: true });
+/** The rows Litestream restores from the replica (read from a copy: opening it leaves -shm/-wal files). */
+async function expectedRows(): Promise<Row[]> {
+  const dir = await mkdtemp(join(tmpdir(), 'ls-mix-e2e-expected-'));
+  await copyFile(EXPECTED, join(dir, 'latest.db'));
+  const db = new Database(join(dir, 'latest.db'), { readonly: true });
   try {
     return db.prepare('SELECT id, tx, v FROM t ORDER BY id').all() as Row[];
   } finally {
     db.close();
+    await rm(dir, { recursive: true, force: true });
   }
 }
 
@@ -186,7 +190,7 @@ console.log(JSON.stringify({ rows: db.prepare('SELECT id, tx, v FROM t ORDER BY 
         return r && r.rows.length > 0 ? r : undefined;
       });
       expect(rows.integrity).toBe('ok');
-      const want = expectedRows();
+      const want = await expectedRows();
       expect(want.length).toBeGreaterThan(0);
       expect(rows.rows).toEqual(want);
       // The app started only after the sidecar's healthcheck passed (the restore was done).

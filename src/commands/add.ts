@@ -55,6 +55,15 @@ export default class Add extends BaseCommand {
     branch: Flags.string({
       description: 'branch whose pushes run the release workflow (default: the git default branch)',
     }),
+    'replica-path': Flags.string({
+      description:
+        "the replica's path in the storage (default: <app>/<db file>, or the one a ServiceStack mix's compose file uses)",
+    }),
+    sidecar: Flags.string({
+      description:
+        'replication sidecar: ls-mix (default; /healthz health) or litestream (the Go litestream/litestream:0.3.13 image)',
+      options: ['ls-mix', 'litestream'],
+    }),
     service: Flags.string({
       description:
         'the app service in a docker-compose.yml of yours (default: app, or the one service with build:)',
@@ -113,6 +122,8 @@ export default class Add extends BaseCommand {
         app: flags.app,
         proxyNetwork: flags['no-proxy'] ? 'none' : flags['proxy-network'],
         hostPort: flags['host-port'],
+        replicaPath: flags['replica-path'],
+        sidecar: flags.sidecar,
       },
     });
     if (!json) {

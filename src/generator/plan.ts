@@ -13,7 +13,7 @@ import path from 'node:path';
 import { UserError } from '../../runtime/errors.js';
 import { checkFit, findMixes } from './catalog.js';
 import type { ComposeFit } from './compose-fit.js';
-import { fitDockerfile, fitUserCompose, isOurs, rootComposeNote } from './deploy-fit.js';
+import { COMPOSE, fitDockerfile, fitUserCompose, isOurs, rootComposeNote } from './deploy-fit.js';
 import { detectProject } from './detect.js';
 import { detected } from './detect-facts.js';
 import { readIfExists } from './fs-util.js';
@@ -26,6 +26,7 @@ import { projectTarget } from './paths.js';
 import { proxySettings } from './proxy.js';
 import { type DeployFit, dbLayout, type RenderedFile, renderMix } from './render.js';
 import { relevantFacts } from './report.js';
+import { fitServiceStackMix } from './servicestack-fit.js';
 import { secretsFor } from './storage.js';
 import { cleanText } from './text.js';
 import type { Fact, Overrides, Plan, PlannedFile, ProjectFacts } from './types.js';
@@ -64,14 +65,28 @@ export async function planMixes(opts: PlanOptions): Promise<Plan> {
   const fit: DeployFit = { proxy };
   const names = nameForms(facts.name.value);
   await fitDockerfile(root, facts, manifest, opts.force ?? false, fit, notes);
-  const composeFit = await fitUserCompose(root, facts, manifest, remembered, opts.force ?? false, fit);
+  const found = await findGitRoot(root);
+  // A ServiceStack-mix deployment: keep its replica path, volume and secret names.
+  const servicestack = await fitServiceStackMix(
+    root,
+    facts,
+    mixes[0].storage,
+    manifest,
+    remembered,
+    found,
+    fit,
+  );
+  if (servicestack) notes.push(...servicestack.notes);
+  const composeFit =
+    servicestack?.file === COMPOSE
+      ? undefined
+      : await fitUserCompose(root, facts, manifest, remembered, opts.force ?? false, fit);
   if (composeFit) notes.push(...composeFit.notes);
   const rootCompose = await rootComposeNote(root);
   if (rootCompose && !composeFit) notes.push(rootCompose);
   // dbLayout refuses a db in the app's top folder or in a system folder, whatever the source.
   const db = dbLayout(facts, names, fit.layout);
 
-  const found = await findGitRoot(root);
   const newRepo = opts.newRepo && found !== path.resolve(opts.newRepo.root) ? opts.newRepo : undefined;
   const gitRoot = newRepo ? path.resolve(newRepo.root) : found;
   const branch =
@@ -119,7 +134,7 @@ export async function planMixes(opts: PlanOptions): Promise<Plan> {
     );
     if (workflow.note) notes.push(workflow.note);
     for (const r of workflow.files) {
-      const { file, note } = await compare(root, gitRoot, r, manifest, composeFit);
+      const { file, note } = await compare(root, gitRoot, r, manifest, composeFit, servicestack?.file);
       files.push(file);
       if (note) notes.push(note);
     }
@@ -140,9 +155,11 @@ export async function planMixes(opts: PlanOptions): Promise<Plan> {
       envValue: composeFit ? undefined : db.envValue,
     },
     files,
-    secrets: secretsFor(storage),
+    secrets: secretsFor(storage, fit),
     notes: notes.map(cleanText),
     generatorVersion: GENERATOR_VERSION,
+    sidecar: fit.sidecarKind ?? 'ls-mix',
+    servicestack,
   };
 }
 
@@ -169,6 +186,7 @@ async function compare(
   r: RenderedFile,
   manifest: Manifest | undefined,
   composeFit: ComposeFit | undefined,
+  servicestackFile?: string,
 ): Promise<{ file: PlannedFile; note?: string }> {
   const full = await projectTarget(dir, r.path, gitRoot);
   const st = await stat(full).catch(() => undefined);
@@ -179,6 +197,18 @@ async function compare(
   const existing = st ? await readIfExists(full) : undefined;
   const recorded = manifest?.files[r.path];
   if (existing === undefined) return { file: { ...base, status: 'create' } };
+  // The ServiceStack mix's own compose file runs its own sidecar: replaced (--force keeps a copy), never merged.
+  if (r.path === servicestackFile && existing !== r.content && !isOurs(recorded, existing)) {
+    return {
+      file: {
+        ...base,
+        existing,
+        status: 'conflict',
+        reason:
+          "the ServiceStack mix's compose file (its sidecar would replicate too): --force replaces it, keeping a copy",
+      },
+    };
+  }
   if (r.merge === 'compose' && !isOurs(recorded, existing))
     return mergeInto(base, existing, recorded, composeFit);
   if (existing === r.content) {

@@ -14,7 +14,7 @@ import { MIXES_DIR } from './package-root.js';
 import { type ProxySettings, proxySettings } from './proxy.js';
 import { STORAGES } from './storage.js';
 import { composeQuote, shQuote, yamlQuote } from './text.js';
-import type { MixDefinition, ProjectFacts, Storage } from './types.js';
+import type { MixDefinition, ProjectFacts, SidecarKind, Storage } from './types.js';
 import { mountProblem } from './validate-facts.js';
 
 export interface RenderedFile {
@@ -52,6 +52,8 @@ export interface LayoutFit {
   workdir?: string;
   /** Where the user's compose file points the app at its db. */
   containerPath?: string;
+  /** The replica path to keep (`--replica-path`, or a ServiceStack mix's `MyApp.sqlite`). */
+  replicaPath?: string;
 }
 
 export function dbLayout(facts: ProjectFacts, names: NameForms, fit: LayoutFit = {}): DbLayout {
@@ -110,7 +112,7 @@ export function dbLayout(facts: ProjectFacts, names: NameForms, fit: LayoutFit =
     containerDir,
     envVar: facts.dbEnvVar,
     envValue,
-    replicaPath: `${names.kebab}/${file}`,
+    replicaPath: fit.replicaPath ?? `${names.kebab}/${file}`,
     buildDir:
       appPath.startsWith('/') || path.posix.dirname(appPath) === '.'
         ? undefined
@@ -142,6 +144,31 @@ export interface DeployFit {
   sidecar?: { mount?: string; image?: string; build?: boolean };
   /** nginx-proxy's network and the host port, if any (default: the `nginx` network, no port). */
   proxy?: ProxySettings;
+  /** `litestream`: the Go Litestream image instead of ls-mix's (`--sidecar litestream`). */
+  sidecarKind?: SidecarKind;
+  /** The db volume's name (default `<app>-data`; a ServiceStack mix's `app-mydb`). */
+  volume?: string;
+  /** Our storage env var name -> the name the user's secrets have (a ServiceStack mix's). */
+  storageEnv?: Record<string, string>;
+}
+
+/** The Go Litestream image `--sidecar litestream` runs (pinned: its replica format is v0.3's). */
+export const LITESTREAM_IMAGE = 'litestream/litestream:0.3.13';
+
+/** Storage env var names as the user's secrets have them. */
+export function storageEnvNames(storage: Storage, fit: Pick<DeployFit, 'storageEnv' | 'sidecarKind'> = {}) {
+  const rename = (n: string) => fit.storageEnv?.[n] ?? n;
+  // Litestream 0.3 cannot check an SFTP host key: no secret for one.
+  const env = STORAGES[storage].env.filter(
+    (n) => !(fit.sidecarKind === 'litestream' && n === 'SFTP_HOST_KEY'),
+  );
+  return {
+    env: env.map(rename),
+    example: STORAGES[storage].example
+      .filter(([k]) => env.includes(k))
+      .map(([k, v]) => [rename(k), v] as [string, string]),
+    name: Object.fromEntries(STORAGES[storage].env.map((n) => [n, rename(n)])) as Record<string, string>,
+  };
 }
 
 export function renderContext(
@@ -157,20 +184,24 @@ export function renderContext(
   const db = dbLayout(facts, names, fit.layout);
   const node = { ...nodeCommands(facts), versionFrom: versionFrom(facts) };
   const proxy = fit.proxy ?? proxySettings({});
+  const volume = fit.volume ?? `${names.kebab}-data`;
+  const envNames = storageEnvNames(storage, fit);
   return {
     name: names,
     version,
     mix: mix.name,
     storage,
     storageLabel: info.label,
-    storageEnv: info.env,
-    storageExample: info.example.map(([k, v]) => [k, replacePlaceholders(v, names)]),
+    storageEnv: envNames.env,
+    /** Our storage env name -> the one the generated files use (the user's, for a ServiceStack mix). */
+    env: envNames.name,
+    storageExample: envNames.example.map(([k, v]) => [k, replacePlaceholders(v, names)]),
     variant: facts.variant.value,
     runtime: facts.runtime,
     port: facts.port.value,
     db,
-    volume: `${names.kebab}-data`,
     proxy: { network: proxy.network.value, hostPort: proxy.hostPort, images: PROXY_IMAGES },
+    volume,
     appUid: fit.appUid ?? (facts.runtime === 'dotnet' ? 1654 : 1000),
     workflow: {
       ...workflow,
@@ -180,6 +211,8 @@ export function renderContext(
       strip: workflow.appDir ? workflow.appDir.split('/').length + 1 : 1,
     },
     sidecar: {
+      kind: fit.sidecarKind ?? 'ls-mix',
+      litestreamImage: LITESTREAM_IMAGE,
       healthPort: SIDECAR_HEALTH_PORT,
       // '' when compose builds the sidecar and names its image itself.
       image:
@@ -188,7 +221,7 @@ export function renderContext(
             '${IMAGE_REPO:?set IMAGE_REPO in .env}-litestream:${APP_VERSION:-latest}'
           : fit.sidecar.image && yamlQuote(fit.sidecar.image),
       build: fit.sidecar?.build ?? false,
-      mount: fit.sidecar?.mount ?? composeQuote(`${names.kebab}-data:${db.containerDir}`),
+      mount: fit.sidecar?.mount ?? composeQuote(`${volume}:${db.containerDir}`),
     },
     // Quoting for values from the repo: a shell word, a YAML string, a compose string.
     sh: shQuote,
@@ -241,6 +274,8 @@ export async function renderMix(
   }
   const out: RenderedFile[] = [];
   for (const [rel, file] of [...sources].sort(([a], [b]) => a.localeCompare(b))) {
+    // The Go Litestream image is used as it is: no sidecar image to build.
+    if (ctx.sidecar.kind === 'litestream' && rel === '.deploy/litestream.Dockerfile') continue;
     // Placeholders are replaced in the template text, never in values taken from the repo.
     const template = replacePlaceholders(await readFile(file, 'utf8'), ctx.name);
     const content = file.endsWith('.ejs') ? ejs.render(template, ctx, { filename: file }) : template;

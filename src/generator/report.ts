@@ -5,6 +5,8 @@
 import { createTwoFilesPatch } from 'diff';
 import { dotnetConnectionEnv } from './dotnet-connection.js';
 import type { RemoveResult } from './remove.js';
+import { LITESTREAM_IMAGE } from './render.js';
+import { keptLines, type ServiceStackMix } from './servicestack-mix.js';
 import { ghSecretLines } from './storage.js';
 import { cleanText } from './text.js';
 import type { ApplyResult, Fact, Plan, PlannedFile, ProjectFacts } from './types.js';
@@ -37,7 +39,8 @@ function describeFact(f: Fact<unknown>): string {
 }
 
 export function formatFacts(
-  plan: Pick<Plan, 'facts' | 'branch' | 'containerDb'> & Partial<Pick<Plan, 'proxy'>>,
+  plan: Pick<Plan, 'facts' | 'branch' | 'containerDb'> &
+    Partial<Pick<Plan, 'proxy' | 'servicestack' | 'sidecar'>>,
 ): string[] {
   const row = (label: string, value: string, why: string) =>
     `  ${label.padEnd(16)} ${cleanText(value).padEnd(22)} (${cleanText(why)})`;
@@ -69,6 +72,12 @@ export function formatFacts(
       `  ${'db in containers'.padEnd(16)} ${db.path}${env ? ` (app gets ${env.name}=${env.value})` : ''}`,
     ),
   );
+  if (plan.sidecar === 'litestream')
+    lines.push(`  ${'sidecar'.padEnd(16)} ${LITESTREAM_IMAGE} (from --sidecar)`);
+  if (plan.servicestack) {
+    lines.push('', `  Kept from the ServiceStack mix (${cleanText(plan.servicestack.file)}):`);
+    for (const l of keptLines(plan.servicestack)) lines.push(cleanText(`    ${l}`));
+  }
   return lines;
 }
 
@@ -150,6 +159,8 @@ export function planJson(plan: Plan, result: ApplyResult, error?: { message: str
     secrets: secrets.map((s) => s.name),
     ghSecretSet: ghSecretLines(secrets),
     notes: plan.notes,
+    sidecar: plan.sidecar,
+    ...(plan.servicestack ? { servicestack: servicestackJson(plan.servicestack) } : {}),
     ...(error ? { ok: false, error: error.message, hint: error.hint } : { ok: true }),
   };
 }
@@ -158,4 +169,20 @@ export function formatRemove(r: RemoveResult): string[] {
   return r.files.map((f) =>
     cleanText(`  ${f.status.padEnd(8)} ${f.path}${f.reason ? `  (${f.reason})` : ''}`),
   );
+}
+
+/** What `--json` says was kept from a ServiceStack-mix deployment. */
+function servicestackJson(m: ServiceStackMix) {
+  return {
+    file: m.file,
+    service: m.service,
+    storage: m.storage,
+    replicaPath: m.replicaPath,
+    volume: m.volume,
+    volumeFrom: m.volumeFrom,
+    dbInVolume: m.dbInVolume,
+    appDbPath: m.appDbPath,
+    env: m.env,
+    kept: keptLines(m),
+  };
 }

@@ -93,8 +93,18 @@ export const STORAGES: Record<Storage, StorageInfo> = {
   },
 };
 
-export function secretsFor(storage: Storage): SecretInfo[] {
-  return [...DEPLOY_SECRETS, ...STORAGES[storage].secrets];
+/**
+ * The GitHub secrets to set; `fit` renames them to the user's existing names (a ServiceStack
+ * mix's) and drops the SFTP host key for the Go Litestream sidecar, which cannot check one.
+ */
+export function secretsFor(
+  storage: Storage,
+  fit: { storageEnv?: Record<string, string>; sidecarKind?: string } = {},
+): SecretInfo[] {
+  const own = STORAGES[storage].secrets
+    .filter((s) => !(fit.sidecarKind === 'litestream' && s.name === 'SFTP_HOST_KEY'))
+    .map((s) => ({ ...s, name: fit.storageEnv?.[s.name] ?? s.name }));
+  return [...DEPLOY_SECRETS, ...own];
 }
 
 /** `gh secret set` lines to copy, one per secret (keys read from a file, not typed). */

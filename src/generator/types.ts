@@ -129,6 +129,14 @@ export interface Overrides {
   proxyNetwork?: string;
   /** What the app publishes on the host (`--host-port 8080`, `127.0.0.1:8080`). */
   hostPort?: string;
+  /** The replica's path in the storage (`--replica-path`; default `<app>/<db file>`, or a ServiceStack mix's). */
+  replicaPath?: string;
+  /** The replication sidecar: `ls-mix` (default) or `litestream` (the Go Litestream image). */
+  sidecar?: string;
+  /** Kept from a ServiceStack mix (remembered, so a re-run after its compose file is replaced keeps it): the db volume's name. */
+  volume?: string;
+  /** Kept from a ServiceStack mix: `OURS=THEIRS,...` storage env var names. */
+  storageEnv?: string;
 }
 
 export interface MixDefinition {
@@ -193,7 +201,14 @@ export interface Plan {
   secrets: SecretInfo[];
   notes: string[];
   generatorVersion: string;
+  /** The replication sidecar the compose file runs. */
+  sidecar: SidecarKind;
+  /** What was kept from a ServiceStack-mix deployment found in the project. */
+  servicestack?: import('./servicestack-mix.js').ServiceStackMix;
 }
+
+export type SidecarKind = 'ls-mix' | 'litestream';
+export const SIDECARS: readonly SidecarKind[] = ['ls-mix', 'litestream'];
 
 export interface ApplyOptions {
   force?: boolean;

@@ -1,0 +1,30 @@
+# Replication sidecar for Acme (written by ls-mix 0.1.0): restores the
+# SQLite db from the replica when it is missing, then replicates it (see docker-compose.yml).
+# Build from the repo root:  docker build -f .deploy/litestream.Dockerfile .
+# LS_MIX_PACKAGE picks what npm installs: by default the ls-mix version that wrote this file;
+# a tarball from `npm pack` copied into .deploy/ works too:
+#   docker build -f .deploy/litestream.Dockerfile --build-arg LS_MIX_PACKAGE=./ls-mix-0.1.0.tgz .
+# NODE_VERSION: the newest Node line ls-mix supports (20, 22, 24); --build-arg picks another.
+ARG NODE_VERSION=24
+FROM node:${NODE_VERSION}-slim AS build
+# ls-mix uses native modules (better-sqlite3): compilers for when no prebuilt binary fits.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+ARG LS_MIX_PACKAGE=ls-mix@0.1.0
+WORKDIR /tmp/ls-mix
+# This Dockerfile is listed so the copy is never empty when there is no tarball.
+COPY .deploy/litestream.Dockerfile .deploy/*.tgz ./
+RUN npm install -g --omit=dev "${LS_MIX_PACKAGE}"
+
+FROM node:${NODE_VERSION}-slim
+COPY --from=build /usr/local/lib/node_modules/ls-mix /usr/local/lib/node_modules/ls-mix
+RUN ln -s /usr/local/lib/node_modules/ls-mix/bin/run.js /usr/local/bin/ls-mix
+COPY litestream.yml /etc/litestream.yml
+# Same uid as the app, so both can write the db, its WAL and the replication state beside it.
+# The Node image has no account for that uid (1000 is `node`): add one, as the CLI looks up
+# the current user (no passwd entry: "uv_os_get_passwd returned ENOENT" at start).
+RUN groupadd --gid 1654 app && useradd --uid 1654 --gid app --no-create-home --shell /usr/sbin/nologin app
+RUN mkdir -p /app/App_Data && chown 1654:1654 /app/App_Data
+USER 1654
+CMD ["ls-mix", "replicate", "-config", "/etc/litestream.yml"]

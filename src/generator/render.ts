@@ -18,7 +18,10 @@ import { mountProblem } from './validate-facts.js';
 
 export interface RenderedFile {
   path: string;
+  /** Text rendered from a template; for a binary file, a line describing `bytes`. */
   content: string;
+  /** A binary file (the vendored ls-mix tarball): what is written. */
+  bytes?: Buffer;
   /** Written only when missing: an existing one is the user's (--force replaces it). */
   createOnly?: boolean;
   /** An existing file is merged with this one instead of conflicting. */
@@ -139,6 +142,8 @@ export interface DeployFit {
   workflow?: WorkflowInfo;
   /** The sidecar in a compose file of the user's: their app's db mount (YAML text) and image naming. */
   sidecar?: { mount?: string; image?: string; build?: boolean };
+  /** The ls-mix tarball vendored into .deploy/ that the sidecar Dockerfile installs (file name, hex sha512). */
+  vendored?: { fileName: string; sha512: string };
 }
 
 export function renderContext(
@@ -184,6 +189,9 @@ export function renderContext(
           : fit.sidecar.image && yamlQuote(fit.sidecar.image),
       build: fit.sidecar?.build ?? false,
       mount: fit.sidecar?.mount ?? composeQuote(`${names.kebab}-data:${db.containerDir}`),
+      // The vendored tarball (.deploy/<fileName>) and its sha512; a placeholder only when
+      // rendered without a plan (the plan always vendors it).
+      package: fit.vendored ?? { fileName: `ls-mix-${version}.tgz`, sha512: '0'.repeat(128) },
     },
     // Quoting for values from the repo: a shell word, a YAML string, a compose string.
     sh: shQuote,

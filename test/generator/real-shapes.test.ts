@@ -17,7 +17,15 @@ import { composeSchemaErrors, dockerComposeConfig } from '../validators/compose.
 import { dockerfileProblems } from '../validators/dockerfile.js';
 import { loadWithRuntime } from '../validators/litestream-config.js';
 import { actionlintErrors, actionValidatorErrors } from '../validators/workflow.js';
-import { cleanupTemps, copyFixture, FIXTURES_DIR, GOLDEN_DIR, inOrder, readTree } from './helpers.js';
+import {
+  cleanupTemps,
+  copyFixture,
+  FIXTURES_DIR,
+  GOLDEN_DIR,
+  GOLDEN_TARBALL,
+  inOrder,
+  readTree,
+} from './helpers.js';
 
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
 const git = (cwd: string, args: string[]) => promisify(execFile)('git', args, { cwd });
@@ -46,7 +54,11 @@ async function run(c: Case) {
     await git(root, ['init', '--quiet', `--initial-branch=${c.gitBranch}`]);
   }
   const before = await readTree(root);
-  const plan = await planMixes({ dir: path.join(root, c.app), mixes: [c.mix] });
+  const plan = await planMixes({
+    dir: path.join(root, c.app),
+    mixes: [c.mix],
+    sidecarTarball: GOLDEN_TARBALL,
+  });
   const result = await applyPlan(plan);
   const after = await readTree(root);
   const changed = new Map([...after].filter(([p, text]) => !p.startsWith('.git/') && before.get(p) !== text));
@@ -160,7 +172,11 @@ describe('the fact each real shape is here for', { timeout: 120_000 }, () => {
       '.github/workflows/release.yml is a workflow of yours: kept, and ls-mix\'s release workflow is .github/workflows/ls-mix-release.yml ("Release with Litestream").',
     );
     // Re-running keeps the name and changes nothing; remove takes only ours.
-    const again = await planMixes({ dir: plan.dir, mixes: ['litestream-azure'] });
+    const again = await planMixes({
+      dir: plan.dir,
+      mixes: ['litestream-azure'],
+      sidecarTarball: GOLDEN_TARBALL,
+    });
     expect(again.files.every((f) => f.status === 'identical')).toBe(true);
     await removeMix(plan.dir, 'litestream-azure');
     expect(await readTree(plan.dir)).toEqual(before);
@@ -188,7 +204,11 @@ describe('the fact each real shape is here for', { timeout: 120_000 }, () => {
     // The remote's HEAD wins over the branch checked out.
     await git(root, ['remote', 'add', 'origin', 'https://example.invalid/field-notes.git']);
     await git(root, ['symbolic-ref', 'refs/remotes/origin/HEAD', 'refs/remotes/origin/develop']);
-    const again = await planMixes({ dir: plan.dir, mixes: ['litestream-aws'] });
+    const again = await planMixes({
+      dir: plan.dir,
+      mixes: ['litestream-aws'],
+      sidecarTarball: GOLDEN_TARBALL,
+    });
     expect(again.branch).toEqual({ value: 'develop', source: 'detected', from: 'git origin/HEAD' });
     expect(again.files.find((f) => f.path.endsWith('release.yml'))).toMatchObject({ status: 'update' });
     // remove takes the workflow out of the git root too, and the folders it emptied.

@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../../runtime/errors.js';
+import { findBuildWorkflow } from './build-workflow.js';
 import { checkFit, findMixes } from './catalog.js';
 import type { ComposeFit } from './compose-fit.js';
 import { fitDockerfile, fitUserCompose, isOurs, rootComposeNote } from './deploy-fit.js';
@@ -98,7 +99,14 @@ export async function planMixes(opts: PlanOptions): Promise<Plan> {
     );
   }
   const upToRoot = appDir ? `${path.posix.relative(`/${appDir}`, '/')}/` : '';
-  fit.workflow = { branch: branch.value, appDir, renamed: false };
+  const build = await findBuildWorkflow(gitRoot ?? root, branch.value);
+  fit.workflow = { branch: branch.value, appDir, renamed: false, after: build.found };
+  if (build.found) {
+    notes.push(
+      `The release runs after your workflow "${build.found.name}" (${build.found.file}) passes on ${branch.value} (workflow_run), not on every push.` +
+        (build.others.length ? ` Not waited for: ${build.others.map((w) => `"${w.name}"`).join(', ')}.` : ''),
+    );
+  }
 
   notes.push(...(facts.detectNotes ?? []));
   for (const [label, key] of relevantFacts(facts)) {

@@ -127,6 +127,8 @@ export interface WorkflowInfo {
   appDir: string;
   /** The workflow was given another name because the user has a release.yml of their own. */
   renamed: boolean;
+  /** The repo's build / test workflow: the release runs after it passed (`workflow_run`), not on push. */
+  after?: { name: string; file: string };
 }
 
 /**

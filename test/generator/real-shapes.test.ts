@@ -167,6 +167,9 @@ describe('the fact each real shape is here for', { timeout: 120_000 }, () => {
     const ours = after.get('.github/workflows/ls-mix-release.yml')!;
     expect(ours).toMatch(/^name: Release with Litestream$/m);
     expect(ours).toMatch(/^ {2}group: ls-mix-release$/m);
+    // Its only other workflow is a (tag) release: nothing to wait for, so on push as before.
+    expect(parse(ours).on.push.branches).toBeDefined();
+    expect(parse(ours).on.workflow_run).toBeUndefined();
     expect(result.files.map((f) => f.path)).toContain('.github/workflows/ls-mix-release.yml');
     expect(plan.notes.join('\n')).toContain(
       '.github/workflows/release.yml is a workflow of yours: kept, and ls-mix\'s release workflow is .github/workflows/ls-mix-release.yml ("Release with Litestream").',
@@ -192,8 +195,36 @@ describe('the fact each real shape is here for', { timeout: 120_000 }, () => {
     expect(plan.files.map((f) => f.path)).toContain('../../.github/workflows/release.yml');
     expect(after.has('services/api/.github/workflows/release.yml')).toBe(false);
     const wf = parse(after.get('.github/workflows/release.yml')!);
-    expect(wf.on.push.branches).toEqual(['trunk']);
+    // The repo's CI runs on push to trunk: the release waits for it to pass, on that commit.
+    expect(wf.on.push).toBeUndefined();
+    expect(wf.on.workflow_run).toEqual({ workflows: ['CI'], types: ['completed'], branches: ['trunk'] });
+    expect(wf.on.workflow_dispatch.inputs.version).toBeDefined();
+    expect(wf.jobs.build.if).toContain("github.event.workflow_run.conclusion == 'success'");
+    expect(wf.jobs.build.if).toContain("github.event_name == 'workflow_dispatch' && inputs.version == ''");
+    expect(wf.jobs.deploy.if).toContain(
+      "needs.build.result == 'skipped' && github.event_name == 'workflow_dispatch'",
+    );
+    for (const j of ['build', 'deploy']) {
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub expression, not a JS template
+      expect(wf.jobs[j].steps[0].with.ref).toBe('${{ github.event.workflow_run.head_sha || github.sha }}');
+    }
+    expect(plan.notes.join('\n')).toContain(
+      'The release runs after your workflow "CI" (.github/workflows/ci.yml) passes on trunk',
+    );
     expect(wf.jobs.build.defaults.run['working-directory']).toBe('services/api');
+    const builds = wf.jobs.build.steps.filter((s: { uses?: string }) =>
+      s.uses?.startsWith('docker/build-push-action@'),
+    );
+    expect(
+      builds.map((s: { with: { context: string; file?: string } }) => [s.with.context, s.with.file]),
+    ).toEqual([
+      ['services/api', undefined],
+      ['services/api', 'services/api/.deploy/litestream.Dockerfile'],
+    ]);
+    expect(builds.map((s: { with: { 'cache-from': string } }) => s.with['cache-from'])).toEqual([
+      'type=gha,scope=field-notes-api-app',
+      'type=gha,scope=field-notes-api-litestream',
+    ]);
     const scp = wf.jobs.deploy.steps.find((s: { uses?: string }) =>
       s.uses?.startsWith('appleboy/scp-action'),
     );

@@ -165,6 +165,8 @@ export default class Add extends BaseCommand {
     if (json) return planJson(plan, result);
 
     for (const line of formatFiles(result.files)) this.log(line);
+    for (const p of result.deleted)
+      this.log(`  ${(result.dryRun ? 'delete' : 'deleted').padEnd(10)} ${p}  (an older ls-mix's tarball)`);
     if (flags.diff) {
       for (const f of plan.files) if (f.content !== f.existing) this.log(`\n${fileDiff(f)}`);
     }

@@ -4,7 +4,7 @@
  * project untouched. A file of the user's is replaced only with --force (or a "yes" typed at
  * the prompt), and then its content is first copied under .ls-mix/backup/ for `remove`.
  */
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../../runtime/errors.js';
 import { exists, readIfExists } from './fs-util.js';
@@ -87,6 +87,7 @@ export async function applyPlan(plan: Plan, opts: ApplyOptions = {}): Promise<Ap
     dryRun: Boolean(opts.dryRun),
     files: files.map((f) => ({ path: f.path, status: f.status, reason: f.reason })),
     written: [],
+    deleted: [],
     backups: files.filter((f) => f.backup && f.status === 'force').map((f) => f.backup!),
     manifest: MANIFEST_FILE,
   };
@@ -94,15 +95,27 @@ export async function applyPlan(plan: Plan, opts: ApplyOptions = {}): Promise<Ap
   for (const f of files) targets.set(f.path, await projectTarget(plan.dir, f.path, plan.gitRoot));
   for (const f of files) if (f.backup) targets.set(f.backup, await safeTarget(plan.dir, f.backup));
   const manifestTarget = await safeTarget(plan.dir, MANIFEST_FILE);
-  if (opts.dryRun) return result;
+  const obsolete = await deletableObsolete(plan, old);
+  if (opts.dryRun) {
+    result.deleted = obsolete.map((o) => o.path);
+    return result;
+  }
 
   for (const f of files.filter((x) => WRITES.has(x.status))) {
     // The copy first: if it cannot be written, the user's file is not touched.
-    if (f.backup && f.existing !== undefined) await writeAtomic(targets.get(f.backup)!, f.existing);
-    await writeAtomic(targets.get(f.path)!, f.content);
+    if (f.backup && f.existing !== undefined)
+      await writeAtomic(targets.get(f.backup)!, f.existingBytes ?? f.existing);
+    await writeAtomic(targets.get(f.path)!, f.bytes ?? f.content);
     result.written.push(f.path);
   }
+  for (const o of obsolete) {
+    await unlink(o.full).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+    result.deleted.push(o.path);
+  }
   const manifest = old ?? emptyManifest(`ls-mix@${plan.generatorVersion}`);
+  for (const o of obsolete) delete manifest.files[o.path];
   manifest.generator = `ls-mix@${plan.generatorVersion}`;
   for (const f of files) {
     if (f.status === 'skip' || f.status === 'conflict') continue;
@@ -119,9 +132,28 @@ export async function applyPlan(plan: Plan, opts: ApplyOptions = {}): Promise<Ap
   return result;
 }
 
+/**
+ * The plan's obsolete files (an older vendored tarball) that are still as ls-mix wrote them:
+ * those are deleted. One changed since, or gone, is left alone (and dropped from the manifest when gone).
+ */
+async function deletableObsolete(
+  plan: Plan,
+  old: Manifest | undefined,
+): Promise<{ path: string; full: string }[]> {
+  const out: { path: string; full: string }[] = [];
+  for (const o of plan.obsolete ?? []) {
+    const rec = old?.files[o.path];
+    if (!rec) continue;
+    const full = await projectTarget(plan.dir, o.path, plan.gitRoot);
+    const bytes = await readFile(full).catch(() => undefined);
+    if (bytes === undefined || sha256(bytes) === rec.sha256) out.push({ path: o.path, full });
+  }
+  return out;
+}
+
 /** What the manifest says about a file after this run; what it said before is kept where it still holds. */
 function record(f: PlannedFile, before: ManifestRecord | undefined, mix: string): ManifestRecord {
-  const rec: ManifestRecord = { sha256: sha256(f.content), mix };
+  const rec: ManifestRecord = { sha256: sha256(f.bytes ?? f.content), mix };
   if (f.merged) {
     rec.merged = true;
     if (f.added?.length) rec.added = f.added;
@@ -134,7 +166,7 @@ function record(f: PlannedFile, before: ManifestRecord | undefined, mix: string)
   return rec;
 }
 
-async function writeAtomic(file: string, content: string): Promise<void> {
+async function writeAtomic(file: string, content: string | Buffer): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
   const tmp = `${file}.ls-mix-${process.pid}.tmp`;
   await writeFile(tmp, content);

@@ -18,7 +18,7 @@ import type { Overrides, ProjectFacts } from './types.js';
 export const COMPOSE = '.deploy/docker-compose.yml';
 
 /** The file on disk is ours as written (recorded, unchanged, not a merge and not the user's copy). */
-export function isOurs(rec: ManifestRecord | undefined, text: string | undefined): boolean {
+export function isOurs(rec: ManifestRecord | undefined, text: string | Buffer | undefined): boolean {
   return (
     text !== undefined && rec !== undefined && !rec.merged && !rec.preexisting && rec.sha256 === sha256(text)
   );

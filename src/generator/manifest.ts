@@ -38,7 +38,7 @@ export type ManifestRecord = Manifest['files'][string];
 /** Where replaced files of the user's are kept, so `remove` can put them back. */
 export const BACKUP_DIR = '.ls-mix/backup';
 
-export function sha256(text: string): string {
+export function sha256(text: string | Buffer): string {
   return createHash('sha256').update(text).digest('hex');
 }
 

@@ -8,9 +8,11 @@
  * workflow goes to its root, triggers on its default branch, and never takes the name of a
  * workflow of theirs).
  */
-import { stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../../runtime/errors.js';
+import { findBuildWorkflow } from './build-workflow.js';
 import { checkFit, findMixes } from './catalog.js';
 import type { ComposeFit } from './compose-fit.js';
 import { COMPOSE, fitDockerfile, fitUserCompose, isOurs, rootComposeNote } from './deploy-fit.js';
@@ -31,6 +33,7 @@ import { secretsFor } from './storage.js';
 import { cleanText } from './text.js';
 import type { Fact, Overrides, Plan, PlannedFile, ProjectFacts } from './types.js';
 import { validateFacts } from './validate-facts.js';
+import { VENDORED_TARBALL, vendorPackage } from './vendor.js';
 import { placeWorkflow } from './workflow-place.js';
 
 export interface PlanOptions {
@@ -47,6 +50,11 @@ export interface PlanOptions {
    * whatever repository the folder sits in now.
    */
   newRepo?: { root: string; branch: string };
+  /**
+   * The ls-mix tarball to vendor into .deploy/ for the sidecar (default: `npm pack` of the
+   * running ls-mix, cached per content). Library use (tests) only.
+   */
+  sidecarTarball?: string;
 }
 
 export async function planMixes(opts: PlanOptions): Promise<Plan> {
@@ -108,7 +116,14 @@ export async function planMixes(opts: PlanOptions): Promise<Plan> {
     );
   }
   const upToRoot = appDir ? `${path.posix.relative(`/${appDir}`, '/')}/` : '';
-  fit.workflow = { branch: branch.value, appDir, renamed: false };
+  const build = await findBuildWorkflow(gitRoot ?? root, branch.value);
+  fit.workflow = { branch: branch.value, appDir, renamed: false, after: build.found };
+  if (build.found) {
+    notes.push(
+      `The release runs after your workflow "${build.found.name}" (${build.found.file}) passes on ${branch.value} (workflow_run), not on every push.` +
+        (build.others.length ? ` Not waited for: ${build.others.map((w) => `"${w.name}"`).join(', ')}.` : ''),
+    );
+  }
 
   notes.push(...(facts.detectNotes ?? []));
   for (const [label, key] of relevantFacts(facts)) {
@@ -123,6 +138,11 @@ export async function planMixes(opts: PlanOptions): Promise<Plan> {
   const replaces = (manifest?.mixes ?? []).filter((m) => !mixes.some((x) => x.name === m));
   if (replaces.length) notes.push(`Replaces ${replaces.join(', ')} (one backup storage per app).`);
 
+  // The Go Litestream sidecar (--sidecar litestream) installs no ls-mix: nothing to vendor.
+  const vendored =
+    fit.sidecarKind === 'litestream' ? undefined : await vendorPackage({ tarball: opts.sidecarTarball });
+  if (vendored) fit.vendored = { fileName: vendored.fileName, sha512: vendored.sha512 };
+
   const files: PlannedFile[] = [];
   for (const mix of mixes) {
     const rendered = await renderMix(mix, facts, storage, GENERATOR_VERSION, fit);
@@ -133,12 +153,22 @@ export async function planMixes(opts: PlanOptions): Promise<Plan> {
       }),
     );
     if (workflow.note) notes.push(workflow.note);
+    // The sidecar Dockerfile installs the vendored tarball: it is written beside it.
+    if (vendored && rendered.some((r) => r.path === SIDECAR_DOCKERFILE)) {
+      workflow.files.push({
+        path: vendored.path,
+        content: describeBytes(vendored.bytes),
+        bytes: vendored.bytes,
+      });
+    }
     for (const r of workflow.files) {
       const { file, note } = await compare(root, gitRoot, r, manifest, composeFit, servicestack?.file);
       files.push(file);
       if (note) notes.push(note);
     }
   }
+  const obsolete = obsoleteTarballs(manifest, files);
+  for (const o of obsolete) notes.push(o.reason);
   return {
     dir: root,
     gitRoot,
@@ -155,12 +185,28 @@ export async function planMixes(opts: PlanOptions): Promise<Plan> {
       envValue: composeFit ? undefined : db.envValue,
     },
     files,
+    obsolete,
     secrets: secretsFor(storage, fit),
     notes: notes.map(cleanText),
     generatorVersion: GENERATOR_VERSION,
     sidecar: fit.sidecarKind ?? 'ls-mix',
     servicestack,
   };
+}
+
+const SIDECAR_DOCKERFILE = '.deploy/litestream.Dockerfile';
+
+/** Tarballs of another ls-mix version an earlier run vendored: the new one replaces them. */
+function obsoleteTarballs(manifest: Manifest | undefined, files: PlannedFile[]): Plan['obsolete'] {
+  const now = files.find((f) => VENDORED_TARBALL.test(f.path));
+  return Object.keys(manifest?.files ?? {})
+    .filter((p) => VENDORED_TARBALL.test(p) && p !== now?.path && !manifest?.files[p].preexisting)
+    .map((p) => ({
+      path: p,
+      reason: now
+        ? `${p} is replaced by ${now.path} (the sidecar now installs ls-mix ${now.path.replace(/^.*ls-mix-|\.tgz$/g, '')}).`
+        : `${p} is no longer used by the sidecar: deleted.`,
+    }));
 }
 
 function definedOnly(o: Overrides): Overrides {
@@ -193,10 +239,12 @@ async function compare(
   if (st && !st.isFile()) {
     throw new UserError(`${full} exists and is not a file`, { hint: 'Move it away, then run again.' });
   }
-  const base = { path: r.path, content: r.content, createOnly: r.createOnly };
-  const existing = st ? await readIfExists(full) : undefined;
+  const base = { path: r.path, content: r.content, createOnly: r.createOnly, bytes: r.bytes };
+  const existingBytes = st && r.bytes ? await readFile(full) : undefined;
+  const existing = existingBytes ? describeBytes(existingBytes) : st ? await readIfExists(full) : undefined;
   const recorded = manifest?.files[r.path];
   if (existing === undefined) return { file: { ...base, status: 'create' } };
+  if (existingBytes) Object.assign(base, { existingBytes });
   // The ServiceStack mix's own compose file runs its own sidecar: replaced (--force keeps a copy), never merged.
   if (r.path === servicestackFile && existing !== r.content && !isOurs(recorded, existing)) {
     return {
@@ -212,7 +260,10 @@ async function compare(
   if (r.merge === 'compose' && !isOurs(recorded, existing))
     return mergeInto(base, existing, recorded, composeFit);
   if (existing === r.content) {
-    const mine = recorded !== undefined && recorded.sha256 === sha256(existing) && !recorded.preexisting;
+    const mine =
+      recorded !== undefined &&
+      recorded.sha256 === sha256(existingBytes ?? existing) &&
+      !recorded.preexisting;
     return {
       file: mine
         ? { ...base, existing, status: 'identical' }
@@ -225,7 +276,7 @@ async function compare(
           },
     };
   }
-  if (isOurs(recorded, existing)) {
+  if (isOurs(recorded, existingBytes ?? existing)) {
     return {
       file: { ...base, existing, status: 'update', reason: 'written by ls-mix and not changed since' },
     };
@@ -244,6 +295,11 @@ async function compare(
     ? 'changed by you since ls-mix wrote it'
     : 'exists and differs: not written by ls-mix';
   return { file: { ...base, existing, status: 'conflict', reason } };
+}
+
+/** The text that stands for a binary file in the plan (equal texts: equal bytes). */
+export function describeBytes(bytes: Buffer): string {
+  return `(binary, ${bytes.length} bytes, sha512 ${createHash('sha512').update(bytes).digest('hex')})\n`;
 }
 
 /** A compose file of the user's: ours is merged in (add only), never a conflict. */

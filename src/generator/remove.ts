@@ -5,7 +5,7 @@
  * volume ls-mix added; a file that was already there is never deleted. Files changed since
  * are kept (and listed) unless --force.
  */
-import { readdir, rename, rmdir, unlink, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rename, rmdir, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../../runtime/errors.js';
 import { readIfExists } from './fs-util.js';
@@ -106,7 +106,8 @@ async function planFile(
 ): Promise<{ line: Line; do?: Action }> {
   const text = await readIfExists(full);
   const backup = backupFull ? await readIfExists(backupFull) : undefined;
-  const asWritten = text !== undefined && sha256(text) === rec.sha256;
+  // Hashed as bytes: the vendored tarball is not text (for a text file both hashes agree).
+  const asWritten = text !== undefined && sha256(await readFile(full)) === rec.sha256;
   if (text === undefined) {
     if (backup !== undefined)
       return {

@@ -19,7 +19,10 @@ import { mountProblem } from './validate-facts.js';
 
 export interface RenderedFile {
   path: string;
+  /** Text rendered from a template; for a binary file, a line describing `bytes`. */
   content: string;
+  /** A binary file (the vendored ls-mix tarball): what is written. */
+  bytes?: Buffer;
   /** Written only when missing: an existing one is the user's (--force replaces it). */
   createOnly?: boolean;
   /** An existing file is merged with this one instead of conflicting. */
@@ -127,6 +130,8 @@ export interface WorkflowInfo {
   appDir: string;
   /** The workflow was given another name because the user has a release.yml of their own. */
   renamed: boolean;
+  /** The repo's build / test workflow: the release runs after it passed (`workflow_run`), not on push. */
+  after?: { name: string; file: string };
 }
 
 /**
@@ -150,6 +155,8 @@ export interface DeployFit {
   volume?: string;
   /** Our storage env var name -> the name the user's secrets have (a ServiceStack mix's). */
   storageEnv?: Record<string, string>;
+  /** The ls-mix tarball vendored into .deploy/ that the sidecar Dockerfile installs (file name, hex sha512). */
+  vendored?: { fileName: string; sha512: string };
 }
 
 /** The Go Litestream image `--sidecar litestream` runs (pinned: its replica format is v0.3's). */
@@ -222,6 +229,9 @@ export function renderContext(
           : fit.sidecar.image && yamlQuote(fit.sidecar.image),
       build: fit.sidecar?.build ?? false,
       mount: fit.sidecar?.mount ?? composeQuote(`${volume}:${db.containerDir}`),
+      // The vendored tarball (.deploy/<fileName>) and its sha512; a placeholder only when
+      // rendered without a plan (the plan always vendors it).
+      package: fit.vendored ?? { fileName: `ls-mix-${version}.tgz`, sha512: '0'.repeat(128) },
     },
     // Quoting for values from the repo: a shell word, a YAML string, a compose string.
     sh: shQuote,

@@ -93,6 +93,8 @@ export function formatFiles(files: { path: string; status: string; reason?: stri
 }
 
 export function fileDiff(f: PlannedFile): string {
+  if (f.bytes)
+    return `Binary file b/${f.path} ${f.existing === undefined ? 'is new' : 'differs'}: ${f.content}`;
   return cleanDiff(
     createTwoFilesPatch(
       f.existing === undefined ? '/dev/null' : `a/${f.path}`,
@@ -155,6 +157,7 @@ export function planJson(plan: Plan, result: ApplyResult, error?: { message: str
     branch: { value: plan.branch.value, source: plan.branch.source, from: plan.branch.from },
     files: result.files,
     written: result.written,
+    deleted: result.deleted,
     backups: result.backups,
     secrets: secrets.map((s) => s.name),
     ghSecretSet: ghSecretLines(secrets),

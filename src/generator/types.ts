@@ -156,10 +156,14 @@ export interface PlannedFile {
   /** Relative to the project dir, posix separators. */
   path: string;
   status: FileStatus;
-  /** What will be on disk after apply (for merged files: the merge result). */
+  /** What will be on disk after apply (for merged files: the merge result; for a binary file, a line describing it). */
   content: string;
-  /** What is on disk now, when the file exists. */
+  /** What is on disk now, when the file exists (for a binary file, a line describing it). */
   existing?: string;
+  /** A binary file (the vendored ls-mix tarball): the bytes written, instead of content. */
+  bytes?: Buffer;
+  /** A binary file: the bytes on disk now. */
+  existingBytes?: Buffer;
   /** Why this status (shown in dry-run). */
   reason?: string;
   /** The existing file was merged with ours (never deleted by `remove`). */
@@ -198,6 +202,8 @@ export interface Plan {
   /** The db as the containers see it (and the env var that tells the app, when ls-mix sets one). */
   containerDb: { path: string; envVar?: string; envValue?: string };
   files: PlannedFile[];
+  /** Files an earlier run wrote that this plan makes obsolete (an older vendored tarball): apply deletes them. */
+  obsolete: { path: string; reason: string }[];
   secrets: SecretInfo[];
   notes: string[];
   generatorVersion: string;
@@ -222,6 +228,8 @@ export interface ApplyResult {
   dryRun: boolean;
   files: { path: string; status: FileStatus; reason?: string }[];
   written: string[];
+  /** Obsolete files of an earlier run that were deleted (or, on a dry run, would be). */
+  deleted: string[];
   /** Copies of replaced files of the user's (project-relative). */
   backups: string[];
   manifest: string;

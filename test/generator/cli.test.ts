@@ -136,7 +136,7 @@ describe('ls-mix CLI', { timeout: 180_000 }, () => {
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toMatch(/kept\s+Dockerfile\s+\(changed since it was written/);
     expect(r.stdout).toMatch(/delete\s+litestream\.yml/);
-    expect(r.stdout).toContain('Removed litestream-azure: deleted 8 file(s), kept 1.');
+    expect(r.stdout).toContain('Removed litestream-azure: deleted 9 file(s), kept 1.');
   });
 
   it('a conflict with --json still prints a JSON result (ok: false, every status) and exits 1; --dry-run --diff shows the diff without --force', async () => {
@@ -193,7 +193,7 @@ describe('ls-mix CLI', { timeout: 180_000 }, () => {
     expect(removed.stdout).toMatch(
       /^\s+restore\s+Dockerfile\s+\(was yours: put back from \.ls-mix\/backup\/Dockerfile\)$/m,
     );
-    expect(removed.stdout).toContain('Removed litestream-aws: deleted 8 file(s), restored 1 of yours.');
+    expect(removed.stdout).toContain('Removed litestream-aws: deleted 9 file(s), restored 1 of yours.');
     expect(await readFile(path.join(dir, 'Dockerfile'), 'utf8')).toBe(mine);
   });
 

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { applyPlan, detectProject, planMixes } from '../../src/generator/index.js';
 import type { ProjectFacts } from '../../src/generator/types.js';
-import { cleanupTemps, copyFixture, FIXTURES_DIR, GOLDEN_DIR, readTree } from './helpers.js';
+import { cleanupTemps, copyFixture, FIXTURES_DIR, GOLDEN_DIR, GOLDEN_TARBALL, readTree } from './helpers.js';
 
 afterAll(cleanupTemps);
 
@@ -211,7 +211,9 @@ describe('the Node corpus: detected facts and golden output', () => {
 
     const dir = await copyFixture(fixture);
     const before = await readTree(dir);
-    await applyPlan(await planMixes({ dir: path.join(dir, sub ?? ''), mixes: [mix] }));
+    await applyPlan(
+      await planMixes({ dir: path.join(dir, sub ?? ''), mixes: [mix], sidecarTarball: GOLDEN_TARBALL }),
+    );
     const after = await readTree(dir);
     const generated = new Map([...after].filter(([p, text]) => before.get(p) !== text));
     for (const [p, text] of before) expect(after.get(p)).toBe(text);

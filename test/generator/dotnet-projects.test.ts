@@ -18,7 +18,15 @@ import {
 import { applyPlan, planMixes } from '../../src/generator/index.js';
 import { dockerfileProblems } from '../validators/dockerfile.js';
 import { loadWithRuntime } from '../validators/litestream-config.js';
-import { cleanupTemps, copyFixture, FIXTURES_DIR, GOLDEN_DIR, readTree, tempDir } from './helpers.js';
+import {
+  cleanupTemps,
+  copyFixture,
+  FIXTURES_DIR,
+  GOLDEN_DIR,
+  GOLDEN_TARBALL,
+  readTree,
+  tempDir,
+} from './helpers.js';
 
 afterAll(cleanupTemps);
 
@@ -27,7 +35,7 @@ const GOLDEN_FILES = ['Dockerfile', '.deploy/docker-compose.yml', 'litestream.ym
 
 async function generate(fixture: string, overrides = {}) {
   const dir = await copyFixture(fixture);
-  const plan = await planMixes({ dir, mixes: ['litestream-aws'], overrides });
+  const plan = await planMixes({ dir, mixes: ['litestream-aws'], overrides, sidecarTarball: GOLDEN_TARBALL });
   await applyPlan(plan);
   const tree = await readTree(dir);
   const files = Object.fromEntries(GOLDEN_FILES.map((f) => [f, tree.get(f) ?? '']));

@@ -8,6 +8,8 @@ import { loadCatalog } from '../../src/generator/index.js';
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const FIXTURES_DIR = path.join(REPO, 'test/fixtures/projects');
 export const GOLDEN_DIR = path.join(REPO, 'test/golden');
+/** A small fixed tarball standing in for the vendored `npm pack` of ls-mix (goldens stay stable). */
+export const GOLDEN_TARBALL = path.join(REPO, 'test/fixtures/vendor/ls-mix-golden.tgz');
 
 /** Variant -> fixture folder: one realistic app per variant. */
 export const FIXTURES: Record<string, string> = {
@@ -49,13 +51,16 @@ export async function cleanupTemps(): Promise<void> {
   await Promise.all(temps.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 }
 
-/** Every file under dir (posix relative path -> content). */
+/**
+ * Every text file under dir (posix relative path -> content). Tarballs (the vendored ls-mix
+ * .tgz: bytes, checked by the tests that care) are left out.
+ */
 export async function readTree(dir: string, rel = ''): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for (const e of await readdir(path.join(dir, rel), { withFileTypes: true })) {
     const p = rel ? `${rel}/${e.name}` : e.name;
     if (e.isDirectory()) for (const [k, v] of await readTree(dir, p)) out.set(k, v);
-    else if (e.isFile()) out.set(p, await readFile(path.join(dir, p), 'utf8'));
+    else if (e.isFile() && !p.endsWith('.tgz')) out.set(p, await readFile(path.join(dir, p), 'utf8'));
   }
   return out;
 }

@@ -17,7 +17,15 @@ import { composeSchemaErrors, dockerComposeConfig } from '../validators/compose.
 import { dockerfileProblems } from '../validators/dockerfile.js';
 import { loadWithRuntime } from '../validators/litestream-config.js';
 import { actionlintErrors, actionValidatorErrors } from '../validators/workflow.js';
-import { cleanupTemps, copyFixture, FIXTURES_DIR, GOLDEN_DIR, inOrder, readTree } from './helpers.js';
+import {
+  cleanupTemps,
+  copyFixture,
+  FIXTURES_DIR,
+  GOLDEN_DIR,
+  GOLDEN_TARBALL,
+  inOrder,
+  readTree,
+} from './helpers.js';
 
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
 const git = (cwd: string, args: string[]) => promisify(execFile)('git', args, { cwd });
@@ -46,7 +54,11 @@ async function run(c: Case) {
     await git(root, ['init', '--quiet', `--initial-branch=${c.gitBranch}`]);
   }
   const before = await readTree(root);
-  const plan = await planMixes({ dir: path.join(root, c.app), mixes: [c.mix] });
+  const plan = await planMixes({
+    dir: path.join(root, c.app),
+    mixes: [c.mix],
+    sidecarTarball: GOLDEN_TARBALL,
+  });
   const result = await applyPlan(plan);
   const after = await readTree(root);
   const changed = new Map([...after].filter(([p, text]) => !p.startsWith('.git/') && before.get(p) !== text));
@@ -156,12 +168,19 @@ describe('the fact each real shape is here for', { timeout: 120_000 }, () => {
     const ours = after.get('.github/workflows/ls-mix-release.yml')!;
     expect(ours).toMatch(/^name: Release with Litestream$/m);
     expect(ours).toMatch(/^ {2}group: ls-mix-release$/m);
+    // Its only other workflow is a (tag) release: nothing to wait for, so on push as before.
+    expect(parse(ours).on.push.branches).toBeDefined();
+    expect(parse(ours).on.workflow_run).toBeUndefined();
     expect(result.files.map((f) => f.path)).toContain('.github/workflows/ls-mix-release.yml');
     expect(plan.notes.join('\n')).toContain(
       '.github/workflows/release.yml is a workflow of yours: kept, and ls-mix\'s release workflow is .github/workflows/ls-mix-release.yml ("Release with Litestream").',
     );
     // Re-running keeps the name and changes nothing; remove takes only ours.
-    const again = await planMixes({ dir: plan.dir, mixes: ['litestream-azure'] });
+    const again = await planMixes({
+      dir: plan.dir,
+      mixes: ['litestream-azure'],
+      sidecarTarball: GOLDEN_TARBALL,
+    });
     expect(again.files.every((f) => f.status === 'identical')).toBe(true);
     await removeMix(plan.dir, 'litestream-azure');
     expect(await readTree(plan.dir)).toEqual(before);
@@ -177,8 +196,36 @@ describe('the fact each real shape is here for', { timeout: 120_000 }, () => {
     expect(plan.files.map((f) => f.path)).toContain('../../.github/workflows/release.yml');
     expect(after.has('services/api/.github/workflows/release.yml')).toBe(false);
     const wf = parse(after.get('.github/workflows/release.yml')!);
-    expect(wf.on.push.branches).toEqual(['trunk']);
+    // The repo's CI runs on push to trunk: the release waits for it to pass, on that commit.
+    expect(wf.on.push).toBeUndefined();
+    expect(wf.on.workflow_run).toEqual({ workflows: ['CI'], types: ['completed'], branches: ['trunk'] });
+    expect(wf.on.workflow_dispatch.inputs.version).toBeDefined();
+    expect(wf.jobs.build.if).toContain("github.event.workflow_run.conclusion == 'success'");
+    expect(wf.jobs.build.if).toContain("github.event_name == 'workflow_dispatch' && inputs.version == ''");
+    expect(wf.jobs.deploy.if).toContain(
+      "needs.build.result == 'skipped' && github.event_name == 'workflow_dispatch'",
+    );
+    for (const j of ['build', 'deploy']) {
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub expression, not a JS template
+      expect(wf.jobs[j].steps[0].with.ref).toBe('${{ github.event.workflow_run.head_sha || github.sha }}');
+    }
+    expect(plan.notes.join('\n')).toContain(
+      'The release runs after your workflow "CI" (.github/workflows/ci.yml) passes on trunk',
+    );
     expect(wf.jobs.build.defaults.run['working-directory']).toBe('services/api');
+    const builds = wf.jobs.build.steps.filter((s: { uses?: string }) =>
+      s.uses?.startsWith('docker/build-push-action@'),
+    );
+    expect(
+      builds.map((s: { with: { context: string; file?: string } }) => [s.with.context, s.with.file]),
+    ).toEqual([
+      ['services/api', undefined],
+      ['services/api', 'services/api/.deploy/litestream.Dockerfile'],
+    ]);
+    expect(builds.map((s: { with: { 'cache-from': string } }) => s.with['cache-from'])).toEqual([
+      'type=gha,scope=field-notes-api-app',
+      'type=gha,scope=field-notes-api-litestream',
+    ]);
     const scp = wf.jobs.deploy.steps.find((s: { uses?: string }) =>
       s.uses?.startsWith('appleboy/scp-action'),
     );
@@ -190,7 +237,11 @@ describe('the fact each real shape is here for', { timeout: 120_000 }, () => {
     // The remote's HEAD wins over the branch checked out.
     await git(root, ['remote', 'add', 'origin', 'https://example.invalid/field-notes.git']);
     await git(root, ['symbolic-ref', 'refs/remotes/origin/HEAD', 'refs/remotes/origin/develop']);
-    const again = await planMixes({ dir: plan.dir, mixes: ['litestream-aws'] });
+    const again = await planMixes({
+      dir: plan.dir,
+      mixes: ['litestream-aws'],
+      sidecarTarball: GOLDEN_TARBALL,
+    });
     expect(again.branch).toEqual({ value: 'develop', source: 'detected', from: 'git origin/HEAD' });
     expect(again.files.find((f) => f.path.endsWith('release.yml'))).toMatchObject({ status: 'update' });
     // remove takes the workflow out of the git root too, and the folders it emptied.

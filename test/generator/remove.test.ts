@@ -1,7 +1,13 @@
 import { access, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { applyPlan, MANIFEST_FILE, planMixes, removeMix } from '../../src/generator/index.js';
+import {
+  applyPlan,
+  GENERATOR_VERSION,
+  MANIFEST_FILE,
+  planMixes,
+  removeMix,
+} from '../../src/generator/index.js';
 import { cleanupTemps, copyFixture, readTree, tempDir } from './helpers.js';
 
 afterAll(cleanupTemps);
@@ -30,6 +36,7 @@ describe('remove', () => {
         '.deploy/.env.example',
         '.deploy/docker-compose.yml',
         '.deploy/litestream.Dockerfile',
+        `.deploy/ls-mix-${GENERATOR_VERSION}.tgz`,
         '.deploy/nginx-proxy-compose.yml',
         '.deploy/nginx-proxy-up.sh',
         '.dockerignore',

@@ -200,13 +200,15 @@ describe('what is kept from a ServiceStack mix', { timeout: 120_000 }, () => {
 
     // The release workflow builds the app image only, and ships litestream.yml with the compose file.
     const wf = parse(after.get('.github/workflows/release.yml')!);
-    const build = wf.jobs.build.steps.map((s: { run?: string }) => s.run ?? '').join('\n');
+    const build = JSON.stringify(wf.jobs.build.steps);
     expect(build).not.toContain('litestream.Dockerfile');
     expect(build).not.toContain('-litestream');
     const scp = wf.jobs.deploy.steps.find((s: { uses?: string }) =>
       s.uses?.startsWith('appleboy/scp-action'),
     );
-    expect(scp.with.source).toBe('.deploy/docker-compose.yml,.deploy/litestream.yml');
+    expect(scp.with.source).toBe(
+      '.deploy/docker-compose.yml,.deploy/litestream.yml,.deploy/nginx-proxy-compose.yml,.deploy/nginx-proxy-up.sh',
+    );
     const ssh = wf.jobs.deploy.steps.find((s: { uses?: string }) =>
       s.uses?.startsWith('appleboy/ssh-action'),
     );

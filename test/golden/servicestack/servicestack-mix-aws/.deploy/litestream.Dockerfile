@@ -1,9 +1,9 @@
 # Replication sidecar for Acme (written by ls-mix 0.1.0): restores the
 # SQLite db from the replica when it is missing, then replicates it (see docker-compose.yml).
 # Build from the repo root:  docker build -f .deploy/litestream.Dockerfile .
-# LS_MIX_PACKAGE picks what npm installs: by default the ls-mix version that wrote this file;
-# a tarball from `npm pack` copied into .deploy/ works too:
-#   docker build -f .deploy/litestream.Dockerfile --build-arg LS_MIX_PACKAGE=./ls-mix-0.1.0.tgz .
+# It installs .deploy/ls-mix-0.1.0.tgz: the `npm pack` tarball of the ls-mix that wrote
+# this file, checked against its sha512 below, so the build never asks the npm registry for
+# ls-mix itself (its dependencies come from the registry). `ls-mix add` rewrites both.
 # NODE_VERSION: the newest Node line ls-mix supports (20, 22, 24); --build-arg picks another.
 ARG NODE_VERSION=24
 FROM node:${NODE_VERSION}-slim AS build
@@ -11,11 +11,11 @@ FROM node:${NODE_VERSION}-slim AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ ca-certificates \
  && rm -rf /var/lib/apt/lists/*
-ARG LS_MIX_PACKAGE=ls-mix@0.1.0
 WORKDIR /tmp/ls-mix
-# This Dockerfile is listed so the copy is never empty when there is no tarball.
-COPY .deploy/litestream.Dockerfile .deploy/*.tgz ./
-RUN npm install -g --omit=dev "${LS_MIX_PACKAGE}"
+COPY .deploy/ls-mix-0.1.0.tgz ./
+RUN echo "9cf545aec0011bfc75fed1798f184d035aa08373898fa2353166e1891e123724fbb605e1f2ab026cdd32417c36f9e252d0b8e19912fd88038b3bff3faa238bce  ls-mix-0.1.0.tgz" | sha512sum -c --strict - \
+ || { echo ".deploy/ls-mix-0.1.0.tgz is not the file ls-mix wrote: run ls-mix add again" >&2; exit 1; }
+RUN npm install -g --omit=dev ./ls-mix-0.1.0.tgz
 
 FROM node:${NODE_VERSION}-slim
 COPY --from=build /usr/local/lib/node_modules/ls-mix /usr/local/lib/node_modules/ls-mix

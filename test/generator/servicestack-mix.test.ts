@@ -20,7 +20,7 @@ import { applyPlan, planMixes } from '../../src/generator/index.js';
 import { composeSchemaErrors, dockerComposeConfig } from '../validators/compose.js';
 import { envRefs, literalSecrets, loadWithRuntime } from '../validators/litestream-config.js';
 import { actionlintErrors, actionValidatorErrors } from '../validators/workflow.js';
-import { cleanupTemps, copyFixture, GOLDEN_DIR, REPO, readTree } from './helpers.js';
+import { cleanupTemps, copyFixture, GOLDEN_DIR, GOLDEN_TARBALL, REPO, readTree } from './helpers.js';
 
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
 const git = (cwd: string, args: string[]) => promisify(execFile)('git', args, { cwd });
@@ -63,6 +63,7 @@ async function run(c: Case) {
   await git(root, ['remote', 'add', 'origin', 'https://github.com/acme/acme-web.git']);
   const before = await readTree(root);
   const plan = await planMixes({
+    sidecarTarball: GOLDEN_TARBALL,
     dir: root,
     mixes: [c.mix],
     force: c.force,
@@ -141,14 +142,23 @@ describe('what is kept from a ServiceStack mix', { timeout: 120_000 }, () => {
       replicaPath: 'Acme.sqlite',
       volume: 'acme-web-mydb',
     });
-    const again = await planMixes({ dir: plan.dir, mixes: ['litestream-aws'] });
+    const again = await planMixes({
+      sidecarTarball: GOLDEN_TARBALL,
+      dir: plan.dir,
+      mixes: ['litestream-aws'],
+    });
     expect(again.files.every((f) => f.status === 'identical')).toBe(true);
   });
 
   it('blazor layout (Azure) with --sidecar litestream: their compose file is replaced only with --force, secret names kept everywhere', async () => {
     const root = await copyFixture(AZURE.fixture);
     const theirs = await readFile(path.join(root, '.deploy/docker-compose.yml'), 'utf8');
-    const dry = await planMixes({ dir: root, mixes: [AZURE.mix], overrides: { sidecar: 'litestream' } });
+    const dry = await planMixes({
+      sidecarTarball: GOLDEN_TARBALL,
+      dir: root,
+      mixes: [AZURE.mix],
+      overrides: { sidecar: 'litestream' },
+    });
     expect(dry.files.find((f) => f.path === '.deploy/docker-compose.yml')).toMatchObject({
       status: 'conflict',
     });
@@ -223,7 +233,7 @@ describe('what is kept from a ServiceStack mix', { timeout: 120_000 }, () => {
       storageEnv: 'AZURE_CONTAINER=BACKUP_CONTAINER,AZURE_ACCOUNT_KEY=BACKUP_ACCOUNT_KEY',
       volume: 'app-mydb',
     });
-    const again = await planMixes({ dir: plan.dir, mixes: [AZURE.mix] });
+    const again = await planMixes({ sidecarTarball: GOLDEN_TARBALL, dir: plan.dir, mixes: [AZURE.mix] });
     expect(again.servicestack).toBeUndefined();
     expect(again.files.every((f) => f.status === 'identical')).toBe(true);
   });
@@ -257,6 +267,7 @@ describe('--sidecar litestream on a project with no ServiceStack mix', { timeout
   it('SFTP: no host-key key or secret (Litestream 0.3 has none), validators pass, default stays ls-mix', async () => {
     const root = await copyFixture('express');
     const plan = await planMixes({
+      sidecarTarball: GOLDEN_TARBALL,
       dir: root,
       mixes: ['litestream-sftp'],
       overrides: { sidecar: 'litestream' },
@@ -284,10 +295,20 @@ describe('--sidecar litestream on a project with no ServiceStack mix', { timeout
     expect(await actionlintErrors(wf)).toEqual([]);
     expect(files.has('.deploy/litestream.Dockerfile')).toBe(false);
     await expect(
-      planMixes({ dir: root, mixes: ['litestream-sftp'], overrides: { sidecar: 'go' } }),
+      planMixes({
+        sidecarTarball: GOLDEN_TARBALL,
+        dir: root,
+        mixes: ['litestream-sftp'],
+        overrides: { sidecar: 'go' },
+      }),
     ).rejects.toThrow(/--sidecar 'go' is not a sidecar ls-mix can write/);
     // Back to the default with --sidecar ls-mix: ours again, remembered.
-    const back = await planMixes({ dir: root, mixes: ['litestream-sftp'], overrides: { sidecar: 'ls-mix' } });
+    const back = await planMixes({
+      sidecarTarball: GOLDEN_TARBALL,
+      dir: root,
+      mixes: ['litestream-sftp'],
+      overrides: { sidecar: 'ls-mix' },
+    });
     expect(back.files.find((f) => f.path === '.deploy/litestream.Dockerfile')?.status).toBe('create');
     expect(back.files.find((f) => f.path === 'litestream.yml')?.content).toContain('host-key');
   });
@@ -311,7 +332,7 @@ describe('what cannot be read unambiguously stops the run, naming the file and t
         '-o /data/Acme.sqlite s3://${AWS_S3_BUCKET}/old/Acme.sqlite',
       ),
     );
-    const p = planMixes({ dir: root, mixes: ['litestream-aws'] });
+    const p = planMixes({ sidecarTarball: GOLDEN_TARBALL, dir: root, mixes: ['litestream-aws'] });
     await expect(p).rejects.toThrow(
       /docker-compose-template\.yml: '\$\{APP_NAME\}-litestream' restores from .*old\/Acme\.sqlite but replicates to Acme\.sqlite/,
     );
@@ -325,10 +346,11 @@ describe('what cannot be read unambiguously stops the run, naming the file and t
         '/Acme.sqlite s3://${AWS_S3_BUCKET}/${APP_NAME}.sqlite',
       ),
     );
-    const p = planMixes({ dir: root, mixes: ['litestream-aws'] });
+    const p = planMixes({ sidecarTarball: GOLDEN_TARBALL, dir: root, mixes: ['litestream-aws'] });
     await expect(p).rejects.toThrow(/replica path '\$\{APP_NAME\}\.sqlite' is set from a variable/);
     await expect(p).rejects.toMatchObject({ hint: expect.stringContaining('--replica-path') });
     const plan = await planMixes({
+      sidecarTarball: GOLDEN_TARBALL,
       dir: root,
       mixes: ['litestream-aws'],
       overrides: { replicaPath: 'acme-web.sqlite' },
@@ -338,17 +360,18 @@ describe('what cannot be read unambiguously stops the run, naming the file and t
 
   it('another storage than the mix asked for', async () => {
     const root = await copyFixture(AWS.fixture);
-    await expect(planMixes({ dir: root, mixes: ['litestream-azure'] })).rejects.toThrow(
-      /backs up to aws, not azure: this mix would start a new, empty backup/,
-    );
+    await expect(
+      planMixes({ sidecarTarball: GOLDEN_TARBALL, dir: root, mixes: ['litestream-azure'] }),
+    ).rejects.toThrow(/backs up to aws, not azure: this mix would start a new, empty backup/);
   });
 
   it('the app opens another db than the one backed up; --db-path settles it', async () => {
     const root = await withTemplate((t) => t.replaceAll('/data/Acme.sqlite', '/data/other.sqlite'));
-    const p = planMixes({ dir: root, mixes: ['litestream-aws'] });
+    const p = planMixes({ sidecarTarball: GOLDEN_TARBALL, dir: root, mixes: ['litestream-aws'] });
     await expect(p).rejects.toThrow(/backs up other\.sqlite, but the app opens App_Data\/Acme\.sqlite/);
     await expect(p).rejects.toMatchObject({ hint: expect.stringContaining('--db-path') });
     const plan = await planMixes({
+      sidecarTarball: GOLDEN_TARBALL,
       dir: root,
       mixes: ['litestream-aws'],
       overrides: { dbPath: 'App_Data/Acme.sqlite' },
@@ -363,17 +386,17 @@ describe('what cannot be read unambiguously stops the run, naming the file and t
         '  spare:\n    image: litestream/litestream:0.3.13\n  ${APP_NAME}-migration:',
       ),
     );
-    await expect(planMixes({ dir: two, mixes: ['litestream-aws'] })).rejects.toThrow(
-      /2 litestream\/litestream services/,
-    );
+    await expect(
+      planMixes({ sidecarTarball: GOLDEN_TARBALL, dir: two, mixes: ['litestream-aws'] }),
+    ).rejects.toThrow(/2 litestream\/litestream services/);
     const urls = await withTemplate((t) =>
       t.replace(
         'replicate /data/Acme.sqlite s3://${AWS_S3_BUCKET}/Acme.sqlite',
         'replicate /data/Acme.sqlite s3://${AWS_S3_BUCKET}/Acme.sqlite s3://x/y',
       ),
     );
-    await expect(planMixes({ dir: urls, mixes: ['litestream-aws'] })).rejects.toThrow(
-      /replicates to 2 replica URLs/,
-    );
+    await expect(
+      planMixes({ sidecarTarball: GOLDEN_TARBALL, dir: urls, mixes: ['litestream-aws'] }),
+    ).rejects.toThrow(/replicates to 2 replica URLs/);
   });
 });

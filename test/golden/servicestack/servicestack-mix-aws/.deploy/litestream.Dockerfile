@@ -13,7 +13,7 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /tmp/ls-mix
 COPY .deploy/ls-mix-0.1.0.tgz ./
-RUN echo "9cf545aec0011bfc75fed1798f184d035aa08373898fa2353166e1891e123724fbb605e1f2ab026cdd32417c36f9e252d0b8e19912fd88038b3bff3faa238bce  ls-mix-0.1.0.tgz" | sha512sum -c --strict - \
+RUN echo "9e73e8f10497d086270c97011830d40bfacde6bcb938f9e80205bad1dd4d159b5b94df48c8e7b94dc44e893320e4c70c1add112f7c1204b358ea506eac6258ee  ls-mix-0.1.0.tgz" | sha512sum -c --strict - \
  || { echo ".deploy/ls-mix-0.1.0.tgz is not the file ls-mix wrote: run ls-mix add again" >&2; exit 1; }
 RUN npm install -g --omit=dev ./ls-mix-0.1.0.tgz
 

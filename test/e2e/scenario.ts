@@ -10,10 +10,10 @@ import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { type Deployment, deploy } from './deployment.js';
-import { build, docker, inspectContainer, LOCAL_NODE_BUILD_ARGS } from './docker.js';
+import { build, buildSidecar, docker, inspectContainer, LOCAL_NODE_BUILD_ARGS } from './docker.js';
 import { projectWithMix } from './project.js';
 import { timed, until } from './timing.js';
 
@@ -137,21 +137,17 @@ console.log(JSON.stringify({ statuses, notes: r.ok ? (await r.json()).map((n) =>
     beforeAll(async () => {
       work = await mkdtemp(join(tmpdir(), 'ls-mix-e2e-work-'));
       await timed(`${backend.mix}: start the storage server`, () => backend.start());
-      const tarball = inject('lsMixTarball');
-      projectDir = (await timed(`ls-mix add ${backend.mix}`, () => projectWithMix(backend.mix, tarball))).dir;
+      projectDir = (await timed(`ls-mix add ${backend.mix}`, () => projectWithMix(backend.mix))).dir;
       const config = parse(await readFile(join(projectDir, 'litestream.yml'), 'utf8'));
       replicaPath = String(config.dbs[0].replicas[0].path);
       // The generated Dockerfile's base is node:${NODE_VERSION}-slim: here the local image of this node.
       await timed('build the app image (Dockerfile)', () => build(projectDir, app, LOCAL_NODE_BUILD_ARGS));
-      await timed('build the sidecar image (.deploy/litestream.Dockerfile)', () =>
-        build(projectDir, sidecar, [
-          '-f',
-          join(projectDir, '.deploy/litestream.Dockerfile'),
-          '--build-arg',
-          `LS_MIX_PACKAGE=./${tarball.split('/').pop()}`,
-          ...LOCAL_NODE_BUILD_ARGS,
-        ]),
+      // As generated: it installs the vendored .deploy/ls-mix-<version>.tgz, never `ls-mix` from the registry.
+      const npm = await timed('build the sidecar image (.deploy/litestream.Dockerfile)', () =>
+        buildSidecar(projectDir, sidecar),
       );
+      expect(npm.fetched.length, 'npm logged its registry fetches').toBeGreaterThan(0);
+      expect(npm.ownName, 'registry lookups of ls-mix').toEqual([]);
       dep = await deploy({
         projectDir,
         workflowEnv: {

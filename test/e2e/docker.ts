@@ -48,6 +48,40 @@ export async function build(contextDir: string, tag: string, extra: string[] = [
   }
 }
 
+/**
+ * The generated sidecar Dockerfile, built as generated (no build-arg but the local Node line).
+ * Then its `build` stage (from the layer cache) is run to read npm's debug logs of the
+ * `npm install -g`: the URLs it fetched from the registry. No fetch of our own name may be
+ * among them (the Dockerfile installs the vendored tarball); the fetches of its dependencies
+ * are returned too, so a log that records no fetches at all cannot pass for a clean one.
+ */
+export async function buildSidecar(
+  contextDir: string,
+  tag: string,
+): Promise<{ fetched: string[]; ownName: string[] }> {
+  const dockerfile = ['-f', `${contextDir}/.deploy/litestream.Dockerfile`, ...LOCAL_NODE_BUILD_ARGS];
+  await build(contextDir, tag, dockerfile);
+  const stage = `${tag}-npm-build-stage`;
+  await build(contextDir, stage, [...dockerfile, '--target', 'build']);
+  try {
+    const logs = await docker([
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '--entrypoint',
+      'sh',
+      stage,
+      '-c',
+      'cat /root/.npm/_logs/*-debug-0.log',
+    ]);
+    const fetched = [...logs.matchAll(/\bhttp fetch GET \d+ (\S+)/g)].map((m) => m[1]);
+    return { fetched, ownName: fetched.filter((u) => /\/ls-mix(?:[/?#]|$)/.test(decodeURIComponent(u))) };
+  } finally {
+    await docker(['rmi', stage]).catch(() => undefined);
+  }
+}
+
 export interface ContainerState {
   id: string;
   name: string;

@@ -12,16 +12,16 @@
  * base images trust the host's CA bundle).
  */
 import { execFileSync } from 'node:child_process';
-import { chmod, cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { type SshdServer, startSshd } from '../services/sshd.js';
 import { type Deployment, deploy } from './deployment.js';
-import { build, docker, inspectContainer, LOCAL_NODE_BUILD_ARGS } from './docker.js';
+import { build, buildSidecar, docker, inspectContainer, LOCAL_NODE_BUILD_ARGS } from './docker.js';
 import { ROOT } from './project.js';
 import { timed, until } from './timing.js';
 
@@ -155,20 +155,12 @@ console.log(JSON.stringify({ health, statuses, notes: r?.ok ? (await r.json()).m
     dbInContainer = String(config.dbs[0].path);
     kebab = replicaPath.split('/')[0];
     await rm(join(home, kebab), { recursive: true, force: true });
-    const tarball = inject('lsMixTarball');
-    await cp(tarball, join(dir, '.deploy', tarball.split('/').pop() ?? 'ls-mix.tgz'));
     await timed(`${template}: build the app image (generated Dockerfile)`, () =>
       build(dir, app, LOCAL_NODE_BUILD_ARGS),
     );
-    await timed(`${template}: build the sidecar image`, () =>
-      build(dir, sidecar, [
-        '-f',
-        join(dir, '.deploy/litestream.Dockerfile'),
-        '--build-arg',
-        `LS_MIX_PACKAGE=./${tarball.split('/').pop()}`,
-        ...LOCAL_NODE_BUILD_ARGS,
-      ]),
-    );
+    // As generated: it installs the .deploy/ls-mix-<version>.tgz `new` vendored.
+    const npm = await timed(`${template}: build the sidecar image`, () => buildSidecar(dir, sidecar));
+    expect(npm.ownName, 'registry lookups of ls-mix').toEqual([]);
     dep = await deploy({
       projectDir: dir,
       workflowEnv: {

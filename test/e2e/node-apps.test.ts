@@ -15,9 +15,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { build, compose, docker, LOCAL_NODE_BUILD_ARGS } from './docker.js';
+import { build, buildSidecar, compose, docker } from './docker.js';
 import { ROOT } from './project.js';
 import { timed, until } from './timing.js';
 
@@ -37,7 +37,7 @@ const registry = (await execa('npm', ['config', 'get', 'registry'])).stdout.trim
 const SIDECAR = 'e2e-gen-detect/sidecar:latest';
 let sidecarBuilt: Promise<void> | undefined;
 
-/** A copy of the fixture with `ls-mix add litestream-aws` run on it, and this checkout packed in .deploy/. */
+/** A copy of the fixture with `ls-mix add litestream-aws` run on it (which vendors ls-mix into .deploy/). */
 async function addMix(fixture: string, dir: string): Promise<void> {
   await cp(join(ROOT, 'test/fixtures/projects', fixture), dir, { recursive: true });
   // --no-proxy: the app runs without a network here (proxy-host.test.ts has the proxy).
@@ -45,29 +45,19 @@ async function addMix(fixture: string, dir: string): Promise<void> {
     stdin: 'ignore',
     env: { CI: 'true' },
   });
-  const tarball = inject('lsMixTarball');
-  await cp(tarball, join(dir, '.deploy', tarball.split('/').pop() ?? 'ls-mix.tgz'));
 }
 
 /**
  * One sidecar image for the three apps, built from the express fixture's generated
- * .deploy/litestream.Dockerfile (always the same file, so the build cache holds): all three
- * keep their db in /data, and the test gives the sidecar its db path on the command line.
- * better-sqlite3 compiles once, not three times.
+ * .deploy/litestream.Dockerfile as generated (the same file and tarball each time, so the
+ * build cache holds): all three keep their db in /data, and the test gives the sidecar its
+ * db path in a config of its own. better-sqlite3 compiles once, not three times.
  */
-async function buildSidecar(): Promise<void> {
+async function buildSharedSidecar(): Promise<void> {
   const dir = join(await mkdtemp(join(tmpdir(), 'ls-mix-e2e-sidecar-')), 'notes-api');
   await addMix('express', dir);
-  const tarball = inject('lsMixTarball').split('/').pop();
-  await timed('docker build of the sidecar', () =>
-    build(dir, SIDECAR, [
-      '-f',
-      join(dir, '.deploy/litestream.Dockerfile'),
-      '--build-arg',
-      `LS_MIX_PACKAGE=./${tarball}`,
-      ...LOCAL_NODE_BUILD_ARGS,
-    ]),
-  );
+  const npm = await timed('docker build of the sidecar', () => buildSidecar(dir, SIDECAR));
+  expect(npm.ownName, 'registry lookups of ls-mix').toEqual([]);
   await rm(dirname(dir), { recursive: true, force: true });
 }
 
@@ -109,7 +99,7 @@ describe.each(CASES)(
           `COREPACK_NPM_REGISTRY=${registry.replace(/\/$/, '')}`,
         ]),
       );
-      sidecarBuilt ??= buildSidecar();
+      sidecarBuilt ??= buildSharedSidecar();
       await sidecarBuilt;
       replicaDir = join(work, 'replica');
       await mkdir(replicaDir);
@@ -135,9 +125,13 @@ describe.each(CASES)(
             image: SIDECAR,
             network_mode: 'none',
             volumes: [`${replicaDir}:/replica`],
-            command: ['sh', '-c', `exec ls-mix replicate ${dbPath} file:///replica`],
-            // No config, so no /healthz: ready at once (the replica is a local folder).
-            healthcheck: { test: ['CMD', 'true'] },
+            // A config of its own (the replica is a local folder) that keeps the generated
+            // `addr`, so the generated healthcheck (/healthz) is what gates the app.
+            command: [
+              'sh',
+              '-c',
+              `printf '%s\\n' 'addr: 127.0.0.1:9465' dbs: '  - path: ${dbPath}' '    replicas:' '      - url: file:///replica' > /tmp/e2e-litestream.yml && exec ls-mix replicate -config /tmp/e2e-litestream.yml`,
+            ],
           },
         },
       };

@@ -1,6 +1,6 @@
 /**
  * The app under test: a copy of the Express + better-sqlite3 fixture with a mix added by this
- * checkout's CLI, and this checkout packed with `npm pack` for the sidecar image.
+ * checkout's CLI (which vendors its own `npm pack` into .deploy/ for the sidecar image).
  */
 
 import { existsSync } from 'node:fs';
@@ -30,7 +30,7 @@ export interface Project {
 }
 
 /** Copy the fixture into a fresh folder named like the app, and run `ls-mix add MIX` on it. */
-export async function projectWithMix(mix: string, tarball: string): Promise<Project> {
+export async function projectWithMix(mix: string): Promise<Project> {
   const dir = join(await mkdtemp(join(tmpdir(), 'ls-mix-e2e-')), 'notes-api');
   await cp(FIXTURE, dir, { recursive: true });
   // --no-proxy: these scenarios run the app without a network (proxy-host.test.ts has the proxy).
@@ -38,8 +38,6 @@ export async function projectWithMix(mix: string, tarball: string): Promise<Proj
     stdin: 'ignore',
     env: { CI: 'true' },
   });
-  // The sidecar Dockerfile installs LS_MIX_PACKAGE from .deploy/ when given a tarball there.
-  await cp(tarball, join(dir, '.deploy', tarball.split('/').pop() ?? 'ls-mix.tgz'));
   return { dir, addOutput: stdout };
 }
 

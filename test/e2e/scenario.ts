@@ -10,10 +10,10 @@ import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { type Deployment, deploy } from './deployment.js';
-import { build, docker, inspectContainer, LOCAL_NODE_BUILD_ARGS } from './docker.js';
+import { build, buildSidecar, docker, inspectContainer, LOCAL_NODE_BUILD_ARGS } from './docker.js';
 import { projectWithMix } from './project.js';
 import { timed, until } from './timing.js';
 
@@ -29,6 +29,8 @@ export interface Backend {
   sidecarOverride?(): Record<string, unknown>;
   /** Object names below the replica path (`generations/...`). */
   listReplica(replicaPath: string): Promise<string[]>;
+  /** Takes the storage server down and brings it back (same address and keys): the outage case. */
+  outage?: { down(): Promise<void>; up(): Promise<void> };
 }
 
 const LAYOUT =
@@ -137,21 +139,17 @@ console.log(JSON.stringify({ statuses, notes: r.ok ? (await r.json()).map((n) =>
     beforeAll(async () => {
       work = await mkdtemp(join(tmpdir(), 'ls-mix-e2e-work-'));
       await timed(`${backend.mix}: start the storage server`, () => backend.start());
-      const tarball = inject('lsMixTarball');
-      projectDir = (await timed(`ls-mix add ${backend.mix}`, () => projectWithMix(backend.mix, tarball))).dir;
+      projectDir = (await timed(`ls-mix add ${backend.mix}`, () => projectWithMix(backend.mix))).dir;
       const config = parse(await readFile(join(projectDir, 'litestream.yml'), 'utf8'));
       replicaPath = String(config.dbs[0].replicas[0].path);
       // The generated Dockerfile's base is node:${NODE_VERSION}-slim: here the local image of this node.
       await timed('build the app image (Dockerfile)', () => build(projectDir, app, LOCAL_NODE_BUILD_ARGS));
-      await timed('build the sidecar image (.deploy/litestream.Dockerfile)', () =>
-        build(projectDir, sidecar, [
-          '-f',
-          join(projectDir, '.deploy/litestream.Dockerfile'),
-          '--build-arg',
-          `LS_MIX_PACKAGE=./${tarball.split('/').pop()}`,
-          ...LOCAL_NODE_BUILD_ARGS,
-        ]),
+      // As generated: it installs the vendored .deploy/ls-mix-<version>.tgz, never `ls-mix` from the registry.
+      const npm = await timed('build the sidecar image (.deploy/litestream.Dockerfile)', () =>
+        buildSidecar(projectDir, sidecar),
       );
+      expect(npm.fetched.length, 'npm logged its registry fetches').toBeGreaterThan(0);
+      expect(npm.ownName, 'registry lookups of ls-mix').toEqual([]);
       dep = await deploy({
         projectDir,
         workflowEnv: {
@@ -224,6 +222,47 @@ console.log(JSON.stringify({ statuses, notes: r.ok ? (await r.json()).map((n) =>
       await new Promise((r) => setTimeout(r, 1500));
     });
 
+    const during = backend.outage
+      ? Array.from({ length: 3 }, (_, i) => `written while the storage was down ${i + 1}`)
+      : [];
+    const sidecarHealth = async () => (await containers()).sidecar?.health;
+
+    it.runIf(backend.outage)(
+      'storage down: the sidecar turns unhealthy (the app keeps serving); back up: healthy again, and the rows written meanwhile reach the replica',
+      async () => {
+        const outage = backend.outage!;
+        expect(await sidecarHealth()).toBe('healthy');
+        await timed('storage server down', () => outage.down());
+        try {
+          await addNotes(during);
+          // /healthz fails once no sync succeeded for max(3 x sync-interval, 10 s), then compose
+          // needs `retries` failed checks `interval` apart.
+          await timed('sidecar unhealthy', () =>
+            until('the sidecar turns unhealthy', 90_000, async () =>
+              (await sidecarHealth()) === 'unhealthy' ? true : undefined,
+            ),
+          );
+          expect(await notes()).toEqual([...first, ...during]);
+        } finally {
+          await timed('storage server up', () => outage.up());
+        }
+        await timed('sidecar healthy again', () =>
+          until('the sidecar is healthy again', 90_000, async () =>
+            (await sidecarHealth()) === 'healthy' ? true : undefined,
+          ),
+        );
+        const restored = await until(
+          'the replica holds the rows written during the outage',
+          60_000,
+          async () => {
+            const rows = await restoreScratch();
+            return rows.length === first.length + during.length ? rows : undefined;
+          },
+        );
+        expect(restored).toEqual([...first, ...during]);
+      },
+    );
+
     const second = Array.from({ length: 5 }, (_, i) => `written just before docker stop ${i + 1}`);
 
     it('docker stop: the sidecar ships the last writes and exits 0 within the stop timeout; the app stops on SIGTERM', async () => {
@@ -234,7 +273,7 @@ console.log(JSON.stringify({ statuses, notes: r.ok ? (await r.json()).map((n) =>
       const sidecarState = await inspectContainer(before.sidecar?.id ?? '');
       expect(sidecarState.exitCode).toBe(0); // 137 would be SIGKILL after the 10 s stop timeout
       expect(await dep.compose(['logs', '--no-color', 'litestream'])).toContain('final sync done');
-      expect(await restoreScratch()).toEqual([...first, ...second]);
+      expect(await restoreScratch()).toEqual([...first, ...during, ...second]);
       await timed('compose stop app', () => dep.compose(['stop', 'app']));
       expect((await inspectContainer(before.app?.id ?? '')).exitCode).not.toBe(137);
     });
@@ -245,7 +284,7 @@ console.log(JSON.stringify({ statuses, notes: r.ok ? (await r.json()).map((n) =>
       await timed('deploy again onto the empty host', () => dep.up());
       await appAnswers();
       await expectStartOrder();
-      expect(await notes()).toEqual([...first, ...second]);
+      expect(await notes()).toEqual([...first, ...during, ...second]);
       const logs = await dep.compose(['logs', '--no-color', 'litestream']);
       expect(logs).toMatch(/restor/i);
     });

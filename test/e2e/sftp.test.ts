@@ -30,6 +30,11 @@ deploymentScenario({
     SFTP_HOST_KEY: sshd?.hostKey ?? '',
   }),
   sidecarEnv: () => ({}),
+  // sshd killed (sessions drop, connections refused), then started again on the same port.
+  outage: {
+    down: async () => sshd?.pause(),
+    up: async () => sshd?.resume(),
+  },
   async listReplica(prefix) {
     const dir = join(home, prefix);
     return (await readdir(dir, { recursive: true, withFileTypes: true }))

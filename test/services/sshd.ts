@@ -40,6 +40,10 @@ export interface SshdServer {
   root: string;
   /** Kill sshd (all sessions drop) and start it again on the same port. */
   restart(): Promise<void>;
+  /** Kill sshd (all sessions drop; connections are refused until `resume`). */
+  pause(): Promise<void>;
+  /** Start it again after `pause`, on the same port with the same host key. */
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -160,6 +164,12 @@ export async function startSshd(): Promise<SshdServer> {
     async restart() {
       // sshd forks processes per session; kill those (our descendants, by PID) so sessions drop.
       await killTree(pid);
+      await start();
+    },
+    async pause() {
+      await killTree(pid);
+    },
+    async resume() {
       await start();
     },
     stop,

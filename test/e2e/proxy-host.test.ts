@@ -21,13 +21,13 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { PROXY_IMAGES } from '../../src/generator/defaults.js';
 import { freePort } from '../services/process.js';
 import { type SshdServer, startSshd } from '../services/sshd.js';
 import { type Deployment, deploy } from './deployment.js';
-import { build, compose, docker, LOCAL_NODE_BUILD_ARGS } from './docker.js';
+import { build, buildSidecar, compose, docker, LOCAL_NODE_BUILD_ARGS } from './docker.js';
 import { ROOT } from './project.js';
 import { buildProxyStandins } from './proxy-standin.js';
 import { timed, until } from './timing.js';
@@ -144,7 +144,6 @@ describe('a host with nginx-proxy on the external nginx network and two generate
     await docker(['network', 'rm', NETWORK]).catch(() => '');
     for (const id of await proxyContainer()) await docker(['rm', '-f', id]);
     await timed('build the nginx-proxy and acme-companion stand-ins', () => buildProxyStandins());
-    const tarball = inject('lsMixTarball');
     for (const { name, host } of APPS) {
       await rm(join(sftpHome, name), { recursive: true, force: true });
       const dir = join(work, name);
@@ -157,19 +156,13 @@ describe('a host with nginx-proxy on the external nginx network and two generate
           env: { CI: 'true' },
         },
       );
-      await cp(tarball, join(dir, '.deploy', tarball.split('/').pop() ?? 'ls-mix.tgz'));
       const repo = `ghcr.io/e2e-owner/${name}`;
       await timed(`${name}: build the app image`, () =>
         build(dir, `${repo}:${APP_VERSION}`, LOCAL_NODE_BUILD_ARGS),
       );
+      // As generated: the sidecar installs the .deploy/ls-mix-<version>.tgz that `add` vendored.
       await timed(`${name}: build the sidecar image`, () =>
-        build(dir, `${repo}-litestream:${APP_VERSION}`, [
-          '-f',
-          join(dir, '.deploy/litestream.Dockerfile'),
-          '--build-arg',
-          `LS_MIX_PACKAGE=./${tarball.split('/').pop()}`,
-          ...LOCAL_NODE_BUILD_ARGS,
-        ]),
+        buildSidecar(dir, `${repo}-litestream:${APP_VERSION}`),
       );
       apps.push({ name, host, dir });
     }

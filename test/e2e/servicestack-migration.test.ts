@@ -17,11 +17,11 @@ import { promisify } from 'node:util';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import Database from 'better-sqlite3';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { type RgwServer, startRgw } from '../services/rgw.js';
 import { type Deployment, deploy } from './deployment.js';
-import { build, docker, inspectContainer, LOCAL_NODE_BUILD_ARGS } from './docker.js';
+import { build, buildSidecar, docker, inspectContainer, LOCAL_NODE_BUILD_ARGS } from './docker.js';
 import { ROOT } from './project.js';
 import { timed, until } from './timing.js';
 
@@ -126,16 +126,9 @@ console.log(JSON.stringify({ rows: db.prepare('SELECT id, tx, v FROM t ORDER BY 
       addOutput = r.stdout;
       await timed('build the app image', () => build(projectDir, app, LOCAL_NODE_BUILD_ARGS));
       if (sidecar === 'ls-mix') {
-        const tarball = inject('lsMixTarball');
-        await copyFile(tarball, join(projectDir, '.deploy', tarball.split('/').pop() ?? 'ls-mix.tgz'));
+        // As generated: the sidecar installs the .deploy/ls-mix-<version>.tgz that `add` vendored.
         await timed('build the sidecar image', () =>
-          build(projectDir, `${IMAGE_REPO}-litestream:${APP_VERSION}`, [
-            '-f',
-            join(projectDir, '.deploy/litestream.Dockerfile'),
-            '--build-arg',
-            `LS_MIX_PACKAGE=./${tarball.split('/').pop()}`,
-            ...LOCAL_NODE_BUILD_ARGS,
-          ]),
+          buildSidecar(projectDir, `${IMAGE_REPO}-litestream:${APP_VERSION}`),
         );
       } else {
         await timed('wrap the litestream binary as litestream/litestream:0.3.13', () =>

@@ -167,6 +167,8 @@ export async function planMixes(opts: PlanOptions): Promise<Plan> {
       if (note) notes.push(note);
     }
   }
+  // In path order, as rendered (the vendored tarball is added after its mix's templates).
+  files.sort((a, b) => a.path.localeCompare(b.path));
   const obsolete = obsoleteTarballs(manifest, files);
   for (const o of obsolete) notes.push(o.reason);
   return {

@@ -431,7 +431,6 @@ export class MonitoredDb extends EventEmitter {
     if (!this.fileGone && this.reader) {
       const why = this.identityProblem();
       if (!why) return true;
-      this.log.warn({ detail: why }, 'database file replaced: reopening it and starting a new generation');
       try {
         this.copyToShadow();
         this.syncShadow();
@@ -441,6 +440,9 @@ export class MonitoredDb extends EventEmitter {
       this.closeConnections();
       this.removeStaleWal();
       this.fileGone = true;
+      // Logged once the old file's connections are closed and its stale -wal/-shm are gone: an
+      // app (or a test) that recreates the db on seeing this line never races that cleanup.
+      this.log.warn({ detail: why }, 'database file replaced: reopening it and starting a new generation');
       this.emit('replaced', why);
     }
     if (!this.fileGone) return !!this.reader;

@@ -120,7 +120,16 @@ console.log(JSON.stringify({ rows: db.prepare('SELECT id, tx, v FROM t ORDER BY 
       await cp(FIXTURE, projectDir, { recursive: true });
       const r = await execa(
         'node',
-        [join(ROOT, 'bin/run.js'), 'add', 'litestream-aws', '--dir', projectDir, '--sidecar', sidecar],
+        [
+          join(ROOT, 'bin/run.js'),
+          'add',
+          'litestream-aws',
+          '--dir',
+          projectDir,
+          '--sidecar',
+          sidecar,
+          '--no-proxy',
+        ],
         { stdin: 'ignore', env: { CI: 'true' } },
       );
       addOutput = r.stdout;

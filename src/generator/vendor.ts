@@ -12,7 +12,6 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { execa } from 'execa';
 import { UserError } from '../../runtime/errors.js';
 import { exists } from './fs-util.js';
 import { GENERATOR_VERSION, PACKAGE_ROOT } from './package-root.js';
@@ -77,6 +76,7 @@ async function packInto(root: string, target: string): Promise<void> {
   await mkdir(path.dirname(target), { recursive: true });
   const tmp = await mkdtemp(`${target}.pack-`);
   try {
+    const { execa } = await import('execa'); // only on a cache miss: execa costs ~0.1 s to load
     const run = await execa('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', tmp], {
       cwd: root,
       reject: false,

@@ -200,6 +200,43 @@ describe('a busy writer in another process', () => {
   }, 60_000);
 });
 
+describe('checkpoints with app readers', () => {
+  it('an app reader on old frames holds the WAL restart back until it ends, then the generation continues exactly', async () => {
+    h = harness({ min: 40, max: 160 });
+    h.app.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)');
+    const ins = h.app.prepare('INSERT INTO t (v) VALUES (randomblob(1000))');
+    const batch = (n: number) =>
+      h!.app.transaction(() => {
+        for (let i = 0; i < n; i++) ins.run();
+      })();
+    const rep = await h.start();
+    batch(50);
+    // A reader of the app's, in the middle of a long read: its mark is below the WAL's end, so
+    // no checkpoint can finish and RESTART mode (max 160 pages) has to ask it to end.
+    const reader = openApp(h.dbPath);
+    reader.exec('BEGIN');
+    const before = reader.prepare('SELECT COUNT(*) AS n FROM t').get();
+    for (let i = 0; i < 6; i++) {
+      batch(300); // ~75 pages a time: past max-checkpoint-page-count (160) within a few passes
+      await sleep(120);
+    }
+    // Its snapshot stayed what it was, and the app's writes went on meanwhile.
+    expect(reader.prepare('SELECT COUNT(*) AS n FROM t').get()).toEqual(before);
+    reader.exec('COMMIT');
+    reader.close();
+    for (let i = 0; i < 4; i++) {
+      batch(60);
+      await sleep(120);
+    }
+    await rep.close();
+    const { generations, indexes } = checkObjects(h.replicaDirs[0]);
+    expect(generations.size).toBe(1);
+    expect(indexes.size).toBeGreaterThan(1); // the WAL restarted once the reader was gone
+    await restoresExactly(h);
+    expect(h.app.prepare('SELECT COUNT(*) AS n FROM t').get()).toEqual({ n: 50 + 1800 + 240 });
+  }, 60_000);
+});
+
 describe('commits that SQLite never published', () => {
   it('ignores a commit frame past the wal-index end (writer killed mid-commit) and keeps up', async () => {
     h = harness({ min: 1000, max: 5000 });

@@ -65,6 +65,9 @@ interface CheckpointRow {
   checkpointed: number;
 }
 
+/** After a RESTART checkpoint waited its busy timeout for app readers in vain, none for this long. */
+const RESTART_BACKOFF_MS = 10_000;
+
 /** How long a PASSIVE checkpoint keeps retrying while another connection checkpoints. */
 const CHECKPOINT_LOCK_MS = 20;
 
@@ -197,6 +200,8 @@ export class MonitoredDb extends EventEmitter {
   /** The current shadow WAL file has bytes not yet fsynced (see syncShadow). */
   private shadowUnsynced = false;
   private lastCheckpointAt = Date.now();
+  /** No RESTART before this time (one that waited in vain for app readers backs off). */
+  private restartHeldUntil = 0;
   private closed = false;
   private syncQueued = false;
   private lastError?: string;
@@ -1229,7 +1234,7 @@ export class MonitoredDb extends EventEmitter {
         this.log.debug('checkpoint not finished: the database is busy');
         return false;
       }
-      if (mode === 'RESTART' && !complete) {
+      if (mode === 'RESTART' && !complete && Date.now() >= this.restartHeldUntil) {
         // App readers still on older frames kept the checkpoint short of the WAL's end, so no
         // write can restart the WAL: RESTART waits for them (at most busyTimeout, Litestream
         // #724: never hang the app) while it holds the write lock itself.
@@ -1240,9 +1245,12 @@ export class MonitoredDb extends EventEmitter {
         const [row] = this.reader!.pragma('wal_checkpoint(RESTART)') as { busy: number; log: number }[];
         this.writeLockSeconds += (performance.now() - lockedAt) / 1000;
         this.acquireReadLock(); // pinned before more frames can be checkpointed
-        if (row.busy !== 0)
+        if (row.busy !== 0) {
+          // The same reader is likely still there: do not hold the app's writers for another
+          // busy timeout on every pass (the WAL grows meanwhile; nothing is lost).
+          this.restartHeldUntil = Date.now() + RESTART_BACKOFF_MS;
           this.log.debug(row, 'RESTART checkpoint could not finish: readers still on the WAL');
-        else if (row.log >= 0) {
+        } else if (row.log >= 0) {
           this.rememberEnd(WAL_HEADER_SIZE + row.log * fsz);
         }
       }

@@ -222,6 +222,11 @@ describe('checkpoints with app readers', () => {
     }
     // Its snapshot stayed what it was, and the app's writes went on meanwhile.
     expect(reader.prepare('SELECT COUNT(*) AS n FROM t').get()).toEqual(before);
+    // RESTART waited its busy timeout (1 s, holding the app's writers) once, then backed off
+    // instead of doing so on every pass (3+ times here).
+    const monitored = rep.dbs[0].db;
+    expect(monitored.writeLockSeconds).toBeGreaterThan(0.9);
+    expect(monitored.writeLockSeconds).toBeLessThan(1.9);
     reader.exec('COMMIT');
     reader.close();
     for (let i = 0; i < 4; i++) {

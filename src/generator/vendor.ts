@@ -9,7 +9,8 @@
  * packing a stale dist/ would ship code that is not the code that wrote the files.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { readdirSync, readFileSync, type Stats, statSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { UserError } from '../../runtime/errors.js';
@@ -128,15 +129,23 @@ async function mtimes(root: string, dirs: string[], match: RegExp): Promise<[str
 }
 
 /** Files under `rel` (a file gives itself); none when it does not exist. */
-async function walk(root: string, rel: string): Promise<string[]> {
+/**
+ * The files under `rel`, sorted. Synchronous on purpose, as is the hashing below: ~500 small
+ * files, read one after the other, cost ~0.1 s of every `add` through awaited reads.
+ */
+function walk(root: string, rel: string): string[] {
   const full = path.join(root, rel);
-  const st = await stat(full).catch(() => undefined);
-  if (!st) return [];
+  let st: Stats;
+  try {
+    st = statSync(full);
+  } catch {
+    return [];
+  }
   if (st.isFile()) return [rel];
   if (!st.isDirectory()) return [];
-  const out: string[] = [];
-  for (const e of (await readdir(full)).sort()) out.push(...(await walk(root, path.posix.join(rel, e))));
-  return out;
+  return readdirSync(full)
+    .sort()
+    .flatMap((e) => walk(root, path.posix.join(rel, e)));
 }
 
 /**
@@ -148,9 +157,9 @@ async function packageFingerprint(root: string): Promise<string> {
   const entries = ['package.json', ...(pkg.files ?? []).filter((f) => !f.startsWith('!'))];
   const hash = createHash('sha256');
   for (const entry of entries) {
-    for (const rel of await walk(root, entry)) {
+    for (const rel of walk(root, entry)) {
       hash.update(`${rel}\0`);
-      hash.update(await readFile(path.join(root, rel)));
+      hash.update(readFileSync(path.join(root, rel)));
       hash.update('\0');
     }
   }

@@ -200,6 +200,8 @@ export class MonitoredDb extends EventEmitter {
   /** The current shadow WAL file has bytes not yet fsynced (see syncShadow). */
   private shadowUnsynced = false;
   private lastCheckpointAt = Date.now();
+  /** A pass is awaiting only its unlocked flushes: catchUp may copy frames meanwhile. */
+  private copyWhileBusy = false;
   /** No RESTART before this time (one that waited in vain for app readers backs off). */
   private restartHeldUntil = 0;
   private closed = false;
@@ -421,12 +423,20 @@ export class MonitoredDb extends EventEmitter {
 
   /**
    * Copy new committed frames to the shadow WAL, nothing else (replicas call it before each
-   * upload). Not when a pass is already running: that pass copies too (a checkpoint copies
-   * several times as it goes), and waiting for its fsyncs would hold the upload back by as long.
+   * upload). When a pass is already running it does not wait for it (a checkpoint's fsyncs
+   * would hold the upload back by as long): it copies right away if the pass is at a point where
+   * that is safe (see copyWhileBusy), else ships what the pass copied so far.
    */
   catchUp(): Promise<void> {
-    if (this.lock.busy) return Promise.resolve();
-    return this.pass(false);
+    if (!this.lock.busy) return this.pass(false);
+    if (this.copyWhileBusy) {
+      try {
+        this.copyToShadow();
+      } catch {
+        // the running pass copies again and logs what fails
+      }
+    }
+    return Promise.resolve();
   }
 
   private pass(checkpoint: boolean): Promise<void> {
@@ -1198,12 +1208,26 @@ export class MonitoredDb extends EventEmitter {
   private async unlockedCheckpoint(): Promise<void> {
     // Twice: the second round has only what was committed during the first one's flushes.
     for (let round = 0; round < 2; round++) {
-      await Promise.all([this.syncShadowAsync(), fsyncPath(this.walPath)]);
+      await this.flushUnlocked();
       if (this.closed || !this.repin()) return;
       this.passiveCheckpoint(this.writer!);
       this.copyToShadow();
     }
-    await Promise.all([this.syncShadowAsync(), fsyncPath(this.walPath)]);
+    await this.flushUnlocked();
+  }
+
+  /**
+   * fsync the WAL and the shadow WAL in the thread pool. Meanwhile a replica may copy new frames
+   * (copyWhileBusy): the steps around these awaits only need the shadow to reach at least
+   * where they left it, and an append during the shadow's fsync marks it unsynced again.
+   */
+  private async flushUnlocked(): Promise<void> {
+    this.copyWhileBusy = true;
+    try {
+      await Promise.all([this.syncShadowAsync(), fsyncPath(this.walPath)]);
+    } finally {
+      this.copyWhileBusy = false;
+    }
   }
 
   /**

@@ -5,6 +5,7 @@
  */
 import { endianness } from 'node:os';
 import { UserError } from '../errors.js';
+import { checksumWords, wordsOf } from '../sqlite/wal.js';
 
 export const WAL_HEADER_SIZE = 32;
 export const WAL_FRAME_HEADER_SIZE = 24;
@@ -15,14 +16,11 @@ const HOST_LE = endianness() === 'LE';
 
 /** SQLite's WAL checksum over `data` (length a multiple of 8), continuing from (s0, s1). */
 export function walChecksum(data: Buffer, bigEndian: boolean, s0: number, s1: number): [number, number] {
-  if (bigEndian !== HOST_LE && data.byteOffset % 4 === 0) {
-    // Native word order and aligned: read words straight from memory (about 5x faster).
-    const w = new Uint32Array(data.buffer, data.byteOffset, data.length >>> 2);
-    for (let i = 0; i < w.length; i += 2) {
-      s0 = (s0 + w[i] + s1) >>> 0;
-      s1 = (s1 + w[i + 1] + s0) >>> 0;
-    }
-    return [s0, s1];
+  const words = bigEndian !== HOST_LE && data.length % 32 === 0 ? wordsOf(data) : undefined;
+  if (words) {
+    // Native word order and aligned: whole words straight from memory (see checksumWords).
+    const sum = checksumWords(words, 0, words.length, { s1: s0, s2: s1 });
+    return [sum.s1, sum.s2];
   }
   const read = bigEndian ? data.readUInt32BE.bind(data) : data.readUInt32LE.bind(data);
   for (let i = 0; i < data.length; i += 8) {

@@ -291,11 +291,14 @@ export async function restoreDatabase(opts: RestoreOptions): Promise<RestoreResu
     // snapshot is still downloading and each next one while the one before is checkpointed.
     const buildIndex = (i: number): Promise<BuiltWal> =>
       track(
-        buildWal(join(work, `${indexes[i].index}.wal`), generation, indexes[i].index, indexes[i].segments).catch(
-          (err: unknown) => {
-            throw withReplica(err, replica.name);
-          },
-        ),
+        buildWal(
+          join(work, `${indexes[i].index}.wal`),
+          generation,
+          indexes[i].index,
+          indexes[i].segments,
+        ).catch((err: unknown) => {
+          throw withReplica(err, replica.name);
+        }),
       );
     let nextWal = indexes.length > 0 ? buildIndex(0) : undefined;
 

@@ -10,6 +10,7 @@ import { isUserError, UserError, withReplica } from '../errors.js';
 import { loadAge } from '../format/age.js';
 import { BlockPool } from '../format/lz4.js';
 import { decodeObject } from '../format/object.js';
+import { collectYoung } from '../memory.js';
 
 /** Decoded 4 MiB blocks, reused across every download of the process (see BlockPool). */
 const decodedBlocks = new BlockPool();
@@ -75,7 +76,10 @@ export async function downloadObject(
     out = await open(job.dest, 'wx');
     if (opts.age?.identities.length) await loadAge();
     const source = await job.open();
-    const body = counter((n) => opts.onBytes?.(n));
+    const body = counter((n) => {
+      opts.onBytes?.(n);
+      collectYoung(n);
+    });
     source.on('error', (err) => body.destroy(err));
     body.on('close', () => source.destroy());
     source.pipe(body);

@@ -10,8 +10,10 @@ import { snapshotKey, walSegmentKey } from '../format/layout.js';
 import type { Logger } from '../log.js';
 import type { WalSegmentInfo } from '../replica/client.js';
 import {
-  applyWalIndex,
+  type BuiltWal,
+  buildWal,
   checkIntegrity,
+  checkpointWal,
   INTEGRITY_LEVELS,
   type IntegrityLevel,
   type LocalSegment,
@@ -285,6 +287,20 @@ export async function restoreDatabase(opts: RestoreOptions): Promise<RestoreResu
       }),
     }));
     scheduleUpTo(lookahead);
+    // Each index's WAL is assembled and checked in a file of its own, the first one while the
+    // snapshot is still downloading and each next one while the one before is checkpointed.
+    const buildIndex = (i: number): Promise<BuiltWal> =>
+      track(
+        buildWal(
+          join(work, `${indexes[i].index}.wal`),
+          generation,
+          indexes[i].index,
+          indexes[i].segments,
+        ).catch((err: unknown) => {
+          throw withReplica(err, replica.name);
+        }),
+      );
+    let nextWal = indexes.length > 0 ? buildIndex(0) : undefined;
 
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
@@ -296,21 +312,21 @@ export async function restoreDatabase(opts: RestoreOptions): Promise<RestoreResu
     });
     let lastIndex = snapshot.index;
     let lastOffset = 0;
-    for (const ix of indexes) {
+    for (let i = 0; i < indexes.length; i++) {
       checkAborted();
       phase = 'apply';
       report();
-      const applied = await applyWalIndex(tmpDb, generation, ix.index, ix.segments, pageSize).catch(
-        (err: unknown) => {
-          throw withReplica(err, replica.name);
-        },
-      );
+      const wal = await nextWal!;
+      nextWal = i + 1 < indexes.length ? buildIndex(i + 1) : undefined;
+      await checkpointWal(tmpDb, generation, wal, pageSize).catch((err: unknown) => {
+        throw withReplica(err, replica.name);
+      });
       // The index just applied records where the one before it ended (index-end.ts).
-      if (ix.index === lastIndex + 1)
+      if (wal.index === lastIndex + 1)
         checkIndexEnd(readIndexEnd(tmpDb).record, generation, lastIndex, lastOffset, where);
-      lastIndex = ix.index;
-      lastOffset = applied.offset;
-      opts.logger?.debug({ index: ix.index, frames: applied.frames }, 'applied WAL index');
+      lastIndex = wal.index;
+      lastOffset = wal.offset;
+      opts.logger?.debug({ index: wal.index, frames: wal.frames, ms: elapsed() }, 'applied WAL index');
     }
     // Stopping before the generation's last index (-index, -timestamp): the next index's first
     // frames say where this one ended.

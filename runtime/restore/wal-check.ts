@@ -63,6 +63,16 @@ export class WalChecker {
 
   constructor(private readonly expectedPageSize?: number) {}
 
+  /** The page size the WAL header declares (once the header has been checked). */
+  get walPageSize(): number | undefined {
+    return this.started ? this.pageSize : undefined;
+  }
+
+  /** The error for a WAL whose page size differs from the database's. */
+  static pageSizeMismatch(object: string, walPageSize: number, dbPageSize: number): UserError {
+    return corrupt(object, `WAL page size ${walPageSize} does not match the snapshot's ${dbPageSize}`);
+  }
+
   begin(object: string): void {
     this.object = object;
     this.lastCommit = 0;
@@ -151,10 +161,7 @@ export class WalChecker {
       throw corrupt(this.object, `WAL header has an invalid page size ${this.pageSize}`);
     }
     if (this.expectedPageSize !== undefined && this.pageSize !== this.expectedPageSize) {
-      throw corrupt(
-        this.object,
-        `WAL page size ${this.pageSize} does not match the snapshot's ${this.expectedPageSize}`,
-      );
+      throw WalChecker.pageSizeMismatch(this.object, this.pageSize, this.expectedPageSize);
     }
     this.salt1 = h.readUInt32BE(16);
     this.salt2 = h.readUInt32BE(20);

@@ -9,6 +9,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { lz4FrameCompress, lz4FrameDecompress } from '../../../runtime/format/lz4.js';
 import { createFileReplicaClient } from '../../../runtime/replica/file.js';
@@ -79,6 +80,21 @@ describe('restore refuses damaged or incomplete replicas', () => {
     rot(snap, await lz4FrameCompress(Buffer.alloc(4096, 0x41)));
     await expect(restore(dir)).rejects.toThrow(
       `replica "file": generations/${gen}/snapshots/00000000.snapshot.lz4: snapshot is not a SQLite database`,
+    );
+    expectNothingLeft(dir);
+  });
+
+  it('a snapshot whose page size differs from its WAL (the WAL is assembled before the snapshot arrives): named, nothing left', async () => {
+    const { dir, gen } = basic();
+    const snap = join(dir, 'replica/generations', gen, 'snapshots/00000000.snapshot.lz4');
+    const other = join(dir, 'other.db');
+    const db = new Database(other);
+    db.pragma('page_size = 8192');
+    db.exec('CREATE TABLE t (x); INSERT INTO t VALUES (1);');
+    db.close();
+    rot(snap, await lz4FrameCompress(readFileSync(other)));
+    await expect(restore(dir)).rejects.toThrow(
+      `replica "file": generations/${gen}/wal/00000000_00000000.wal.lz4: WAL page size 4096 does not match the snapshot's 8192`,
     );
     expectNothingLeft(dir);
   });

@@ -21,7 +21,6 @@ import { UserError } from '../errors.js';
 import type { ReplicaClient } from './client.js';
 import {
   type CloudClientOptions,
-  mapLimit,
   type ObjectStore,
   ObjectStoreReplicaClient,
   type StoreEntry,
@@ -147,14 +146,19 @@ class S3Store implements ObjectStore {
   async put(rel: string, body: Spooled): Promise<{ createdAt: Date }> {
     const Key = this.key(rel);
     if (body.buffer || body.size <= MULTIPART_PART_SIZE) {
-      await this.s3.send(
-        new PutObjectCommand({
-          Bucket: this.bucket,
-          Key,
-          Body: body.buffer ?? body.open(),
-          ContentLength: body.size,
-        }),
-      );
+      const stream = body.buffer ? undefined : body.open();
+      try {
+        await this.s3.send(
+          new PutObjectCommand({
+            Bucket: this.bucket,
+            Key,
+            Body: body.buffer ?? stream,
+            ContentLength: body.size,
+          }),
+        );
+      } finally {
+        stream?.destroy(); // a failed request leaves its file stream open otherwise
+      }
     } else {
       await this.putMultipart(Key, body);
     }
@@ -168,22 +172,38 @@ class S3Store implements ObjectStore {
     const UploadId = created.UploadId;
     if (!UploadId) throw new Error(`CreateMultipartUpload of ${Key} returned no upload id`);
     try {
-      const starts = Array.from({ length: Math.ceil(body.size / partSize) }, (_, i) => i * partSize);
-      const parts = await mapLimit(starts, PART_CONCURRENCY, async (start) => {
-        const end = Math.min(start + partSize, body.size);
-        const PartNumber = start / partSize + 1;
-        const res = await this.s3.send(
-          new UploadPartCommand({
-            Bucket: this.bucket,
-            Key,
-            UploadId,
-            PartNumber,
-            Body: body.open(start, end),
-            ContentLength: end - start,
-          }),
-        );
-        return { PartNumber, ETag: res.ETag };
-      });
+      const count = Math.ceil(body.size / partSize);
+      const parts: { PartNumber: number; ETag?: string }[] = new Array(count);
+      let next = 0;
+      let failure: unknown;
+      // After a failure no new part starts, and the abort below waits for those in flight.
+      const worker = async () => {
+        while (failure === undefined && next < count) {
+          const i = next++;
+          const start = i * partSize;
+          const end = Math.min(start + partSize, body.size);
+          const stream = body.open(start, end);
+          try {
+            const res = await this.s3.send(
+              new UploadPartCommand({
+                Bucket: this.bucket,
+                Key,
+                UploadId,
+                PartNumber: i + 1,
+                Body: stream,
+                ContentLength: end - start,
+              }),
+            );
+            parts[i] = { PartNumber: i + 1, ETag: res.ETag };
+          } catch (err) {
+            failure ??= err;
+          } finally {
+            stream.destroy(); // a failed request leaves its file stream open otherwise
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(PART_CONCURRENCY, count) }, worker));
+      if (failure !== undefined) throw failure;
       await this.s3.send(
         new CompleteMultipartUploadCommand({
           Bucket: this.bucket,

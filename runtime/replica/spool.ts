@@ -16,13 +16,20 @@ export interface Spooled {
   buffer?: Buffer;
   /** The temp file holding the body otherwise. */
   file?: string;
-  /** A fresh stream over the body (callable once per attempt). */
-  open(): Readable;
+  /** A fresh stream over the body, or over bytes [start, end) of it (callable once per attempt). */
+  open(start?: number, end?: number): Readable;
   /** Delete the temp file, if any. Safe to call twice. */
   dispose(): Promise<void>;
 }
 
-export const DEFAULT_MEMORY_LIMIT = 8 * 1024 * 1024;
+/**
+ * Bodies up to this size stay in memory (WAL segments of a steady writer). Larger ones go to a
+ * temp file and stream from there: held in memory they cost twice their size while gathered
+ * (chunks + the joined buffer), and an 8 MiB limit was ~16 MiB of replicate's peak RSS.
+ */
+export const DEFAULT_MEMORY_LIMIT = 2 * 1024 * 1024;
+/** Read size of a spool file stream (small: uploads send as they read). */
+const READ_CHUNK = 256 * 1024;
 
 export async function spool(body: Readable, memoryLimit = DEFAULT_MEMORY_LIMIT): Promise<Spooled> {
   const chunks: Buffer[] = [];
@@ -79,7 +86,13 @@ export async function spool(body: Readable, memoryLimit = DEFAULT_MEMORY_LIMIT):
     size,
     buffer,
     file,
-    open: () => (file ? createReadStream(file) : Readable.from([buffer as Buffer])),
+    open: (start = 0, end = size) =>
+      file
+        ? // createReadStream's end is inclusive; an empty range reads nothing.
+          end > start
+          ? createReadStream(file, { start, end: end - 1, highWaterMark: READ_CHUNK })
+          : Readable.from([])
+        : Readable.from([(buffer as Buffer).subarray(start, end)]),
     dispose: async () => {
       if (dir) await rm(dir, { recursive: true, force: true });
     },

@@ -47,4 +47,28 @@ describe('spool', () => {
     const leaked = [...spoolDirs()].filter((d) => !before.has(d));
     expect(leaked).toEqual([]);
   });
+
+  for (const [where, limit] of [
+    ['in memory', 1 << 20],
+    ['in a temp file', 64 * 1024],
+  ] as const) {
+    it(`reads byte ranges of the body, as S3 multipart parts do (${where})`, async () => {
+      const data = randomBytes(200_000);
+      const s = await spool(Readable.from(chunks(data, 10_000)), limit);
+      try {
+        expect(s.buffer === undefined).toBe(limit < data.length);
+        for (const [start, end] of [
+          [0, 65_536],
+          [65_536, 131_072],
+          [131_072, 200_000],
+          [199_999, 200_000],
+          [200_000, 200_000],
+        ]) {
+          expect((await readAll(s.open(start, end))).equals(data.subarray(start, end))).toBe(true);
+        }
+      } finally {
+        await s.dispose();
+      }
+    });
+  }
 });

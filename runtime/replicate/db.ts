@@ -815,6 +815,12 @@ export class MonitoredDb extends EventEmitter {
     this.releaseReadLock();
     this.spareReader = this.reader;
     this.reader = next;
+    // While this pin holds, the WAL can restart only where the shadow now ends: a pin with a WAL
+    // mark blocks any restart, and one on the db file alone (mark 0: the WAL was fully
+    // checkpointed when it began — e.g. by our previous round, the app idle since) lets the app's
+    // next write restart it exactly at that end. Note it, or that restart would look unproven
+    // and start a new generation.
+    this.rememberEnd(this.state!.size);
     return true;
   }
 

@@ -71,19 +71,6 @@ const RESTART_BACKOFF_MS = 10_000;
 /** How long a PASSIVE checkpoint keeps retrying while another connection checkpoints. */
 const CHECKPOINT_LOCK_MS = 20;
 
-/** fsync a file by path (in the thread pool); a missing file has nothing to flush. */
-async function fsyncPath(path: string): Promise<void> {
-  let fh: Awaited<ReturnType<typeof open>> | undefined;
-  try {
-    fh = await open(path, 'r');
-    await fh.sync();
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  } finally {
-    await fh?.close();
-  }
-}
-
 /** How long a first start keeps retrying its first writes while the app holds the write lock. */
 const BOOTSTRAP_RETRY_MS = 120_000;
 
@@ -817,7 +804,7 @@ export class MonitoredDb extends EventEmitter {
     this.reader = next;
     // While this pin holds, the WAL can restart only where the shadow now ends: a pin with a WAL
     // mark blocks any restart, and one on the db file alone (mark 0: the WAL was fully
-    // checkpointed when it began — e.g. by our previous round, the app idle since) lets the app's
+    // checkpointed when it began — e.g. by the app's own checkpoint up to our old pin, the app idle since) lets the app's
     // next write restart it exactly at that end. Note it, or that restart would look unproven
     // and start a new generation.
     this.rememberEnd(this.state!.size);
@@ -1202,35 +1189,30 @@ export class MonitoredDb extends EventEmitter {
 
   /**
    * The long part of a checkpoint, without the write lock, so that the locked part that follows
-   * has only the last moment's frames left:
-   *  - flush the WAL and the shadow WAL while the old pin still holds (fsync in the thread pool):
-   *    the checkpoint's own WAL fsync — ours, or the app's should it run first — then finds
-   *    little left to write;
-   *  - pin at the WAL's end and checkpoint up to that pin at once, with no await in between: the
-   *    app's autocheckpoint (PASSIVE, after each of its commits once the WAL is past 1000 pages)
-   *    would otherwise backfill up to the new pin itself, fsyncs and all, in the app's thread;
-   *  - copy and flush what was committed meanwhile.
+   * has only the last moment's frames left: make what the shadow holds durable while the old pin
+   * still holds, then pin at the WAL's end and checkpoint up to that pin at once, with no await
+   * in between — the app's autocheckpoint (PASSIVE, after each of its commits once the WAL is past
+   * 1000 pages) would otherwise backfill up to the new pin itself, fsyncs and all, in the app's
+   * thread. (Also flushing the app's WAL first, and a second round, were measured: both lowered
+   * the app's throughput — more fsyncs competing with its own.)
    */
   private async unlockedCheckpoint(): Promise<void> {
-    // Twice: the second round has only what was committed during the first one's flushes.
-    for (let round = 0; round < 2; round++) {
-      await this.flushUnlocked();
-      if (this.closed || !this.repin()) return;
-      this.passiveCheckpoint(this.writer!);
-      this.copyToShadow();
-    }
+    await this.flushUnlocked();
+    if (this.closed || !this.repin()) return;
+    this.passiveCheckpoint(this.writer!);
+    this.copyToShadow();
     await this.flushUnlocked();
   }
 
   /**
-   * fsync the WAL and the shadow WAL in the thread pool. Meanwhile a replica may copy new frames
+   * fsync the shadow WAL in the thread pool. Meanwhile a replica may copy new frames
    * (copyWhileBusy): the steps around these awaits only need the shadow to reach at least
    * where they left it, and an append during the shadow's fsync marks it unsynced again.
    */
   private async flushUnlocked(): Promise<void> {
     this.copyWhileBusy = true;
     try {
-      await Promise.all([this.syncShadowAsync(), fsyncPath(this.walPath)]);
+      await this.syncShadowAsync();
     } finally {
       this.copyWhileBusy = false;
     }

@@ -58,18 +58,8 @@ const pollCell = new Int32Array(new SharedArrayBuffer(4));
 /** How long our writes and RESTART checkpoints may wait on the app's locks (Litestream #724). */
 export const DEFAULT_BUSY_TIMEOUT = 1_000;
 
-/** What `PRAGMA wal_checkpoint` returns: log = -1 when it could not run at all. */
-interface CheckpointRow {
-  busy: number;
-  log: number;
-  checkpointed: number;
-}
-
 /** After a RESTART checkpoint waited its busy timeout for app readers in vain, none for this long. */
 const RESTART_BACKOFF_MS = 10_000;
-
-/** How long a PASSIVE checkpoint keeps retrying while another connection checkpoints. */
-const CHECKPOINT_LOCK_MS = 20;
 
 /** How long a first start keeps retrying its first writes while the app holds the write lock. */
 const BOOTSTRAP_RETRY_MS = 120_000;
@@ -187,8 +177,6 @@ export class MonitoredDb extends EventEmitter {
   /** The current shadow WAL file has bytes not yet fsynced (see syncShadow). */
   private shadowUnsynced = false;
   private lastCheckpointAt = Date.now();
-  /** A pass is awaiting only its unlocked flushes: catchUp may copy frames meanwhile. */
-  private copyWhileBusy = false;
   /** No RESTART before this time (one that waited in vain for app readers backs off). */
   private restartHeldUntil = 0;
   private closed = false;
@@ -408,22 +396,9 @@ export class MonitoredDb extends EventEmitter {
     return this.pass(true);
   }
 
-  /**
-   * Copy new committed frames to the shadow WAL, nothing else (replicas call it before each
-   * upload). When a pass is already running it does not wait for it (a checkpoint's fsyncs
-   * would hold the upload back by as long): it copies right away if the pass is at a point where
-   * that is safe (see copyWhileBusy), else ships what the pass copied so far.
-   */
+  /** Copy new committed frames to the shadow WAL, nothing else (replicas call it before each upload). */
   catchUp(): Promise<void> {
-    if (!this.lock.busy) return this.pass(false);
-    if (this.copyWhileBusy) {
-      try {
-        this.copyToShadow();
-      } catch {
-        // the running pass copies again and logs what fails
-      }
-    }
-    return Promise.resolve();
+    return this.pass(false);
   }
 
   private pass(checkpoint: boolean): Promise<void> {
@@ -804,9 +779,9 @@ export class MonitoredDb extends EventEmitter {
     this.reader = next;
     // While this pin holds, the WAL can restart only where the shadow now ends: a pin with a WAL
     // mark blocks any restart, and one on the db file alone (mark 0: the WAL was fully
-    // checkpointed when it began — e.g. by the app's own checkpoint up to our old pin, the app idle since) lets the app's
-    // next write restart it exactly at that end. Note it, or that restart would look unproven
-    // and start a new generation.
+    // checkpointed when it began — e.g. by the app's own checkpoint up to our old pin, the app
+    // idle since) lets the app's next write restart it exactly at that end. Note it, or that
+    // restart would look unproven and start a new generation.
     this.rememberEnd(this.state!.size);
     return true;
   }
@@ -1154,7 +1129,8 @@ export class MonitoredDb extends EventEmitter {
     const frames = Math.max(0, (s.size - WAL_HEADER_SIZE) / frameSize(this.pageSize));
     const { minCheckpointPageCount: min, maxCheckpointPageCount: max, checkpointInterval } = this.config;
     let mode: 'PASSIVE' | 'RESTART' | undefined;
-    if (max > 0 && frames >= max) mode = 'RESTART';
+    // After a RESTART that waited in vain for app readers: PASSIVE for a while (see restartHeldUntil).
+    if (max > 0 && frames >= max) mode = Date.now() >= this.restartHeldUntil ? 'RESTART' : 'PASSIVE';
     else if (min > 0 && frames >= min) mode = 'PASSIVE';
     else if (
       checkpointInterval > 0 &&
@@ -1187,76 +1163,53 @@ export class MonitoredDb extends EventEmitter {
     }
   }
 
-  /**
-   * The long part of a checkpoint, without the write lock, so that the locked part that follows
-   * has only the last moment's frames left: make what the shadow holds durable while the old pin
-   * still holds, then pin at the WAL's end and checkpoint up to that pin at once, with no await
-   * in between — the app's autocheckpoint (PASSIVE, after each of its commits once the WAL is past
-   * 1000 pages) would otherwise backfill up to the new pin itself, fsyncs and all, in the app's
-   * thread. (Also flushing the app's WAL first, and a second round, were measured: both lowered
-   * the app's throughput — more fsyncs competing with its own.)
-   */
-  private async unlockedCheckpoint(): Promise<void> {
-    await this.flushUnlocked();
-    if (this.closed || !this.repin()) return;
-    this.passiveCheckpoint(this.writer!);
-    this.copyToShadow();
-    await this.flushUnlocked();
-  }
-
-  /**
-   * fsync the shadow WAL in the thread pool. Meanwhile a replica may copy new frames
-   * (copyWhileBusy): the steps around these awaits only need the shadow to reach at least
-   * where they left it, and an append during the shadow's fsync marks it unsynced again.
-   */
-  private async flushUnlocked(): Promise<void> {
-    this.copyWhileBusy = true;
-    try {
-      await this.syncShadowAsync();
-    } finally {
-      this.copyWhileBusy = false;
-    }
-  }
-
-  /**
-   * PASSIVE checkpoint that does not give up when the checkpointer lock is taken: a busy app
-   * attempts its (mostly empty) autocheckpoint after every commit and holds that lock for a few
-   * microseconds each time; a single attempt of ours lost to it about as often as not, and the
-   * app then did our backfill in its own thread. Retried for at most CHECKPOINT_LOCK_MS.
-   */
-  private passiveCheckpoint(db: Database.Database): CheckpointRow {
-    const started = performance.now();
-    for (;;) {
-      const [row] = db.pragma('wal_checkpoint(PASSIVE)') as CheckpointRow[];
-      if (row.log >= 0 || performance.now() - started >= CHECKPOINT_LOCK_MS) return row;
-      Atomics.wait(pollCell, 0, 0, 0.05);
-    }
-  }
-
   /** False when skipped (the app held the write lock). */
   private async runCheckpoint(mode: 'PASSIVE' | 'RESTART'): Promise<boolean> {
     const fsz = frameSize(this.pageSize);
     try {
-      // 1. Unlocked, the long part (see unlockedCheckpoint).
-      await this.unlockedCheckpoint();
-      if (this.closed) return false;
-      // 2. Locked, short: what was committed since, checkpointed with the app's writers held off.
-      const complete = this.lockedCheckpoint();
-      if (complete === undefined) {
-        this.log.debug('checkpoint not finished: the database is busy');
-        return false;
-      }
-      if (mode === 'RESTART' && !complete && Date.now() >= this.restartHeldUntil) {
-        // App readers still on older frames kept the checkpoint short of the WAL's end, so no
-        // write can restart the WAL: RESTART waits for them (at most busyTimeout, Litestream
-        // #724: never hang the app) while it holds the write lock itself.
+      if (mode === 'PASSIVE') {
+        // 1. Unlocked, the long part: pin at the WAL's end, make the shadow durable, and
+        //    checkpoint up to the pin while the app's writers go on.
+        //    The only await of the checkpoint: no SQLite lock of ours but the read mark is held.
+        if (this.repin()) {
+          await this.syncShadowAsync();
+          if (this.closed) return false;
+          this.writer!.pragma('wal_checkpoint(PASSIVE)');
+        }
+        // 2. Locked, short: catch up with what was committed meanwhile and checkpoint that.
+        if (!this.beginWrite()) {
+          this.log.debug('checkpoint not finished: the database is busy');
+          return false;
+        }
+        try {
+          this.copyToShadow();
+          this.syncShadow();
+          this.releaseReadLock();
+          this.reader!.pragma('wal_checkpoint(PASSIVE)');
+          // Pinned again before the app can commit: from here the WAL can only restart at the
+          // end just copied (see repin), whoever writes next.
+          this.acquireReadLock();
+          this.rememberEnd(this.state!.size);
+        } finally {
+          this.rollbackWrite();
+        }
+      } else {
+        // The long part first, unlocked as for PASSIVE: RESTART holds the app's write lock for
+        // its whole run, which then only has to backfill what was committed since the pin.
+        if (this.repin()) {
+          await this.syncShadowAsync();
+          if (this.closed) return false;
+          this.writer!.pragma('wal_checkpoint(PASSIVE)');
+        }
         this.copyToShadow();
         this.syncShadow();
         this.releaseReadLock();
+        // Waits at most busyTimeout for readers (Litestream #724: never hang the app).
+        // RESTART holds the write lock itself for its whole run.
         const lockedAt = performance.now();
         const [row] = this.reader!.pragma('wal_checkpoint(RESTART)') as { busy: number; log: number }[];
         this.writeLockSeconds += (performance.now() - lockedAt) / 1000;
-        this.acquireReadLock(); // pinned before more frames can be checkpointed
+        this.acquireReadLock(); // as above: pinned before more frames can be checkpointed
         if (row.busy !== 0) {
           // The same reader is likely still there: do not hold the app's writers for another
           // busy timeout on every pass (the WAL grows meanwhile; nothing is lost).
@@ -1285,28 +1238,6 @@ export class MonitoredDb extends EventEmitter {
     }
     this.copyToShadow();
     return true;
-  }
-
-  /**
-   * With the write lock: copy the last frames, let go of our pin and checkpoint the rest, pin
-   * again before the app can commit — from here the WAL can only restart at the end just copied
-   * (see repin), whoever writes next. True when every frame was checkpointed (the next write
-   * restarts the WAL), false when app readers held it back, undefined when the app kept the
-   * write lock past the busy timeout.
-   */
-  private lockedCheckpoint(): boolean | undefined {
-    if (!this.beginWrite()) return undefined;
-    try {
-      this.copyToShadow();
-      this.syncShadow();
-      this.releaseReadLock();
-      const row = this.passiveCheckpoint(this.reader!);
-      this.acquireReadLock();
-      this.rememberEnd(this.state!.size);
-      return row.busy === 0 && row.log >= 0 && row.checkpointed === row.log;
-    } finally {
-      this.rollbackWrite();
-    }
   }
 
   /**

@@ -1,11 +1,9 @@
 import { Command, Flags } from '@oclif/core';
 import { closest, distance } from 'fastest-levenshtein';
 import { isUserError } from '../runtime/errors.js';
+import { printJsonError, reportUnexpectedError, reportUserError } from './run/errors.js';
 
-/** What every failing `--json` run prints on stdout (one object, whatever failed). */
-export interface JsonError {
-  error: { name: string; message: string; hint?: string; exitCode: number };
-}
+export type { JsonError } from './run/errors.js';
 
 /** Exit code of a command stopped by Ctrl-C (128 + SIGINT), as shells report it. */
 export const EXIT_INTERRUPTED = 130;
@@ -34,11 +32,6 @@ export abstract class BaseCommand extends Command {
     return (end < 0 ? this.argv : this.argv.slice(0, end)).includes('--json');
   }
 
-  private printJsonError(name: string, message: string, exitCode: number, hint?: string): void {
-    const out: JsonError = { error: { name, message, exitCode, ...(hint ? { hint } : {}) } };
-    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
-  }
-
   /** "Did you mean --generation?" for a mistyped flag (oclif only says it does not exist). */
   private flagSuggestion(message: string): string | undefined {
     const m = /^Nonexistent flags?: -{1,2}([\w-]+)/.exec(message);
@@ -58,36 +51,23 @@ export abstract class BaseCommand extends Command {
   ): Promise<unknown> {
     // @inquirer/prompts: Ctrl-C (or a closed terminal) at a prompt.
     if (err.name === 'ExitPromptError' || err.name === 'AbortPromptError') {
-      if (this.wantsJson) this.printJsonError('Interrupted', 'interrupted', EXIT_INTERRUPTED);
+      if (this.wantsJson) printJsonError('Interrupted', 'interrupted', EXIT_INTERRUPTED);
       process.stderr.write('\nInterrupted: nothing more was written.\n');
       this.exit(EXIT_INTERRUPTED);
     }
-    if (isUserError(err)) {
-      if (this.wantsJson) this.printJsonError('UserError', err.message, err.exitCode, err.hint);
-      process.stderr.write(`Error: ${err.message}\n`);
-      if (err.hint) process.stderr.write(`Hint: ${err.hint}\n`);
-      if (this.verbose && err.stack) process.stderr.write(`${err.stack}\n`);
-      this.exit(err.exitCode);
-    }
+    if (isUserError(err)) this.exit(reportUserError(err, { json: this.wantsJson, verbose: this.verbose }));
     // this.exit() inside run() is not a failure.
     if (err.oclif?.exit === 0) return super.catch(err);
     const flagHint = this.flagSuggestion(err.message);
     if (flagHint) err.message = `${err.message.split('\n')[0]}\n${flagHint}`;
     if (this.wantsJson) {
       const exitCode = err.oclif?.exit ?? 1;
-      this.printJsonError(err.oclif ? 'UsageError' : (err.name ?? 'Error'), err.message, exitCode);
+      printJsonError(err.oclif ? 'UsageError' : (err.name ?? 'Error'), err.message, exitCode);
       process.stderr.write(`Error: ${err.message.split('\n')[0]}\n`);
       this.exit(exitCode);
     }
     // oclif's own errors (bad flags, exit()) already read well.
-    if (err.oclif || !this.verbose) {
-      if (!err.oclif) {
-        process.stderr.write(`Error: ${err.message}\nRun again with --verbose for details.\n`);
-        this.exit(1);
-      }
-      return super.catch(err);
-    }
-    process.stderr.write(`${err.stack ?? err.message}\n`);
-    this.exit(1);
+    if (err.oclif) return super.catch(err);
+    this.exit(reportUnexpectedError(err, { verbose: this.verbose }));
   }
 }

@@ -31,7 +31,7 @@ export interface FileReplicaClientOptions {
 }
 
 /** Read size when streaming an object out of the replica. */
-const READ_CHUNK = 1 << 20;
+const READ_CHUNK = 256 << 10;
 
 function isErrno(err: unknown, code: string): boolean {
   return (err as NodeJS.ErrnoException | undefined)?.code === code;
@@ -201,8 +201,10 @@ export class FileReplicaClient implements ReplicaClient {
       }
       throw err;
     });
-    // 1 MiB reads: the default 64 KiB makes a large snapshot cost ~4x more in read calls and
-    // stream overhead. Node shrinks the buffer of a short read, so small objects stay small.
+    // 256 KiB reads: 4x fewer read calls than the default 64 KiB, and no faster with 1 MiB,
+    // whose fresh buffers (one per read, freed only at the next collection) added ~9 MiB to a
+    // restore's peak RSS (256 MiB db: 86-88 -> 77-79 MiB). Node shrinks the buffer of a short
+    // read, so small objects stay small.
     return fh.createReadStream({ highWaterMark: READ_CHUNK });
   }
 

@@ -3,31 +3,19 @@
  * missing segment is reported by name instead of SQLite silently ignoring the frames after it
  * (SQLite stops replaying at the first frame whose salt or running checksum does not match).
  */
-import { endianness } from 'node:os';
 import { UserError } from '../errors.js';
-import { checksumWords, wordsOf } from '../sqlite/wal.js';
+import { walChecksum as sqliteWalChecksum } from '../sqlite/wal.js';
 
 export const WAL_HEADER_SIZE = 32;
 export const WAL_FRAME_HEADER_SIZE = 24;
 const WAL_MAGIC_LE = 0x377f0682;
 const WAL_MAGIC_BE = 0x377f0683;
 
-const HOST_LE = endianness() === 'LE';
-
 /** SQLite's WAL checksum over `data` (length a multiple of 8), continuing from (s0, s1). */
 export function walChecksum(data: Buffer, bigEndian: boolean, s0: number, s1: number): [number, number] {
-  const words = bigEndian !== HOST_LE && data.length % 32 === 0 ? wordsOf(data) : undefined;
-  if (words) {
-    // Native word order and aligned: whole words straight from memory (see checksumWords).
-    const sum = checksumWords(words, 0, words.length, { s1: s0, s2: s1 });
-    return [sum.s1, sum.s2];
-  }
-  const read = bigEndian ? data.readUInt32BE.bind(data) : data.readUInt32LE.bind(data);
-  for (let i = 0; i < data.length; i += 8) {
-    s0 = (s0 + read(i) + s1) >>> 0;
-    s1 = (s1 + read(i + 4) + s0) >>> 0;
-  }
-  return [s0, s1];
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const sum = sqliteWalChecksum(view, 0, data.length, bigEndian, { s1: s0, s2: s1 });
+  return [sum.s1, sum.s2];
 }
 
 function corrupt(object: string, problem: string): UserError {

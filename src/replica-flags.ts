@@ -1,6 +1,7 @@
 /** Flags shared by restore and the replica listings (generations, snapshots, wal, databases). */
 import { Args, Flags } from '@oclif/core';
-import { openReplicaTargets, type ReplicaTargets } from '../runtime/restore.js';
+import type { ReplicaTargets } from '../runtime/restore.js';
+import { openTargetsFromFlags, type ReplicaTargetFlags } from './run/targets.js';
 
 export const configFlags = {
   config: Flags.string({
@@ -45,11 +46,7 @@ export function formatTable(headers: string[], rows: string[][]): string {
   return [line(headers), ...rows.map(line)].join('\n');
 }
 
-export interface ListingFlags {
-  config?: string;
-  replica?: string;
-  'no-expand-env': boolean;
-}
+export type ListingFlags = ReplicaTargetFlags;
 
 /**
  * The shared body of the listing commands: open the target's replicas, list rows, print them as
@@ -63,12 +60,7 @@ export async function listReplicaRows<Row>(opts: {
   toCells: (row: Row) => string[];
   print: ((text: string) => void) | undefined;
 }): Promise<Row[]> {
-  const targets = await openReplicaTargets({
-    target: opts.target,
-    configPath: opts.flags.config,
-    replicaName: opts.flags.replica,
-    expandEnv: !opts.flags['no-expand-env'],
-  });
+  const targets = await openTargetsFromFlags(opts.target, opts.flags);
   try {
     const rows = await opts.list(targets.replicas);
     opts.print?.(formatTable(opts.headers, rows.map(opts.toCells)));

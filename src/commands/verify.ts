@@ -3,7 +3,7 @@ import { loadConfig } from '../../runtime/config/index.js';
 import { UserError } from '../../runtime/errors.js';
 import { createLogger, silentLogger } from '../../runtime/log.js';
 import { isReplicaUrl } from '../../runtime/replica/url.js';
-import { formatLag, openReplicaTargets } from '../../runtime/restore.js';
+import { formatLag } from '../../runtime/restore.js';
 import {
   type ReplicaVerification,
   type VerifyPoints,
@@ -13,6 +13,7 @@ import {
 import { BaseCommand } from '../base-command.js';
 import { byteProgress } from '../progress.js';
 import { formatTable, parallelismFlag, replicaFlags } from '../replica-flags.js';
+import { openTargetsFromFlags } from '../run/targets.js';
 
 export default class Verify extends BaseCommand {
   static override description =
@@ -56,13 +57,7 @@ export default class Verify extends BaseCommand {
     const bar = byteProgress(process.stderr.isTTY === true && !this.jsonEnabled());
     const all: ReplicaVerification[] = [];
     for (const target of targets) {
-      const t = await openReplicaTargets({
-        target,
-        configPath: flags.config,
-        replicaName: flags.replica,
-        expandEnv: !flags['no-expand-env'],
-        logger,
-      });
+      const t = await openTargetsFromFlags(target, flags, logger);
       try {
         const report = await verifyReplicas({
           dbPath: isReplicaUrl(target) ? undefined : (t.db?.path ?? target),

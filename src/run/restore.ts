@@ -11,12 +11,12 @@ import {
   formatIndex,
   type IntegrityLevel,
   NoBackupError,
-  openReplicaTargets,
   parseIndex,
   type RestoreResult,
   restoreDatabase,
 } from '../../runtime/restore.js';
 import { byteProgress } from '../progress.js';
+import { openTargetsFromFlags } from './targets.js';
 
 export interface RestoreFlags {
   config?: string;
@@ -75,13 +75,7 @@ export async function runRestore(
   }
 
   const logger = createLogger({ level: out.verbose ? 'debug' : 'warn', stderr: true });
-  const targets = await openReplicaTargets({
-    target,
-    configPath: flags.config,
-    replicaName: flags.replica,
-    expandEnv: !flags['no-expand-env'],
-    logger,
-  });
+  const targets = await openTargetsFromFlags(target, flags, logger);
   const bar = byteProgress(process.stderr.isTTY === true && !out.json);
   // SIGINT/SIGTERM/SIGHUP: stop, remove the temp files, exit 128+n; a second signal exits now.
   const interrupt = new AbortController();

@@ -55,6 +55,19 @@ import { timerDelay } from './timers.js';
 /** For Atomics.wait: a synchronous sub-millisecond sleep (the lock dance must not yield). */
 const pollCell = new Int32Array(new SharedArrayBuffer(4));
 
+/** `PRAGMA wal_checkpoint`'s row: busy, frames in the WAL, frames checkpointed. */
+interface CheckpointRow {
+  busy: number;
+  log: number;
+  checkpointed: number;
+}
+
+/** How long the write lock is held before a pin move, for app writers to reach their busy sleep. */
+const APP_BUSY_SETTLE_MS = 0.2;
+
+/** How long a complete checkpoint waits for the app's commit that restarts the WAL. */
+const APP_RESTART_WAIT_MS = 5;
+
 /** How long our writes and RESTART checkpoints may wait on the app's locks (Litestream #724). */
 export const DEFAULT_BUSY_TIMEOUT = 1_000;
 
@@ -179,6 +192,8 @@ export class MonitoredDb extends EventEmitter {
   private lastCheckpointAt = Date.now();
   /** No RESTART before this time (one that waited in vain for app readers backs off). */
   private restartHeldUntil = 0;
+  /** The WAL restarted since our read lock began: that lock is on the db file alone (see repinAfterRestart). */
+  private pinOnDbFile = false;
   private closed = false;
   private syncQueued = false;
   private lastError?: string;
@@ -411,6 +426,7 @@ export class MonitoredDb extends EventEmitter {
         this.copyToShadow();
         if (checkpoint) await this.maybeCheckpoint();
         this.writeIndexEnd();
+        this.repinAfterRestart();
         if (this.lastError) {
           this.log.info('database monitor recovered');
           this.lastError = undefined;
@@ -760,23 +776,44 @@ export class MonitoredDb extends EventEmitter {
    * WAL was fully checkpointed when it began) blocks every checkpoint, so a restart can only
    * come at that mark. False when the shadow could not catch up (the old pin then stays).
    */
-  private repin(): boolean {
+  private repin(checkpoint = false): boolean {
     const next = this.spareReader!;
-    next.exec('BEGIN');
+    if (checkpoint) {
+      this.copyToShadow(); // so that the locked part below copies only what comes meanwhile
+      if (!this.beginWrite(this.busyTimeout / 4)) return false;
+    }
     try {
-      next.prepare('SELECT COUNT(1) FROM _litestream_seq').get();
-      this.copyToShadow();
-    } catch (err) {
-      next.exec('ROLLBACK');
-      throw err;
+      // Long enough for the app's writers to find the write lock taken and sleep in their busy
+      // handler (SQLite's first sleep is 1 ms): our checkpoint below starts before they wake.
+      if (checkpoint) Atomics.wait(pollCell, 0, 0, APP_BUSY_SETTLE_MS);
+      next.exec('BEGIN');
+      try {
+        next.prepare('SELECT COUNT(1) FROM _litestream_seq').get();
+        this.copyToShadow();
+      } catch (err) {
+        next.exec('ROLLBACK');
+        throw err;
+      }
+      if (this.waitingFor !== undefined) {
+        next.exec('ROLLBACK');
+        return false;
+      }
+    } finally {
+      if (checkpoint) this.rollbackWrite();
     }
-    if (this.waitingFor !== undefined) {
-      next.exec('ROLLBACK');
-      return false;
+    if (checkpoint && this.reader!.inTransaction) {
+      // The old pin ends and the checkpoint begins in one native call. From the moment the pin
+      // moves, the app's autocheckpoint (after any commit of its own) may backfill up to the
+      // new one — on the app's thread, stalling its writes for the whole copy (100–300 ms a
+      // pass for a flat-out 1-row writer). Ours holding SQLite's checkpoint lock first makes
+      // the app's a no-op (SQLITE_BUSY at once).
+      this.reader!.exec('ROLLBACK; PRAGMA wal_checkpoint(PASSIVE)');
+    } else {
+      this.releaseReadLock();
     }
-    this.releaseReadLock();
     this.spareReader = this.reader;
     this.reader = next;
+    this.pinOnDbFile = false;
     // While this pin holds, the WAL can restart only where the shadow now ends: a pin with a WAL
     // mark blocks any restart, and one on the db file alone (mark 0: the WAL was fully
     // checkpointed when it began — e.g. by the app's own checkpoint up to our old pin, the app
@@ -1067,6 +1104,8 @@ export class MonitoredDb extends EventEmitter {
       checksum: { s1: header.checksum1, s2: header.checksum2 },
     };
     this.knownEnd = undefined;
+    // Only a read lock on the db file alone lets the WAL restart: ours is one now.
+    this.pinOnDbFile = true;
     this.log.debug({ index }, 'WAL restarted: new shadow WAL index');
     this.emit('shadow', this.position);
     this.pruneShadows();
@@ -1166,26 +1205,25 @@ export class MonitoredDb extends EventEmitter {
   /** False when skipped (the app held the write lock). */
   private async runCheckpoint(mode: 'PASSIVE' | 'RESTART'): Promise<boolean> {
     const fsz = frameSize(this.pageSize);
+    let complete = false;
     try {
-      if (mode === 'PASSIVE') {
-        // 1. Unlocked, the long part: pin at the WAL's end, make the shadow durable, and
-        //    checkpoint up to the pin while the app's writers go on.
-        //    The only await of the checkpoint: no SQLite lock of ours but the read mark is held.
-        if (this.repin()) {
-          await this.syncShadowAsync();
-          if (this.closed) return false;
-          this.writer!.pragma('wal_checkpoint(PASSIVE)');
-        }
-        // 2. Locked, short: catch up with what was committed meanwhile and checkpoint that.
-        if (!this.beginWrite()) {
-          this.log.debug('checkpoint not finished: the database is busy');
-          return false;
-        }
+      // 1. Unlocked, the long part: pin at the WAL's end and checkpoint up to the pin while the
+      //    app's writers go on (see repin), then make the shadow durable — needed only before the
+      //    WAL can restart (step 2); an fsync between pin and checkpoint left the backfill to the
+      //    app's autocheckpoint.
+      if (this.repin(true)) {
+        await this.syncShadowAsync();
+        if (this.closed) return false;
+      }
+      // 2. Locked, short: catch up with what was committed meanwhile and checkpoint that. With
+      //    the write lock ours, only an app reader on an older WAL mark can keep it incomplete.
+      if (this.beginWrite()) {
         try {
           this.copyToShadow();
           this.syncShadow();
           this.releaseReadLock();
-          this.reader!.pragma('wal_checkpoint(PASSIVE)');
+          const [row] = this.reader!.pragma('wal_checkpoint(PASSIVE)') as CheckpointRow[];
+          complete = row.busy === 0 && row.log === row.checkpointed;
           // Pinned again before the app can commit: from here the WAL can only restart at the
           // end just copied (see repin), whoever writes next.
           this.acquireReadLock();
@@ -1193,30 +1231,34 @@ export class MonitoredDb extends EventEmitter {
         } finally {
           this.rollbackWrite();
         }
-      } else {
-        // The long part first, unlocked as for PASSIVE: RESTART holds the app's write lock for
-        // its whole run, which then only has to backfill what was committed since the pin.
-        if (this.repin()) {
-          await this.syncShadowAsync();
-          if (this.closed) return false;
-          this.writer!.pragma('wal_checkpoint(PASSIVE)');
-        }
+      } else if (mode === 'PASSIVE') {
+        this.log.debug('checkpoint not finished: the database is busy');
+        return false;
+      }
+      if (!complete && mode === 'RESTART') {
+        // An app reader on old frames (or the app kept the write lock): RESTART waits for it,
+        // at most busyTimeout (Litestream #724: never hang the app), holding the app's write
+        // lock for its whole run — only after PASSIVE could not finish, as SQLite's busy handler
+        // sleeps whole milliseconds and rarely finds a busy app's write lock free.
         this.copyToShadow();
         this.syncShadow();
         this.releaseReadLock();
-        // Waits at most busyTimeout for readers (Litestream #724: never hang the app).
-        // RESTART holds the write lock itself for its whole run.
         const lockedAt = performance.now();
-        const [row] = this.reader!.pragma('wal_checkpoint(RESTART)') as { busy: number; log: number }[];
-        this.writeLockSeconds += (performance.now() - lockedAt) / 1000;
+        const [row] = this.reader!.pragma('wal_checkpoint(RESTART)') as CheckpointRow[];
+        const waited = performance.now() - lockedAt;
+        this.writeLockSeconds += waited / 1000;
         this.acquireReadLock(); // as above: pinned before more frames can be checkpointed
-        if (row.busy !== 0) {
+        if (row.busy !== 0 && waited >= this.busyTimeout / 2) {
           // The same reader is likely still there: do not hold the app's writers for another
           // busy timeout on every pass (the WAL grows meanwhile; nothing is lost).
           this.restartHeldUntil = Date.now() + RESTART_BACKOFF_MS;
           this.log.debug(row, 'RESTART checkpoint could not finish: readers still on the WAL');
-        } else if (row.log >= 0) {
-          this.rememberEnd(WAL_HEADER_SIZE + row.log * fsz);
+        } else if (row.busy !== 0) {
+          // Returned at once: another checkpoint (the app's) held SQLite's checkpoint lock. Next pass.
+          this.log.debug(row, 'RESTART checkpoint skipped: another checkpoint was running');
+        } else {
+          complete = true;
+          if (row.log >= 0) this.rememberEnd(WAL_HEADER_SIZE + row.log * fsz);
         }
       }
       this.lastCheckpointAt = Date.now();
@@ -1232,12 +1274,50 @@ export class MonitoredDb extends EventEmitter {
           this.rollbackWrite();
         }
         this.copyToShadow();
+      } else if (complete) {
+        this.waitForAppRestart();
       }
     } finally {
       this.acquireReadLock();
     }
     this.copyToShadow();
+    this.repinAfterRestart();
     return true;
+  }
+
+  /**
+   * The app took the write lock right after a complete checkpoint: its commit restarts the WAL.
+   * Wait a few ms for that commit, so repinAfterRestart moves our read lock now rather than a
+   * monitor interval later.
+   */
+  private waitForAppRestart(): void {
+    const s = this.state;
+    if (!s) return;
+    const salt = s.rawHeader.subarray(16, 24);
+    const deadline = performance.now() + APP_RESTART_WAIT_MS;
+    while (performance.now() < deadline) {
+      const idx = this.walIndex();
+      if (idx && idx !== 'retry' && idx.mxFrame > 0 && !idx.salt.equals(salt)) {
+        this.copyToShadow();
+        return;
+      }
+      Atomics.wait(pollCell, 0, 0, 0.2);
+    }
+  }
+
+  /**
+   * After a WAL restart our read lock is one on the db file alone (SQLite's read mark 0: only
+   * such a reader lets the WAL restart). That mark blocks every checkpoint, and SQLite does not
+   * know it before it has sorted the WAL's frames for one: each app commit past its
+   * wal_autocheckpoint threshold (1000 frames) then paid for a checkpoint that could not run —
+   * a flat-out 1-row writer lost a third of its throughput that way. So as soon as the new WAL
+   * holds a committed frame, move the lock onto it: a WAL mark blocks restarts just the same,
+   * and the app's autocheckpoint then stops at once at our mark.
+   */
+  private repinAfterRestart(): void {
+    const s = this.state;
+    if (!this.pinOnDbFile || !s || s.size <= WAL_HEADER_SIZE || this.writer?.inTransaction) return;
+    this.repin();
   }
 
   /**

@@ -242,6 +242,44 @@ describe('checkpoints with app readers', () => {
   }, 60_000);
 });
 
+describe("the runtime's read mark and the app's checkpoints", () => {
+  const ckpt = (db: Database.Database) =>
+    db.pragma('wal_checkpoint(PASSIVE)') as { busy: number; log: number; checkpointed: number }[];
+
+  it('moves onto the new WAL after a restart, so an app checkpoint is not blocked until the next checkpoint pass', async () => {
+    // min/max far above what the test writes after the restart: only the runtime's first
+    // checkpoint (forced below) runs, every later pass just copies.
+    h = harness({ min: 100_000, max: 200_000 });
+    h.app.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)');
+    const ins = h.app.prepare('INSERT INTO t (v) VALUES (randomblob(500))');
+    const rep = await h.start();
+    const monitored = rep.dbs[0].db;
+    for (let i = 0; i < 50; i++) ins.run();
+    await sleep(150);
+    const index = monitored.position!.index;
+    // Complete, so the runtime's write restarts the WAL — possible only while its read lock is on
+    // the db file alone. The app's commits then go on in the new WAL.
+    await monitored.checkpoint('PASSIVE');
+    for (let i = 0; i < 30; i++) ins.run();
+    await sleep(300); // a few 50 ms passes
+    expect(monitored.position!.index).toBe(index + 1);
+    // The app checkpoints (as its autocheckpoint would): up to the runtime's mark in the new WAL.
+    // A read lock left on the db file alone blocks every checkpoint: 0 frames.
+    const [row] = ckpt(h.app);
+    expect(row.busy).toBe(0);
+    expect(row.log).toBeGreaterThanOrEqual(30);
+    expect(row.checkpointed).toBeGreaterThan(0);
+    // Never past what the shadow WAL holds: more app commits stay uncheckpointed until copied.
+    for (let i = 0; i < 5; i++) ins.run();
+    const [again] = ckpt(h.app);
+    expect(again.checkpointed).toBeLessThan(again.log);
+    await rep.close();
+    const { generations } = checkObjects(h.replicaDirs[0]);
+    expect(generations.size).toBe(1);
+    await restoresExactly(h);
+  });
+});
+
 describe('commits that SQLite never published', () => {
   it('ignores a commit frame past the wal-index end (writer killed mid-commit) and keeps up', async () => {
     h = harness({ min: 1000, max: 5000 });

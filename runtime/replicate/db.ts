@@ -65,6 +65,17 @@ interface CheckpointRow {
 /** How long the write lock is held before a pin move, for app writers to reach their busy sleep. */
 const APP_BUSY_SETTLE_MS = 0.2;
 
+/**
+ * The unlocked part of a checkpoint repeats (at most UNLOCKED_ROUNDS times) while a round takes
+ * SHORT_ROUND_MS or more: what the app commits during a round is what the locked part, holding the
+ * app's writers, must then copy, sync and checkpoint.
+ */
+const UNLOCKED_ROUNDS = 4;
+const SHORT_ROUND_MS = 15;
+
+/** beginWrite first retries without sleeping for this long (see there). */
+const SPIN_MS = 2;
+
 /** How long a complete checkpoint waits for the app's commit that restarts the WAL. */
 const APP_RESTART_WAIT_MS = 5;
 
@@ -845,6 +856,7 @@ export class MonitoredDb extends EventEmitter {
           if (w.inTransaction) w.exec('ROLLBACK');
           const waited = performance.now() - started;
           if (waited >= waitMs) return false;
+          if (waited < SPIN_MS) continue;
           const pause = attempt < 25 ? 0.2 : Math.min(5, 0.2 * 1.25 ** (attempt - 25));
           Atomics.wait(pollCell, 0, 0, Math.min(pause, waitMs - waited));
         }
@@ -1211,9 +1223,12 @@ export class MonitoredDb extends EventEmitter {
       //    app's writers go on (see repin), then make the shadow durable — needed only before the
       //    WAL can restart (step 2); an fsync between pin and checkpoint left the backfill to the
       //    app's autocheckpoint.
-      if (this.repin(true)) {
+      for (let round = 0; round < UNLOCKED_ROUNDS; round++) {
+        const started = performance.now();
+        if (!this.repin(true)) break;
         await this.syncShadowAsync();
         if (this.closed) return false;
+        if (performance.now() - started < SHORT_ROUND_MS) break;
       }
       // 2. Locked, short: catch up with what was committed meanwhile and checkpoint that. With
       //    the write lock ours, only an app reader on an older WAL mark can keep it incomplete.

@@ -789,6 +789,8 @@ export class MonitoredDb extends EventEmitter {
    */
   private repin(checkpoint = false): boolean {
     const next = this.spareReader!;
+    // Left inside a read by a move that failed half-way (it holds no pin of ours: `reader` does).
+    if (next.inTransaction) next.exec('ROLLBACK');
     if (checkpoint) {
       this.copyToShadow(); // so that the locked part below copies only what comes meanwhile
       if (!this.beginWrite(this.busyTimeout / 4)) return false;
@@ -812,25 +814,32 @@ export class MonitoredDb extends EventEmitter {
     } finally {
       if (checkpoint) this.rollbackWrite();
     }
-    if (checkpoint && this.reader!.inTransaction) {
-      // The old pin ends and the checkpoint begins in one native call. From the moment the pin
-      // moves, the app's autocheckpoint (after any commit of its own) may backfill up to the
-      // new one — on the app's thread, stalling its writes for the whole copy (100–300 ms a
-      // pass for a flat-out 1-row writer). Ours holding SQLite's checkpoint lock first makes
-      // the app's a no-op (SQLITE_BUSY at once).
-      this.reader!.exec('ROLLBACK; PRAGMA wal_checkpoint(PASSIVE)');
-    } else {
-      this.releaseReadLock();
-    }
-    this.spareReader = this.reader;
+    const old = this.reader!;
+    this.spareReader = old;
     this.reader = next;
     this.pinOnDbFile = false;
     // While this pin holds, the WAL can restart only where the shadow now ends: a pin with a WAL
     // mark blocks any restart, and one on the db file alone (mark 0: the WAL was fully
     // checkpointed when it began — e.g. by the app's own checkpoint up to our old pin, the app
-    // idle since) lets the app's next write restart it exactly at that end. Note it, or that
-    // restart would look unproven and start a new generation.
+    // idle since) lets the app's next write restart it exactly at that end. Note it (before the
+    // old pin ends), or that restart would look unproven and start a new generation.
     this.rememberEnd(this.state!.size);
+    if (!old.inTransaction) return true;
+    if (!checkpoint) {
+      old.exec('ROLLBACK');
+      return true;
+    }
+    try {
+      // The old pin ends and the checkpoint begins in one native call. From the moment the pin
+      // moves, the app's autocheckpoint (after any commit of its own) may backfill up to the
+      // new one — on the app's thread, stalling its writes for the whole copy (100–300 ms a
+      // pass for a flat-out 1-row writer). Ours holding SQLite's checkpoint lock first makes
+      // the app's a no-op (SQLITE_BUSY at once).
+      old.exec('ROLLBACK; PRAGMA wal_checkpoint(PASSIVE)');
+    } finally {
+      // A checkpoint that failed must not leave the spare inside a read: its next BEGIN would fail.
+      if (old.inTransaction) old.exec('ROLLBACK');
+    }
     return true;
   }
 

@@ -3,9 +3,12 @@
  * as fast as one writer goes, with sync-interval 1s and 100ms, to a file replica and to S3 on
  * loopback (Ceph RGW). Each tx writes a row whose payload starts with a marker `TX<id>`; an
  * observer polls the replica, decodes each new segment and finds the highest marker in it:
- * every tx up to that id became durable when the segment appeared.
+ * every tx up to that id became durable when the segment was stored — when the replica
+ * acknowledged its write (the PUT's answer, the rename; replicate's debug log line for that
+ * segment), or when the observer first saw it, whichever is earlier. The observer's own time is
+ * reported too: it adds up to two polls (on RGW a LIST takes ~50 ms) to the lag.
  */
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { lz4FrameDecompress } from '../../runtime/format/lz4.js';
@@ -25,6 +28,11 @@ export interface LagRow {
   p99Ms: number;
   maxMs: number;
   samples: number;
+  /** The same, timed by when the observer first listed each segment (an upper bound). */
+  seen: { p50Ms: number; p99Ms: number };
+  /** Segments timed by the replica's acknowledgement (the rest by the observer). */
+  ackedSegments: number;
+  segments: number;
 }
 
 export interface S3Target {
@@ -48,11 +56,19 @@ function maxMarker(buf: Buffer): number {
   return max;
 }
 
+interface SeenSegment {
+  key: string;
+  /** When a LIST first showed it. */
+  at: number;
+  /** Highest tx id in it. */
+  max: number;
+}
+
 interface Observer {
   /** Every key seen so far. */
   keys: string[];
-  /** (time first seen, highest tx id) per segment, in order seen. */
-  seen: Array<{ at: number; max: number }>;
+  /** Every segment, in order seen. */
+  seen: SeenSegment[];
   stop(): Promise<void>;
 }
 
@@ -75,7 +91,7 @@ function observe(list: () => Promise<string[]>, fetch: (key: string) => Promise<
           fetch(k)
             .then((b) => lz4FrameDecompress(b))
             .then((plain) => {
-              seen.push({ at, max: maxMarker(plain) });
+              seen.push({ key: k, at, max: maxMarker(plain) });
             })
             .catch(() => undefined),
         );
@@ -94,8 +110,38 @@ function observe(list: () => Promise<string[]>, fetch: (key: string) => Promise<
   };
 }
 
+/**
+ * replicate's `wal segment written` debug lines (JSON logging): when each segment's write was
+ * acknowledged, by `<generation>/<index>_<offset>` as in the segment's key.
+ */
+function watchAcks(stdout: NodeJS.ReadableStream): Map<string, number> {
+  const acks = new Map<string, number>();
+  const hex = (n: number) => n.toString(16).padStart(8, '0');
+  let rest = '';
+  stdout.on('data', (d: Buffer) => {
+    const lines = (rest + d.toString('utf8')).split('\n');
+    rest = lines.pop() ?? '';
+    for (const line of lines) {
+      if (!line.includes('wal segment written')) continue;
+      try {
+        const j = JSON.parse(line) as { time: string; generation: string; index: number; offset: number };
+        acks.set(`${j.generation}/${hex(j.index)}_${hex(j.offset)}`, Date.parse(j.time));
+      } catch {
+        // not a log line of ours
+      }
+    }
+  });
+  return acks;
+}
+
+/** The ack lookup key of a segment key (`.../generations/G/wal/IIIIIIII_OOOOOOOO.wal.lz4`). */
+function ackKey(key: string): string | undefined {
+  const m = /generations\/([0-9a-f]+)\/wal\/([0-9a-f]{8}_[0-9a-f]{8})\.wal\.lz4$/.exec(key);
+  return m ? `${m[1]}/${m[2]}` : undefined;
+}
+
 /** Lag of each tx: first segment time holding its id, minus its commit time. */
-function lags(commitTimes: Float64Array, idBase: number, seen: Observer['seen']): number[] {
+function lags(commitTimes: Float64Array, idBase: number, seen: Array<{ at: number; max: number }>): number[] {
   const order = [...seen].sort((a, b) => a.at - b.at);
   // Earliest time at which each id was durable: running max over segments in time order.
   const out: number[] = [];
@@ -168,7 +214,10 @@ async function runTarget(
       );
   }
   await runWriters([{ db, seconds: 0, rowsPerTx: 1, rate: 0, idBase: 0, writer: 0 }]);
-  const rep = lsMix(['replicate', '-config', writeConfig(dir, db, [replicaYaml])]);
+  const config = writeConfig(dir, db, [replicaYaml]);
+  appendFileSync(config, 'logging:\n  type: json\n');
+  const rep = lsMix(['replicate', '-config', config], { env: { LS_MIX_LOG_LEVEL: 'debug' } });
+  const acks = watchAcks(rep.child.stdout!);
   const rows: LagRow[] = [];
   try {
     const obs = observer();
@@ -186,7 +235,17 @@ async function runTarget(
       await sleep(Math.max(500, syncIntervalMs * 2));
       const buf = readFileSync(timesOut);
       const times = new Float64Array(buf.buffer, buf.byteOffset, buf.byteLength / 8);
-      const l = lags(times, idBase, obs.seen);
+      // Stored = acknowledged, or seen if that came first (a LIST can show an object before
+      // its PUT's answer arrives).
+      let acked = 0;
+      const stored = obs.seen.map((x) => {
+        const ack = acks.get(ackKey(x.key) ?? '');
+        if (ack !== undefined) acked++;
+        return { at: ack === undefined ? x.at : Math.min(ack, x.at), max: x.max };
+      });
+      const l = lags(times, idBase, stored);
+      const lSeen = lags(times, idBase, obs.seen);
+      const inRun = obs.seen.filter((x) => x.max >= idBase);
       rows.push({
         target,
         syncIntervalMs,
@@ -196,9 +255,12 @@ async function runTarget(
         p99Ms: percentile(l, 99),
         maxMs: l.length ? l.reduce((a, b) => (b > a ? b : a)) : Number.NaN,
         samples: l.length,
+        seen: { p50Ms: percentile(lSeen, 50), p99Ms: percentile(lSeen, 99) },
+        ackedSegments: inRun.filter((x) => acks.has(ackKey(x.key) ?? '')).length,
+        segments: inRun.length,
       });
       log(
-        `lag ${target} sync ${syncIntervalMs}ms @${rate || 'max'} tx/s: p50 ${percentile(l, 50).toFixed(0)} ms, p99 ${percentile(l, 99).toFixed(0)} ms (${l.length}/${times.length})`,
+        `lag ${target} sync ${syncIntervalMs}ms @${rate || 'max'} tx/s: p50 ${percentile(l, 50).toFixed(0)} ms, p99 ${percentile(l, 99).toFixed(0)} ms (${l.length}/${times.length}; seen by the observer: p99 ${percentile(lSeen, 99).toFixed(0)} ms; ${acked}/${obs.seen.length} segments acknowledged)`,
       );
       idBase += 10_000_000;
     }

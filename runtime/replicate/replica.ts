@@ -304,7 +304,10 @@ export class ReplicaSyncer {
       framed.destroy();
       await fh.close();
     }
-    this.log.debug({ index: pos.index, offset: pos.offset, bytes: end - pos.offset }, 'wal segment written');
+    this.log.debug(
+      { generation: pos.generation, index: pos.index, offset: pos.offset, bytes: end - pos.offset },
+      'wal segment written',
+    );
   }
 
   // ---------------------------------------------------------------- snapshots

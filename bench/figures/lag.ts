@@ -12,6 +12,7 @@ import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { lz4FrameDecompress } from '../../runtime/format/lz4.js';
+import { ackKey, watchAcks } from '../lib/acks.js';
 import { log, QUICK, removeDir, tempDir, writeConfig } from '../lib/env.js';
 import { lsMix, sleep, waitUntil } from '../lib/proc.js';
 import { isSegment, listFiles } from '../lib/replica.js';
@@ -108,36 +109,6 @@ function observe(list: () => Promise<string[]>, fetch: (key: string) => Promise<
       await Promise.all(decoding);
     },
   };
-}
-
-/**
- * replicate's `wal segment written` debug lines (JSON logging): when each segment's write was
- * acknowledged, by `<generation>/<index>_<offset>` as in the segment's key.
- */
-function watchAcks(stdout: NodeJS.ReadableStream): Map<string, number> {
-  const acks = new Map<string, number>();
-  const hex = (n: number) => n.toString(16).padStart(8, '0');
-  let rest = '';
-  stdout.on('data', (d: Buffer) => {
-    const lines = (rest + d.toString('utf8')).split('\n');
-    rest = lines.pop() ?? '';
-    for (const line of lines) {
-      if (!line.includes('wal segment written')) continue;
-      try {
-        const j = JSON.parse(line) as { time: string; generation: string; index: number; offset: number };
-        acks.set(`${j.generation}/${hex(j.index)}_${hex(j.offset)}`, Date.parse(j.time));
-      } catch {
-        // not a log line of ours
-      }
-    }
-  });
-  return acks;
-}
-
-/** The ack lookup key of a segment key (`.../generations/G/wal/IIIIIIII_OOOOOOOO.wal.lz4`). */
-function ackKey(key: string): string | undefined {
-  const m = /generations\/([0-9a-f]+)\/wal\/([0-9a-f]{8}_[0-9a-f]{8})\.wal\.lz4$/.exec(key);
-  return m ? `${m[1]}/${m[2]}` : undefined;
 }
 
 /** Lag of each tx: first segment time holding its id, minus its commit time. */
@@ -237,15 +208,14 @@ async function runTarget(
       const times = new Float64Array(buf.buffer, buf.byteOffset, buf.byteLength / 8);
       // Stored = acknowledged, or seen if that came first (a LIST can show an object before
       // its PUT's answer arrives).
-      let acked = 0;
       const stored = obs.seen.map((x) => {
         const ack = acks.get(ackKey(x.key) ?? '');
-        if (ack !== undefined) acked++;
         return { at: ack === undefined ? x.at : Math.min(ack, x.at), max: x.max };
       });
       const l = lags(times, idBase, stored);
       const lSeen = lags(times, idBase, obs.seen);
       const inRun = obs.seen.filter((x) => x.max >= idBase);
+      const acked = inRun.filter((x) => acks.has(ackKey(x.key) ?? '')).length;
       rows.push({
         target,
         syncIntervalMs,
@@ -256,11 +226,11 @@ async function runTarget(
         maxMs: l.length ? l.reduce((a, b) => (b > a ? b : a)) : Number.NaN,
         samples: l.length,
         seen: { p50Ms: percentile(lSeen, 50), p99Ms: percentile(lSeen, 99) },
-        ackedSegments: inRun.filter((x) => acks.has(ackKey(x.key) ?? '')).length,
+        ackedSegments: acked,
         segments: inRun.length,
       });
       log(
-        `lag ${target} sync ${syncIntervalMs}ms @${rate || 'max'} tx/s: p50 ${percentile(l, 50).toFixed(0)} ms, p99 ${percentile(l, 99).toFixed(0)} ms (${l.length}/${times.length}; seen by the observer: p99 ${percentile(lSeen, 99).toFixed(0)} ms; ${acked}/${obs.seen.length} segments acknowledged)`,
+        `lag ${target} sync ${syncIntervalMs}ms @${rate || 'max'} tx/s: p50 ${percentile(l, 50).toFixed(0)} ms, p99 ${percentile(l, 99).toFixed(0)} ms (${l.length}/${times.length}; seen by the observer: p99 ${percentile(lSeen, 99).toFixed(0)} ms; ${acked}/${inRun.length} segments acknowledged)`,
       );
       idBase += 10_000_000;
     }

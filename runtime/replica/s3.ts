@@ -1,21 +1,6 @@
-import { Agent as HttpsAgent } from 'node:https';
+import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  HeadBucketCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-  type S3ClientConfig,
-  S3ServiceException,
-  UploadPartCommand,
-} from '@aws-sdk/client-s3';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { ReplicaConfig } from '../config/types.js';
 import { UserError } from '../errors.js';
 import type { ReplicaClient } from './client.js';
@@ -26,6 +11,16 @@ import {
   type StoreEntry,
 } from './object-store.js';
 import { networkFailure, tlsFailure, type Verdict, withRetry } from './retry.js';
+import { credentialSource } from './s3-credentials.js';
+import {
+  children,
+  childText,
+  type S3Body,
+  S3Error,
+  S3Http,
+  type S3HttpOptions,
+  xmlEscape,
+} from './s3-http.js';
 import type { Spooled } from './spool.js';
 
 /** Bodies above this go up in parts (S3's minimum part size is 5 MiB, its maximum count 10000). */
@@ -49,29 +44,18 @@ export async function createS3ReplicaClient(
     });
   }
   const bucket = cfg.bucket;
-  // The SDK warns on every run that its 2027 releases will need Node 22: ls-mix pins its SDK
-  // version, so that notice is noise in a backup sidecar's log. Users can still opt back in.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const endpoint = cfg.endpoint ? normalizeEndpoint(cfg.endpoint) : undefined;
-  const credentials = resolveCredentials(cfg);
+  const configured = cfg.endpoint || process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL;
+  const endpoint = configured ? normalizeEndpoint(configured, replica) : undefined;
   const timeout = opts.timeoutMs ?? 30_000;
-  const requestHandler = new NodeHttpHandler({
-    connectionTimeout: Math.min(timeout, 10_000),
-    socketTimeout: timeout,
-    httpsAgent: cfg.skipVerify ? new HttpsAgent({ rejectUnauthorized: false, keepAlive: true }) : undefined,
-  });
-  const base: S3ClientConfig = {
-    endpoint,
-    forcePathStyle: cfg.forcePathStyle ?? endpoint !== undefined,
-    credentials,
-    requestHandler,
-    // Our own retry (retry.ts) owns backoff; the SDK's would multiply attempts.
-    maxAttempts: 1,
-    // S3-compatible stores (Ceph Pacific, older MinIO) reject aws-chunked trailing checksums.
-    ...(endpoint
-      ? { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' }
-      : {}),
+  const base: Omit<S3HttpOptions, 'endpoint' | 'region' | 'pathStyle'> = {
+    bucket,
+    credentials: credentialSource(cfg),
+    timeoutMs: timeout,
+    connectTimeoutMs: Math.min(timeout, 10_000),
+    skipVerify: cfg.skipVerify,
   };
+  // Virtual-hosted names cannot hold a dotted bucket under TLS (the certificate covers one label).
+  const pathStyle = cfg.forcePathStyle ?? (endpoint !== undefined || !isDnsBucket(bucket));
 
   const classify = (err: unknown) => classifyS3Error(err, bucket);
   let region = cfg.region || process.env.AWS_REGION || undefined;
@@ -81,11 +65,11 @@ export async function createS3ReplicaClient(
       : await withRetry(
           `locate bucket ${bucket}`,
           { replica, logger: opts.logger, policy: opts.retry, classify },
-          () => discoverRegion(base, bucket),
+          () => discoverRegion({ ...base, pathStyle }),
         );
   }
-  const s3 = new S3Client({ ...base, region });
-  const store = new S3Store(s3, bucket, cfg.path ?? '');
+  const http = new S3Http({ ...base, region, pathStyle, endpoint: endpoint ?? awsEndpoint(region) });
+  const store = new S3Store(http, cfg.path ?? '');
   return new ObjectStoreReplicaClient(store, {
     replica,
     logger: opts.logger,
@@ -98,8 +82,7 @@ class S3Store implements ObjectStore {
   readonly type = 's3' as const;
 
   constructor(
-    private readonly s3: S3Client,
-    private readonly bucket: string,
+    private readonly http: S3Http,
     private readonly root: string,
   ) {}
 
@@ -111,69 +94,72 @@ class S3Store implements ObjectStore {
     return this.root ? posix.join(this.root, rel) : rel;
   }
 
+  /** ListObjectsV2, every page; `delimiter` '/' groups sub-folders into prefixes. */
+  private async *list(prefix: string, delimiter?: string) {
+    let token: string | undefined;
+    do {
+      const res = await this.http.send({
+        method: 'GET',
+        query: { 'list-type': '2', prefix, delimiter, 'continuation-token': token },
+      });
+      const page = await this.http.xml(res);
+      yield page;
+      token =
+        childText(page, 'IsTruncated') === 'true' ? childText(page, 'NextContinuationToken') : undefined;
+    } while (token);
+  }
+
   async listDir(dir: string): Promise<StoreEntry[]> {
     const prefix = `${this.key(dir)}/`;
     const out: StoreEntry[] = [];
-    let token: string | undefined;
-    do {
-      const page = await this.s3.send(
-        new ListObjectsV2Command({
-          Bucket: this.bucket,
-          Prefix: prefix,
-          Delimiter: '/',
-          ContinuationToken: token,
-        }),
-      );
-      for (const p of page.CommonPrefixes ?? []) {
-        const name = p.Prefix?.slice(prefix.length).replace(/\/$/, '');
+    for await (const page of this.list(prefix, '/')) {
+      for (const p of children(page, 'CommonPrefixes')) {
+        const name = childText(p, 'Prefix')?.slice(prefix.length).replace(/\/$/, '');
         if (name) out.push({ name, isDir: true, size: 0, createdAt: new Date(0) });
       }
-      for (const o of page.Contents ?? []) {
-        const name = o.Key?.slice(prefix.length);
+      for (const o of children(page, 'Contents')) {
+        const name = childText(o, 'Key')?.slice(prefix.length);
+        const modified = childText(o, 'LastModified');
         if (name)
-          out.push({ name, isDir: false, size: o.Size ?? 0, createdAt: o.LastModified ?? new Date(0) });
+          out.push({
+            name,
+            isDir: false,
+            size: Number(childText(o, 'Size') ?? 0),
+            createdAt: modified ? new Date(modified) : new Date(0),
+          });
       }
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
+    }
     return out;
   }
 
   /**
    * Bodies stream to S3 from where the spool holds them (memory or its temp file) with their
-   * length given, so no upload buffers a body or a part: lib-storage's Upload gathered each
-   * 8 MiB part into memory (and copied it), two at a time — most of replicate's peak RSS to S3.
+   * length given, so no upload buffers a body or a part. Each body is sent with its SHA-256 in
+   * the signature (a streamed one is hashed from the spool first), so S3 refuses a body that
+   * arrives altered.
    */
   async put(rel: string, body: Spooled): Promise<{ createdAt: Date }> {
-    const Key = this.key(rel);
+    const key = this.key(rel);
     if (body.buffer || body.size <= MULTIPART_PART_SIZE) {
-      const stream = body.buffer ? undefined : body.open();
-      try {
-        await this.s3.send(
-          new PutObjectCommand({
-            Bucket: this.bucket,
-            Key,
-            Body: body.buffer ?? stream,
-            ContentLength: body.size,
-          }),
-        );
-      } finally {
-        stream?.destroy(); // a failed request leaves its file stream open otherwise
-      }
+      const res = await this.http.send({ method: 'PUT', key, body: await bodyOf(body, 0, body.size) });
+      res.resume();
     } else {
-      await this.putMultipart(Key, body);
+      await this.putMultipart(key, body);
     }
     return { createdAt: new Date() };
   }
 
   /** A large spooled body in parts, each a range of the spool file; aborted on any failure. */
-  private async putMultipart(Key: string, body: Spooled): Promise<void> {
+  private async putMultipart(key: string, body: Spooled): Promise<void> {
     const partSize = Math.max(MULTIPART_PART_SIZE, Math.ceil(body.size / MAX_PARTS));
-    const created = await this.s3.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key }));
-    const UploadId = created.UploadId;
-    if (!UploadId) throw new Error(`CreateMultipartUpload of ${Key} returned no upload id`);
+    const created = await this.http.xml(
+      await this.http.send({ method: 'POST', key, query: { uploads: '' } }),
+    );
+    const uploadId = childText(created, 'UploadId');
+    if (!uploadId) throw new Error(`CreateMultipartUpload of ${key} returned no upload id`);
     try {
       const count = Math.ceil(body.size / partSize);
-      const parts: { PartNumber: number; ETag?: string }[] = new Array(count);
+      const etags: string[] = new Array(count);
       let next = 0;
       let failure: unknown;
       // After a failure no new part starts, and the abort below waits for those in flight.
@@ -182,55 +168,56 @@ class S3Store implements ObjectStore {
           const i = next++;
           const start = i * partSize;
           const end = Math.min(start + partSize, body.size);
-          const stream = body.open(start, end);
           try {
-            const res = await this.s3.send(
-              new UploadPartCommand({
-                Bucket: this.bucket,
-                Key,
-                UploadId,
-                PartNumber: i + 1,
-                Body: stream,
-                ContentLength: end - start,
-              }),
-            );
-            parts[i] = { PartNumber: i + 1, ETag: res.ETag };
+            const res = await this.http.send({
+              method: 'PUT',
+              key,
+              query: { partNumber: String(i + 1), uploadId },
+              body: await bodyOf(body, start, end),
+            });
+            res.resume();
+            const etag = res.headers.etag;
+            if (!etag) throw new Error(`part ${i + 1} of ${key}: no ETag in the answer`);
+            etags[i] = etag;
           } catch (err) {
             failure ??= err;
-          } finally {
-            stream.destroy(); // a failed request leaves its file stream open otherwise
           }
         }
       };
       await Promise.all(Array.from({ length: Math.min(PART_CONCURRENCY, count) }, worker));
       if (failure !== undefined) throw failure;
-      await this.s3.send(
-        new CompleteMultipartUploadCommand({
-          Bucket: this.bucket,
-          Key,
-          UploadId,
-          MultipartUpload: { Parts: parts },
+      const parts = etags
+        .map((etag, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${xmlEscape(etag)}</ETag></Part>`)
+        .join('');
+      // A 200 answer can still carry an <Error> (the assembly failed): xml() throws it.
+      await this.http.xml(
+        await this.http.send({
+          method: 'POST',
+          key,
+          query: { uploadId },
+          headers: { 'Content-Type': 'application/xml' },
+          body: Buffer.from(`<CompleteMultipartUpload>${parts}</CompleteMultipartUpload>`),
         }),
       );
     } catch (err) {
       // Parts of an unfinished upload are billed until aborted; the retry starts a new upload.
-      await this.s3
-        .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId }))
+      await this.http
+        .send({ method: 'DELETE', key, query: { uploadId } })
+        .then((res) => res.resume())
         .catch(() => undefined);
       throw err;
     }
   }
 
   async get(rel: string, start: number): Promise<{ body: Readable; size?: number }> {
-    const res = await this.s3.send(
-      new GetObjectCommand({
-        Bucket: this.bucket,
-        Key: this.key(rel),
-        Range: start > 0 ? `bytes=${start}-` : undefined,
-      }),
-    );
-    const size = res.ContentLength === undefined ? undefined : start + res.ContentLength;
-    return { body: res.Body as Readable, size };
+    const res = await this.http.send({
+      method: 'GET',
+      key: this.key(rel),
+      headers: start > 0 ? { Range: `bytes=${start}-` } : {},
+    });
+    const length = res.headers['content-length'];
+    const size = length === undefined ? undefined : start + Number(length);
+    return { body: res, size };
   }
 
   deleteKeys(rels: string[]): Promise<void> {
@@ -238,41 +225,58 @@ class S3Store implements ObjectStore {
   }
 
   async deleteTree(dir: string): Promise<void> {
-    const prefix = `${this.key(dir)}/`;
-    let token: string | undefined;
-    do {
-      const page = await this.s3.send(
-        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
-      );
-      await this.deleteAbsolute((page.Contents ?? []).flatMap((o) => (o.Key ? [o.Key] : [])));
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
+    for await (const page of this.list(`${this.key(dir)}/`)) {
+      await this.deleteAbsolute(children(page, 'Contents').flatMap((o) => childText(o, 'Key') ?? []));
+    }
   }
 
+  /** DeleteObjects (at most 1000 keys a call, as S3 allows); keys already gone are fine. */
   private async deleteAbsolute(keys: string[]): Promise<void> {
-    if (keys.length === 0) return;
-    const res = await this.s3.send(
-      new DeleteObjectsCommand({
-        Bucket: this.bucket,
-        Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true },
-      }),
-    );
-    const failed = (res.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey');
-    if (failed.length > 0) {
-      const e = failed[0];
-      throw Object.assign(new Error(`delete ${e.Key}: ${e.Code} ${e.Message ?? ''}`.trim()), {
-        s3Code: e.Code,
+    for (let i = 0; i < keys.length; i += 1000) {
+      const objects = keys
+        .slice(i, i + 1000)
+        .map((k) => `<Object><Key>${xmlEscape(k)}</Key></Object>`)
+        .join('');
+      const xml = Buffer.from(`<Delete><Quiet>true</Quiet>${objects}</Delete>`);
+      const res = await this.http.send({
+        method: 'POST',
+        query: { delete: '' },
+        // S3 requires a content checksum on DeleteObjects.
+        headers: {
+          'Content-Type': 'application/xml',
+          'Content-MD5': createHash('md5').update(xml).digest('base64'),
+        },
+        body: xml,
       });
+      const failed = children(await this.http.xml(res), 'Error').filter(
+        (e) => childText(e, 'Code') !== 'NoSuchKey',
+      );
+      if (failed.length > 0) {
+        const e = failed[0];
+        const code = childText(e, 'Code');
+        throw Object.assign(
+          new Error(`delete ${childText(e, 'Key')}: ${code} ${childText(e, 'Message') ?? ''}`.trim()),
+          { s3Code: code },
+        );
+      }
     }
   }
 
   classify(err: unknown): Verdict {
-    return classifyS3Error(err, this.bucket);
+    return classifyS3Error(err, this.http.bucket);
   }
 
   async close(): Promise<void> {
-    this.s3.destroy();
+    this.http.close();
   }
+}
+
+/** Bytes [start, end) of a spooled body: in memory as is, from its temp file with the hash taken first. */
+async function bodyOf(body: Spooled, start: number, end: number): Promise<S3Body> {
+  if (body.buffer) return body.buffer.subarray(start, end);
+  const hash = createHash('sha256');
+  for await (const chunk of body.open(start, end)) hash.update(chunk as Buffer);
+  return { open: () => body.open(start, end), size: end - start, sha256: hash.digest('hex') };
 }
 
 const PERMANENT_HINTS: Record<string, string> = {
@@ -296,6 +300,10 @@ const TRANSIENT_CODES = new Set([
   'InternalError',
   'ServiceUnavailable',
   'TooManyRequests',
+  // A body that arrived altered or cut short (its signed SHA-256 or length did not match).
+  'XAmzContentSHA256Mismatch',
+  'BadDigest',
+  'IncompleteBody',
 ]);
 
 export function classifyS3Error(err: unknown, bucket: string): Verdict {
@@ -305,7 +313,7 @@ export function classifyS3Error(err: unknown, bucket: string): Verdict {
   if (net) return { kind: 'transient', reason: net };
   if (!(err instanceof Error)) return { kind: 'permanent', reason: String(err) };
   const code = (err as { s3Code?: string }).s3Code ?? err.name;
-  const status = err instanceof S3ServiceException ? err.$metadata?.httpStatusCode : undefined;
+  const status = err instanceof S3Error ? err.status : undefined;
   if (code === 'NoSuchKey' || (status === 404 && code !== 'NoSuchBucket')) return { kind: 'notfound' };
   if (
     TRANSIENT_CODES.has(code) ||
@@ -320,39 +328,48 @@ export function classifyS3Error(err: unknown, bucket: string): Verdict {
   return { kind: 'permanent', reason: status ? `${what} (HTTP ${status})` : what, hint };
 }
 
-/** Keys from config, then LITESTREAM_* env, else undefined so the AWS default chain applies. */
-function resolveCredentials(cfg: ReplicaConfig): S3ClientConfig['credentials'] {
-  const accessKeyId = cfg.accessKeyId || process.env.LITESTREAM_ACCESS_KEY_ID;
-  const secretAccessKey = cfg.secretAccessKey || process.env.LITESTREAM_SECRET_ACCESS_KEY;
-  if (accessKeyId && secretAccessKey) return { accessKeyId, secretAccessKey };
-  if (accessKeyId || secretAccessKey) {
-    throw new UserError(`replica "${cfg.name}": only one of access-key-id / secret-access-key is set`, {
-      hint: 'set both (or neither, to use the AWS default credential chain)',
-    });
-  }
-  return undefined;
-}
-
 /** `localhost:9000` -> `http://localhost:9000` (Litestream accepts scheme-less endpoints). */
-function normalizeEndpoint(endpoint: string): string {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(endpoint) ? endpoint.replace(/\/+$/, '') : `https://${endpoint}`;
+function normalizeEndpoint(endpoint: string, replica: string): URL {
+  try {
+    const url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(endpoint) ? endpoint : `https://${endpoint}`);
+    if (url.protocol === 'http:' || url.protocol === 'https:') return url;
+  } catch {
+    // reported below
+  }
+  throw new UserError(`replica "${replica}": endpoint "${endpoint}" is not an http(s) URL`, {
+    hint: 'set `endpoint:` to the service URL, e.g. https://s3.example.com or http://127.0.0.1:9000',
+  });
 }
 
-/** Ask us-east-1 where the bucket lives (HeadBucket answers with x-amz-bucket-region). */
-async function discoverRegion(base: S3ClientConfig, bucket: string): Promise<string> {
-  const probe = new S3Client({ ...base, region: 'us-east-1', followRegionRedirects: true });
+/** Ask us-east-1 where the bucket lives: S3 names the region in x-amz-bucket-region, even in a refusal. */
+async function discoverRegion(opts: Omit<S3HttpOptions, 'endpoint' | 'region'>): Promise<string> {
+  const probe = new S3Http({ ...opts, region: 'us-east-1', endpoint: awsEndpoint('us-east-1') });
   try {
-    const res = await probe.send(new HeadBucketCommand({ Bucket: bucket }));
-    return res.BucketRegion || 'us-east-1';
+    const res = await probe.send({ method: 'HEAD' });
+    res.resume();
+    return headerRegion(res.headers) ?? 'us-east-1';
   } catch (err) {
-    const region = (err as { $response?: { headers?: Record<string, string> } }).$response?.headers?.[
-      'x-amz-bucket-region'
-    ];
+    const region = err instanceof S3Error ? headerRegion(err.headers) : undefined;
     if (region) return region;
-    if ((err as Error).name === 'NotFound')
+    if (err instanceof S3Error && err.status === 404)
       throw Object.assign(new Error('no such bucket'), { s3Code: 'NoSuchBucket' });
     throw err;
   } finally {
-    probe.destroy();
+    probe.close();
   }
+}
+
+function headerRegion(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const region = headers['x-amz-bucket-region'];
+  return typeof region === 'string' && region ? region : undefined;
+}
+
+/** AWS's regional S3 endpoint (China's regions live under amazonaws.com.cn). */
+function awsEndpoint(region: string): URL {
+  return new URL(`https://s3.${region}.amazonaws.com${region.startsWith('cn-') ? '.cn' : ''}`);
+}
+
+/** A bucket name usable as a host label under TLS: lowercase letters, digits and hyphens. */
+function isDnsBucket(bucket: string): boolean {
+  return /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(bucket);
 }

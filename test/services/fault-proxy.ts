@@ -149,7 +149,9 @@ export interface HttpFaultProxy {
   url: string;
   /** Answer the next `n` requests with `status` (default 503) instead of forwarding them. */
   failNext(n: number, status?: number): void;
-  readonly stats: { requests: number; injected: number };
+  /** Flip one byte in the body of the next `n` requests that carry one (corruption in transit). */
+  corruptNext(n: number): void;
+  readonly stats: { requests: number; injected: number; corrupted: number };
   /** "METHOD /path?query" of every request, in order (to assert what a call sends). */
   readonly log: string[];
   stop(): Promise<void>;
@@ -158,7 +160,8 @@ export interface HttpFaultProxy {
 export async function startHttpFaultProxy(targetPort: number): Promise<HttpFaultProxy> {
   let failBudget = 0;
   let failStatus = 503;
-  const stats = { requests: 0, injected: 0 };
+  let corruptBudget = 0;
+  const stats = { requests: 0, injected: 0, corrupted: 0 };
   const log: string[] = [];
   const server: HttpServer = createHttpServer((req, res) => {
     stats.requests++;
@@ -189,6 +192,20 @@ export async function startHttpFaultProxy(targetPort: number): Promise<HttpFault
       },
     );
     up.on('error', () => res.destroy());
+    if (corruptBudget > 0 && Number(req.headers['content-length'] ?? 0) > 0) {
+      corruptBudget--;
+      stats.corrupted++;
+      let flipped = false;
+      req.on('data', (chunk: Buffer) => {
+        if (!flipped && chunk.length > 0) {
+          chunk[chunk.length >> 1] ^= 0xff;
+          flipped = true;
+        }
+        up.write(chunk);
+      });
+      req.on('end', () => up.end());
+      return;
+    }
     req.pipe(up);
   });
   const port = await new Promise<number>((resolve) => {
@@ -203,6 +220,9 @@ export async function startHttpFaultProxy(targetPort: number): Promise<HttpFault
     failNext: (n, status = 503) => {
       failBudget = n;
       failStatus = status;
+    },
+    corruptNext: (n) => {
+      corruptBudget = n;
     },
     stats,
     log,

@@ -3,9 +3,10 @@
  * latency, the gateway stopped and restarted, wrong credentials, a missing bucket.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReplicaConfig } from '../../../runtime/config/types.js';
@@ -261,6 +262,97 @@ describe('s3 client under faults (Ceph RGW)', () => {
     } finally {
       delete process.env.LITESTREAM_ACCESS_KEY_ID;
       delete process.env.LITESTREAM_SECRET_ACCESS_KEY;
+    }
+  });
+  it('refuses a body altered in transit (its SHA-256 is signed) and retries until the object is intact', async () => {
+    const { logger, lines } = captureLogger();
+    // 256 KiB in memory: the 9 MiB body spools to a file and goes up in two parts.
+    const c = await createS3ReplicaClient(cfg(http.url), {
+      logger,
+      retry: QUICK_RETRY,
+      memoryLimit: 256 * 1024,
+    });
+    const small = randomBytes(100_000);
+    const large = randomBytes(9 * 1024 * 1024 + 17);
+    http.corruptNext(1);
+    await c.writeSnapshot(GEN, 1, body(small));
+    http.corruptNext(1); // the first part: the whole upload is aborted and retried
+    await c.writeSnapshot(GEN, 2, Readable.from([large.subarray(0, 5_000_000), large.subarray(5_000_000)]));
+    expect(http.stats.corrupted).toBe(2);
+    expect((await readAll(await c.openSnapshot(GEN, 1))).equals(small)).toBe(true);
+    expect((await readAll(await c.openSnapshot(GEN, 2))).equals(large)).toBe(true);
+    const refused = lines.filter((l) => /retrying/.test(String(l.msg))).map((l) => String(l.reason));
+    expect(refused).toHaveLength(2);
+    for (const reason of refused) expect(reason).toMatch(/XAmzContentSHA256Mismatch|BadDigest/);
+    await c.close();
+  });
+
+  it('keeps keys with spaces, plus and percent signs and non-ASCII letters exactly', async () => {
+    const path = 'odd keys/a+b%20c/ünïcödé~(1)';
+    const c = await createS3ReplicaClient(cfg(rgw.endpoint, { path }), {});
+    await c.writeSnapshot(GEN, 1, body('odd'));
+    await c.writeWalSegment({ generation: GEN, index: 1, offset: 0 }, body('wal'));
+    const raw = new S3Client({
+      endpoint: rgw.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: rgw.credentials,
+    });
+    try {
+      const res = await raw.send(new ListObjectsV2Command({ Bucket: 'faults', Prefix: `${path}/` }));
+      expect((res.Contents ?? []).map((o) => o.Key).sort()).toEqual([
+        `${path}/generations/${GEN}/snapshots/00000001.snapshot.lz4`,
+        `${path}/generations/${GEN}/wal/00000001_00000000.wal.lz4`,
+      ]);
+    } finally {
+      raw.destroy();
+    }
+    expect(await c.generations()).toEqual([GEN]);
+    expect((await readAll(await c.openSnapshot(GEN, 1))).toString()).toBe('odd');
+    await c.deleteGeneration(GEN);
+    expect(await c.generations()).toEqual([]);
+    await c.close();
+  });
+
+  it('takes keys from AWS_* variables, or from the AWS default chain (a profile in a shared credentials file)', async () => {
+    const saved = { ...process.env };
+    const dir = await mkdtemp(join(tmpdir(), 'ls-mix-aws-'));
+    // One replica path for the three clients below.
+    const noKeys = { accessKeyId: undefined, secretAccessKey: undefined, path: `faults-chain-${n++}` };
+    try {
+      process.env.AWS_ACCESS_KEY_ID = rgw.credentials.accessKeyId;
+      process.env.AWS_SECRET_ACCESS_KEY = rgw.credentials.secretAccessKey;
+      const fromEnv = await createS3ReplicaClient(cfg(rgw.endpoint, noKeys), {});
+      await fromEnv.writeSnapshot(GEN, 3, body('aws env keys'));
+      expect((await fromEnv.snapshots(GEN)).map((s) => s.index)).toEqual([3]);
+      await fromEnv.close();
+
+      // AWS_PROFILE makes the chain skip the AWS_* keys (set wrong here) and read the profile.
+      process.env.AWS_SECRET_ACCESS_KEY = 'wrong-secret';
+      const file = join(dir, 'credentials');
+      await writeFile(
+        file,
+        `[backup]\naws_access_key_id = ${rgw.credentials.accessKeyId}\naws_secret_access_key = ${rgw.credentials.secretAccessKey}\n`,
+      );
+      process.env.AWS_SHARED_CREDENTIALS_FILE = file;
+      process.env.AWS_CONFIG_FILE = join(dir, 'config');
+      process.env.AWS_PROFILE = 'backup';
+      const fromProfile = await createS3ReplicaClient(cfg(rgw.endpoint, noKeys), { retry: QUICK_RETRY });
+      await fromProfile.writeSnapshot(GEN, 4, body('profile keys'));
+      expect((await fromProfile.snapshots(GEN)).map((s) => s.index)).toEqual([3, 4]);
+      await fromProfile.close();
+
+      process.env.AWS_PROFILE = 'no-such-profile';
+      const missing = await createS3ReplicaClient(cfg(rgw.endpoint, noKeys), { retry: QUICK_RETRY });
+      const err = await errorOf(missing.generations());
+      expect(err).toBeInstanceOf(ReplicaError);
+      expect(err.transient).toBe(false);
+      expect(err.message).toMatch(/no-such-profile|credentials/i);
+      await missing.close();
+    } finally {
+      for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+      Object.assign(process.env, saved);
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

@@ -141,7 +141,9 @@ async function atSize(bytes: number, startS3: S3Starter): Promise<MemoryRow[]> {
 }
 
 export async function benchMemory(startS3: S3Starter): Promise<MemoryRow[]> {
-  const sizes = QUICK ? [32 * MiB, 192 * MiB] : [256 * MiB, 2048 * MiB];
+  // BENCH_MEMORY_MIB=256 (a comma list) measures only those db sizes: for quick comparisons.
+  const only = process.env.BENCH_MEMORY_MIB?.split(',').map((m) => Number(m) * MiB);
+  const sizes = only ?? (QUICK ? [32 * MiB, 192 * MiB] : [256 * MiB, 2048 * MiB]);
   const rows: MemoryRow[] = [];
   for (const s of sizes) rows.push(...(await atSize(s, startS3)));
   return rows;

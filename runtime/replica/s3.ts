@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
+import { open } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { ReplicaConfig } from '../config/types.js';
 import { UserError } from '../errors.js';
+import { collecting } from '../memory.js';
 import type { ReplicaClient } from './client.js';
 import {
   type CloudClientOptions,
@@ -274,9 +276,31 @@ class S3Store implements ObjectStore {
 /** Bytes [start, end) of a spooled body: in memory as is, from its temp file with the hash taken first. */
 async function bodyOf(body: Spooled, start: number, end: number): Promise<S3Body> {
   if (body.buffer) return body.buffer.subarray(start, end);
+  if (!body.file) throw new Error('spooled body has neither a buffer nor a file');
+  const sha256 = await sha256OfRange(body.file, start, end);
+  // Each 256 KiB read of the spool file is a fresh buffer that dies once sent: count them toward
+  // the young collections (memory.ts), or they wait for V8's external-memory threshold.
+  return { open: () => collecting(body.open(start, end)), size: end - start, sha256 };
+}
+
+/** Read size of the hashing pass: one buffer, reused, so hashing leaves no garbage behind. */
+const HASH_CHUNK = 256 * 1024;
+
+async function sha256OfRange(file: string, start: number, end: number): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of body.open(start, end)) hash.update(chunk as Buffer);
-  return { open: () => body.open(start, end), size: end - start, sha256: hash.digest('hex') };
+  const fh = await open(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(Math.max(1, Math.min(HASH_CHUNK, end - start)));
+    for (let pos = start; pos < end; ) {
+      const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, end - pos), pos);
+      if (bytesRead === 0) throw new Error(`spool file ${file} ends at byte ${pos}, expected ${end}`);
+      hash.update(buf.subarray(0, bytesRead));
+      pos += bytesRead;
+    }
+  } finally {
+    await fh.close();
+  }
+  return hash.digest('hex');
 }
 
 const PERMANENT_HINTS: Record<string, string> = {

@@ -41,6 +41,8 @@ export interface S3HttpOptions {
   connectTimeoutMs: number;
   /** Accept any TLS certificate (`skip-verify: true`). */
   skipVerify?: boolean;
+  /** The local clock (tests give a skewed one). */
+  now?: () => number;
 }
 
 /** A body sent with its length and SHA-256, so S3 rejects one that arrives altered. */
@@ -91,6 +93,11 @@ export function encodeRfc3986(s: string): string {
 export class S3Http {
   private readonly agent: HttpAgent | HttpsAgent;
   private readonly secure: boolean;
+  /**
+   * Server time minus local time, learned from a RequestTimeTooSkewed answer's Date header: S3
+   * refuses signatures more than 15 minutes off, and a sidecar on a drifting clock must not stop.
+   */
+  private clockOffsetMs = 0;
 
   constructor(private readonly opts: S3HttpOptions) {
     this.secure = opts.endpoint.protocol === 'https:';
@@ -128,12 +135,17 @@ export class S3Http {
         : Buffer.isBuffer(body)
           ? createHash('sha256').update(body).digest('hex')
           : body.sha256;
+    const now = (this.opts.now ?? Date.now)() + this.clockOffsetMs;
     const headers: Record<string, string> = {
       Host: host,
       'x-amz-content-sha256': sha256,
+      'X-Amz-Date': new Date(now).toISOString().replace(/[:-]|\.\d{3}/g, ''),
+      // S3 refuses a POST or PUT sent chunked (no length), as Node sends a bodiless one.
+      'Content-Length': String(size ?? 0),
       ...req.headers,
     };
-    if (size !== undefined) headers['Content-Length'] = String(size);
+    if (size === undefined && (req.method === 'GET' || req.method === 'HEAD' || req.method === 'DELETE'))
+      delete headers['Content-Length'];
     const signed = aws4.sign(
       { service: 's3', region: this.opts.region, method: req.method, host, path, headers },
       await this.opts.credentials(),
@@ -153,7 +165,17 @@ export class S3Http {
     );
     const status = res.statusCode ?? 0;
     if (status >= 200 && status < 300) return res;
-    throw errorFrom(status, res.headers, req.method === 'HEAD' ? '' : await readText(res, MAX_ERROR_BODY));
+    const err = errorFrom(
+      status,
+      res.headers,
+      req.method === 'HEAD' ? '' : await readText(res, MAX_ERROR_BODY),
+    );
+    if (err.s3Code === 'RequestTimeTooSkewed' && res.headers.date) {
+      const server = Date.parse(res.headers.date);
+      // The retry (retry.ts treats this code as transient) signs with the server's time.
+      if (!Number.isNaN(server)) this.clockOffsetMs = server - (this.opts.now ?? Date.now)();
+    }
+    throw err;
   }
 
   /** A 2xx answer's XML body, parsed; an `<Error>` document in a 200 (CompleteMultipartUpload) throws. */

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReplicaConfig } from '../../../runtime/config/types.js';
 import { ReplicaError } from '../../../runtime/replica/retry.js';
 import { createS3ReplicaClient } from '../../../runtime/replica/s3.js';
+import { S3Error, S3Http } from '../../../runtime/replica/s3-http.js';
 import {
   type HttpFaultProxy,
   startHttpFaultProxy,
@@ -353,6 +354,29 @@ describe('s3 client under faults (Ceph RGW)', () => {
       for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
       Object.assign(process.env, saved);
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+  it('signs with the server time after S3 says the local clock is 30 minutes off', async () => {
+    const skewed = new S3Http({
+      endpoint: new URL(rgw.endpoint),
+      region: rgw.region,
+      bucket: 'faults',
+      pathStyle: true,
+      credentials: async () => rgw.credentials,
+      timeoutMs: 10_000,
+      connectTimeoutMs: 5_000,
+      now: () => Date.now() - 30 * 60_000,
+    });
+    try {
+      const first = await errorOf(skewed.send({ method: 'GET', query: { 'list-type': '2', prefix: 'x/' } }));
+      expect(first).toBeInstanceOf(S3Error);
+      expect(first.s3Code).toBe('RequestTimeTooSkewed');
+      const res = await skewed.send({ method: 'PUT', key: 'skew/after', body: Buffer.from('on time') });
+      res.resume();
+      const back = await skewed.send({ method: 'GET', key: 'skew/after' });
+      expect((await readAll(back)).toString()).toBe('on time');
+    } finally {
+      skewed.close();
     }
   });
 });

@@ -201,6 +201,16 @@ export async function detectNodeDbPath(
     if (!flag) throw err;
   }
   if (flag) {
+    // A fixed path in the app's code cannot be redirected: the deployed app would keep writing
+    // there and the sidecar would back up a file nobody writes.
+    if (found && !found.envVar && found.fact.value !== flag.value) {
+      throw new UserError(
+        `--db-path ${flag.value} is not the db the app opens: ${found.fact.from} opens '${found.fact.value}' by a fixed path, so the deployed app would keep writing there and the backup would be of a file it never writes`,
+        {
+          hint: `Change the app to open ${flag.value}, or to read its path from an env var (e.g. process.env.DB_PATH ?? '${found.fact.value}'), then run again.`,
+        },
+      );
+    }
     // --db-path wins; the env var the app reads (if any) is still set to it in the container.
     return {
       ...found,

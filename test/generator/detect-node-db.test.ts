@@ -209,6 +209,21 @@ describe('--db-path with an env var, and the compose wiring', () => {
   });
 });
 
+describe('--db-path against a fixed path in the code', () => {
+  it('is refused when it names another file: the app would keep writing its own, unbacked', async () => {
+    const dir = await app({
+      'server.js': `import Database from 'better-sqlite3';\nconst db = new Database('var/shop.db');\n`,
+    });
+    const err = await detectProject(dir, { dbPath: 'data/app.db' }).catch((e) => e);
+    expect(err.message).toBe(
+      "--db-path data/app.db is not the db the app opens: server.js:2 (better-sqlite3) opens 'var/shop.db' by a fixed path, so the deployed app would keep writing there and the backup would be of a file it never writes",
+    );
+    expect(err.hint).toMatch(/process\.env\.DB_PATH \?\? 'var\/shop\.db'/);
+    // The same path, spelled with ./, is the app's own db.
+    expect((await detectProject(dir, { dbPath: './var/shop.db' })).dbPath.value).toBe('var/shop.db');
+  });
+});
+
 describe('workspaces and --app', () => {
   const workspace = (extra: Record<string, string> = {}) =>
     app(

@@ -288,6 +288,17 @@ describe('flags are remembered', () => {
 });
 
 describe('values from the repo are data, never code', () => {
+  /** The own-dockerfile fixture (workdir /srv/app) with its app opening `literal` by a fixed path. */
+  async function ownDockerfileOpening(literal: string) {
+    const dir = await copyFixture('own-dockerfile');
+    const server = path.join(dir, 'src/server.js');
+    await writeFile(
+      server,
+      (await readFile(server, 'utf8')).replace("'storage/shop.sqlite'", () => JSON.stringify(literal)),
+    );
+    return dir;
+  }
+
   async function withDbLiteral(literal: string) {
     const dir = await copyFixture('express');
     const db = path.join(dir, 'src/db.js');
@@ -350,9 +361,8 @@ describe('values from the repo are data, never code', () => {
     expect(compose.services.litestream.command.at(-1)).toBe('/srv/my notes/notes.db');
     expect(compose.services.litestream.volumes).toEqual(['notes-api-data:/srv/my notes']);
     const plain = await planMixes({
-      dir: await copyFixture('own-dockerfile'),
+      dir: await ownDockerfileOpening('my data/shop.db'),
       mixes: ['litestream-sftp'],
-      overrides: { dbPath: 'my data/shop.db' },
     });
     const c2 = parse(plain.files.find((f) => f.path === '.deploy/docker-compose.yml')!.content);
     expect(c2.services.litestream.command.at(-1)).toBe('/srv/app/my data/shop.db');
@@ -367,8 +377,8 @@ describe('values from the repo are data, never code', () => {
   it('the sidecar command runs a db path as data in a real shell, whatever it holds', async () => {
     // Render with a hostile path (past the validation, as a hand-edited manifest or a future
     // detector could) and run the compose command the way compose does: `$$` is `$`.
-    const dir = await copyFixture('own-dockerfile');
-    const plan = await planMixes({ dir, mixes: ['litestream-aws'], overrides: { dbPath: 'data/x.db' } });
+    const dir = await ownDockerfileOpening('data/x.db');
+    const plan = await planMixes({ dir, mixes: ['litestream-aws'] });
     const compose = parse(plan.files.find((f) => f.path === '.deploy/docker-compose.yml')!.content);
     const command = (compose.services.litestream.command as string[]).map((a) => a.replace(/\$\$/g, '$'));
     const hostile = '/srv/app/data/x$(touch pwned)`touch pwned2`;touch pwned3 .db';
@@ -388,17 +398,20 @@ describe('values from the repo are data, never code', () => {
   });
 
   it('a db path whose folder is a system folder of the image is refused (no volume over /etc or /usr/local)', async () => {
-    const dir = await copyFixture('own-dockerfile');
     for (const p of ['/etc/app.db', '/usr/local/app.db', '/var/app.db', '/tmp/app.db']) {
       await expect(
-        planMixes({ dir, mixes: ['litestream-aws'], overrides: { dbPath: p } }),
+        planMixes({ dir: await ownDockerfileOpening(p), mixes: ['litestream-aws'] }),
+        p,
+      ).rejects.toThrow(/system folder/);
+      // The app reads its path from DB_PATH: the flag sets it, and the same rule applies.
+      await expect(
+        planMixes({ dir: await copyFixture('express'), mixes: ['litestream-aws'], overrides: { dbPath: p } }),
         p,
       ).rejects.toThrow(/system folder/);
     }
     const ok = await planMixes({
-      dir,
+      dir: await ownDockerfileOpening('/var/lib/shop/shop.db'),
       mixes: ['litestream-aws'],
-      overrides: { dbPath: '/var/lib/shop/shop.db' },
     });
     expect(ok.containerDb.path).toBe('/var/lib/shop/shop.db');
   });

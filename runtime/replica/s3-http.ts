@@ -154,7 +154,10 @@ export class S3Http {
     const res = await this.exchange(
       {
         protocol: endpoint.protocol,
-        hostname: pathStyle ? endpoint.hostname : `${bucket}.${endpoint.hostname}`,
+        // URL keeps an IPv6 address in brackets; the socket wants it bare (Host keeps them).
+        hostname: pathStyle
+          ? endpoint.hostname.replace(/^\[(.*)\]$/, '$1')
+          : `${bucket}.${endpoint.hostname}`,
         port: endpoint.port || undefined,
         method: req.method,
         path,

@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -377,6 +378,28 @@ describe('s3 client under faults (Ceph RGW)', () => {
       expect((await readAll(back)).toString()).toBe('on time');
     } finally {
       skewed.close();
+    }
+  });
+  it('reaches an endpoint given as an IPv6 address ([::1])', async () => {
+    // A plain TCP relay on ::1 in front of the gateway (RGW listens on 127.0.0.1).
+    const sockets = new Set<Socket>();
+    const relay = createServer((inbound) => {
+      const outbound = connect(rgw.port, '127.0.0.1');
+      sockets.add(inbound).add(outbound);
+      inbound.pipe(outbound).pipe(inbound);
+      inbound.on('error', () => outbound.destroy());
+      outbound.on('error', () => inbound.destroy());
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '::1', resolve));
+    const port = (relay.address() as AddressInfo).port;
+    try {
+      const c = await createS3ReplicaClient(cfg(`http://[::1]:${port}`), { retry: QUICK_RETRY });
+      await c.writeSnapshot(GEN, 6, body('over ipv6'));
+      expect((await readAll(await c.openSnapshot(GEN, 6))).toString()).toBe('over ipv6');
+      await c.close();
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => relay.close(() => resolve()));
     }
   });
 });

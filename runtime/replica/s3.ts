@@ -4,7 +4,6 @@ import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { ReplicaConfig } from '../config/types.js';
 import { UserError } from '../errors.js';
-import { collecting } from '../memory.js';
 import type { ReplicaClient } from './client.js';
 import {
   type CloudClientOptions,
@@ -278,9 +277,7 @@ async function bodyOf(body: Spooled, start: number, end: number): Promise<S3Body
   if (body.buffer) return body.buffer.subarray(start, end);
   if (!body.file) throw new Error('spooled body has neither a buffer nor a file');
   const sha256 = await sha256OfRange(body.file, start, end);
-  // Each 256 KiB read of the spool file is a fresh buffer that dies once sent: count them toward
-  // the young collections (memory.ts), or they wait for V8's external-memory threshold.
-  return { open: () => collecting(body.open(start, end)), size: end - start, sha256 };
+  return { open: () => body.open(start, end), size: end - start, sha256 };
 }
 
 /** Read size of the hashing pass: one buffer, reused, so hashing leaves no garbage behind. */

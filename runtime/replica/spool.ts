@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { collecting } from '../memory.js';
 
 /**
  * A body captured once so it can be sent again on retry. Small bodies (WAL segments, the
@@ -90,7 +91,9 @@ export async function spool(body: Readable, memoryLimit = DEFAULT_MEMORY_LIMIT):
       file
         ? // createReadStream's end is inclusive; an empty range reads nothing.
           end > start
-          ? createReadStream(file, { start, end: end - 1, highWaterMark: READ_CHUNK })
+          ? // Each read is a fresh buffer that dies once sent: counted toward the young collections
+            // (memory.ts), or they wait for V8's external-memory threshold (S3 peak +10-20 MiB).
+            collecting(createReadStream(file, { start, end: end - 1, highWaterMark: READ_CHUNK }))
           : Readable.from([])
         : Readable.from([(buffer as Buffer).subarray(start, end)]),
     dispose: async () => {

@@ -288,26 +288,21 @@ describe('flags are remembered', () => {
 });
 
 describe('values from the repo are data, never code', () => {
+  /** A copy of `fixture` whose `file` opens `literal` where it opened `was`. */
+  async function opening(fixture: string, file: string, was: string, literal: string) {
+    const dir = await copyFixture(fixture);
+    const source = path.join(dir, file);
+    await writeFile(
+      source,
+      (await readFile(source, 'utf8')).replace(was, () => JSON.stringify(literal)),
+    );
+    return dir;
+  }
   /** The own-dockerfile fixture (workdir /srv/app) with its app opening `literal` by a fixed path. */
-  async function ownDockerfileOpening(literal: string) {
-    const dir = await copyFixture('own-dockerfile');
-    const server = path.join(dir, 'src/server.js');
-    await writeFile(
-      server,
-      (await readFile(server, 'utf8')).replace("'storage/shop.sqlite'", () => JSON.stringify(literal)),
-    );
-    return dir;
-  }
-
-  async function withDbLiteral(literal: string) {
-    const dir = await copyFixture('express');
-    const db = path.join(dir, 'src/db.js');
-    await writeFile(
-      db,
-      (await readFile(db, 'utf8')).replace("'data/notes.db'", () => JSON.stringify(literal)),
-    );
-    return dir;
-  }
+  const ownDockerfileOpening = (literal: string) =>
+    opening('own-dockerfile', 'src/server.js', "'storage/shop.sqlite'", literal);
+  /** The express fixture, its app reading DB_PATH with `literal` as the default. */
+  const withDbLiteral = (literal: string) => opening('express', 'src/db.js', "'data/notes.db'", literal);
 
   it('a detected db path data/x$$(id).db is refused like the flag would be, naming the file and --db-path', async () => {
     const dir = await withDbLiteral('data/x$$(id).db');

@@ -64,6 +64,22 @@ function cfg(endpoint: string, extra: Partial<ReplicaConfig> = {}): ReplicaConfi
   });
 }
 
+/** Keys under `prefix` as the AWS SDK lists them: an independent check of what ls-mix stored. */
+async function keysUnder(prefix: string): Promise<Array<string | undefined>> {
+  const raw = new S3Client({
+    endpoint: rgw.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: rgw.credentials,
+  });
+  try {
+    const res = await raw.send(new ListObjectsV2Command({ Bucket: 'faults', Prefix: prefix }));
+    return (res.Contents ?? []).map((o) => o.Key).sort();
+  } finally {
+    raw.destroy();
+  }
+}
+
 describe('s3 client under faults (Ceph RGW)', () => {
   it('retries 503 and 429 answers with backoff, logging each retry, then succeeds', async () => {
     const { logger, lines } = captureLogger();
@@ -221,20 +237,6 @@ describe('s3 client under faults (Ceph RGW)', () => {
   });
 
   it("stores objects at Litestream's keys (Go path.Join of path and layout, leading slash kept)", async () => {
-    const keysUnder = async (prefix: string) => {
-      const raw = new S3Client({
-        endpoint: rgw.endpoint,
-        region: 'us-east-1',
-        forcePathStyle: true,
-        credentials: rgw.credentials,
-      });
-      try {
-        const res = await raw.send(new ListObjectsV2Command({ Bucket: 'faults', Prefix: prefix }));
-        return (res.Contents ?? []).map((o) => o.Key).sort();
-      } finally {
-        raw.destroy();
-      }
-    };
     for (const [path, prefix] of [
       ['layout/a//b/', 'layout/a/b/'],
       ['/layout-abs', '/layout-abs/'],
@@ -294,21 +296,10 @@ describe('s3 client under faults (Ceph RGW)', () => {
     const c = await createS3ReplicaClient(cfg(rgw.endpoint, { path }), {});
     await c.writeSnapshot(GEN, 1, body('odd'));
     await c.writeWalSegment({ generation: GEN, index: 1, offset: 0 }, body('wal'));
-    const raw = new S3Client({
-      endpoint: rgw.endpoint,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: rgw.credentials,
-    });
-    try {
-      const res = await raw.send(new ListObjectsV2Command({ Bucket: 'faults', Prefix: `${path}/` }));
-      expect((res.Contents ?? []).map((o) => o.Key).sort()).toEqual([
-        `${path}/generations/${GEN}/snapshots/00000001.snapshot.lz4`,
-        `${path}/generations/${GEN}/wal/00000001_00000000.wal.lz4`,
-      ]);
-    } finally {
-      raw.destroy();
-    }
+    expect(await keysUnder(`${path}/`)).toEqual([
+      `${path}/generations/${GEN}/snapshots/00000001.snapshot.lz4`,
+      `${path}/generations/${GEN}/wal/00000001_00000000.wal.lz4`,
+    ]);
     expect(await c.generations()).toEqual([GEN]);
     expect((await readAll(await c.openSnapshot(GEN, 1))).toString()).toBe('odd');
     await c.deleteGeneration(GEN);

@@ -10,10 +10,10 @@ import { snapshotKey, walSegmentKey } from '../format/layout.js';
 import type { Logger } from '../log.js';
 import type { WalSegmentInfo } from '../replica/client.js';
 import {
+  applyWal,
   type BuiltWal,
   buildWal,
   checkIntegrity,
-  checkpointWal,
   INTEGRITY_LEVELS,
   type IntegrityLevel,
   type LocalSegment,
@@ -288,7 +288,7 @@ export async function restoreDatabase(opts: RestoreOptions): Promise<RestoreResu
     }));
     scheduleUpTo(lookahead);
     // Each index's WAL is assembled and checked in a file of its own, the first one while the
-    // snapshot is still downloading and each next one while the one before is checkpointed.
+    // snapshot is still downloading and each next one while the one before is applied.
     const buildIndex = (i: number): Promise<BuiltWal> =>
       track(
         buildWal(
@@ -318,7 +318,7 @@ export async function restoreDatabase(opts: RestoreOptions): Promise<RestoreResu
       report();
       const wal = await nextWal!;
       nextWal = i + 1 < indexes.length ? buildIndex(i + 1) : undefined;
-      await checkpointWal(tmpDb, generation, wal, pageSize).catch((err: unknown) => {
+      await applyWal(tmpDb, generation, wal, pageSize).catch((err: unknown) => {
         throw withReplica(err, replica.name);
       });
       // The index just applied records where the one before it ended (index-end.ts).

@@ -13,8 +13,22 @@ import { writeFully } from './download.js';
 import { formatIndex } from './listings.js';
 import { dbPageSize, WAL_FRAME_HEADER_SIZE, WAL_HEADER_SIZE, WalChecker } from './wal-check.js';
 
-/** Read size when copying downloaded segments into the WAL. */
-const READ_CHUNK = 1 << 20;
+/** Read size when copying downloaded segments into the WAL and when applying it. */
+const READ_CHUNK = 256 << 10;
+
+/**
+ * Read buffers of buildWal and applyWal, reused from one WAL index to the next (one of each
+ * runs at a time per restore): a fresh buffer per index was dead memory that only the next
+ * collection freed, ~1 MiB of peak RSS per index applied.
+ */
+const spareBuffers: Buffer[] = [];
+function takeBuffer(min: number): Buffer {
+  const i = spareBuffers.findIndex((b) => b.length >= min);
+  return i >= 0 ? spareBuffers.splice(i, 1)[0] : Buffer.allocUnsafeSlow(Math.max(min, READ_CHUNK));
+}
+function giveBack(buffer: Buffer): void {
+  if (spareBuffers.length < 4) spareBuffers.push(buffer);
+}
 
 export interface LocalSegment {
   key: string;
@@ -77,7 +91,7 @@ export async function buildWal(
       }
       await seg.ready();
       checker.begin(seg.key);
-      buffer ??= Buffer.allocUnsafeSlow(READ_CHUNK);
+      buffer ??= takeBuffer(READ_CHUNK);
       await copyChecked(seg.path, out, checker, buffer);
       checker.end();
       await rm(seg.path, { force: true });
@@ -87,6 +101,8 @@ export async function buildWal(
     await out.close().catch(() => undefined);
     await rm(walPath, { force: true });
     throw err;
+  } finally {
+    if (buffer) giveBack(buffer);
   }
   return {
     index,
@@ -97,9 +113,6 @@ export async function buildWal(
     firstKey: segments[0]?.key,
   };
 }
-
-/** WAL bytes read per step when applying a built WAL (whole frames; see applyWal). */
-const APPLY_CHUNK = 1 << 20;
 
 /**
  * Write every frame of a built (already checked) WAL into the database at its page's place, in
@@ -126,8 +139,8 @@ export async function applyWal(
     }
     if (wal.frames === 0) return;
     const frameSize = WAL_FRAME_HEADER_SIZE + pageSize;
-    const framesPerChunk = Math.max(1, Math.floor(APPLY_CHUNK / frameSize));
-    const buffer = Buffer.allocUnsafeSlow(framesPerChunk * frameSize);
+    const buffer = takeBuffer(frameSize);
+    const chunk = Math.floor(buffer.length / frameSize) * frameSize;
     const src = await open(wal.path, 'r');
     const db = openSync(dbPath, 'r+');
     let applied = 0;
@@ -135,7 +148,7 @@ export async function applyWal(
     try {
       let position = WAL_HEADER_SIZE;
       for (;;) {
-        const { bytesRead } = await src.read(buffer, 0, buffer.length, position);
+        const { bytesRead } = await src.read(buffer, 0, chunk, position);
         if (bytesRead === 0) break;
         if (bytesRead % frameSize !== 0) {
           // buildWal wrote whole frames; anything else means the file changed under us.
@@ -175,6 +188,7 @@ export async function applyWal(
     } finally {
       closeSync(db);
       await src.close();
+      giveBack(buffer);
     }
   } finally {
     await rm(wal.path, { force: true });

@@ -152,6 +152,38 @@ describe('LZ4 frame decoder', () => {
     expect(Buffer.concat(out).equals(plain)).toBe(true);
   });
 
+  it('decoders running at once, each mid-block, keep their blocks apart (shared scratch buffers)', async () => {
+    // Rows of 500 random bytes + 500 zeros: blocks compress to about half, so each compressed
+    // block arrives over many chunks.
+    const plains = [0, 1, 2, 3].map((i) =>
+      Buffer.concat(
+        Array.from({ length: 2500 + i * 100 }, () => Buffer.concat([randomBytes(500), Buffer.alloc(500)])),
+      ),
+    );
+    const frames = await Promise.all(plains.map((p) => lz4FrameCompress(p)));
+    const outs = plains.map(() => [] as Buffer[]);
+    // Fed in turn, 50 KB at a time: every decoder is inside a compressed block while the others
+    // take and give back their own scratch buffers.
+    const feeds = frames.map(() => new Readable({ read() {} }));
+    const done = frames.map((_, i) => {
+      const dec = createLz4FrameDecoder({ name: `object ${i}` });
+      dec.on('data', (c: Buffer) => outs[i].push(Buffer.from(c)));
+      return pipeline(feeds[i], dec);
+    });
+    const longest = Math.max(...frames.map((f) => f.length));
+    for (let at = 0; at < longest; at += 50_000) {
+      frames.forEach((f, i) => {
+        if (at < f.length) feeds[i].push(f.subarray(at, at + 50_000));
+      });
+      await new Promise((r) => setImmediate(r));
+    }
+    for (const feed of feeds) feed.push(null);
+    await Promise.all(done);
+    plains.forEach((p, i) => {
+      expect(Buffer.concat(outs[i]).equals(p), `object ${i}`).toBe(true);
+    });
+  });
+
   describe('errors name the object', () => {
     const name = 'generations/0123456789abcdef/wal/00000000_00000000.wal.lz4';
     const frameP = lz4FrameCompress(Buffer.from('some page data '.repeat(500)));

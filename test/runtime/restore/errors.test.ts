@@ -9,6 +9,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { Transform } from 'node:stream';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { lz4FrameCompress, lz4FrameDecompress } from '../../../runtime/format/lz4.js';
@@ -234,6 +235,56 @@ describe('restore targets', () => {
     const last = seen[seen.length - 1];
     expect(last).toEqual({ phase: 'done', bytesDone: r.bytes, bytesTotal: r.bytes });
     expect(seen.map((p) => p.phase)).toContain('apply');
+  });
+
+  it('-parallelism bounds the WAL segment downloads; the snapshot downloads beside them', async () => {
+    for (const parallelism of [1, 2]) {
+      const { dir } = basic();
+      const real = createFileReplicaClient({ path: join(dir, 'replica') });
+      let segmentsOpen = 0;
+      let mostSegments = 0;
+      let snapshotOpen = false;
+      let segmentsBesideSnapshot = 0;
+      // The real file replica, with the snapshot's end held back 300 ms and downloads counted.
+      const client = new Proxy(real, {
+        get(target, key) {
+          if (key === 'openSnapshot') {
+            return async (...args: Parameters<typeof real.openSnapshot>) => {
+              snapshotOpen = true;
+              const held = new Transform({
+                transform: (chunk, _enc, cb) => cb(null, chunk),
+                flush: (cb) => setTimeout(cb, 300),
+              });
+              held.on('close', () => {
+                snapshotOpen = false;
+              });
+              return (await target.openSnapshot(...args)).pipe(held);
+            };
+          }
+          if (key === 'openWalSegment') {
+            return async (...args: Parameters<typeof real.openWalSegment>) => {
+              segmentsOpen++;
+              mostSegments = Math.max(mostSegments, segmentsOpen);
+              if (snapshotOpen) segmentsBesideSnapshot++;
+              const body = await target.openWalSegment(...args);
+              body.on('close', () => segmentsOpen--);
+              return body;
+            };
+          }
+          const value = Reflect.get(target, key);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      const r = await restoreDatabase({
+        replicas: [{ name: 'file', client }],
+        outputPath: join(dir, 'out/restored.db'),
+        parallelism,
+      });
+      expect(r.segments).toBeGreaterThan(parallelism);
+      expect(mostSegments, `parallelism ${parallelism}`).toBe(parallelism);
+      expect(segmentsBesideSnapshot, `parallelism ${parallelism}`).toBeGreaterThan(0);
+      expect(tableContents(join(dir, 'out/restored.db')).rows).toBeGreaterThan(0);
+    }
   });
 
   it('rejects a parallelism below 1', async () => {

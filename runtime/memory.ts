@@ -64,3 +64,35 @@ export function collectYoung(bytes: number): void {
     gc();
   }
 }
+
+/**
+ * Counts the users of a process-wide buffer cache and calls `release` once none has used it
+ * for `idleMs`: a restore reuses its buffers from one object to the next (short gaps between
+ * them keep them), while a long-lived `replicate` that ran a `verify` or followed a replica does
+ * not keep them for months.
+ */
+export class IdleRelease {
+  private users = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly release: () => void,
+    private readonly idleMs = 2000,
+  ) {}
+
+  enter(): void {
+    this.users++;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  leave(): void {
+    if (--this.users > 0) return;
+    this.users = 0;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.release();
+    }, this.idleMs);
+    this.timer.unref();
+  }
+}

@@ -13,7 +13,7 @@ import { Duplex, Readable, Transform, type TransformCallback } from 'node:stream
 import { pipeline } from 'node:stream/promises';
 import xxhash from 'xxhash-wasm';
 import { UserError } from '../errors.js';
-import { collectYoung } from '../memory.js';
+import { collectYoung, IdleRelease } from '../memory.js';
 import { decodeLz4Block, Lz4BlockError } from './lz4-block.js';
 
 // lz4-napi is loaded on first use: a restore of Litestream's independent blocks never needs it
@@ -357,7 +357,7 @@ export class BlockPool {
      * lends up to ~2 per download (decoder output + file sink); with 4 kept, the rest were
      * dropped after each WAL segment and waited for a full collection (bulk restore p8: peak
      * RSS ~96 -> ~92 MiB, dead ArrayBuffers at the peak 47 -> 38 MiB). Kept buffers are never
-     * more than were lent at once.
+     * more than were lent at once, and download.ts lets them go once downloads stop (trim).
      */
     private readonly keep = 12,
   ) {}
@@ -381,6 +381,12 @@ export class BlockPool {
     return whole.subarray(0, n);
   }
 
+  /** Let go of the free buffers (they are garbage from here on; see IdleRelease). */
+  trim(): void {
+    this.dropped += this.free.length;
+    this.free.length = 0;
+  }
+
   /** Give back a chunk that acquire() returned (anything else is ignored). */
   release(chunk: Buffer): void {
     if (!this.lent.delete(chunk.buffer)) return;
@@ -398,6 +404,10 @@ export class BlockPool {
  */
 const spareScratch: Buffer[] = [];
 const SPARE_SCRATCH_KEEP = 8;
+/** Decoders running; once none has run for a while the spare scratch buffers are let go. */
+const scratchUsers = new IdleRelease(() => {
+  for (const b of spareScratch.splice(0)) collectYoung(b.length);
+});
 
 function takeScratch(min: number): Buffer {
   const i = spareScratch.findIndex((b) => b.length >= min);
@@ -668,12 +678,17 @@ export function createLz4FrameDecoder(opts: { name?: string; pool?: BlockPool } 
 
   // An async generator: each block is decoded only when the reader asks for it (backpressure).
   return Duplex.from(async function* (source: AsyncIterable<Buffer>) {
-    for await (const chunk of source) {
-      queue.push(chunk);
-      yield* drain();
+    scratchUsers.enter();
+    try {
+      for await (const chunk of source) {
+        queue.push(chunk);
+        yield* drain();
+      }
+      const err = endOfInput();
+      if (err) throw err;
+    } finally {
+      scratchUsers.leave();
     }
-    const err = endOfInput();
-    if (err) throw err;
   });
 }
 

@@ -10,10 +10,12 @@ import { isUserError, UserError, withReplica } from '../errors.js';
 import { loadAge } from '../format/age.js';
 import { BlockPool } from '../format/lz4.js';
 import { decodeObject } from '../format/object.js';
-import { collectYoung } from '../memory.js';
+import { collectYoung, IdleRelease } from '../memory.js';
 
 /** Decoded 4 MiB blocks, reused across every download of the process (see BlockPool). */
 const decodedBlocks = new BlockPool();
+/** Downloads running; once none has run for a while the pool lets its free buffers go. */
+const downloads = new IdleRelease(() => decodedBlocks.trim());
 
 export interface DownloadJob {
   /** Object key, for errors. */
@@ -70,6 +72,7 @@ export async function downloadObject(
 ): Promise<number> {
   let decoded = 0;
   let out: FileHandle | undefined;
+  downloads.enter();
   try {
     // The output first: once the body flows, no await may come before pipeline() listens, or a
     // decoding error (say, an age-encrypted object) is emitted with nobody listening.
@@ -99,6 +102,7 @@ export async function downloadObject(
       cause: err,
     });
   } finally {
+    downloads.leave();
     await out?.close().catch(() => undefined);
   }
 }

@@ -316,6 +316,14 @@ describe('LZ4 decoder memory (BlockPool, backpressure)', () => {
     expect(pool.lentCount).toBe(2);
   });
 
+  it('a trimmed pool lends new buffers, never the ones it let go', () => {
+    const pool = new BlockPool(1 << 20, 2);
+    const a = pool.acquire(1 << 20);
+    pool.release(a);
+    pool.trim();
+    expect(pool.acquire(10).buffer).not.toBe(a.buffer);
+  });
+
   it('a corrupt block still fails with the object name when decoding into a pool', async () => {
     const data = Buffer.alloc(8 << 20, 7);
     const frame = await lz4FrameCompress(data);

@@ -4,7 +4,8 @@
  * stored uncompressed when compression does not shrink it.
  *
  * The frame container and checksums are written here (https://github.com/lz4/lz4/blob/dev/doc/lz4_Frame_format.md);
- * the block encoder is lz4-napi (lz4_flex), the block decoder lz4-block.ts (lz4-napi for dependent blocks). Memory stays bounded by one block on both sides.
+ * the block encoder is lz4-block-encode.ts, the block decoder lz4-block.ts (lz4-napi for dependent
+ * blocks, which only other tools write). Memory stays bounded by one block on both sides.
  */
 
 import type { FileHandle } from 'node:fs/promises';
@@ -15,18 +16,19 @@ import xxhash from 'xxhash-wasm';
 import { UserError } from '../errors.js';
 import { collectYoung, IdleRelease } from '../memory.js';
 import { decodeLz4Block, Lz4BlockError } from './lz4-block.js';
+import { encodeLz4Block, lz4HashTable } from './lz4-block-encode.js';
 
-// lz4-napi is loaded on first use: a restore of Litestream's independent blocks never needs it
-// (lz4-block.ts decodes those), and its native module is 4-11 MiB of RSS and a few ms to load.
+// lz4-napi is loaded on first use, for dependent blocks only (lz4-block.ts decodes independent
+// ones, lz4-block-encode.ts writes them): its native module is 4-11 MiB of RSS, and its allocator
+// (mimalloc) kept 15-20 MiB of freed block buffers resident while replicate compressed a snapshot.
 const requireCjs = createRequire(import.meta.url);
 let codec: typeof import('lz4-napi') | undefined;
 const lz4napi = () => {
   codec ??= requireCjs('lz4-napi') as typeof import('lz4-napi');
   return codec;
 };
-// The synchronous calls: lz4-napi 2.10's async compress/uncompress leak their native buffers
+// The synchronous call: lz4-napi 2.10's async uncompress leaks its native buffers
 // (measured: ~4 MB of RSS per 4 MB block, never freed). A 4 MB block takes a few ms.
-const compressBlock = (data: Buffer): Buffer => lz4napi().compressSync(data);
 const uncompressBlock = (data: Buffer, dict?: Buffer): Buffer => lz4napi().uncompressSync(data, dict);
 
 const xx = await xxhash();
@@ -77,16 +79,51 @@ function u32(value: number): Buffer {
 }
 
 /**
- * One framed block (size word + data) as a single buffer. lz4-napi returns the compressed
- * block behind a 4-byte uncompressed-size prefix: that prefix becomes the size word, so the
- * compressed bytes are never copied. `data` is not retained when it compresses.
+ * Encoded blocks of at least POOLED_ENCODE_MIN bytes are written into these buffers; the sink
+ * that stores an object gives each chunk back with releaseEncoded() once it is written (the file
+ * replica, the upload spool). A chunk never given back (an encrypting or remote sink) is simply
+ * garbage. Four kept: the encoder's readable side holds one block, the sink one or two.
  */
-function encodeBlock(data: Buffer): Buffer[] {
-  const framed = compressBlock(data);
-  const compressedLength = framed.length - 4;
-  if (compressedLength >= data.length) return [u32((data.length | UNCOMPRESSED_BIT) >>> 0), data];
-  framed.writeUInt32LE(compressedLength, 0);
-  return [framed];
+let encodedBlocks: BlockPool | undefined;
+/** Below this, an encoded block is copied out of `encodeScratch`: pooling would lend 1 MiB for it. */
+const POOLED_ENCODE_MIN = 64 << 10;
+let encodeScratch: Buffer | undefined;
+/** Encoding is synchronous: one hash table serves every encoder of the process. */
+const encodeTable = lz4HashTable();
+
+/**
+ * One framed block (size word + data) as a single buffer: compressed, or stored as is when
+ * compression does not shrink it.
+ */
+function encodeBlock(data: Buffer): Buffer {
+  const pooled = data.length >= POOLED_ENCODE_MIN;
+  let out: Buffer;
+  if (pooled) {
+    encodedBlocks ??= new BlockPool(ENCODE_BLOCK_SIZE + 4, 4);
+    out = encodedBlocks.acquire(data.length + 4);
+  } else {
+    encodeScratch ??= Buffer.allocUnsafeSlow(POOLED_ENCODE_MIN + 4);
+    out = encodeScratch;
+  }
+  const n = encodeLz4Block(data, out, 4, data.length, encodeTable);
+  let length: number;
+  if (n < 0) {
+    out.writeUInt32LE((data.length | UNCOMPRESSED_BIT) >>> 0, 0);
+    data.copy(out, 4);
+    length = data.length + 4;
+  } else {
+    out.writeUInt32LE(n, 0);
+    length = n + 4;
+  }
+  return pooled ? out.subarray(0, length) : Buffer.from(out.subarray(0, length));
+}
+
+/**
+ * A sink has written `chunk` of an encoder's output (anything else is ignored): its buffer may
+ * hold the next block.
+ */
+export function releaseEncoded(chunk: Buffer): void {
+  encodedBlocks?.release(chunk);
 }
 
 /** A Transform that turns raw bytes into one LZ4 frame (Litestream's object format). */
@@ -105,11 +142,8 @@ export function createLz4FrameEncoder(): Transform {
     }
   };
 
-  const pushBlock = (stream: Transform, data: Buffer, owned: boolean) => {
-    const parts = encodeBlock(data);
-    // Stored uncompressed: the data itself goes downstream, so the block buffer cannot be reused.
-    if (parts.length > 1 && owned) block = Buffer.alloc(0);
-    for (const part of parts) stream.push(part);
+  const pushBlock = (stream: Transform, data: Buffer) => {
+    stream.push(encodeBlock(data));
   };
 
   const append = (stream: Transform, chunk: Buffer) => {
@@ -117,7 +151,7 @@ export function createLz4FrameEncoder(): Transform {
     while (at < chunk.length) {
       // Whole blocks straight from a large chunk: no copy at all.
       if (filled === 0 && chunk.length - at >= ENCODE_BLOCK_SIZE) {
-        pushBlock(stream, chunk.subarray(at, at + ENCODE_BLOCK_SIZE), false);
+        pushBlock(stream, chunk.subarray(at, at + ENCODE_BLOCK_SIZE));
         at += ENCODE_BLOCK_SIZE;
         continue;
       }
@@ -137,7 +171,7 @@ export function createLz4FrameEncoder(): Transform {
       at += n;
       if (filled === ENCODE_BLOCK_SIZE) {
         filled = 0;
-        pushBlock(stream, block, true);
+        pushBlock(stream, block);
       }
     }
   };
@@ -156,7 +190,7 @@ export function createLz4FrameEncoder(): Transform {
     flush(cb: TransformCallback) {
       try {
         writeHeader(this);
-        if (filled > 0) pushBlock(this, block.subarray(0, filled), true);
+        if (filled > 0) pushBlock(this, block.subarray(0, filled));
         this.push(u32(0)); // end mark
         this.push(u32(hash.digest()));
         cb();
@@ -216,12 +250,10 @@ export function createLz4FileRangeEncoder(fh: FileHandle, start: number, end: nu
             pos += bytesRead;
             const data = buf.subarray(0, bytesRead);
             hash.update(data);
-            const parts = encodeBlock(data);
-            // Stored uncompressed: the buffer is read into again, so that block goes as a copy.
-            if (parts.length > 1) parts[1] = Buffer.from(data);
+            const encoded = encodeBlock(data);
             if (header) this.push(header);
             header = undefined;
-            for (const part of parts) this.push(part);
+            this.push(encoded);
             if (pos >= end) finish(this);
           } catch (err) {
             this.destroy(err as Error);
@@ -345,7 +377,9 @@ const BUFFER_STEP = 64 << 10;
  */
 export class BlockPool {
   private readonly free: Buffer[] = [];
-  private readonly lent = new Set<ArrayBufferLike>();
+  /** Weak: a buffer its user never gives back is garbage, not kept here. */
+  private readonly lent = new WeakSet<ArrayBufferLike>();
+  private lentNow = 0;
   /** Buffers dropped (beyond `keep`) since the last collection. */
   private dropped = 0;
 
@@ -364,7 +398,7 @@ export class BlockPool {
 
   /** Buffers handed out and not yet given back. */
   get lentCount(): number {
-    return this.lent.size;
+    return this.lentNow;
   }
 
   /** A buffer of `n` bytes (n <= size), uninitialised. */
@@ -378,6 +412,7 @@ export class BlockPool {
     }
     const whole = this.free.pop() ?? Buffer.allocUnsafeSlow(this.size);
     this.lent.add(whole.buffer);
+    this.lentNow++;
     return whole.subarray(0, n);
   }
 
@@ -390,6 +425,7 @@ export class BlockPool {
   /** Give back a chunk that acquire() returned (anything else is ignored). */
   release(chunk: Buffer): void {
     if (!this.lent.delete(chunk.buffer)) return;
+    this.lentNow--;
     if (this.free.length < this.keep) this.free.push(Buffer.from(chunk.buffer, 0, this.size));
     else this.dropped++;
   }

@@ -4,13 +4,13 @@
  * and renamed into place, so a reader never sees a half-written object. createdAt = mtime.
  */
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pMap, { pMapSkip } from 'p-map';
 import { UserError } from '../errors.js';
+import { encodedFileSink } from '../format/encoded-sink.js';
 import {
   GENERATIONS_DIR,
   isGenerationId,
@@ -179,7 +179,7 @@ export class FileReplicaClient implements ReplicaClient {
     await mkdir(dir, { recursive: true });
     const tmp = `${dest}.${randomBytes(4).toString('hex')}.tmp`;
     try {
-      await pipeline(body, createWriteStream(tmp, { flags: 'wx' }));
+      await pipeline(body, encodedFileSink(tmp, 'wx'));
       await fsyncPath(tmp, 'r+');
       await rename(tmp, dest);
     } catch (err) {

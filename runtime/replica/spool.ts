@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { releaseEncoded } from '../format/lz4.js';
 import { collecting } from '../memory.js';
 
 /**
@@ -32,6 +33,11 @@ export const DEFAULT_MEMORY_LIMIT = 2 * 1024 * 1024;
 /** Read size of a spool file stream (small: uploads send as they read). */
 const READ_CHUNK = 256 * 1024;
 
+/** Write a chunk of an object stream, giving its buffer back to the LZ4 encoder once written. */
+function writeReleasing(out: Writable, chunk: Buffer): boolean {
+  return out.write(chunk, () => releaseEncoded(chunk));
+}
+
 export async function spool(body: Readable, memoryLimit = DEFAULT_MEMORY_LIMIT): Promise<Spooled> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -44,7 +50,7 @@ export async function spool(body: Readable, memoryLimit = DEFAULT_MEMORY_LIMIT):
     write(chunk: Buffer, _enc, cb) {
       size += chunk.length;
       if (out) {
-        out.write(chunk) ? cb() : out.once('drain', () => cb());
+        writeReleasing(out, chunk) ? cb() : out.once('drain', () => cb());
         return;
       }
       chunks.push(chunk);
@@ -56,7 +62,7 @@ export async function spool(body: Readable, memoryLimit = DEFAULT_MEMORY_LIMIT):
         out = createWriteStream(file);
         // A failing temp file (disk full) fails the spool instead of crashing the process.
         out.on('error', (e) => sink.destroy(e));
-        for (const c of chunks.splice(0)) out.write(c);
+        for (const c of chunks.splice(0)) writeReleasing(out, c);
       });
       opening.then(() => cb(), cb);
     },
@@ -83,6 +89,7 @@ export async function spool(body: Readable, memoryLimit = DEFAULT_MEMORY_LIMIT):
   }
 
   const buffer = file ? undefined : Buffer.concat(chunks, size);
+  for (const c of chunks.splice(0)) releaseEncoded(c);
   return {
     size,
     buffer,

@@ -1,0 +1,171 @@
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { uncompressSync } from 'lz4-napi';
+import { afterAll, describe, expect, it } from 'vitest';
+import { encodedFileSink } from '../../../runtime/format/encoded-sink.js';
+import { createLz4FrameEncoder, lz4FrameCompress } from '../../../runtime/format/lz4.js';
+import { decodeLz4Block } from '../../../runtime/format/lz4-block.js';
+import { encodeLz4Block, lz4HashTable } from '../../../runtime/format/lz4-block-encode.js';
+
+function periodic(period: number, count: number): Buffer {
+  const pattern = randomBytes(period);
+  const out = Buffer.alloc(count);
+  for (let i = 0; i < count; i++) out[i] = pattern[i % period];
+  return out;
+}
+
+/** Rows like an app's: half text that repeats with variations, half noise (as SQLite pages hold them). */
+function rows(count: number): Buffer {
+  const parts: Buffer[] = [];
+  for (let i = 0; i < count; i++) {
+    parts.push(Buffer.from(`{"id":${i},"name":"customer ${i % 97}","city":"Lisbon","ok":${i % 3 === 0}}`));
+    if (i % 5 === 0) parts.push(randomBytes(i % 40));
+  }
+  return Buffer.concat(parts);
+}
+
+const samples: Array<[string, Buffer]> = [
+  ['empty', Buffer.alloc(0)],
+  ...[1, 4, 5, 12, 13, 14, 17, 20].map((n): [string, Buffer] => [`${n} zero bytes`, Buffer.alloc(n)]),
+  ['random 100 KB', randomBytes(100_000)],
+  ['zeros 1 MiB', Buffer.alloc(1 << 20)],
+  ...[1, 2, 3, 4, 7, 16, 31, 32, 33, 100, 4000, 70_000].map((p): [string, Buffer] => [
+    `period ${p}`,
+    periodic(p, 200_000),
+  ]),
+  ['rows', rows(20_000)],
+  // A literal run longer than 15 + 255 + 255 before a match, and a match longer than that.
+  ['long literals then long match', Buffer.concat([randomBytes(600), Buffer.alloc(1000, 9), randomBytes(3)])],
+  ['match reaching the end rules', Buffer.concat([randomBytes(20), Buffer.alloc(40, 1)])],
+  ['mixed', Buffer.concat([randomBytes(5000), Buffer.alloc(70_000, 7), periodic(5, 9999), randomBytes(17)])],
+];
+
+/** The block's sequences, checked against the format's end rules (what strict decoders assume). */
+function checkEndRules(block: Buffer, inputLength: number): void {
+  let ip = 0;
+  let op = 0;
+  for (;;) {
+    const token = block[ip++];
+    let literals = token >>> 4;
+    if (literals === 15) for (let b = 255; b === 255; literals += b) b = block[ip++];
+    ip += literals;
+    op += literals;
+    if (ip === block.length) break;
+    ip += 2;
+    let match = token & 15;
+    if (match === 15) for (let b = 255; b === 255; match += b) b = block[ip++];
+    // A match starts at least 12 bytes before the end and leaves the last 5 as literals.
+    expect(op).toBeLessThanOrEqual(inputLength - 12);
+    op += match + 4;
+    expect(op).toBeLessThanOrEqual(inputLength - 5);
+  }
+  expect(op).toBe(inputLength);
+}
+
+describe('LZ4 block encoder into a caller buffer', () => {
+  const table = lz4HashTable();
+
+  it.each(samples)(
+    '%s: decodes back exactly (own decoder and lz4-napi), keeps the end rules',
+    (_name, data) => {
+      // LZ4's worst case: every byte a literal.
+      const dst = Buffer.alloc(data.length + Math.ceil(data.length / 255) + 16);
+      const n = encodeLz4Block(data, dst, 0, dst.length, table);
+      expect(n).toBeGreaterThan(0);
+      const block = dst.subarray(0, n);
+      const back = Buffer.alloc(data.length);
+      expect(decodeLz4Block(block, back)).toBe(data.length);
+      expect(back.equals(data)).toBe(true);
+      if (data.length > 0) {
+        // lz4-napi (lz4_flex) reads the size before the block.
+        const sized = Buffer.alloc(n + 4);
+        sized.writeUInt32LE(data.length, 0);
+        block.copy(sized, 4);
+        expect(uncompressSync(sized).equals(data)).toBe(true);
+      }
+      checkEndRules(block, data.length);
+    },
+  );
+
+  it('compresses what compresses as well as lz4_flex does (within 2%)', () => {
+    const data = Buffer.concat([rows(20_000), Buffer.alloc(100_000), periodic(300, 100_000)]);
+    const dst = Buffer.alloc(data.length);
+    const n = encodeLz4Block(data, dst, 0, data.length, table);
+    expect(n).toBeGreaterThan(0);
+    expect(n).toBeLessThan(data.length / 2);
+  });
+
+  it('gives up (-1) when the block would not be smaller than the limit, without writing past it', () => {
+    const data = randomBytes(50_000);
+    const dst = Buffer.alloc(data.length + 100, 0xee);
+    expect(encodeLz4Block(data, dst, 10, data.length, table)).toBe(-1);
+    // Nothing written beyond at + limit.
+    expect(dst.subarray(10 + data.length).every((b) => b === 0xee)).toBe(true);
+    // A block that just fits is written at `at`.
+    const zeros = Buffer.alloc(10_000);
+    const n = encodeLz4Block(zeros, dst, 10, 200, table);
+    expect(n).toBeGreaterThan(0);
+    const back = Buffer.alloc(zeros.length);
+    expect(decodeLz4Block(dst.subarray(10, 10 + n), back)).toBe(zeros.length);
+  });
+
+  it('the same input encodes to the same bytes whatever the table held before', () => {
+    const a = rows(5000);
+    const first = Buffer.alloc(a.length);
+    const n1 = encodeLz4Block(a, first, 0, a.length, table);
+    encodeLz4Block(randomBytes(30_000), Buffer.alloc(40_000), 0, 40_000, table);
+    const second = Buffer.alloc(a.length);
+    const n2 = encodeLz4Block(a, second, 0, a.length, table);
+    expect(first.subarray(0, n1).equals(second.subarray(0, n2))).toBe(true);
+  });
+});
+
+describe('LZ4 frames from reused block buffers', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ls-mix-lz4enc-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const big = Buffer.concat([rows(60_000), randomBytes(1_500_000), Buffer.alloc(2_000_000, 3), rows(30_000)]);
+
+  it('chunks a consumer keeps (never gives back) are not overwritten by later blocks', async () => {
+    const chunks: Buffer[] = [];
+    await pipeline(Readable.from([big]), createLz4FrameEncoder(), async (source: AsyncIterable<Buffer>) => {
+      for await (const c of source) chunks.push(c);
+    });
+    const file = join(dir, 'kept.lz4');
+    writeFileSync(file, Buffer.concat(chunks));
+    const out = execFileSync('lz4', ['-d', '-c', file], { maxBuffer: 64 << 20 });
+    expect(out.equals(big)).toBe(true);
+  });
+
+  it('a file sink that gives each chunk back writes a frame the lz4 CLI decodes byte for byte', async () => {
+    const file = join(dir, 'released.lz4');
+    // Input in uneven chunks, so blocks are gathered and reused buffers cycle many times.
+    const pieces: Buffer[] = [];
+    for (let at = 0; at < big.length; at += 77_777) pieces.push(big.subarray(at, at + 77_777));
+    await pipeline(Readable.from(pieces), createLz4FrameEncoder(), encodedFileSink(file, 'wx'));
+    const out = execFileSync('lz4', ['-d', '-c', file], { maxBuffer: 64 << 20 });
+    expect(createHash('sha256').update(out).digest('hex')).toBe(
+      createHash('sha256').update(big).digest('hex'),
+    );
+    // Same bytes as the one-buffer encode (the pool changes where blocks are built, not what).
+    expect(readFileSync(file).equals(await lz4FrameCompress(big))).toBe(true);
+  });
+
+  it('a file sink fails (and closes) when the file exists: flags wx', async () => {
+    const file = join(dir, 'exists.lz4');
+    writeFileSync(file, 'x');
+    await expect(
+      pipeline(
+        Readable.from([big.subarray(0, 100_000)]),
+        createLz4FrameEncoder(),
+        encodedFileSink(file, 'wx'),
+      ),
+    ).rejects.toThrow(/EEXIST/);
+    expect(readFileSync(file, 'utf8')).toBe('x');
+  });
+});

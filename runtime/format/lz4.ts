@@ -85,6 +85,7 @@ function u32(value: number): Buffer {
  * garbage. Four kept: the encoder's readable side holds one block, the sink one or two.
  */
 let encodedBlocks: BlockPool | undefined;
+const encoding = new IdleRelease(() => encodedBlocks?.trim());
 /** Below this, an encoded block is copied out of `encodeScratch`: pooling would lend 1 MiB for it. */
 const POOLED_ENCODE_MIN = 64 << 10;
 let encodeScratch: Buffer | undefined;
@@ -100,6 +101,9 @@ function encodeBlock(data: Buffer): Buffer {
   let out: Buffer;
   if (pooled) {
     encodedBlocks ??= new BlockPool(ENCODE_BLOCK_SIZE + 4, 4);
+    // A long-lived replicate does not keep the buffers between snapshots (2 s idle).
+    encoding.enter();
+    encoding.leave();
     out = encodedBlocks.acquire(data.length + 4);
   } else {
     encodeScratch ??= Buffer.allocUnsafeSlow(POOLED_ENCODE_MIN + 4);
@@ -116,6 +120,11 @@ function encodeBlock(data: Buffer): Buffer {
     length = n + 4;
   }
   return pooled ? out.subarray(0, length) : Buffer.from(out.subarray(0, length));
+}
+
+/** Free buffers the encoder keeps for its next blocks (tests). */
+export function encodedBlocksKept(): number {
+  return encodedBlocks?.freeCount ?? 0;
 }
 
 /**
@@ -395,6 +404,11 @@ export class BlockPool {
      */
     private readonly keep = 12,
   ) {}
+
+  /** Free buffers kept for reuse. */
+  get freeCount(): number {
+    return this.free.length;
+  }
 
   /** Buffers handed out and not yet given back. */
   get lentCount(): number {

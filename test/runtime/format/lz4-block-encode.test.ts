@@ -5,10 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { uncompressSync } from 'lz4-napi';
 import { afterAll, describe, expect, it } from 'vitest';
 import { encodedFileSink } from '../../../runtime/format/encoded-sink.js';
-import { createLz4FrameEncoder, lz4FrameCompress } from '../../../runtime/format/lz4.js';
+import { createLz4FrameEncoder, encodedBlocksKept, lz4FrameCompress } from '../../../runtime/format/lz4.js';
 import { decodeLz4Block } from '../../../runtime/format/lz4-block.js';
 import { encodeLz4Block, lz4HashTable } from '../../../runtime/format/lz4-block-encode.js';
 
@@ -154,6 +155,14 @@ describe('LZ4 frames from reused block buffers', () => {
     );
     // Same bytes as the one-buffer encode (the pool changes where blocks are built, not what).
     expect(readFileSync(file).equals(await lz4FrameCompress(big))).toBe(true);
+  });
+
+  it('given-back buffers are reused, then let go after 2 s without encoding (a long-lived replicate)', async () => {
+    const file = join(dir, 'idle.lz4');
+    await pipeline(Readable.from([big]), createLz4FrameEncoder(), encodedFileSink(file, 'wx'));
+    expect(encodedBlocksKept()).toBeGreaterThan(0);
+    for (let i = 0; i < 100 && encodedBlocksKept() > 0; i++) await sleep(50); // bounded: 5 s
+    expect(encodedBlocksKept()).toBe(0);
   });
 
   it('a file sink fails (and closes) when the file exists: flags wx', async () => {

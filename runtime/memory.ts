@@ -86,6 +86,12 @@ export class IdleRelease {
     this.timer = undefined;
   }
 
+  /** A use that begins and ends at once (one encoded block): the idle period starts again. */
+  touch(): void {
+    this.enter();
+    this.leave();
+  }
+
   leave(): void {
     if (--this.users > 0) return;
     this.users = 0;

@@ -102,8 +102,7 @@ function encodeBlock(data: Buffer): Buffer {
   if (pooled) {
     encodedBlocks ??= new BlockPool(ENCODE_BLOCK_SIZE + 4, 4);
     // A long-lived replicate does not keep the buffers between snapshots (2 s idle).
-    encoding.enter();
-    encoding.leave();
+    encoding.touch();
     out = encodedBlocks.acquire(data.length + 4);
   } else {
     encodeScratch ??= Buffer.allocUnsafeSlow(POOLED_ENCODE_MIN + 4);

@@ -10,7 +10,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pMap, { pMapSkip } from 'p-map';
 import { UserError } from '../errors.js';
-import { encodedFileSink } from '../format/encoded-sink.js';
+import { fileSink } from '../file-sink.js';
 import {
   GENERATIONS_DIR,
   isGenerationId,
@@ -21,6 +21,7 @@ import {
   walDir,
   walSegmentKey,
 } from '../format/layout.js';
+import { releaseEncoded } from '../format/lz4.js';
 import type { Pos, ReplicaClient, SnapshotInfo, WalSegmentInfo } from './client.js';
 
 export interface FileReplicaClientOptions {
@@ -179,8 +180,14 @@ export class FileReplicaClient implements ReplicaClient {
     await mkdir(dir, { recursive: true });
     const tmp = `${dest}.${randomBytes(4).toString('hex')}.tmp`;
     try {
-      await pipeline(body, encodedFileSink(tmp, 'wx'));
-      await fsyncPath(tmp, 'r+');
+      const fh = await open(tmp, 'wx');
+      try {
+        // Each chunk written goes back to the LZ4 encoder's pool (releaseEncoded).
+        await pipeline(body, fileSink(fh, { release: releaseEncoded }));
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
       await rename(tmp, dest);
     } catch (err) {
       await rm(tmp, { force: true });

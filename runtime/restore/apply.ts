@@ -8,8 +8,8 @@ import { closeSync, ftruncateSync, openSync, writeSync, writevSync } from 'node:
 import { type FileHandle, open, rm } from 'node:fs/promises';
 import Database from 'better-sqlite3';
 import { UserError } from '../errors.js';
+import { writeFully } from '../file-sink.js';
 import { walSegmentKey } from '../format/layout.js';
-import { writeFully } from './download.js';
 import { formatIndex } from './listings.js';
 import { dbPageSize, WAL_FRAME_HEADER_SIZE, WAL_HEADER_SIZE, WalChecker } from './wal-check.js';
 

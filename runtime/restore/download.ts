@@ -3,10 +3,11 @@
  * the way, so no object is ever held whole in memory.
  */
 import { type FileHandle, open } from 'node:fs/promises';
-import { type Readable, Transform, Writable } from 'node:stream';
+import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { AgeConfig } from '../config/types.js';
 import { isUserError, UserError, withReplica } from '../errors.js';
+import { fileSink } from '../file-sink.js';
 import { loadAge } from '../format/age.js';
 import { BlockPool } from '../format/lz4.js';
 import { decodeObject } from '../format/object.js';
@@ -92,7 +93,7 @@ export async function downloadObject(
       counter((n) => {
         decoded += n;
       }),
-      fileSink(out, opts.syncEvery),
+      fileSink(out, { release: (chunk) => decodedBlocks.release(chunk), syncEvery: opts.syncEvery }),
       { signal: opts.signal },
     );
     return decoded;
@@ -104,55 +105,6 @@ export async function downloadObject(
   } finally {
     downloads.leave();
     await out?.close().catch(() => undefined);
-  }
-}
-
-/**
- * Writes a stream into an open file, one write at a time (two at once measured no faster).
- * With `syncEvery`, an fdatasync starts in the background after each `syncEvery` bytes (one at
- * a time): the data reaches the disk while decoding goes on, instead of all of it in the
- * final fsync (the kernel would otherwise keep up to ~10% of RAM dirty before writing back).
- * The last one is awaited before the stream finishes, and its error fails the download.
- */
-function fileSink(fh: FileHandle, syncEvery?: number): Writable {
-  let position = 0;
-  let unsynced = 0;
-  let syncing: Promise<void> | undefined;
-  let syncError: Error | undefined;
-  return new Writable({
-    highWaterMark: 1 << 20,
-    write(chunk: Buffer, _enc, cb) {
-      if (syncError) return cb(syncError);
-      writeFully(fh, chunk, position).then(() => {
-        decodedBlocks.release(chunk); // written: its buffer may hold the next block
-        position += chunk.length;
-        unsynced += chunk.length;
-        if (syncEvery && unsynced >= syncEvery && !syncing) {
-          unsynced = 0;
-          syncing = fh
-            .datasync()
-            .catch((err: Error) => {
-              syncError = err;
-            })
-            .finally(() => {
-              syncing = undefined;
-            });
-        }
-        cb();
-      }, cb);
-    },
-    final(cb) {
-      (syncing ?? Promise.resolve()).then(() => cb(syncError));
-    },
-  });
-}
-
-/** Write all of `data` at `position` (null: at the file's current offset), however the OS splits it. */
-export async function writeFully(fh: FileHandle, data: Buffer, position: number | null): Promise<void> {
-  for (let done = 0; done < data.length; ) {
-    const at = position === null ? null : position + done;
-    const { bytesWritten } = await fh.write(data, done, data.length - done, at);
-    done += bytesWritten;
   }
 }
 

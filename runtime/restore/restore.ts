@@ -61,7 +61,7 @@ export interface RestoreResult {
   path: string;
 }
 
-/** Snapshot bytes written between background fdatasyncs (see fileSink in download.ts). */
+/** Snapshot bytes written between background fdatasyncs (see fileSink in file-sink.ts). */
 const SNAPSHOT_SYNC_EVERY = 64 << 20;
 
 async function exists(path: string): Promise<boolean> {

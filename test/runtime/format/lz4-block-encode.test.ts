@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -8,8 +9,13 @@ import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { uncompressSync } from 'lz4-napi';
 import { afterAll, describe, expect, it } from 'vitest';
-import { encodedFileSink } from '../../../runtime/format/encoded-sink.js';
-import { createLz4FrameEncoder, encodedBlocksKept, lz4FrameCompress } from '../../../runtime/format/lz4.js';
+import { fileSink } from '../../../runtime/file-sink.js';
+import {
+  createLz4FrameEncoder,
+  encodedBlocksKept,
+  lz4FrameCompress,
+  releaseEncoded,
+} from '../../../runtime/format/lz4.js';
 import { decodeLz4Block } from '../../../runtime/format/lz4-block.js';
 import { encodeLz4Block, lz4HashTable } from '../../../runtime/format/lz4-block-encode.js';
 
@@ -130,6 +136,16 @@ describe('LZ4 frames from reused block buffers', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ls-mix-lz4enc-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+  /** Encode `source` into a new file the way the file replica does: each chunk given back once written. */
+  async function encodeToFile(source: Readable, file: string): Promise<void> {
+    const fh = await open(file, 'wx');
+    try {
+      await pipeline(source, createLz4FrameEncoder(), fileSink(fh, { release: releaseEncoded }));
+    } finally {
+      await fh.close();
+    }
+  }
+
   const big = Buffer.concat([rows(60_000), randomBytes(1_500_000), Buffer.alloc(2_000_000, 3), rows(30_000)]);
 
   it('chunks a consumer keeps (never gives back) are not overwritten by later blocks', async () => {
@@ -148,7 +164,7 @@ describe('LZ4 frames from reused block buffers', () => {
     // Input in uneven chunks, so blocks are gathered and reused buffers cycle many times.
     const pieces: Buffer[] = [];
     for (let at = 0; at < big.length; at += 77_777) pieces.push(big.subarray(at, at + 77_777));
-    await pipeline(Readable.from(pieces), createLz4FrameEncoder(), encodedFileSink(file, 'wx'));
+    await encodeToFile(Readable.from(pieces), file);
     const out = execFileSync('lz4', ['-d', '-c', file], { maxBuffer: 64 << 20 });
     expect(createHash('sha256').update(out).digest('hex')).toBe(
       createHash('sha256').update(big).digest('hex'),
@@ -157,24 +173,48 @@ describe('LZ4 frames from reused block buffers', () => {
     expect(readFileSync(file).equals(await lz4FrameCompress(big))).toBe(true);
   });
 
+  it('on a slow disk a block goes back to the pool only after its write: nothing overwritten in flight', async () => {
+    const file = join(dir, 'slow.lz4');
+    const fh = await open(file, 'wx');
+    // Fault injection over the real file: every write waits 5 ms first, so the encoder runs ahead.
+    const slow = new Proxy(fh, {
+      get(target, prop) {
+        if (prop === 'write')
+          return async (...args: Parameters<typeof fh.write>) => {
+            await sleep(5);
+            return target.write(...args);
+          };
+        const value = Reflect.get(target, prop);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const pieces: Buffer[] = [];
+    for (let at = 0; at < big.length; at += 300_000) pieces.push(big.subarray(at, at + 300_000));
+    try {
+      await pipeline(
+        Readable.from(pieces),
+        createLz4FrameEncoder(),
+        fileSink(slow, { release: releaseEncoded }),
+      );
+    } finally {
+      await fh.close();
+    }
+    const out = execFileSync('lz4', ['-d', '-c', file], { maxBuffer: 64 << 20 });
+    expect(out.equals(big)).toBe(true);
+  });
+
   it('given-back buffers are reused, then let go after 2 s without encoding (a long-lived replicate)', async () => {
     const file = join(dir, 'idle.lz4');
-    await pipeline(Readable.from([big]), createLz4FrameEncoder(), encodedFileSink(file, 'wx'));
+    await encodeToFile(Readable.from([big]), file);
     expect(encodedBlocksKept()).toBeGreaterThan(0);
     for (let i = 0; i < 100 && encodedBlocksKept() > 0; i++) await sleep(50); // bounded: 5 s
     expect(encodedBlocksKept()).toBe(0);
   });
 
-  it('a file sink fails (and closes) when the file exists: flags wx', async () => {
+  it("the file replica's way of writing refuses an existing file (wx) and leaves it as it was", async () => {
     const file = join(dir, 'exists.lz4');
     writeFileSync(file, 'x');
-    await expect(
-      pipeline(
-        Readable.from([big.subarray(0, 100_000)]),
-        createLz4FrameEncoder(),
-        encodedFileSink(file, 'wx'),
-      ),
-    ).rejects.toThrow(/EEXIST/);
+    await expect(encodeToFile(Readable.from([big.subarray(0, 100_000)]), file)).rejects.toThrow(/EEXIST/);
     expect(readFileSync(file, 'utf8')).toBe('x');
   });
 });

@@ -17,8 +17,12 @@ const MF_LIMIT = 12;
 const LAST_LITERALS = 5;
 const MAX_OFFSET = 65535;
 const HASH_LOG = 12;
-/** Matches longer than this are extended with native compares (Buffer#compare: memcmp). */
-const LONG_MATCH = 64;
+/**
+ * Matches longer than this are extended with native compares (Buffer#compare: memcmp) — zeroed
+ * space, large pages. Below it a word loop is faster than a native call (a WAL frame repeating
+ * the page of an earlier one matches for up to a 4 KiB page).
+ */
+const LONG_MATCH = 4096;
 const NATIVE_STEP = 256;
 const NATIVE_MIN = 32;
 const NATIVE_MAX = 64 << 10;
@@ -29,10 +33,6 @@ const SKIP_TRIGGER = 6;
 /** A hash table for encodeLz4Block; one per encoder, reused across blocks. */
 export function lz4HashTable(): Int32Array {
   return new Int32Array(1 << HASH_LOG);
-}
-
-function read32(b: Buffer, i: number): number {
-  return b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24);
 }
 
 function hash(seq: number): number {
@@ -67,6 +67,10 @@ export function encodeLz4Block(
   const dstEnd = at + Math.min(limit, dst.length - at);
   let op = at;
   let anchor = 0;
+  // Unaligned 32-bit reads: V8 compiles DataView#getInt32 to one load where four byte reads
+  // were four (with LONG_MATCH 4096, one core: one-row WAL 0.93 -> 1.33 GB/s, app rows
+  // 0.48 -> 0.91, text 0.12 -> 0.18, binaries 0.16 -> 0.25).
+  const view = new DataView(src.buffer, src.byteOffset, src.length);
 
   if (srcEnd >= MF_LIMIT + 1) {
     // Positions are stored +1 so that 0 (a fresh table) means "none".
@@ -74,18 +78,18 @@ export function encodeLz4Block(
     const matchLimit = srcEnd - LAST_LITERALS;
     const mfLimit = srcEnd - MF_LIMIT;
     let ip = 1;
-    table[hash(read32(src, 0))] = 1;
+    table[hash(view.getInt32(0, true))] = 1;
     for (;;) {
       // Find a match: probe the table at ip, moving ahead faster the longer nothing matches.
       let ref = 0;
       let misses = 1 << SKIP_TRIGGER;
       for (;;) {
         if (ip > mfLimit) break;
-        const seq = read32(src, ip);
+        const seq = view.getInt32(ip, true);
         const h = hash(seq);
         ref = table[h] - 1;
         table[h] = ip + 1;
-        if (ref >= 0 && ip - ref <= MAX_OFFSET && read32(src, ref) === seq) break;
+        if (ref >= 0 && ip - ref <= MAX_OFFSET && view.getInt32(ref, true) === seq) break;
         ref = -1;
         ip += misses++ >>> SKIP_TRIGGER;
       }
@@ -98,7 +102,7 @@ export function encodeLz4Block(
       // Extend forwards (never into the last literals).
       let end = ip + MIN_MATCH;
       let r = ref + MIN_MATCH;
-      while (end + 4 <= matchLimit && read32(src, end) === read32(src, r)) {
+      while (end + 4 <= matchLimit && view.getInt32(end, true) === view.getInt32(r, true)) {
         end += 4;
         r += 4;
         // A long match (a page repeated from an earlier WAL frame, zeroed space): compare
@@ -116,7 +120,7 @@ export function encodeLz4Block(
               step >>>= 2;
             }
           }
-          while (end + 4 <= matchLimit && read32(src, end) === read32(src, r)) {
+          while (end + 4 <= matchLimit && view.getInt32(end, true) === view.getInt32(r, true)) {
             end += 4;
             r += 4;
           }
@@ -157,7 +161,7 @@ export function encodeLz4Block(
       anchor = ip;
       if (ip > mfLimit) break;
       // Remember the position just before the match's end, as LZ4 does.
-      table[hash(read32(src, ip - 2))] = ip - 2 + 1;
+      table[hash(view.getInt32(ip - 2, true))] = ip - 2 + 1;
     }
   }
 

@@ -36,6 +36,25 @@ function rows(count: number): Buffer {
   return Buffer.concat(parts);
 }
 
+/**
+ * A WAL's shape: 24-byte frame headers, each before a 4 KiB page that repeats an earlier frame's
+ * page with one row more (matches of up to a page, cut by the header and the new row).
+ */
+function walLike(frames: number): Buffer {
+  const page = randomBytes(4096);
+  const parts: Buffer[] = [];
+  for (let i = 0; i < frames; i++) {
+    const header = Buffer.alloc(24, 0);
+    header.writeUInt32BE(2, 0);
+    header.writeUInt32BE(i, 4);
+    header.writeUInt32BE(Math.imul(i, 2654435761) >>> 0, 16);
+    randomBytes(100).copy(page, 4000 - ((i * 100) % 3800));
+    page.writeUInt16BE(i, 3);
+    parts.push(header, Buffer.from(page));
+  }
+  return Buffer.concat(parts);
+}
+
 const samples: Array<[string, Buffer]> = [
   ['empty', Buffer.alloc(0)],
   ...[1, 4, 5, 12, 13, 14, 17, 20].map((n): [string, Buffer] => [`${n} zero bytes`, Buffer.alloc(n)]),
@@ -46,6 +65,7 @@ const samples: Array<[string, Buffer]> = [
     periodic(p, 200_000),
   ]),
   ['rows', rows(20_000)],
+  ['WAL-like frames', walLike(60)],
   // A literal run longer than 15 + 255 + 255 before a match, and a match longer than that.
   ['long literals then long match', Buffer.concat([randomBytes(600), Buffer.alloc(1000, 9), randomBytes(3)])],
   ['match reaching the end rules', Buffer.concat([randomBytes(20), Buffer.alloc(40, 1)])],
@@ -119,6 +139,20 @@ describe('LZ4 block encoder into a caller buffer', () => {
     expect(n).toBeGreaterThan(0);
     const back = Buffer.alloc(zeros.length);
     expect(decodeLz4Block(dst.subarray(10, 10 + n), back)).toBe(zeros.length);
+  });
+
+  it('reads its input wherever it sits in its memory (odd offsets into a larger buffer)', () => {
+    const data = Buffer.concat([walLike(20), rows(3000)]);
+    const whole = Buffer.alloc(data.length);
+    const n = encodeLz4Block(data, whole, 0, data.length, table);
+    for (const shift of [1, 2, 3, 5]) {
+      const host = Buffer.alloc(data.length + 16, 0xaa);
+      data.copy(host, shift);
+      const inside = host.subarray(shift, shift + data.length);
+      const dst = Buffer.alloc(data.length);
+      const m = encodeLz4Block(inside, dst, 0, data.length, table);
+      expect(dst.subarray(0, m).equals(whole.subarray(0, n))).toBe(true);
+    }
   });
 
   it('the same input encodes to the same bytes whatever the table held before', () => {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { compressSync } from 'lz4-napi';
+import { compressSync, uncompressSync } from 'lz4-napi';
 import { describe, expect, it } from 'vitest';
 import { decodeLz4Block, Lz4BlockError } from '../../../runtime/format/lz4-block.js';
 
@@ -40,6 +40,37 @@ describe('LZ4 block decoder into a caller buffer', () => {
       expect(decoded.length).toBe(data.length);
       expect(decoded.equals(data)).toBe(true);
     }
+  });
+
+  it('decodes short overlapping matches and text into a buffer of exactly the decoded size', () => {
+    // Hand-built sequences: 3-20 literals, then a match of 4-19 bytes at offsets 1-20 (periods
+    // shorter than the match repeat, as LZ4 defines), then 5 last literals.
+    for (let literals = 3; literals <= 20; literals += 1) {
+      for (let offset = 1; offset <= Math.min(20, literals); offset++) {
+        for (let match = 4; match <= 19; match += 3) {
+          const lit = randomBytes(literals);
+          const token = Buffer.from([(Math.min(literals, 15) << 4) | Math.min(match - 4, 15)]);
+          const parts = [token, literals >= 15 ? Buffer.from([literals - 15]) : Buffer.alloc(0), lit];
+          parts.push(Buffer.from([offset, 0]));
+          if (match - 4 >= 15) parts.push(Buffer.from([match - 4 - 15]));
+          parts.push(Buffer.from([0x50]), randomBytes(5));
+          const compressed = Buffer.concat(parts);
+          const size = literals + match + 5;
+          const sized = Buffer.concat([Buffer.alloc(4), compressed]);
+          sized.writeUInt32LE(size, 0);
+          const expected = uncompressSync(sized);
+          expect(expected.length).toBe(size);
+          expect(decode(compressed, size).equals(expected)).toBe(true);
+          expect(decode(compressed, size + 40).equals(expected)).toBe(true);
+        }
+      }
+    }
+    // Text: mostly short literals and matches.
+    const words = ['select', 'from', 'where', 'id', 'name', '=', 'and', 'order', 'by', 'limit'];
+    const text = Buffer.from(
+      Array.from({ length: 40_000 }, (_, i) => words[(i * 7919) % words.length] + (i % 13)).join(' '),
+    );
+    expect(decode(block(text), text.length).equals(text)).toBe(true);
   });
 
   it('rejects a block that does not fit its buffer instead of writing past it', () => {

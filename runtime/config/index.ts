@@ -3,8 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import { closest, distance } from 'fastest-levenshtein';
+import * as v from 'valibot';
 import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
-import type { z } from 'zod';
 import { UserError } from '../errors.js';
 import { isReplicaUrl, parseReplicaUrl } from '../replica/url.js';
 import { parseAddr } from '../server/addr.js';
@@ -81,34 +81,60 @@ function keyName(path: Path): string {
   return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
 }
 
-function knownKeys(schema: z.ZodType, path: Path): string[] {
-  // Walk the schema along the path to list the keys allowed where an unknown key was found.
-  let s: unknown = schema;
-  for (const p of path) {
-    const def = (
-      s as {
-        def?: { type?: string; shape?: Record<string, unknown>; element?: unknown; innerType?: unknown };
-      }
-    ).def;
-    if (!def) return [];
-    if (def.type === 'optional') s = def.innerType;
-    const d = (
-      s as { def: { type: string; shape?: Record<string, unknown>; element?: unknown; innerType?: unknown } }
-    ).def;
-    if (typeof p === 'number' && d.type === 'array') s = d.element;
-    else if (typeof p === 'string' && d.shape) s = d.shape[p];
-    else return [];
-  }
-  let d = (s as { def?: { type: string; shape?: Record<string, unknown>; innerType?: unknown } }).def;
-  if (d?.type === 'optional') d = (d.innerType as { def: typeof d }).def;
-  return d?.shape ? Object.keys(d.shape) : [];
+/** A valibot schema as walked here: optional wraps, arrays have an item, objects entries. */
+interface SchemaNode {
+  type: string;
+  expects?: string;
+  wrapped?: SchemaNode;
+  item?: SchemaNode;
+  entries?: Record<string, SchemaNode>;
 }
 
-function toUserError(issue: z.core.$ZodIssue, loc: Locator): UserError {
-  const path = issue.path as Path;
-  if (issue.code === 'unrecognized_keys') {
-    const key = issue.keys[0];
-    const allowed = knownKeys(fileSchema, path);
+function unwrap(schema: SchemaNode | undefined): SchemaNode | undefined {
+  let s = schema;
+  while (s?.type === 'optional') s = s.wrapped;
+  return s;
+}
+
+/** The schema at a key path (dbs.0.path), or undefined past a leaf. */
+function schemaAt(path: Path): SchemaNode | undefined {
+  let s = unwrap(fileSchema as unknown as SchemaNode);
+  for (const p of path) {
+    if (typeof p === 'number' && s?.type === 'array') s = unwrap(s.item);
+    else if (typeof p === 'string' && s?.entries) s = unwrap(s.entries[p]);
+    else return undefined;
+  }
+  return s;
+}
+
+/** The keys allowed where an unknown key was found. */
+function knownKeys(path: Path): string[] {
+  const entries = schemaAt(path)?.entries;
+  return entries ? Object.keys(entries) : [];
+}
+
+type Issue = v.InferIssue<typeof fileSchema>;
+
+function issuePath(issue: Issue): Path {
+  return (issue.path ?? []).map((item) => item.key as string | number);
+}
+
+function expectedText(expected: string): string {
+  return expected === 'Object' ? 'a mapping' : expected === 'Array' ? 'a list' : `a ${expected}`;
+}
+
+function toUserError(issue: Issue, loc: Locator): UserError {
+  const full = issuePath(issue);
+  const last = issue.path?.[issue.path.length - 1];
+  if (issue.type === 'strict_object' && last?.origin === 'key') {
+    const path = full.slice(0, -1);
+    const key = String(last.key);
+    if (issue.expected !== 'never') {
+      // A required key that is missing: say what it should hold.
+      const expects = schemaAt(full)?.expects;
+      return loc.error(full, `${keyName(full)}: expected ${expectedText(expects ?? 'value')}`);
+    }
+    const allowed = knownKeys(path);
     const guess = allowed.length > 0 ? closest(key, allowed) : undefined;
     const where = path.length > 0 ? ` in ${keyName(path)}` : '';
     return loc.error(
@@ -122,22 +148,15 @@ function toUserError(issue: z.core.$ZodIssue, loc: Locator): UserError {
       key,
     );
   }
+  const path = full;
   const name = keyName(path) || 'document';
-  if (issue.code === 'invalid_type') {
-    const expected = issue.expected;
-    return loc.error(
-      path,
-      `${name}: expected ${expected === 'object' ? 'a mapping' : expected === 'array' ? 'a list' : `a ${expected}`}`,
-    );
+  if (issue.type === 'picklist') {
+    const values = [...(issue.expected ?? '').matchAll(/"([^"]*)"/g)].map((m) => m[1]);
+    return loc.error(path, `${name}: must be one of ${values.join(', ')}`);
   }
-  if (issue.code === 'invalid_value') {
-    return loc.error(path, `${name}: must be one of ${issue.values.map(String).join(', ')}`);
-  }
-  if (issue.code === 'invalid_union') {
-    // Durations and string lists: report the custom message of the closest branch.
-    const inner = issue.errors.flat().find((e) => e.code === 'custom');
-    if (inner) return loc.error(path, `${name}: ${inner.message}`);
-    return loc.error(path, `${name}: invalid value`);
+  // Unions (durations, string lists) carry their own message (schema.ts).
+  if (issue.kind === 'schema' && issue.type !== 'union' && issue.expected) {
+    return loc.error(path, `${name}: expected ${expectedText(issue.expected)}`);
   }
   return loc.error(path, `${name}: ${issue.message}`);
 }
@@ -515,14 +534,14 @@ export function parseConfig(yamlText: string, opts: ParseOptions = {}): Config {
   const warnings: string[] = [];
   if (opts.expandEnv !== false) expandDocument(doc.contents, [], env, loc, warnings);
   const data = doc.toJS() ?? {};
-  const parsed = fileSchema.safeParse(data);
+  const parsed = v.safeParse(fileSchema, data);
   if (!parsed.success) {
-    const issues = [...parsed.error.issues].sort(
-      (a, b) => (loc.line(a.path as Path) ?? 0) - (loc.line(b.path as Path) ?? 0),
+    const issues = [...parsed.issues].sort(
+      (a, b) => (loc.line(issuePath(a)) ?? 0) - (loc.line(issuePath(b)) ?? 0),
     );
     throw toUserError(issues[0], loc);
   }
-  const raw = parsed.data;
+  const raw = parsed.output;
   const defaults: Defaults = {
     accessKeyId: raw['access-key-id'] ?? env.LITESTREAM_ACCESS_KEY_ID,
     secretAccessKey: raw['secret-access-key'] ?? env.LITESTREAM_SECRET_ACCESS_KEY,

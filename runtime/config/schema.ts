@@ -1,129 +1,153 @@
-import { z } from 'zod';
+import * as v from 'valibot';
 import { parseDuration } from './duration.js';
 
 /**
  * The raw shape of litestream.yml (kebab-case keys, as written). Strict objects: an unknown key
  * is an error. Durations are Go duration strings, turned into milliseconds here.
+ *
+ * Valibot, not zod: every runtime command (replicate, restore) loads this, and zod's modules
+ * cost ~12 MiB of resident memory where valibot's cost ~1 MiB (issue 17's memory limits).
  */
-const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  const ms = typeof v === 'number' ? (v === 0 ? 0 : undefined) : parseDuration(v);
-  if (ms === undefined || ms < 0) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `invalid duration ${JSON.stringify(v)} (use Go syntax such as 1s, 100ms, 4h, 1h30m)`,
-    });
-    return z.NEVER;
-  }
-  return ms;
-});
+const duration = v.pipe(
+  v.union([v.string(), v.number()], 'expected a duration such as 1s, 100ms, 4h, 1h30m'),
+  v.rawTransform(({ dataset, addIssue, NEVER }) => {
+    const value = dataset.value;
+    const ms = typeof value === 'number' ? (value === 0 ? 0 : undefined) : parseDuration(value);
+    if (ms === undefined || ms < 0) {
+      addIssue({
+        message: `invalid duration ${JSON.stringify(value)} (use Go syntax such as 1s, 100ms, 4h, 1h30m)`,
+      });
+      return NEVER;
+    }
+    return ms;
+  }),
+);
 
-const str = z.string();
+const str = v.string();
 // Values written as `$VAR` arrive as strings after expansion: "true" / "42" are read as YAML would.
-const bool = z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean());
-const count = z.preprocess(
-  (v) => (typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : v),
-  z.number().int().nonnegative(),
+const bool = v.pipe(
+  v.unknown(),
+  v.transform((value) => (value === 'true' ? true : value === 'false' ? false : value)),
+  v.boolean(),
+);
+const count = v.pipe(
+  v.unknown(),
+  v.transform((value) => (typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value)),
+  v.number(),
+  v.integer('expected a whole number'),
+  v.minValue(0, 'must not be negative'),
 );
 const pageCount = count;
-const stringList = z.union([z.string().transform((s) => [s]), z.array(z.string())]);
+const stringList = v.union(
+  [
+    v.pipe(
+      v.string(),
+      v.transform((s) => [s]),
+    ),
+    v.array(v.string()),
+  ],
+  'expected a string or a list of strings',
+);
 
-export const ageSchema = z.strictObject({
-  recipients: stringList.optional(),
-  identities: stringList.optional(),
+export const ageSchema = v.strictObject({
+  recipients: v.optional(stringList),
+  identities: v.optional(stringList),
 });
 
-export const replicaSchema = z.strictObject({
-  type: z.enum(['file', 's3', 'abs', 'sftp', 'gcs']).optional(),
-  name: str.optional(),
-  path: str.optional(),
-  url: str.optional(),
-  retention: duration.optional(),
-  'retention-check-interval': duration.optional(),
-  'sync-interval': duration.optional(),
-  'snapshot-interval': duration.optional(),
-  'validation-interval': duration.optional(),
-  age: ageSchema.optional(),
+export const replicaSchema = v.strictObject({
+  type: v.optional(v.picklist(['file', 's3', 'abs', 'sftp', 'gcs'])),
+  name: v.optional(str),
+  path: v.optional(str),
+  url: v.optional(str),
+  retention: v.optional(duration),
+  'retention-check-interval': v.optional(duration),
+  'sync-interval': v.optional(duration),
+  'snapshot-interval': v.optional(duration),
+  'validation-interval': v.optional(duration),
+  age: v.optional(ageSchema),
   // s3
-  bucket: str.optional(),
-  region: str.optional(),
-  endpoint: str.optional(),
-  'force-path-style': bool.optional(),
-  'skip-verify': bool.optional(),
-  'access-key-id': str.optional(),
-  'secret-access-key': str.optional(),
+  bucket: v.optional(str),
+  region: v.optional(str),
+  endpoint: v.optional(str),
+  'force-path-style': v.optional(bool),
+  'skip-verify': v.optional(bool),
+  'access-key-id': v.optional(str),
+  'secret-access-key': v.optional(str),
   // abs
-  'account-name': str.optional(),
-  'account-key': str.optional(),
-  'sas-token': str.optional(),
-  'connection-string': str.optional(),
+  'account-name': v.optional(str),
+  'account-key': v.optional(str),
+  'sas-token': v.optional(str),
+  'connection-string': v.optional(str),
   // sftp
-  host: str.optional(),
-  user: str.optional(),
-  password: str.optional(),
-  'key-path': str.optional(),
-  passphrase: str.optional(),
-  'host-key': str.optional(),
-  'known-hosts-path': str.optional(),
-  'insecure-ignore-host-key': bool.optional(),
+  host: v.optional(str),
+  user: v.optional(str),
+  password: v.optional(str),
+  'key-path': v.optional(str),
+  passphrase: v.optional(str),
+  'host-key': v.optional(str),
+  'known-hosts-path': v.optional(str),
+  'insecure-ignore-host-key': v.optional(bool),
 });
 
-export const upstreamSchema = z.strictObject({
+export const upstreamSchema = v.strictObject({
   url: str,
-  path: str.optional(),
-  token: str.optional(),
-  resync: bool.optional(),
+  path: v.optional(str),
+  token: v.optional(str),
+  resync: v.optional(bool),
 });
 
-export const dbSchema = z.strictObject({
+export const dbSchema = v.strictObject({
   path: str,
-  'meta-path': str.optional(),
-  'monitor-interval': duration.optional(),
-  'checkpoint-interval': duration.optional(),
-  'min-checkpoint-page-count': pageCount.optional(),
-  'max-checkpoint-page-count': pageCount.optional(),
-  replicas: z.array(replicaSchema).optional(),
-  upstream: upstreamSchema.optional(),
+  'meta-path': v.optional(str),
+  'monitor-interval': v.optional(duration),
+  'checkpoint-interval': v.optional(duration),
+  'min-checkpoint-page-count': v.optional(pageCount),
+  'max-checkpoint-page-count': v.optional(pageCount),
+  replicas: v.optional(v.array(replicaSchema)),
+  upstream: v.optional(upstreamSchema),
 });
 
-export const loggingSchema = z.strictObject({
+export const loggingSchema = v.strictObject({
   // As Litestream (Go's slog): case-insensitive, `warning` = `warn`.
-  level: z
-    .preprocess(
-      (v) =>
-        typeof v === 'string'
-          ? v
+  level: v.optional(
+    v.pipe(
+      v.unknown(),
+      v.transform((value) =>
+        typeof value === 'string'
+          ? value
               .trim()
               .toLowerCase()
               .replace(/^warning$/, 'warn')
-          : v,
-      z.enum(['trace', 'debug', 'info', 'warn', 'error']),
-    )
-    .optional(),
-  type: z.enum(['text', 'json']).optional(),
-  stderr: bool.optional(),
+          : value,
+      ),
+      v.picklist(['trace', 'debug', 'info', 'warn', 'error']),
+    ),
+  ),
+  type: v.optional(v.picklist(['text', 'json'])),
+  stderr: v.optional(bool),
 });
 
 /** Limits of the HTTP server (addr): see runtime/server/limits.ts. */
-export const httpSchema = z.strictObject({
-  'max-connections': count.optional(),
-  'max-header-bytes': count.optional(),
-  'requests-per-second': count.optional(),
-  'idle-timeout': duration.optional(),
-  'live-max-pinned-bytes': count.optional(),
+export const httpSchema = v.strictObject({
+  'max-connections': v.optional(count),
+  'max-header-bytes': v.optional(count),
+  'requests-per-second': v.optional(count),
+  'idle-timeout': v.optional(duration),
+  'live-max-pinned-bytes': v.optional(count),
 });
 
-export const fileSchema = z.strictObject({
-  addr: str.optional(),
-  'auth-token': str.optional(),
-  http: httpSchema.optional(),
-  exec: str.optional(),
-  'shutdown-sync-timeout': duration.optional(),
-  'access-key-id': str.optional(),
-  'secret-access-key': str.optional(),
-  logging: loggingSchema.optional(),
-  dbs: z.array(dbSchema).optional(),
+export const fileSchema = v.strictObject({
+  addr: v.optional(str),
+  'auth-token': v.optional(str),
+  http: v.optional(httpSchema),
+  exec: v.optional(str),
+  'shutdown-sync-timeout': v.optional(duration),
+  'access-key-id': v.optional(str),
+  'secret-access-key': v.optional(str),
+  logging: v.optional(loggingSchema),
+  dbs: v.optional(v.array(dbSchema)),
 });
 
-export type RawConfig = z.output<typeof fileSchema>;
-export type RawDb = z.output<typeof dbSchema>;
-export type RawReplica = z.output<typeof replicaSchema>;
+export type RawConfig = v.InferOutput<typeof fileSchema>;
+export type RawDb = v.InferOutput<typeof dbSchema>;
+export type RawReplica = v.InferOutput<typeof replicaSchema>;

@@ -231,6 +231,42 @@ describe('parseConfig errors: one line naming file, line and key', () => {
       undefined,
     ],
     [
+      'negative count',
+      'dbs:\n  - path: /a.db\n    min-checkpoint-page-count: -3\n',
+      /^litestream\.yml:3: dbs\[0\]\.min-checkpoint-page-count: must not be negative$/,
+      undefined,
+    ],
+    [
+      'fractional count',
+      'http:\n  max-connections: 2.5\n',
+      /^litestream\.yml:2: http\.max-connections: expected a whole number$/,
+      undefined,
+    ],
+    [
+      'duration of the wrong type',
+      'dbs:\n  - path: /a.db\n    monitor-interval: [1, 2]\n',
+      /^litestream\.yml:3: dbs\[0\]\.monitor-interval: expected a duration such as 1s/,
+      undefined,
+    ],
+    [
+      'age recipients of the wrong type',
+      'dbs:\n  - path: /a.db\n    replicas:\n      - path: /r\n        age:\n          recipients: 5\n',
+      /^litestream\.yml:6: dbs\[0\]\.replicas\[0\]\.age\.recipients: expected a string or a list of strings$/,
+      undefined,
+    ],
+    [
+      'a replica that is not a mapping',
+      'dbs:\n  - path: /a.db\n    replicas:\n      - /r\n',
+      /^litestream\.yml:4: dbs\[0\]\.replicas\[0\]: expected a mapping$/,
+      undefined,
+    ],
+    [
+      'missing upstream url',
+      'dbs:\n  - path: /a.db\n    upstream:\n      token: x\n',
+      /^litestream\.yml:4: dbs\[0\]\.upstream\.url: expected a string$/,
+      undefined,
+    ],
+    [
       'missing db path',
       'dbs:\n  - monitor-interval: 1s\n',
       /^litestream\.yml:2: dbs\[0\]\.path: expected a string$/,

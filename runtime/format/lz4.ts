@@ -725,19 +725,69 @@ export function createLz4FrameDecoder(opts: { name?: string; pool?: BlockPool } 
     return fail('LZ4 frame is truncated (object incomplete)');
   };
 
-  // An async generator: each block is decoded only when the reader asks for it (backpressure).
-  return Duplex.from(async function* (source: AsyncIterable<Buffer>) {
-    scratchUsers.enter();
+  // Driven by hand rather than Duplex.from(async generator): such a stream, destroyed while its
+  // generator waits for input (the download's connection reset), never finishes destroying, so a
+  // restore waiting on it hung. Each decoded block is made only when the reader asks (backpressure).
+  let pass: Generator<Buffer, void> | undefined; // decoding what the queue holds
+  let consumed: ((err?: Error | null) => void) | undefined; // asks the writer for more input
+  let pumping = false;
+  let released = false;
+  const release = () => {
+    if (!released) scratchUsers.leave();
+    released = true;
+  };
+  scratchUsers.enter();
+  const pump = (stream: Duplex) => {
+    if (pumping) return;
+    pumping = true;
     try {
-      for await (const chunk of source) {
-        queue.push(chunk);
-        yield* drain();
+      while (pass) {
+        let step: IteratorResult<Buffer, void>;
+        try {
+          step = pass.next();
+        } catch (err) {
+          pass = undefined;
+          const done = consumed;
+          consumed = undefined;
+          if (done) done(err as Error);
+          else stream.destroy(err as Error);
+          return;
+        }
+        if (step.done) {
+          pass = undefined;
+          const done = consumed;
+          consumed = undefined;
+          done?.();
+        } else if (!stream.push(step.value)) return;
       }
-      const err = endOfInput();
-      if (err) throw err;
     } finally {
-      scratchUsers.leave();
+      pumping = false;
     }
+  };
+  return new Duplex({
+    readableObjectMode: true,
+    readableHighWaterMark: 1,
+    write(chunk: Buffer, _enc, cb) {
+      queue.push(chunk);
+      pass = drain();
+      consumed = cb;
+      pump(this);
+    },
+    read() {
+      pump(this);
+    },
+    final(cb) {
+      const err = endOfInput();
+      if (err) return cb(err);
+      this.push(null);
+      cb();
+    },
+    destroy(err, cb) {
+      pass = undefined;
+      consumed = undefined;
+      release();
+      cb(err);
+    },
   });
 }
 

@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable, Writable } from 'node:stream';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -255,6 +255,40 @@ describe('LZ4 frame decoder', () => {
       frame[11 + size] ^= 0xff;
       await expect(lz4FrameDecompress(frame, name)).rejects.toThrow(`${name}: LZ4 block checksum mismatch`);
     });
+  });
+});
+
+describe('LZ4 decoder teardown (a download that fails mid-body)', () => {
+  /** A frame's first part written, then the source fails while the decoder waits for more. */
+  async function failMidFrame(at: number): Promise<unknown> {
+    const frame = await lz4FrameCompress(randomBytes(200_000));
+    const source = new PassThrough();
+    const dec = createLz4FrameDecoder({ name: 'seg.wal.lz4' });
+    source.on('error', (err) => dec.destroy(err));
+    source.pipe(dec);
+    source.write(frame.subarray(0, at));
+    setTimeout(() => source.destroy(new Error('connection reset')), 20);
+    return pipeline(dec, new PassThrough().resume());
+  }
+
+  it.each([
+    ['before any byte', 0],
+    ['inside the frame header', 5],
+    ['inside a block', 30_000],
+  ])('a source error %s fails the decoder at once instead of leaving it waiting', async (_where, at) => {
+    await expect(failMidFrame(at)).rejects.toThrow('connection reset');
+  });
+
+  it('a reader that gives up mid-frame closes the decoder', async () => {
+    const frame = await lz4FrameCompress(Buffer.alloc(20 << 20, 3));
+    const dec = createLz4FrameDecoder();
+    dec.write(frame);
+    const first = await new Promise<Buffer>((resolve) => dec.once('data', resolve));
+    expect(first.length).toBeGreaterThan(0);
+    const closed = new Promise((resolve) => dec.once('close', resolve));
+    dec.destroy();
+    await closed;
+    expect(dec.destroyed).toBe(true);
   });
 });
 

@@ -38,7 +38,9 @@ export class TaskPool {
       const start = () => {
         if (this.stopped) return reject(new Error('cancelled'));
         this.running++;
-        task()
+        // A task that throws before its first await must not skip the slot's release.
+        Promise.resolve()
+          .then(task)
           .then(resolve, reject)
           .finally(() => {
             this.running--;
@@ -69,17 +71,51 @@ export async function downloadObject(
     signal?: AbortSignal;
     /** Start an fdatasync after every this many bytes written (see fileSink). */
     syncEvery?: number;
+    /**
+     * Bounds how many downloads read, decode and write their body at once; the object is opened
+     * (the request sent, its answer awaited) before a slot is taken. See restore.ts.
+     */
+    bodies?: TaskPool;
   },
 ): Promise<number> {
   let decoded = 0;
   let out: FileHandle | undefined;
+  let source: Readable | undefined;
+  let flowing = false;
   downloads.enter();
   try {
     // The output first: once the body flows, no await may come before pipeline() listens, or a
     // decoding error (say, an age-encrypted object) is emitted with nobody listening.
     out = await open(job.dest, 'wx');
     if (opts.age?.identities.length) await loadAge();
-    const source = await job.open();
+    source = await job.open();
+    if (!opts.bodies) return await transfer(source);
+    // Waiting for a slot: an error of the opened object (a reset connection) is kept for then.
+    const opened = source;
+    let early: Error | undefined;
+    const keep = (err: Error) => {
+      early ??= err;
+    };
+    opened.on('error', keep);
+    return await opts.bodies.run(async () => {
+      opened.off('error', keep);
+      if (early) throw early;
+      return transfer(opened);
+    });
+  } catch (err) {
+    if (isUserError(err)) throw withReplica(err, opts.replica);
+    throw new UserError(`replica "${opts.replica}": cannot download ${job.key}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  } finally {
+    // An object opened but never read (the restore failed or was cancelled meanwhile).
+    if (!flowing) source?.destroy();
+    downloads.leave();
+    await out?.close().catch(() => undefined);
+  }
+
+  async function transfer(source: Readable): Promise<number> {
+    flowing = true;
     const body = counter((n) => {
       opts.onBytes?.(n);
       collectYoung(n);
@@ -93,18 +129,10 @@ export async function downloadObject(
       counter((n) => {
         decoded += n;
       }),
-      fileSink(out, { release: (chunk) => decodedBlocks.release(chunk), syncEvery: opts.syncEvery }),
+      fileSink(out!, { release: (chunk) => decodedBlocks.release(chunk), syncEvery: opts.syncEvery }),
       { signal: opts.signal },
     );
     return decoded;
-  } catch (err) {
-    if (isUserError(err)) throw withReplica(err, opts.replica);
-    throw new UserError(`replica "${opts.replica}": cannot download ${job.key}: ${(err as Error).message}`, {
-      cause: err,
-    });
-  } finally {
-    downloads.leave();
-    await out?.close().catch(() => undefined);
   }
 }
 

@@ -9,7 +9,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { Transform } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { lz4FrameCompress, lz4FrameDecompress } from '../../../runtime/format/lz4.js';
@@ -285,6 +285,107 @@ describe('restore targets', () => {
       expect(segmentsBesideSnapshot, `parallelism ${parallelism}`).toBeGreaterThan(0);
       expect(tableContents(join(dir, 'out/restored.db')).rows).toBeGreaterThan(0);
     }
+  });
+
+  /**
+   * The file replica, each WAL segment's body delayed 20 ms a chunk so that downloads overlap in
+   * time; `onOpen` may swap a body (a fault), `onRead` sees the first pull of one.
+   */
+  function slowSegments(
+    dir: string,
+    hooks: {
+      onOpen?: (body: Readable, opening: number) => Readable;
+      onRead?: (closed: Promise<void>) => void;
+    },
+  ) {
+    const real = createFileReplicaClient({ path: join(dir, 'replica') });
+    let openings = 0;
+    return new Proxy(real, {
+      get(target, key) {
+        if (key === 'openWalSegment') {
+          return async (...args: Parameters<typeof real.openWalSegment>) => {
+            const opening = openings++;
+            const inner = (await target.openWalSegment(...args))[Symbol.asyncIterator]();
+            let started = false;
+            const slow = new Readable({
+              read() {
+                if (!started) {
+                  started = true;
+                  hooks.onRead?.(new Promise((resolve) => slow.once('close', resolve)));
+                }
+                inner.next().then(
+                  (r) => setTimeout(() => this.push(r.done ? null : r.value), 20),
+                  (err) => this.destroy(err),
+                );
+              },
+            });
+            slow.once('close', () => void inner.return?.());
+            return hooks.onOpen ? hooks.onOpen(slow, opening) : slow;
+          };
+        }
+        const value = Reflect.get(target, key);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+  }
+
+  it('at most 2 WAL segments are read and decoded at once; the others wait opened', async () => {
+    const { dir } = basic();
+    let opened = 0;
+    let mostOpened = 0;
+    let reading = 0;
+    let mostReading = 0;
+    const client = slowSegments(dir, {
+      onOpen: (body) => {
+        opened++;
+        mostOpened = Math.max(mostOpened, opened);
+        body.once('close', () => opened--);
+        return body;
+      },
+      // Counts from the first pull, as a socket's body would start to flow.
+      onRead: (closed) => {
+        reading++;
+        mostReading = Math.max(mostReading, reading);
+        void closed.then(() => reading--);
+      },
+    });
+    const r = await restoreDatabase({
+      replicas: [{ name: 'file', client }],
+      outputPath: join(dir, 'out/restored.db'),
+      parallelism: 8,
+    });
+    expect(r.segments).toBeGreaterThan(4);
+    expect(mostOpened).toBeGreaterThan(4);
+    expect(mostReading).toBe(2);
+    expect(tableContents(join(dir, 'out/restored.db')).rows).toBeGreaterThan(0);
+  });
+
+  // The 2nd segment opened is read at once; the 6th waits behind two slow ones when it fails.
+  it.each([
+    ['as it starts to be read', 1],
+    ['while it waits for its turn', 5],
+  ])('a segment whose connection drops %s fails the restore, naming it', async (_when, failing) => {
+    const { dir } = basic();
+    let failed = false;
+    const client = slowSegments(dir, {
+      onOpen: (body, opening) => {
+        if (opening !== failing) return body;
+        failed = true;
+        body.destroy();
+        const dropped = new Transform({ transform: (chunk, _enc, cb) => cb(null, chunk) });
+        setImmediate(() => dropped.destroy(new Error('connection reset')));
+        return dropped;
+      },
+    });
+    await expect(
+      restoreDatabase({
+        replicas: [{ name: 'file', client }],
+        outputPath: join(dir, 'out/r.db'),
+        parallelism: 8,
+      }),
+    ).rejects.toThrow(/replica "file": cannot download .*\.wal\.lz4: connection reset/);
+    expect(failed).toBe(true);
+    expectNothingLeft(dir);
   });
 
   it('rejects a parallelism below 1', async () => {

@@ -75,10 +75,16 @@ export async function ageDecrypt(
       });
     }
   }
+  // A failed read of the object (a dropped connection) is passed on as it is, not called corrupt.
+  let readError: Error | undefined;
+  body.once('error', (err) => {
+    readError = err;
+  });
   let out: ReadableStream<Uint8Array>;
   try {
     out = await d.decrypt(toWeb(body));
   } catch (err) {
+    if (readError) throw readError;
     throw new UserError(`${name}: age decryption failed: ${(err as Error).message}`, {
       hint: "Check that the replica's age identities match the recipients the objects were encrypted to.",
       cause: err,
@@ -89,7 +95,8 @@ export async function ageDecrypt(
   const named = new PassThrough();
   plain.on('error', (err) =>
     named.destroy(
-      new UserError(`${name}: age decryption failed: ${err.message} (object corrupt)`, { cause: err }),
+      readError ??
+        new UserError(`${name}: age decryption failed: ${err.message} (object corrupt)`, { cause: err }),
     ),
   );
   named.on('close', () => {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -62,6 +62,20 @@ describe('age objects (Litestream v0.3: age(lz4(data)))', () => {
     await expect(ageDecrypt(from(stored), age, 'snap.lz4').then((s) => buffer(s))).rejects.toThrow(
       /^snap\.lz4: age decryption failed/,
     );
+  });
+
+  it.each([
+    ['in the header', 10],
+    ['in the payload', 60_000],
+  ])('a read that fails %s is passed on as it is, not called corrupt', async (_where, at) => {
+    const stored = Buffer.from(await buffer(await ageEncrypt(from(Buffer.alloc(100_000, 3)), age)));
+    const body = new PassThrough();
+    body.write(stored.subarray(0, at));
+    setTimeout(() => body.destroy(new Error('connection reset')), 20);
+    const err = await decodeObject(body, { name: 'seg.lz4', age })
+      .then((s) => buffer(s))
+      .catch((e: Error) => e);
+    expect((err as Error).message).toBe('connection reset');
   });
 
   it('an invalid identity is rejected without echoing it', async () => {

@@ -1,11 +1,14 @@
 import { createRequire } from 'node:module';
-import pino, { type Logger } from 'pino';
+import type Pino from 'pino';
+import type { Logger } from 'pino';
 import type PinoPretty from 'pino-pretty';
 import type { LoggingConfig } from './config/types.js';
 
 // pino-pretty (and its dozen dependencies) loads only for text logs: a replicate process that
 // logs JSON never pays for it. CommonJS, so a plain require keeps createLogger synchronous.
 const require = createRequire(import.meta.url);
+/** pino itself loads with the first logger made (lazyLogger: with the first line logged). */
+const pinoModule = () => require('pino') as typeof Pino;
 
 export type { Logger } from 'pino';
 
@@ -27,7 +30,7 @@ export function normalizeLevel(name: string | undefined): LoggingConfig['level']
  * to stderr. Commands whose stdout is their output (restore, verify, ...) pass stderr: true.
  */
 export function createLogger(cfg: Partial<LoggingConfig> = {}): Logger {
-  const level = normalizeLevel(process.env.LS_MIX_LOG_LEVEL) ?? cfg.level ?? 'info';
+  const level = effectiveLevel(cfg);
   const fd = cfg.stderr === true ? 2 : 1;
   const redact = {
     paths: [
@@ -41,6 +44,7 @@ export function createLogger(cfg: Partial<LoggingConfig> = {}): Logger {
     ],
     censor: '[redacted]',
   };
+  const pino = pinoModule();
   if (cfg.type === 'json') {
     return pino(
       {
@@ -68,7 +72,58 @@ export function createLogger(cfg: Partial<LoggingConfig> = {}): Logger {
 
 /** A logger that drops everything: for library callers and tests that don't care. */
 export function silentLogger(): Logger {
-  return pino({ level: 'silent' });
+  return pinoModule()({ level: 'silent' });
+}
+
+const LEVEL_VALUES: Record<string, number> = {
+  trace: 10,
+  debug: 20,
+  info: 30,
+  warn: 40,
+  error: 50,
+  fatal: 60,
+};
+
+/** The level createLogger(cfg) logs at: LS_MIX_LOG_LEVEL first. */
+function effectiveLevel(cfg: Partial<LoggingConfig>): LoggingConfig['level'] {
+  return normalizeLevel(process.env.LS_MIX_LOG_LEVEL) ?? cfg.level ?? 'info';
+}
+
+/**
+ * createLogger(cfg), made when a line at or above its level is first logged: a restore that
+ * logs nothing (the usual case) never loads pino and pino-pretty (~2 MiB of RSS). Calls below
+ * the level are dropped without making it; children stay lazy the same way.
+ */
+export function lazyLogger(cfg: Partial<LoggingConfig>): Logger {
+  const threshold = LEVEL_VALUES[effectiveLevel(cfg)];
+  return lazily(() => createLogger(cfg), threshold);
+}
+
+function lazily(make: () => Logger, threshold: number): Logger {
+  let real: Logger | undefined;
+  const get = () => {
+    real ??= make();
+    return real;
+  };
+  const drop = () => undefined;
+  return new Proxy({} as Logger, {
+    get(_target, key) {
+      if (!real && typeof key === 'string') {
+        const value = LEVEL_VALUES[key];
+        if (value !== undefined && value < threshold) return drop;
+        if (key === 'isLevelEnabled') return (level: string) => (LEVEL_VALUES[level] ?? 0) >= threshold;
+        if (key === 'child') {
+          return (...args: Parameters<Logger['child']>) =>
+            lazily(() => get().child(...args) as unknown as Logger, threshold);
+        }
+      }
+      const value = Reflect.get(get(), key);
+      return typeof value === 'function' ? value.bind(real) : value;
+    },
+    set(_target, key, value) {
+      return Reflect.set(get(), key, value);
+    },
+  });
 }
 
 /** Replace the password in a URL (sftp://user:pass@host) before it reaches a log or an error. */

@@ -1,10 +1,26 @@
 import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import { closest, distance } from 'fastest-levenshtein';
 import * as v from 'valibot';
-import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import type { LineCounter, Node, parseDocument } from 'yaml';
+
+/**
+ * The YAML parser loads when a config file is read, not for a restore or replicate given by URL
+ * (~1-2 MiB of RSS less there). A plain require: `yaml` is CommonJS under Node either way.
+ */
+let yamlModule: typeof import('yaml') | undefined;
+const yaml = (): typeof import('yaml') => {
+  yamlModule ??= createRequire(import.meta.url)('yaml') as typeof import('yaml');
+  return yamlModule;
+};
+const isMap = (n: unknown) => yaml().isMap(n);
+const isPair = (n: unknown) => yaml().isPair(n);
+const isScalar = (n: unknown) => yaml().isScalar(n);
+const isSeq = (n: unknown) => yaml().isSeq(n);
+
 import { UserError } from '../errors.js';
 import { isReplicaUrl, parseReplicaUrl } from '../replica/url.js';
 import { parseAddr } from '../server/addr.js';
@@ -40,11 +56,23 @@ class Locator {
   /** keyName -> variables that were unset when the key's value was expanded. */
   readonly unsetVars = new Map<string, string[]>();
 
+  private parsed: { doc: ReturnType<typeof parseDocument>; lines: LineCounter } | undefined;
+
+  /** `parse` runs only when a line is asked for (an error): see configFromArgs. */
   constructor(
-    private readonly doc: ReturnType<typeof parseDocument>,
-    private readonly lines: LineCounter,
+    private readonly parse: () => { doc: ReturnType<typeof parseDocument>; lines: LineCounter },
     readonly source: string,
   ) {}
+
+  private get doc(): ReturnType<typeof parseDocument> {
+    this.parsed ??= this.parse();
+    return this.parsed.doc;
+  }
+
+  private get lines(): LineCounter {
+    this.parsed ??= this.parse();
+    return this.parsed.lines;
+  }
 
   /** " (it comes from $X, which is not set)" when an unset variable emptied this key. */
   unsetNote(path: Path): string {
@@ -519,12 +547,10 @@ function stderrWarning(message: string): void {
 export function parseConfig(yamlText: string, opts: ParseOptions = {}): Config {
   const source = opts.source ?? 'litestream.yml';
   const env = opts.env ?? process.env;
-  const cwd = opts.cwd ?? process.cwd();
   // The file as written is parsed first: `$VAR` values are expanded afterwards, one value at a
   // time, so no secret can change the YAML or appear in a parse error.
-  const lines = new LineCounter();
-  const doc = parseDocument(yamlText, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  const loc = new Locator(doc, lines, source);
+  const { doc, lines } = parseYaml(yamlText);
+  const loc = new Locator(() => ({ doc, lines }), source);
   const yamlError = doc.errors[0];
   if (yamlError) {
     const line = yamlError.linePos?.[0]?.line ?? lines.linePos(yamlError.pos[0]).line;
@@ -533,7 +559,19 @@ export function parseConfig(yamlText: string, opts: ParseOptions = {}): Config {
   }
   const warnings: string[] = [];
   if (opts.expandEnv !== false) expandDocument(doc.contents, [], env, loc, warnings);
-  const data = doc.toJS() ?? {};
+  return buildConfig(doc.toJS() ?? {}, loc, warnings, opts);
+}
+
+function parseYaml(text: string): { doc: ReturnType<typeof parseDocument>; lines: LineCounter } {
+  const lines = new (yaml().LineCounter)();
+  const doc = yaml().parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  return { doc, lines };
+}
+
+/** Validate parsed config data and resolve it; `loc` places errors in the source text. */
+function buildConfig(data: unknown, loc: Locator, warnings: string[], opts: ParseOptions): Config {
+  const env = opts.env ?? process.env;
+  const cwd = opts.cwd ?? process.cwd();
   const parsed = v.safeParse(fileSchema, data);
   if (!parsed.success) {
     const issues = [...parsed.issues].sort(
@@ -644,5 +682,12 @@ export function configFromArgs(
       },
     ],
   };
-  return parseConfig(JSON.stringify(doc), { ...opts, source: 'command line', expandEnv: false });
+  // Built as data, not parsed: the YAML parser loads only if an error needs a position in it.
+  const text = JSON.stringify(doc);
+  const source = 'command line';
+  return buildConfig(JSON.parse(text), new Locator(() => parseYaml(text), source), [], {
+    ...opts,
+    source,
+    expandEnv: false,
+  });
 }

@@ -124,14 +124,13 @@ export async function downloadObject(
     body.on('close', () => source.destroy());
     source.pipe(body);
     const plain = await decodeObject(body, { name: job.key, age: opts.age, pool: decodedBlocks });
-    await pipeline(
-      plain,
-      counter((n) => {
-        decoded += n;
-      }),
-      fileSink(out!, { release: (chunk) => decodedBlocks.release(chunk), syncEvery: opts.syncEvery }),
-      { signal: opts.signal },
-    );
+    const written = (chunk: Buffer) => {
+      decoded += chunk.length;
+      decodedBlocks.release(chunk);
+    };
+    await pipeline(plain, fileSink(out!, { release: written, syncEvery: opts.syncEvery }), {
+      signal: opts.signal,
+    });
     return decoded;
   }
 }

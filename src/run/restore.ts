@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
 import { UserError } from '../../runtime/errors.js';
-import { createLogger } from '../../runtime/log.js';
+import { lazyLogger } from '../../runtime/log.js';
 import { isReplicaUrl } from '../../runtime/replica/url.js';
 import {
   formatIndex,
@@ -74,7 +74,7 @@ export async function runRestore(
     return { skipped: 'database exists' };
   }
 
-  const logger = createLogger({ level: out.verbose ? 'debug' : 'warn', stderr: true });
+  const logger = lazyLogger({ level: out.verbose ? 'debug' : 'warn', stderr: true });
   const targets = await openTargetsFromFlags(target, flags, logger);
   const bar = byteProgress(process.stderr.isTTY === true && !out.json);
   // SIGINT/SIGTERM/SIGHUP: stop, remove the temp files, exit 128+n; a second signal exits now.

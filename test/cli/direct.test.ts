@@ -138,12 +138,21 @@ describe('direct entry: the same reading of argv as oclif', () => {
 describe('direct entry: the built CLI', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ls-mix-direct-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  // Reports at exit whether @oclif/core was loaded (CommonJS: it lands in require.cache).
+  // Reports at exit whether @oclif/core was loaded, and which of the packages a plain restore
+  // should do without (all CommonJS: loaded ones land in require.cache).
   const probe = join(dir, 'probe.cjs');
   writeFileSync(
     probe,
-    "process.on('exit', () => process.stderr.write('oclif-loaded=' + Object.keys(require.cache).some((k) => k.includes('@oclif/core')) + '\\n'));\n",
+    `const watched = ['yaml', 'pino', 'pino-pretty', 'cli-progress', 'zod'];
+process.on('exit', () => {
+  const keys = Object.keys(require.cache);
+  const has = (name) => keys.some((k) => k.includes('/node_modules/' + name + '/'));
+  process.stderr.write('oclif-loaded=' + has('@oclif/core') + '\\n');
+  process.stderr.write('loaded=' + watched.filter(has).join(',') + '\\n');
+});
+`,
   );
+  const FIXTURE = join(import.meta.dirname, '../fixtures/litestream-v0.3.13/basic/replica');
 
   it('runs a plain restore without oclif, with the same error and exit code', () => {
     assertBuilt();
@@ -159,6 +168,29 @@ describe('direct entry: the built CLI', () => {
     expect(viaOclif.code).toBe(1);
     const json = JSON.parse(viaOclif.stdout) as { error: { message: string } };
     expect(direct.stderr).toContain(`Error: ${json.error.message}\n`);
+  });
+
+  it('a plain restore loads no YAML parser, logger or progress bar until it needs one', () => {
+    assertBuilt();
+    const env = { NODE_OPTIONS: `--require ${probe}` };
+    const plain = cli(['restore', '-o', join(dir, 'plain.db'), `file://${FIXTURE}`], { env });
+    expect(plain.code).toBe(0);
+    expect(plain.stderr).toContain('loaded=\n');
+    // A config file needs the YAML parser; -v logs its debug lines through pino-pretty.
+    const config = join(dir, 'litestream.yml');
+    writeFileSync(
+      config,
+      `dbs:\n  - path: ${join(dir, 'app.db')}\n    replicas:\n      - url: file://${FIXTURE}\n`,
+    );
+    const withConfig = cli(
+      ['restore', '--verbose', '-config', config, '-o', join(dir, 'config.db'), join(dir, 'app.db')],
+      {
+        env,
+      },
+    );
+    expect(withConfig.code).toBe(0);
+    expect(withConfig.stderr).toMatch(/^loaded=yaml,pino,pino-pretty$/m);
+    expect(withConfig.stdout + withConfig.stderr).toContain('snapshot downloaded');
   });
 
   it('leaves a bad flag to oclif, which names it', () => {

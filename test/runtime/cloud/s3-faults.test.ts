@@ -3,17 +3,21 @@
  * latency, the gateway stopped and restarted, wrong credentials, a missing bucket.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReplicaConfig } from '../../../runtime/config/types.js';
+import { lz4FrameCompress } from '../../../runtime/format/lz4.js';
 import { ReplicaError } from '../../../runtime/replica/retry.js';
 import { createS3ReplicaClient } from '../../../runtime/replica/s3.js';
 import { S3Error, S3Http } from '../../../runtime/replica/s3-http.js';
+import { restoreDatabase } from '../../../runtime/restore.js';
 import {
   type HttpFaultProxy,
   startHttpFaultProxy,
@@ -391,6 +395,92 @@ describe('s3 client under faults (Ceph RGW)', () => {
     } finally {
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => relay.close(() => resolve()));
+    }
+  });
+});
+
+describe('restore from S3 when a download is cut off (Ceph RGW behind a TCP fault proxy)', () => {
+  /** A snapshot-only generation of a ~2 MB db, stored through `client`; returns the db's rows. */
+  async function storeSnapshot(c: Awaited<ReturnType<typeof createS3ReplicaClient>>, dir: string) {
+    const src = join(dir, 'src.db');
+    const db = new Database(src);
+    db.exec('CREATE TABLE t (b BLOB)');
+    const insert = db.prepare('INSERT INTO t VALUES (randomblob(1000))');
+    for (let i = 0; i < 2000; i++) insert.run();
+    const rows = (db.prepare('SELECT hex(b) AS b FROM t ORDER BY rowid').all() as { b: string }[]).map(
+      (r) => r.b,
+    );
+    db.close();
+    await c.writeSnapshot(GEN, 0, body(await lz4FrameCompress(await readFile(src))));
+    return rows;
+  }
+
+  /** The client, its snapshot response cut after `bytes` (the proxy counts from the GET on). */
+  function cutSnapshot(c: Awaited<ReturnType<typeof createS3ReplicaClient>>, bytes: number) {
+    return new Proxy(c, {
+      get(target, key) {
+        if (key === 'openSnapshot') {
+          return (...args: Parameters<typeof c.openSnapshot>) => {
+            tcp.cutResponseAfter(bytes);
+            return target.openSnapshot(...args);
+          };
+        }
+        const value = Reflect.get(target, key);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+  }
+
+  it('fails at once, naming the snapshot, when no retry is left (it waited for good before)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ls-mix-s3-cut-'));
+    const c = await createS3ReplicaClient(cfg(`http://127.0.0.1:${tcp.port}`), {
+      retry: { retries: 0, minTimeout: 10, maxTimeout: 10 },
+    });
+    try {
+      await storeSnapshot(c, dir);
+      const restore = restoreDatabase({
+        replicas: [{ name: 'my-s3', client: cutSnapshot(c, 500_000) }],
+        outputPath: join(dir, 'out.db'),
+      });
+      const err = await errorOf(
+        Promise.race([
+          restore,
+          new Promise((_, reject) =>
+            setTimeout(() => reject(new Error('restore still waiting after 20 s')), 20_000),
+          ),
+        ]),
+      );
+      expect(err.message).toMatch(/^replica "my-s3": cannot download .*snapshots\/00000000\.snapshot\.lz4: /);
+      expect(existsSync(join(dir, 'out.db'))).toBe(false);
+    } finally {
+      await c.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('resumes the cut-off snapshot and restores every row', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ls-mix-s3-cut-'));
+    const { logger, lines } = captureLogger();
+    const c = await createS3ReplicaClient(cfg(`http://127.0.0.1:${tcp.port}`), {
+      logger,
+      retry: QUICK_RETRY,
+    });
+    try {
+      const rows = await storeSnapshot(c, dir);
+      await restoreDatabase({
+        replicas: [{ name: 'my-s3', client: cutSnapshot(c, 500_000) }],
+        outputPath: join(dir, 'out.db'),
+      });
+      expect(lines.filter((l) => /resuming/.test(String(l.msg)))).toHaveLength(1);
+      const out = new Database(join(dir, 'out.db'), { readonly: true });
+      const got = (out.prepare('SELECT hex(b) AS b FROM t ORDER BY rowid').all() as { b: string }[]).map(
+        (r) => r.b,
+      );
+      out.close();
+      expect(got).toEqual(rows);
+    } finally {
+      await c.close();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

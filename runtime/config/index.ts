@@ -6,6 +6,14 @@ import { resolve } from 'node:path';
 import { closest, distance } from 'fastest-levenshtein';
 import * as v from 'valibot';
 import type { LineCounter, Node, parseDocument } from 'yaml';
+import { UserError } from '../errors.js';
+import { isReplicaUrl, parseReplicaUrl } from '../replica/url.js';
+import { parseAddr } from '../server/addr.js';
+import { ageIdentityProblem, ageRecipientProblem, base64Problem, httpUrlProblem } from './checks.js';
+import { expandValue } from './env.js';
+import { fileSchema, type RawDb, type RawReplica } from './schema.js';
+import { assertDistinctReplicaLocations } from './shared-location.js';
+import { type Config, type DbConfig, DEFAULTS, type ReplicaConfig } from './types.js';
 
 /**
  * The YAML parser loads when a config file is read, not for a restore or replicate given by URL
@@ -20,15 +28,6 @@ const isMap = (n: unknown) => yaml().isMap(n);
 const isPair = (n: unknown) => yaml().isPair(n);
 const isScalar = (n: unknown) => yaml().isScalar(n);
 const isSeq = (n: unknown) => yaml().isSeq(n);
-
-import { UserError } from '../errors.js';
-import { isReplicaUrl, parseReplicaUrl } from '../replica/url.js';
-import { parseAddr } from '../server/addr.js';
-import { ageIdentityProblem, ageRecipientProblem, base64Problem, httpUrlProblem } from './checks.js';
-import { expandValue } from './env.js';
-import { fileSchema, type RawDb, type RawReplica } from './schema.js';
-import { assertDistinctReplicaLocations } from './shared-location.js';
-import { type Config, type DbConfig, DEFAULTS, type ReplicaConfig } from './types.js';
 
 export * from './duration.js';
 export * from './types.js';

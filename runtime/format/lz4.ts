@@ -731,10 +731,13 @@ export function createLz4FrameDecoder(opts: { name?: string; pool?: BlockPool } 
   let pass: Generator<Buffer, void> | undefined; // decoding what the queue holds
   let consumed: ((err?: Error | null) => void) | undefined; // asks the writer for more input
   let pumping = false;
-  let released = false;
-  const release = () => {
-    if (!released) scratchUsers.leave();
-    released = true;
+  /** The pass is over (ended or failed): tell the writer, or fail the stream if none waits. */
+  const endPass = (stream: Duplex, err?: Error) => {
+    const done = consumed;
+    pass = undefined;
+    consumed = undefined;
+    if (done) done(err);
+    else if (err) stream.destroy(err);
   };
   scratchUsers.enter();
   const pump = (stream: Duplex) => {
@@ -746,19 +749,11 @@ export function createLz4FrameDecoder(opts: { name?: string; pool?: BlockPool } 
         try {
           step = pass.next();
         } catch (err) {
-          pass = undefined;
-          const done = consumed;
-          consumed = undefined;
-          if (done) done(err as Error);
-          else stream.destroy(err as Error);
+          endPass(stream, err as Error);
           return;
         }
-        if (step.done) {
-          pass = undefined;
-          const done = consumed;
-          consumed = undefined;
-          done?.();
-        } else if (!stream.push(step.value)) return;
+        if (step.done) endPass(stream);
+        else if (!stream.push(step.value)) return;
       }
     } finally {
       pumping = false;
@@ -782,10 +777,11 @@ export function createLz4FrameDecoder(opts: { name?: string; pool?: BlockPool } 
       this.push(null);
       cb();
     },
+    // Node calls this once, after an error or once both sides are done (autoDestroy).
     destroy(err, cb) {
       pass = undefined;
       consumed = undefined;
-      release();
+      scratchUsers.leave();
       cb(err);
     },
   });

@@ -682,9 +682,8 @@ export function configFromArgs(
     ],
   };
   // Built as data, not parsed: the YAML parser loads only if an error needs a position in it.
-  const text = JSON.stringify(doc);
   const source = 'command line';
-  return buildConfig(JSON.parse(text), new Locator(() => parseYaml(text), source), [], {
+  return buildConfig(doc, new Locator(() => parseYaml(JSON.stringify(doc)), source), [], {
     ...opts,
     source,
     expandEnv: false,

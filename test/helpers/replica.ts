@@ -62,3 +62,17 @@ export function parseSegmentKey(key: string): SegmentName | undefined {
     ? { generation: m[1], index: Number.parseInt(m[2], 16), offset: Number.parseInt(m[3], 16), key }
     : undefined;
 }
+
+/**
+ * `client` with some methods replaced, every other member the real one (bound to it): timing and
+ * fault injection layered over a real replica. Overrides call the real methods on `client`.
+ */
+export function overrideClient<T extends object>(client: T, overrides: Partial<T>): T {
+  return new Proxy(client, {
+    get(target, key) {
+      if (Object.hasOwn(overrides, key)) return overrides[key as keyof T];
+      const value = Reflect.get(target, key);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}

@@ -18,6 +18,7 @@ import { ReplicaError } from '../../../runtime/replica/retry.js';
 import { createS3ReplicaClient } from '../../../runtime/replica/s3.js';
 import { S3Error, S3Http } from '../../../runtime/replica/s3-http.js';
 import { restoreDatabase } from '../../../runtime/restore.js';
+import { overrideClient } from '../../helpers/replica.js';
 import {
   type HttpFaultProxy,
   startHttpFaultProxy,
@@ -417,16 +418,10 @@ describe('restore from S3 when a download is cut off (Ceph RGW behind a TCP faul
 
   /** The client, its snapshot response cut after `bytes` (the proxy counts from the GET on). */
   function cutSnapshot(c: Awaited<ReturnType<typeof createS3ReplicaClient>>, bytes: number) {
-    return new Proxy(c, {
-      get(target, key) {
-        if (key === 'openSnapshot') {
-          return (...args: Parameters<typeof c.openSnapshot>) => {
-            tcp.cutResponseAfter(bytes);
-            return target.openSnapshot(...args);
-          };
-        }
-        const value = Reflect.get(target, key);
-        return typeof value === 'function' ? value.bind(target) : value;
+    return overrideClient(c, {
+      openSnapshot: (...args) => {
+        tcp.cutResponseAfter(bytes);
+        return c.openSnapshot(...args);
       },
     });
   }

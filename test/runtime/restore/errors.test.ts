@@ -15,6 +15,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { lz4FrameCompress, lz4FrameDecompress } from '../../../runtime/format/lz4.js';
 import { createFileReplicaClient } from '../../../runtime/replica/file.js';
 import { NoBackupError, restoreDatabase } from '../../../runtime/restore.js';
+import { overrideClient } from '../../helpers/replica.js';
 import { prepareCase, tableContents } from './fixture-helpers.js';
 
 const dirs: string[] = [];
@@ -246,33 +247,25 @@ describe('restore targets', () => {
       let snapshotOpen = false;
       let segmentsBesideSnapshot = 0;
       // The real file replica, with the snapshot's end held back 300 ms and downloads counted.
-      const client = new Proxy(real, {
-        get(target, key) {
-          if (key === 'openSnapshot') {
-            return async (...args: Parameters<typeof real.openSnapshot>) => {
-              snapshotOpen = true;
-              const held = new Transform({
-                transform: (chunk, _enc, cb) => cb(null, chunk),
-                flush: (cb) => setTimeout(cb, 300),
-              });
-              held.on('close', () => {
-                snapshotOpen = false;
-              });
-              return (await target.openSnapshot(...args)).pipe(held);
-            };
-          }
-          if (key === 'openWalSegment') {
-            return async (...args: Parameters<typeof real.openWalSegment>) => {
-              segmentsOpen++;
-              mostSegments = Math.max(mostSegments, segmentsOpen);
-              if (snapshotOpen) segmentsBesideSnapshot++;
-              const body = await target.openWalSegment(...args);
-              body.on('close', () => segmentsOpen--);
-              return body;
-            };
-          }
-          const value = Reflect.get(target, key);
-          return typeof value === 'function' ? value.bind(target) : value;
+      const client = overrideClient(real, {
+        openSnapshot: async (...args) => {
+          snapshotOpen = true;
+          const held = new Transform({
+            transform: (chunk, _enc, cb) => cb(null, chunk),
+            flush: (cb) => setTimeout(cb, 300),
+          });
+          held.on('close', () => {
+            snapshotOpen = false;
+          });
+          return (await real.openSnapshot(...args)).pipe(held);
+        },
+        openWalSegment: async (...args) => {
+          segmentsOpen++;
+          mostSegments = Math.max(mostSegments, segmentsOpen);
+          if (snapshotOpen) segmentsBesideSnapshot++;
+          const body = await real.openWalSegment(...args);
+          body.on('close', () => segmentsOpen--);
+          return body;
         },
       });
       const r = await restoreDatabase({
@@ -300,31 +293,25 @@ describe('restore targets', () => {
   ) {
     const real = createFileReplicaClient({ path: join(dir, 'replica') });
     let openings = 0;
-    return new Proxy(real, {
-      get(target, key) {
-        if (key === 'openWalSegment') {
-          return async (...args: Parameters<typeof real.openWalSegment>) => {
-            const opening = openings++;
-            const inner = (await target.openWalSegment(...args))[Symbol.asyncIterator]();
-            let started = false;
-            const slow = new Readable({
-              read() {
-                if (!started) {
-                  started = true;
-                  hooks.onRead?.(new Promise((resolve) => slow.once('close', resolve)));
-                }
-                inner.next().then(
-                  (r) => setTimeout(() => this.push(r.done ? null : r.value), 20),
-                  (err) => this.destroy(err),
-                );
-              },
-            });
-            slow.once('close', () => void inner.return?.());
-            return hooks.onOpen ? hooks.onOpen(slow, opening) : slow;
-          };
-        }
-        const value = Reflect.get(target, key);
-        return typeof value === 'function' ? value.bind(target) : value;
+    return overrideClient(real, {
+      openWalSegment: async (...args) => {
+        const opening = openings++;
+        const inner = (await real.openWalSegment(...args))[Symbol.asyncIterator]();
+        let started = false;
+        const slow = new Readable({
+          read() {
+            if (!started) {
+              started = true;
+              hooks.onRead?.(new Promise((resolve) => slow.once('close', resolve)));
+            }
+            inner.next().then(
+              (r) => setTimeout(() => this.push(r.done ? null : r.value), 20),
+              (err) => this.destroy(err),
+            );
+          },
+        });
+        slow.once('close', () => void inner.return?.());
+        return hooks.onOpen ? hooks.onOpen(slow, opening) : slow;
       },
     });
   }

@@ -12,7 +12,15 @@ const pinoModule = () => require('pino') as typeof Pino;
 
 export type { Logger } from 'pino';
 
-const LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
+/** The levels we accept, with pino's numbers for them (lazyLogger compares them; pino stays unloaded). */
+const LEVEL_VALUES: Record<LoggingConfig['level'], number> = {
+  trace: 10,
+  debug: 20,
+  info: 30,
+  warn: 40,
+  error: 50,
+};
+const LEVELS = Object.keys(LEVEL_VALUES) as LoggingConfig['level'][];
 
 /** Go slog's spellings too: case-insensitive, `warning` = `warn`. Unknown names: undefined. */
 export function normalizeLevel(name: string | undefined): LoggingConfig['level'] | undefined {
@@ -75,15 +83,6 @@ export function silentLogger(): Logger {
   return pinoModule()({ level: 'silent' });
 }
 
-const LEVEL_VALUES: Record<string, number> = {
-  trace: 10,
-  debug: 20,
-  info: 30,
-  warn: 40,
-  error: 50,
-  fatal: 60,
-};
-
 /** The level createLogger(cfg) logs at: LS_MIX_LOG_LEVEL first. */
 function effectiveLevel(cfg: Partial<LoggingConfig>): LoggingConfig['level'] {
   return normalizeLevel(process.env.LS_MIX_LOG_LEVEL) ?? cfg.level ?? 'info';
@@ -109,9 +108,12 @@ function lazily(make: () => Logger, threshold: number): Logger {
   return new Proxy({} as Logger, {
     get(_target, key) {
       if (!real && typeof key === 'string') {
-        const value = LEVEL_VALUES[key];
-        if (value !== undefined && value < threshold) return drop;
-        if (key === 'isLevelEnabled') return (level: string) => (LEVEL_VALUES[level] ?? 0) >= threshold;
+        if (Object.hasOwn(LEVEL_VALUES, key) && LEVEL_VALUES[key as LoggingConfig['level']] < threshold)
+          return drop;
+        if (key === 'isLevelEnabled') {
+          // fatal, or any level above ours: enabled.
+          return (level: string) => (LEVEL_VALUES[level as LoggingConfig['level']] ?? 60) >= threshold;
+        }
         if (key === 'child') {
           return (...args: Parameters<Logger['child']>) =>
             lazily(() => get().child(...args) as unknown as Logger, threshold);

@@ -34,6 +34,8 @@ export interface LagRow {
   /** Segments timed by the replica's acknowledgement (the rest by the observer). */
   ackedSegments: number;
   segments: number;
+  /** Transactions timed stored before they committed (clocks disagree): the row has no figures. */
+  storedBeforeCommit?: number;
 }
 
 export interface S3Target {
@@ -82,7 +84,10 @@ function observe(list: () => Promise<string[]>, fetch: (key: string) => Promise<
   const loop = (async () => {
     while (!stopped) {
       const keys = await list().catch(() => [] as string[]);
-      const at = performance.timeOrigin + performance.now();
+      // The wall clock, as the writer and replicate's log use: each process's
+      // timeOrigin + now() is fixed at its start and drifts from the others' when the clock is
+      // stepped or slewed (a 12-06 run read every lag as 0 ms).
+      const at = Date.now();
       for (const k of keys) {
         if (known.has(k)) continue;
         known.add(k);
@@ -111,11 +116,26 @@ function observe(list: () => Promise<string[]>, fetch: (key: string) => Promise<
   };
 }
 
-/** Lag of each tx: first segment time holding its id, minus its commit time. */
-function lags(commitTimes: Float64Array, idBase: number, seen: Array<{ at: number; max: number }>): number[] {
+/**
+ * A segment cannot be stored before the transaction it holds committed: one timed more than
+ * this before the commit means the processes' clocks disagree (the log's times are rounded down
+ * to the millisecond, hence a margin).
+ */
+const CLOCK_MARGIN_MS = 20;
+
+/**
+ * Lag of each tx: first segment time holding its id, minus its commit time. `early` counts the
+ * transactions whose segment was timed more than CLOCK_MARGIN_MS before their commit.
+ */
+export function lags(
+  commitTimes: Float64Array,
+  idBase: number,
+  seen: Array<{ at: number; max: number }>,
+): { lags: number[]; early: number } {
   const order = [...seen].sort((a, b) => a.at - b.at);
   // Earliest time at which each id was durable: running max over segments in time order.
   const out: number[] = [];
+  let early = 0;
   let j = 0;
   let durableUpTo = -1;
   let durableAt = 0;
@@ -129,9 +149,11 @@ function lags(commitTimes: Float64Array, idBase: number, seen: Array<{ at: numbe
       j++;
     }
     if (durableUpTo < id) break; // never seen (the run ended first)
-    out.push(Math.max(0, durableAt - commitTimes[k]));
+    const lag = durableAt - commitTimes[k];
+    if (lag < -CLOCK_MARGIN_MS) early++;
+    out.push(Math.max(0, lag));
   }
-  return out;
+  return { lags: out, early };
 }
 
 async function runTarget(
@@ -212,23 +234,31 @@ async function runTarget(
         const ack = acks.get(ackKey(x.key) ?? '');
         return { at: ack === undefined ? x.at : Math.min(ack, x.at), max: x.max };
       });
-      const l = lags(times, idBase, stored);
-      const lSeen = lags(times, idBase, obs.seen);
+      const { lags: l, early } = lags(times, idBase, stored);
+      const { lags: lSeen } = lags(times, idBase, obs.seen);
       const inRun = obs.seen.filter((x) => x.max >= idBase);
       const acked = inRun.filter((x) => acks.has(ackKey(x.key) ?? '')).length;
+      // Clocks that disagree make every lag 0: no figure rather than a wrong one.
+      const valid = early === 0;
       rows.push({
         target,
         syncIntervalMs,
         rate,
         achievedTxPerSec: res.tx / seconds,
-        p50Ms: percentile(l, 50),
-        p99Ms: percentile(l, 99),
-        maxMs: l.length ? l.reduce((a, b) => (b > a ? b : a)) : Number.NaN,
+        p50Ms: valid ? percentile(l, 50) : Number.NaN,
+        p99Ms: valid ? percentile(l, 99) : Number.NaN,
+        maxMs: valid && l.length ? l.reduce((a, b) => (b > a ? b : a)) : Number.NaN,
         samples: l.length,
         seen: { p50Ms: percentile(lSeen, 50), p99Ms: percentile(lSeen, 99) },
         ackedSegments: acked,
         segments: inRun.length,
+        ...(valid ? {} : { storedBeforeCommit: early }),
       });
+      if (!valid) {
+        log(
+          `WARNING: lag ${target} sync ${syncIntervalMs}ms @${rate || 'max'} tx/s not measured: ${early} of ${l.length} transactions were timed stored more than ${CLOCK_MARGIN_MS} ms before they committed (the processes' clocks disagree; was the system clock stepped?)`,
+        );
+      }
       log(
         `lag ${target} sync ${syncIntervalMs}ms @${rate || 'max'} tx/s: p50 ${percentile(l, 50).toFixed(0)} ms, p99 ${percentile(l, 99).toFixed(0)} ms (${l.length}/${times.length}; seen by the observer: p99 ${percentile(lSeen, 99).toFixed(0)} ms; ${acked}/${inRun.length} segments acknowledged)`,
       );

@@ -42,7 +42,9 @@ export function renderTable(r: Results): string {
     add(
       '2 replication lag',
       `${l.target}, sync ${l.syncIntervalMs}ms, ${l.rate ? `${l.rate} tx/s` : 'max'} (${fmt(l.achievedTxPerSec, 0)} tx/s)`,
-      `p50 ${fmt(l.p50Ms, 0)} ms, p99 ${fmt(l.p99Ms, 0)} ms (as a poller saw it: p99 ${fmt(l.seen?.p99Ms ?? Number.NaN, 0)} ms)`,
+      l.storedBeforeCommit
+        ? `not measured: ${l.storedBeforeCommit} tx timed stored before their commit (clocks disagree)`
+        : `p50 ${fmt(l.p50Ms, 0)} ms, p99 ${fmt(l.p99Ms, 0)} ms (as a poller saw it: p99 ${fmt(l.seen?.p99Ms ?? Number.NaN, 0)} ms)`,
       `sync-interval ${l.syncIntervalMs} ms`,
       `p99 = ${fmt(l.p99Ms / l.syncIntervalMs, 2)}x interval`,
       l.rate && l.rate <= 1000 ? `p99 <= ${l.syncIntervalMs + 100} ms` : '-',

@@ -83,6 +83,24 @@ describe('help and did-you-mean', { timeout: 60_000 }, () => {
     expect(flag.code).toBe(2);
     expect(flag.stderr).toContain('Did you mean --generation?');
   });
+
+  it('on a terminal, a mistyped command asks and runs the answer; "n" exits 127', async () => {
+    const ask = (word: string, answer: string) => {
+      let sent = false;
+      return inTerminal(`node ${CLI} ${word}`, (all, type) => {
+        if (!sent && /Did you mean .*\?/.test(all)) {
+          sent = true;
+          type(answer);
+        }
+      });
+    };
+    const yes = await ask('versio', 'y\r');
+    expect(yes.code).toBe(0);
+    expect(yes.out).toMatch(/\d+\.\d+\.\d+\s*$/); // the version command ran
+    const no = await ask('restor x', 'n\r');
+    expect(no.code).toBe(127);
+    expect(no.out).toContain('for a list of available commands');
+  });
 });
 
 describe('--json', { timeout: 60_000 }, () => {

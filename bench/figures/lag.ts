@@ -240,7 +240,7 @@ async function runTarget(
       const acked = inRun.filter((x) => acks.has(ackKey(x.key) ?? '')).length;
       // Clocks that disagree make every lag 0: no figure rather than a wrong one.
       const valid = early === 0;
-      rows.push({
+      const row: LagRow = {
         target,
         syncIntervalMs,
         rate,
@@ -253,14 +253,13 @@ async function runTarget(
         ackedSegments: acked,
         segments: inRun.length,
         ...(valid ? {} : { storedBeforeCommit: early }),
-      });
-      if (!valid) {
-        log(
-          `WARNING: lag ${target} sync ${syncIntervalMs}ms @${rate || 'max'} tx/s not measured: ${early} of ${l.length} transactions were timed stored more than ${CLOCK_MARGIN_MS} ms before they committed (the processes' clocks disagree; was the system clock stepped?)`,
-        );
-      }
+      };
+      rows.push(row);
+      const label = `lag ${target} sync ${syncIntervalMs}ms @${rate || 'max'} tx/s`;
       log(
-        `lag ${target} sync ${syncIntervalMs}ms @${rate || 'max'} tx/s: p50 ${percentile(l, 50).toFixed(0)} ms, p99 ${percentile(l, 99).toFixed(0)} ms (${l.length}/${times.length}; seen by the observer: p99 ${percentile(lSeen, 99).toFixed(0)} ms; ${acked}/${inRun.length} segments acknowledged)`,
+        valid
+          ? `${label}: p50 ${row.p50Ms.toFixed(0)} ms, p99 ${row.p99Ms.toFixed(0)} ms (${l.length}/${times.length}; seen by the observer: p99 ${row.seen.p99Ms.toFixed(0)} ms; ${acked}/${inRun.length} segments acknowledged)`
+          : `WARNING: ${label} not measured: ${early} of ${l.length} transactions were timed stored more than ${CLOCK_MARGIN_MS} ms before they committed (the processes' clocks disagree; was the system clock stepped?)`,
       );
       idBase += 10_000_000;
     }

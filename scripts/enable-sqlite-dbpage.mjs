@@ -93,10 +93,34 @@ function nodeGypCommand() {
   return ['node-gyp'];
 }
 
-/** Node's headers installed beside this node (Debian/nodesource layout) spare a download. */
-function nodedirArgs() {
+/** The Node version whose headers sit in `dir` (include/node/node_version.h), or undefined. */
+function headersVersion(dir) {
+  try {
+    const h = readFileSync(join(dir, 'include', 'node', 'node_version.h'), 'utf8');
+    const part = (name) => h.match(new RegExp(`#define ${name} (\\d+)`))?.[1];
+    return `v${part('NODE_MAJOR_VERSION')}.${part('NODE_MINOR_VERSION')}.${part('NODE_PATCH_VERSION')}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * node-gyp's environment, with headers that match the node running this. Headers installed
+ * beside it (Debian/nodesource layout, the official tarballs) spare a download. npm's `nodedir`
+ * setting reaches node-gyp as npm_config_nodedir and wins over --nodedir; a distribution's npm
+ * may point it at the system Node's headers, which would build for the wrong ABI — so it is
+ * set to ours, or dropped (node-gyp then fetches the right headers) when it names another version.
+ */
+function nodeGypEnv() {
+  const env = { ...process.env };
   const prefix = resolve(dirname(process.execPath), '..');
-  return existsSync(join(prefix, 'include', 'node', 'node.h')) ? [`--nodedir=${prefix}`] : [];
+  if (headersVersion(prefix) === process.version) {
+    env.npm_config_nodedir = prefix;
+  } else if (env.npm_config_nodedir && headersVersion(env.npm_config_nodedir) !== process.version) {
+    log(`ignoring npm's nodedir ${env.npm_config_nodedir}: its headers are not Node ${process.version}'s`);
+    delete env.npm_config_nodedir;
+  }
+  return env;
 }
 
 function addDefine(definesFile) {
@@ -163,9 +187,13 @@ function main() {
       cpSync(pkg, src, { recursive: true, filter: (p) => !p.startsWith(join(pkg, 'build')) });
       addDefine(join(src, 'deps', 'defines.gypi'));
       const [cmd, ...pre] = nodeGypCommand();
-      const gypArgs = [...pre, 'rebuild', '--release', '--jobs=2', ...nodedirArgs()];
+      const gypArgs = [...pre, 'rebuild', '--release', '--jobs=2'];
       log(`building better-sqlite3 with -D${DEFINE} in ${src} (takes a few minutes)`);
-      const r = spawnSync(cmd, gypArgs, { cwd: src, stdio: ['ignore', 'inherit', 'inherit'] });
+      const r = spawnSync(cmd, gypArgs, {
+        cwd: src,
+        env: nodeGypEnv(),
+        stdio: ['ignore', 'inherit', 'inherit'],
+      });
       if (r.status !== 0)
         fail(`node-gyp failed (exit ${r.status ?? r.signal}); needs python3, make and a C++ compiler`);
       const built = join(src, 'build', 'Release', 'better_sqlite3.node');

@@ -124,14 +124,8 @@ function main() {
     const version = newestVersion(pkg, major);
     const bin = nodeBin(pkg, version);
     const copy = scratchCopy();
-    // node-gyp takes its headers from npm's `nodedir` setting before anything else (a
-    // distribution's npm may set it to the system Node's): point it at this Node's.
-    const env = {
-      ...process.env,
-      PATH: `${bin}:${process.env.PATH}`,
-      npm_config_node_gyp: gyp,
-      npm_config_nodedir: dirname(bin),
-    };
+    // enable-sqlite-dbpage builds against the headers of the node that runs it.
+    const env = { ...process.env, PATH: `${bin}:${process.env.PATH}`, npm_config_node_gyp: gyp };
     try {
       log(`Node ${version}: rebuilding better-sqlite3 for it (about a minute)`);
       const build = spawnSync(join(bin, 'node'), ['scripts/enable-sqlite-dbpage.mjs', '--force'], {

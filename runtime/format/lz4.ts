@@ -12,11 +12,11 @@ import type { FileHandle } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { Duplex, Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import xxhash from 'xxhash-wasm';
 import { UserError } from '../errors.js';
 import { collectYoung, IdleRelease } from '../memory.js';
 import { decodeLz4Block, Lz4BlockError } from './lz4-block.js';
 import { encodeLz4Block, lz4HashTable } from './lz4-block-encode.js';
+import { createXxh32, type Xxh32, xxh32 } from './xxh32.js';
 
 // lz4-napi is loaded on first use, for dependent blocks only (lz4-block.ts decodes independent
 // ones, lz4-block-encode.ts writes them): its native module is 4-11 MiB of RSS, and its allocator
@@ -30,8 +30,6 @@ const lz4napi = () => {
 // The synchronous call: lz4-napi 2.10's async uncompress leaks its native buffers
 // (measured: ~4 MB of RSS per 4 MB block, never freed). A 4 MB block takes a few ms.
 const uncompressBlock = (data: Buffer, dict?: Buffer): Buffer => lz4napi().uncompressSync(data, dict);
-
-const xx = await xxhash();
 
 export const LZ4_FRAME_MAGIC = 0x184d2204;
 const SKIPPABLE_MAGIC_MIN = 0x184d2a50;
@@ -69,7 +67,7 @@ function frameHeader(): Buffer {
 }
 
 function headerChecksum(descriptor: Uint8Array): number {
-  return (xx.h32Raw(descriptor, 0) >>> 8) & 0xff;
+  return (xxh32(descriptor) >>> 8) & 0xff;
 }
 
 function u32(value: number): Buffer {
@@ -136,7 +134,7 @@ export function releaseEncoded(chunk: Buffer): void {
 
 /** A Transform that turns raw bytes into one LZ4 frame (Litestream's object format). */
 export function createLz4FrameEncoder(): Transform {
-  const hash = xx.create32(0);
+  const hash = createXxh32();
   // Input is gathered into one block buffer (reused after each block that compresses), so a
   // stream of small chunks costs one copy per byte and no allocation per block.
   let block = Buffer.alloc(0);
@@ -225,7 +223,7 @@ const RANGE_BLOCK_SIZE = 1 << 20;
  * stream, then close it (FileHandle.close waits for a read in flight).
  */
 export function createLz4FileRangeEncoder(fh: FileHandle, start: number, end: number): Readable {
-  const hash = xx.create32(0);
+  const hash = createXxh32();
   let block: Buffer | undefined;
   let pos = start;
   let header: Buffer | undefined = frameHeader();
@@ -356,7 +354,7 @@ interface FrameState {
   contentChecksum: boolean;
   contentSize?: bigint;
   blockMaxSize: number;
-  hash: ReturnType<typeof xx.create32>;
+  hash: Xxh32;
   produced: bigint;
   history: Buffer;
 }
@@ -640,7 +638,7 @@ export function createLz4FrameDecoder(opts: { name?: string; pool?: BlockPool } 
             contentChecksum: (flg & 0x04) !== 0,
             contentSize: flg & 0x08 ? header.readBigUInt64LE(2) : undefined,
             blockMaxSize,
-            hash: xx.create32(0),
+            hash: createXxh32(),
             produced: 0n,
             history: Buffer.alloc(0),
           };
@@ -682,7 +680,7 @@ export function createLz4FrameDecoder(opts: { name?: string; pool?: BlockPool } 
           const data = phase.buf.subarray(phase.at, phase.at + phase.size);
           if (f.blockChecksum) {
             if (queue.length < 4) return;
-            if (xx.h32Raw(data, 0) >>> 0 !== queue.readU32()) {
+            if (xxh32(data) !== queue.readU32()) {
               throw fail('LZ4 block checksum mismatch (object corrupt)');
             }
           }
@@ -706,7 +704,7 @@ export function createLz4FrameDecoder(opts: { name?: string; pool?: BlockPool } 
           if (f.contentChecksum) {
             if (queue.length < 4) return;
             const expected = queue.readU32();
-            if (f.hash.digest() >>> 0 !== expected) {
+            if (f.hash.digest() !== expected) {
               throw fail('LZ4 content checksum mismatch (object corrupt)');
             }
           }

@@ -6,11 +6,14 @@
  * the project whose better-sqlite3 is rebuilt for that Node (the project's own stays as it is).
  *
  * Usage: node scripts/node-matrix.mjs [--majors 22,24] [test paths...]
+ *        node scripts/node-matrix.mjs --bench [--majors 22,24]   (npm run bench:node-matrix)
+ *   --bench runs `npm run bench` (its BENCH_* settings pass through) instead of the tests and
+ *   keeps each major's results as bench/results/node-<version>.json.
  *   Needs a built project (npm run build), npm, tar, cp and a C++ toolchain (node-gyp).
  *   LS_MIX_NODE_CACHE: where the binaries are kept (default ~/.cache/ls-mix/node).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,16 +32,20 @@ function log(msg) {
 
 function parseArgs(argv) {
   let majors = ['22', '24'];
+  let bench = false;
   const tests = [];
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--majors') {
+    if (argv[i] === '--bench') bench = true;
+    else if (argv[i] === '--majors') {
       majors = (argv[++i] ?? '').split(',').filter(Boolean);
       if (majors.length === 0 || majors.some((m) => !/^\d+$/.test(m))) {
         fail('--majors takes a comma-separated list of major versions, e.g. --majors 22,24');
       }
     } else tests.push(argv[i]);
   }
-  return { majors, tests: tests.length > 0 ? tests : DEFAULT_TESTS };
+  if (bench && tests.length > 0)
+    fail('--bench runs the whole bench (choose figures with BENCH_ONLY), not test paths');
+  return { majors, bench, tests: tests.length > 0 ? tests : DEFAULT_TESTS };
 }
 
 /** The registry package with the official binary for this machine. */
@@ -114,8 +121,28 @@ function scratchCopy() {
   return copy;
 }
 
+/**
+ * `npm run bench` in the scratch copy under that Node: every process it measures (ls-mix, the
+ * writers) runs on it. The copy goes away after, so its results are kept beside the project's.
+ */
+function runBench(bin, copy, env, version) {
+  log(`Node ${version}: npm run bench${env.BENCH_ONLY ? ` (BENCH_ONLY=${env.BENCH_ONLY})` : ''}`);
+  const run = spawnSync(join(bin, 'node'), ['--import', 'tsx', 'bench/index.ts'], {
+    cwd: copy,
+    env,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const latest = join(copy, 'bench', 'results', 'latest.json');
+  if (run.status !== 0 || !existsSync(latest)) return false;
+  mkdirSync(join(root, 'bench', 'results'), { recursive: true });
+  const kept = join(root, 'bench', 'results', `node-${version}.json`);
+  copyFileSync(latest, kept);
+  log(`Node ${version}: results in ${kept}`);
+  return true;
+}
+
 function main() {
-  const { majors, tests } = parseArgs(process.argv.slice(2));
+  const { majors, bench, tests } = parseArgs(process.argv.slice(2));
   if (!existsSync(join(root, 'dist', 'src'))) fail('build the project first (npm run build)');
   const pkg = binaryPackage();
   const gyp = nodeGyp();
@@ -134,6 +161,10 @@ function main() {
         stdio: ['ignore', 'ignore', 'inherit'],
       });
       if (build.status !== 0) fail(`rebuilding better-sqlite3 for Node ${version} failed`);
+      if (bench) {
+        results.push({ version, ok: runBench(bin, copy, env, version) });
+        continue;
+      }
       log(`Node ${version}: vitest run ${tests.join(' ')}`);
       const run = spawnSync(join(bin, 'node'), ['node_modules/vitest/vitest.mjs', 'run', ...tests], {
         cwd: copy,

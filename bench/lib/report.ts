@@ -71,10 +71,12 @@ export function renderTable(r: Results): string {
       '4 restore',
       `${fmt(rs!.dbMiB, 0)} MiB db (+${fmt(rs!.walMiB, 0)} MiB WAL, ${rs!.segments} segments), ${x.source}, parallelism ${x.parallelism}`,
       `${fmtSummary(x.seconds)} s`,
-      `copy + lz4 -d ${fmtSummary(rs!.baselineSeconds)} s`,
-      `${fmt(x.ratio)}x`,
+      `copy + lz4 -d ${fmtSummary(rs!.baselineSeconds)} s${rs!.durableBaselineSeconds ? `; + fdatasync ${fmtSummary(rs!.durableBaselineSeconds)} s` : ''}`,
+      `${fmt(x.ratio)}x${x.durableRatio !== undefined ? ` (${fmt(x.durableRatio)}x of durable)` : ''}`,
       x.source === 's3' ? '<= 1.3x' : '<= 1.0x',
-      x.reference ? `${fmtSummary(x.reference.seconds)} s (${fmt(x.reference.ratio)}x)` : '-',
+      x.reference
+        ? `${fmtSummary(x.reference.seconds)} s (${fmt(x.reference.ratio)}x${x.reference.durableRatio !== undefined ? `; ${fmt(x.reference.durableRatio)}x of durable` : ''})`
+        : '-',
     );
   }
   for (const m of r.memory ?? []) {

@@ -72,4 +72,37 @@ describe('bench table', () => {
     expect(o[6]).toBe('>= 0.95x');
     expect(rowOf(t, 'restore 256 MiB db, s3').slice(5)).toEqual(['33 MiB peak RSS', '<= 80 MiB, flat']);
   });
+
+  it('shows restore against copy + lz4 -d and against the same made durable (fdatasync)', () => {
+    const restore = {
+      dbMiB: 1156,
+      snapshotMiB: 530,
+      walMiB: 113,
+      segments: 98,
+      baselineSeconds: summarize([1.2]),
+      durableBaselineSeconds: summarize([3]),
+      rows: [
+        {
+          source: 'file' as const,
+          parallelism: 8,
+          seconds: summarize([2.4]),
+          peakMiB: 76,
+          ratio: 2,
+          durableRatio: 0.8,
+          reference: { seconds: summarize([1.5]), peakMiB: 60, ratio: 1.25, durableRatio: 0.5 },
+        },
+      ],
+    };
+    const t = renderTable({ reference: { path: '/opt/litestream', version: 'v0.3.13' }, restore });
+    const r = rowOf(t, 'file, parallelism 8');
+    expect(r[3]).toBe('copy + lz4 -d 1.20 s; + fdatasync 3.00 s');
+    expect(r[4]).toBe('2.00x (0.80x of durable)');
+    expect(r[5]).toBe('1.50 s (1.25x; 0.50x of durable)');
+    // Results saved before the durable baseline existed still render.
+    const { durableBaselineSeconds: _gone, ...old } = restore;
+    const oldRows = old.rows.map(({ durableRatio: _d, reference: _r, ...row }) => row);
+    const o = rowOf(renderTable({ restore: { ...old, rows: oldRows } as never }), 'file, parallelism 8');
+    expect(o[3]).toBe('copy + lz4 -d 1.20 s');
+    expect(o[4]).toBe('2.00x');
+  });
 });

@@ -63,10 +63,18 @@ const SYSTEM_FOLDERS = [
   '/var/tmp',
 ];
 
+/**
+ * Folders inside a system tree that hold no system files: /usr/src is for source code (empty in
+ * the node and aspnet images), and `WORKDIR /usr/src/app` is the layout of Node's own Docker
+ * guide. A folder below one of them is the app's; the folder itself stays refused.
+ */
+const APP_TREES = ['/usr/src'];
+
 /** Why a volume must not be mounted on `dir` (an absolute container path), or undefined. */
 export function mountProblem(dir: string): string | undefined {
   const d = path.posix.normalize(dir);
-  if (SYSTEM_FOLDERS.includes(d)) return `${d} is a system folder of the image`;
+  if (SYSTEM_FOLDERS.includes(d) || APP_TREES.includes(d)) return `${d} is a system folder of the image`;
+  if (APP_TREES.some((t) => d.startsWith(`${t}/`))) return undefined;
   const tree = SYSTEM_TREES.find((t) => d === t || d.startsWith(`${t}/`));
   if (tree) return `${d} is inside the image's system folder ${tree}`;
   return undefined;

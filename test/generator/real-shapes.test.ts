@@ -45,6 +45,7 @@ const CASES: Case[] = [
   { fixture: 'own-dockerfile', app: '.', mix: 'litestream-sftp' },
   { fixture: 'user-release-yml', app: '.', mix: 'litestream-azure' },
   { fixture: 'monorepo-sub', app: 'services/api', mix: 'litestream-aws', gitBranch: 'trunk' },
+  { fixture: 'usr-src-workdir', app: '.', mix: 'litestream-aws' },
 ];
 
 /** Applies the mix to a fresh copy; returns the copy, the files added or changed, and the plan. */
@@ -160,6 +161,18 @@ describe('the fact each real shape is here for', { timeout: 120_000 }, () => {
     expect(plan.notes.join('\n')).toContain(
       'Dockerfile is yours and stays as is: the compose file is fitted to it (WORKDIR /srv/app, USER 10001 (uid 10001), port 8081).',
     );
+  });
+
+  it("usr-src-workdir: Node's Docker-guide layout (WORKDIR /usr/src/app) gets its volume on the app's db folder", async () => {
+    const { before, after, plan } = await run(CASES[4]);
+    expect(after.get('Dockerfile')).toBe(before.get('Dockerfile'));
+    expect(loadWithRuntime(after.get('litestream.yml')!).dbs[0].path).toBe(
+      '/usr/src/app/db/data/reading-list.db',
+    );
+    const compose = parse(after.get('.deploy/docker-compose.yml')!);
+    expect(compose.services.app.volumes).toEqual(['reading-list-data:/usr/src/app/db/data']);
+    expect(compose.services.litestream.volumes).toEqual(['reading-list-data:/usr/src/app/db/data']);
+    expect(plan.containerDb.path).toBe('/usr/src/app/db/data/reading-list.db');
   });
 
   it("user-release-yml: the user's release.yml is kept; ours gets another name, and says so", async () => {

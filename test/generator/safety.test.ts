@@ -393,7 +393,14 @@ describe('values from the repo are data, never code', () => {
   });
 
   it('a db path whose folder is a system folder of the image is refused (no volume over /etc or /usr/local)', async () => {
-    for (const p of ['/etc/app.db', '/usr/local/app.db', '/var/app.db', '/tmp/app.db']) {
+    for (const p of [
+      '/etc/app.db',
+      '/usr/local/app.db',
+      '/usr/local/lib/app.db',
+      '/usr/src/app.db',
+      '/var/app.db',
+      '/tmp/app.db',
+    ]) {
       await expect(
         planMixes({ dir: await ownDockerfileOpening(p), mixes: ['litestream-aws'] }),
         p,
@@ -409,5 +416,12 @@ describe('values from the repo are data, never code', () => {
       mixes: ['litestream-aws'],
     });
     expect(ok.containerDb.path).toBe('/var/lib/shop/shop.db');
+    // /usr/src holds source code, no system files: a folder below it is the app's (Node's
+    // Docker guide puts the app in /usr/src/app).
+    const src = await planMixes({
+      dir: await ownDockerfileOpening('/usr/src/app/data/shop.db'),
+      mixes: ['litestream-aws'],
+    });
+    expect(src.containerDb.path).toBe('/usr/src/app/data/shop.db');
   });
 });

@@ -186,7 +186,10 @@ export default class Add extends BaseCommand {
         `Wrote ${files} file(s)${result.written.includes(result.manifest) ? ` and ${result.manifest}` : ''}.`,
       );
     }
-    if (result.backups.length) this.log(`Kept a copy of each file replaced: ${result.backups.join(', ')}.`);
+    if (result.backups.length)
+      this.log(
+        `${result.dryRun ? 'Would keep' : 'Kept'} a copy of each file replaced: ${result.backups.join(', ')}.`,
+      );
     this.log('');
     if (workflowWritten(result.files)) for (const line of formatSecrets(plan)) this.log(line);
     else this.log('The release workflow was not written (yours is kept): no GitHub secrets to set for it.');

@@ -3,6 +3,7 @@
  * (WORKDIR, USER, EXPOSE) and a compose file of theirs (the app service, the mount its db is
  * on, their image naming). The results feed the render context (DeployFit).
  */
+import { readdir } from 'node:fs/promises';
 import { type ComposeFit, fitCompose } from './compose-fit.js';
 import { detected } from './detect-facts.js';
 import { readDockerfileFacts } from './dockerfile-facts.js';
@@ -24,6 +25,16 @@ export function isOurs(rec: ManifestRecord | undefined, text: string | Buffer | 
   );
 }
 
+/**
+ * The name of the app's Dockerfile in `root`: `Dockerfile`, or a lone lowercase `dockerfile`,
+ * which docker build also takes when there is no `Dockerfile` (the names read from the folder:
+ * exact on every file system).
+ */
+export async function appDockerfileName(root: string): Promise<'Dockerfile' | 'dockerfile'> {
+  const names = await readdir(root).catch(() => [] as string[]);
+  return !names.includes('Dockerfile') && names.includes('dockerfile') ? 'dockerfile' : 'Dockerfile';
+}
+
 /** A Dockerfile of the user's that stays: the compose file follows its WORKDIR, USER and port. */
 export async function fitDockerfile(
   root: string,
@@ -33,8 +44,12 @@ export async function fitDockerfile(
   fit: DeployFit,
   notes: string[],
 ): Promise<void> {
-  const text = await readIfExists(await safeTarget(root, 'Dockerfile'));
-  if (text === undefined || force || isOurs(manifest?.files.Dockerfile, text)) return;
+  const name = await appDockerfileName(root);
+  // Ours is written under the user's name (kept, or replaced with --force) and the release
+  // builds it by that name: never a second Dockerfile beside theirs that the build would take.
+  if (name !== 'Dockerfile') fit.appDockerfile = name;
+  const text = await readIfExists(await safeTarget(root, name));
+  if (text === undefined || force || isOurs(manifest?.files[name], text)) return;
   const d = readDockerfileFacts(text);
   fit.layout = { ...fit.layout, workdir: d.workdir ?? '/' };
   const said: string[] = [`WORKDIR ${d.workdir ?? '/ (none set)'}`];
@@ -60,7 +75,9 @@ export async function fitDockerfile(
     }
     said.push(`port ${facts.port.value}`);
   }
-  notes.push(`Dockerfile is yours and stays as is: the compose file is fitted to it (${said.join(', ')}).`);
+  notes.push(
+    `${name} is yours and stays as is: the compose file is fitted to it (${said.join(', ')})${name === 'Dockerfile' ? '' : '; the release workflow builds the app image from it'}.`,
+  );
 }
 
 /** A compose file of the user's: the sidecar will share the mount their app keeps the db on. */

@@ -144,6 +144,8 @@ export interface DeployFit {
   layout?: LayoutFit;
   /** uid the app runs as (USER of a kept Dockerfile): the sidecar runs as it too. */
   appUid?: number;
+  /** The app's Dockerfile goes by another name (a lone lowercase `dockerfile`): written and built as that. */
+  appDockerfile?: 'dockerfile';
   workflow?: WorkflowInfo;
   /** The sidecar in a compose file of the user's: their app's db mount (YAML text) and image naming. */
   sidecar?: { mount?: string; image?: string; build?: boolean };
@@ -207,6 +209,8 @@ export function renderContext(
     proxy: { network: proxy.network.value, hostPort: proxy.hostPort, images: PROXY_IMAGES },
     volume,
     appUid: fit.appUid ?? (facts.runtime === 'dotnet' ? 1654 : 1000),
+    /** The app's Dockerfile when it is not `Dockerfile` (the release passes it to the build). */
+    appDockerfile: fit.appDockerfile,
     workflow: {
       ...workflow,
       /** Path prefix of the app's files in the repo ('' or 'sub/app/'). */
@@ -289,7 +293,11 @@ export async function renderMix(
     // A template that renders to nothing is for another setting (the proxy's files without one).
     if (content.trim() === '') continue;
     const target = replacePlaceholders(rel, ctx.name);
-    out.push({ path: target, content, ...FILE_RULES[target] });
+    out.push({
+      path: target === 'Dockerfile' && fit.appDockerfile ? fit.appDockerfile : target,
+      content,
+      ...FILE_RULES[target],
+    });
   }
   return out;
 }

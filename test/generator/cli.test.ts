@@ -3,10 +3,12 @@
  * subprocess with no TTY, as CI runs it. Kept few: each process costs about half a second.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { actionlintErrors, actionValidatorErrors } from '../validators/workflow.js';
 import { cleanupTemps, copyFixture, REPO, readTree } from './helpers.js';
 
 const run = (args: string[]) =>
@@ -179,6 +181,13 @@ describe('ls-mix CLI', { timeout: 180_000 }, () => {
     );
     expect(await readFile(path.join(dir, 'Dockerfile'), 'utf8')).toBe(mine);
 
+    // A dry run says what a real one would do, and does none of it.
+    const dry = await run(['add', 'litestream-aws', '--dir', dir, '--force', '--dry-run']);
+    expect(dry.exitCode).toBe(0);
+    expect(dry.stdout).toContain('Would keep a copy of each file replaced: .ls-mix/backup/Dockerfile.');
+    expect(dry.stdout).not.toContain('Kept a copy');
+    expect(await readFile(path.join(dir, 'Dockerfile'), 'utf8')).toBe(mine);
+
     const force = await run(['add', 'litestream-aws', '--dir', dir, '--force']);
     expect(force.exitCode).toBe(0);
     expect(force.stdout).toMatch(
@@ -195,6 +204,39 @@ describe('ls-mix CLI', { timeout: 180_000 }, () => {
     );
     expect(removed.stdout).toContain('Removed litestream-aws: deleted 9 file(s), restored 1 of yours.');
     expect(await readFile(path.join(dir, 'Dockerfile'), 'utf8')).toBe(mine);
+  });
+
+  it("a lone lowercase dockerfile is the user's Dockerfile: kept and fitted to, built by name, never shadowed by a new Dockerfile", async () => {
+    const dir = await copyFixture('own-dockerfile');
+    const mine = await readFile(path.join(dir, 'Dockerfile'), 'utf8');
+    await rm(path.join(dir, 'Dockerfile'));
+    await writeFile(path.join(dir, 'dockerfile'), mine);
+    const yes = await run(['add', 'litestream-aws', '--dir', dir, '--yes']);
+    expect(yes.exitCode).toBe(0);
+    expect(yes.stdout).toMatch(/^\s+skip\s+dockerfile\s+\(yours: kept as is/m);
+    expect(yes.stdout).toContain('WORKDIR /srv/app, USER 10001 (uid 10001), port 8081');
+    expect((await readdir(dir)).filter((f) => f.toLowerCase() === 'dockerfile')).toEqual(['dockerfile']);
+    expect(await readFile(path.join(dir, 'dockerfile'), 'utf8')).toBe(mine);
+    const releaseText = await readFile(path.join(dir, '.github/workflows/release.yml'), 'utf8');
+    expect(actionValidatorErrors(releaseText)).toEqual([]);
+    expect(await actionlintErrors(releaseText)).toEqual([]);
+    const release = parse(releaseText);
+    const app = release.jobs.build.steps.find(
+      (s: { name?: string }) => s.name === 'Build and push the app image',
+    );
+    expect(app.with.file).toBe('dockerfile');
+    const compose = parse(await readFile(path.join(dir, '.deploy/docker-compose.yml'), 'utf8'));
+    expect(compose.services.app.volumes).toEqual(['corner-shop-data:/srv/app/storage']);
+
+    // --force replaces it under its own name (a copy kept), still one file the build takes.
+    const force = await run(['add', 'litestream-aws', '--dir', dir, '--force']);
+    expect(force.exitCode).toBe(0);
+    expect(force.stdout).toContain('Kept a copy of each file replaced: .ls-mix/backup/dockerfile.');
+    expect((await readdir(dir)).filter((f) => f.toLowerCase() === 'dockerfile')).toEqual(['dockerfile']);
+    expect(await readFile(path.join(dir, 'dockerfile'), 'utf8')).not.toBe(mine);
+    const removed = await run(['remove', 'litestream-aws', '--dir', dir]);
+    expect(removed.exitCode).toBe(0);
+    expect(await readFile(path.join(dir, 'dockerfile'), 'utf8')).toBe(mine);
   });
 
   it('no secrets list for a workflow that was kept; terminal control characters from the project are not printed', async () => {

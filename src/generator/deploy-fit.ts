@@ -4,9 +4,10 @@
  * on, their image naming). The results feed the render context (DeployFit).
  */
 import { readdir } from 'node:fs/promises';
+import path from 'node:path';
 import { type ComposeFit, fitCompose } from './compose-fit.js';
 import { detected } from './detect-facts.js';
-import { readDockerfileFacts } from './dockerfile-facts.js';
+import { type DockerfileFacts, dockerfileEnvPort, readDockerfileFacts } from './dockerfile-facts.js';
 import { readIfExists } from './fs-util.js';
 import { type Manifest, type ManifestRecord, sha256 } from './manifest.js';
 import { nameForms } from './names.js';
@@ -65,19 +66,59 @@ export async function fitDockerfile(
       `Your Dockerfile runs the app as USER ${d.user}, whose uid ls-mix cannot tell: the sidecar runs as uid ${facts.runtime === 'dotnet' ? 1654 : 1000} and must be able to write the db folder. Give the 'litestream' service \`user: "<uid of ${d.user}>"\` in .deploy/docker-compose.yml, or use a numeric USER.`,
     );
   }
-  if (d.ports.length > 0) {
-    if (facts.port.source === 'default') {
-      facts.port = detected(d.ports[0], 'Dockerfile EXPOSE');
-    } else if (!d.ports.includes(facts.port.value)) {
+  const dbEnv = dockerfileDbPath(d, facts);
+  if (dbEnv) {
+    fit.layout = { ...fit.layout, ...dbEnv };
+    said.push(`ENV ${facts.dbEnvVar}`);
+  }
+  const envPort = dockerfileEnvPort(d, facts.runtime === 'dotnet' ? 'dotnet' : 'node');
+  if (envPort && facts.port.source !== 'flag') {
+    if (facts.port.source === 'default' || facts.port.envDefault) {
+      // The container's env is what the app reads first: its fallback never applies there.
+      facts.port = detected(envPort.port, `${name} ENV ${envPort.name}`);
+    } else if (envPort.port !== facts.port.value) {
       notes.push(
-        `Mismatch: your Dockerfile EXPOSEs ${d.ports.join(', ')} but the app listens on ${facts.port.value} (${facts.port.source === 'flag' ? facts.port.from : `detected in ${facts.port.from}`}); the compose file uses ${facts.port.value}. Fix the EXPOSE line, or pass --port.`,
+        `Mismatch: your ${name} sets ${envPort.name}=${envPort.port} but the app listens on ${facts.port.value} (detected in ${facts.port.from}, which does not read ${envPort.name}); the compose file uses ${facts.port.value}. Pass --port if the app does listen on ${envPort.port}.`,
       );
     }
-    said.push(`port ${facts.port.value}`);
   }
+  if (d.ports.length > 0) {
+    if (facts.port.source === 'default') {
+      facts.port = detected(d.ports[0], `${name} EXPOSE`);
+    } else if (!d.ports.includes(facts.port.value)) {
+      notes.push(
+        `Mismatch: your ${name} EXPOSEs ${d.ports.join(', ')} but the app listens on ${facts.port.value} (${facts.port.source === 'flag' ? facts.port.from : `detected in ${facts.port.from}`}); the compose file uses ${facts.port.value}. Fix the EXPOSE line, or pass --port.`,
+      );
+    }
+  }
+  if (envPort || d.ports.length > 0) said.push(`port ${facts.port.value}`);
   notes.push(
     `${name} is yours and stays as is: the compose file is fitted to it (${said.join(', ')})${name === 'Dockerfile' ? '' : '; the release workflow builds the app image from it'}.`,
   );
+}
+
+/**
+ * Where the user's Dockerfile puts the db when it sets the env var the app reads its path from
+ * (remix-run/indie-stack: `ENV DATABASE_URL=file:/data/sqlite.db`): there, not at a path of
+ * ours, so the compose file repeats their value. Absolute paths only; --db-path wins.
+ */
+function dockerfileDbPath(
+  d: DockerfileFacts,
+  facts: ProjectFacts,
+): { containerPath: string; envValue: string } | undefined {
+  if (!facts.dbEnvVar || facts.dbPath.source === 'flag') return undefined;
+  const value = d.env[facts.dbEnvVar];
+  if (value === undefined || value.includes('$')) return undefined;
+  const scheme = facts.dbUrlScheme ?? (facts.dbEnvVar === 'DATABASE_URL' ? 'file:' : '');
+  if (scheme && !value.startsWith(scheme)) return undefined;
+  // URL options (`?connection_limit=1`) are the app's; the file is what comes before them.
+  const p = value.slice(scheme.length).split('?')[0];
+  if (!p.startsWith('/') || p.includes('//')) return undefined;
+  const containerPath =
+    facts.dbEnvKind === 'dir'
+      ? path.posix.join(p, facts.dbEnvFile ?? path.posix.basename(facts.dbPath.value))
+      : path.posix.normalize(p);
+  return { containerPath, envValue: value };
 }
 
 /** A compose file of the user's: the sidecar will share the mount their app keeps the db on. */
@@ -105,7 +146,9 @@ export async function fitUserCompose(
   if (result) {
     const proxyNote = userComposeProxyNote(COMPOSE, text, result.service, fit.proxy?.network.value);
     if (proxyNote) result.notes.push(proxyNote);
-    fit.layout = { ...fit.layout, containerPath: result.containerPath };
+    // Their compose's value of the db var wins over their Dockerfile's.
+    const keepEnv = result.containerPath === ours.containerPath ? fit.layout?.envValue : undefined;
+    fit.layout = { ...fit.layout, containerPath: result.containerPath, envValue: keepEnv };
     fit.sidecar = {
       mount: result.mountText ?? (result.addMount ? composeQuote(result.addMount) : undefined),
       // Named like their app's image; built like it when compose builds their app.

@@ -61,7 +61,7 @@ export async function detectDotnetPort(
     const file = path.posix.join(projectDir, name);
     const text = (await readIfExists(path.join(root, file))) ?? '';
     const m = /"(?:Urls|Url)"\s*:\s*"https?:\/\/[^":]+:(\d+)/.exec(text);
-    if (m) return detected(Number(m[1]), file);
+    if (m) return { ...detected(Number(m[1]), file), envDefault: 'ASPNETCORE_URLS' };
   }
   return defaulted(DEFAULTS.dotnetPort, 'ASP.NET container default (ASPNETCORE_HTTP_PORTS)');
 }

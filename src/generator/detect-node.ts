@@ -3,6 +3,7 @@
  * SQLite path the app's own sources open (better-sqlite3 / sqlite3 / node:sqlite, Prisma, .env).
  */
 import path from 'node:path';
+import semver from 'semver';
 import { UserError } from '../../runtime/errors.js';
 import { RUNTIME_DEFAULTS } from './defaults.js';
 import {
@@ -102,27 +103,19 @@ const LTS_CODENAMES: Record<string, string> = {
 
 /**
  * The Node major an `engines.node` range asks for: the default LTS line when the range allows
- * it, else the allowed major nearest to it (`>=20 <23` -> 22, `^22 || ^24` -> 24).
+ * it, else the allowed major nearest to it, the lower first (`>=20 <23` -> 22, `^22 || ^24` ->
+ * 24, `<=20` -> 20). Read by npm's own semver: `>=18.0.0` is one bound, not 18 then 0.
  */
 export function engineMajor(range: string): string | undefined {
+  const valid = range.trim() === '' ? null : semver.validRange(range);
+  if (valid === null) return undefined;
+  const allows = (major: number) => major > 0 && semver.intersects(valid, `${major}.x`);
   const lts = Number(DEFAULTS.nodeVersion);
-  let best: number | undefined;
-  for (const alt of range.split('||').map((r) => r.trim())) {
-    // The bounds of one alternative: `>=20 <23`, `^22`, `~20.11`, `22.x`, `>=20`.
-    let lower: number | undefined;
-    let upper: number | undefined;
-    for (const m of alt.matchAll(/(>=|<=|>|<|\^|~|=)?\s*v?(\d+)(?:\.(\d+|x|\*))?/g)) {
-      const [op, n, minor] = [m[1] ?? '', Number(m[2]), m[3]];
-      if (op === '<') upper = minor === undefined || minor === '0' ? n - 1 : n;
-      else if (op === '<=') upper = n;
-      else if (op === '>=' || op === '>') lower = n;
-      else lower = upper = n; // ^N, ~N, N, N.x: that major
-    }
-    if (lower === undefined) continue;
-    const pick = Math.min(upper ?? Number.POSITIVE_INFINITY, Math.max(lower, lts));
-    if (pick >= lower && (best === undefined || pick > best)) best = pick;
+  for (let d = 0; d <= lts + 20; d++) {
+    if (allows(lts - d)) return String(lts - d);
+    if (allows(lts + d)) return String(lts + d);
   }
-  return best === undefined ? undefined : String(best);
+  return undefined;
 }
 
 export interface Source {
@@ -174,13 +167,15 @@ export function detectNodePort(
     /\.listen\(\s*\{[^}]*\bport\s*:\s*(\d{2,5})/,
     /\.listen\(\s*(\d{2,5})\b/,
   ];
-  for (const re of patterns) {
+  for (const [i, re] of patterns.entries()) {
     for (const s of sources) {
       const m = re.exec(s.text);
-      if (m) return detected(Number(m[1]), s.file);
+      if (!m) continue;
+      const fact = detected(Number(m[1]), s.file);
+      return i === 0 ? { ...fact, envDefault: 'PORT' } : fact;
     }
   }
-  if (variant === 'nextjs') return defaulted(3000, 'Next.js default');
+  if (variant === 'nextjs') return { ...defaulted(3000, 'Next.js default'), envDefault: 'PORT' };
   return defaulted(DEFAULTS.nodePort, 'no PORT default or listen() call found');
 }
 

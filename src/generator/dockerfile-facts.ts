@@ -1,10 +1,11 @@
 /**
  * What the compose file depends on in a Dockerfile of the user's that ls-mix keeps: the final
  * stage's WORKDIR (where a relative db path lands), USER (who must be able to write the db
- * folder, the sidecar included) and EXPOSE (the port the app listens on).
+ * folder, the sidecar included), EXPOSE, and the ENV that sets the port the app listens on.
+ * A final stage built `FROM` an earlier stage inherits that stage's settings, as docker does.
  */
 import path from 'node:path';
-import { DockerfileParser } from 'dockerfile-ast';
+import { DockerfileParser, type Env, type Instruction } from 'dockerfile-ast';
 
 export interface DockerfileFacts {
   workdir?: string;
@@ -13,26 +14,77 @@ export interface DockerfileFacts {
   /** Numeric uid when USER gives one or names a user the official images define. */
   uid?: number;
   ports: number[];
+  /** The final stage's ENV, as the running container sees it (an ARG is gone by then). */
+  env: Record<string, string>;
 }
 
 /** Users the official base images define, with their uid. */
 const KNOWN_USERS: Record<string, number> = { root: 0, node: 1000, app: 1654 };
 
-export function readDockerfileFacts(text: string): DockerfileFacts {
+/** The env vars that set the port an app listens on, by runtime, and how to read each. */
+const PORT_VARS: Record<'node' | 'dotnet', Array<[string, (v: string) => string | undefined]>> = {
+  node: [['PORT', (v) => v]],
+  // ASP.NET reads env vars after appsettings*.json: these win over its "Urls".
+  dotnet: [
+    ['ASPNETCORE_HTTP_PORTS', (v) => v.split(/[;,]/)[0]],
+    ['ASPNETCORE_URLS', (v) => /^https?:\/\/[^;]*?:(\d+)/.exec(v)?.[1]],
+  ],
+};
+
+/** The port the Dockerfile's ENV makes the app listen on, with the variable that sets it. */
+export function dockerfileEnvPort(
+  facts: DockerfileFacts,
+  runtime: 'node' | 'dotnet',
+): { name: string; port: number } | undefined {
+  for (const [name, read] of PORT_VARS[runtime]) {
+    const raw = facts.env[name];
+    const port = raw === undefined ? Number.NaN : Number(read(raw.trim()));
+    if (Number.isInteger(port) && port > 0 && port < 65536) return { name, port };
+  }
+  return undefined;
+}
+
+/** The instructions of the final stage, after those of the earlier stages it is built FROM. */
+function finalStage(text: string): Instruction[] {
   const doc = DockerfileParser.parse(text);
   const froms = doc.getFROMs();
-  const lastFrom = froms.length ? froms[froms.length - 1].getRange().start.line : -1;
-  const facts: DockerfileFacts = { ports: [] };
+  const all = doc.getInstructions();
+  const stages = froms.map((from, i) => ({
+    name: from.getBuildStage()?.toLowerCase(),
+    image: from.getImageName()?.toLowerCase(),
+    body: all.filter((inst) => {
+      const line = inst.getRange().start.line;
+      return (
+        line > from.getRange().start.line &&
+        (i + 1 >= froms.length || line < froms[i + 1].getRange().start.line)
+      );
+    }),
+  }));
+  const chain = (i: number): Instruction[] => {
+    // Only an earlier stage can be a base (a later or unknown name is an image).
+    const base = stages.slice(0, i).findLastIndex((s) => s.name !== undefined && s.name === stages[i].image);
+    return [...(base >= 0 ? chain(base) : []), ...stages[i].body];
+  };
+  return stages.length ? chain(stages.length - 1) : [];
+}
+
+export function readDockerfileFacts(text: string): DockerfileFacts {
+  const facts: DockerfileFacts = { ports: [], env: {} };
   // The .NET images define APP_UID (1654, their `app` user): `USER $APP_UID` is common.
-  const env = new Map<string, string>([['APP_UID', '1654']]);
-  const expand = (s: string) => s.replace(/\$\{?(\w+)\}?/g, (m, v: string) => env.get(v) ?? m);
-  for (const inst of doc.getInstructions()) {
-    if (inst.getRange().start.line < lastFrom) continue; // an earlier build stage
+  const vars = new Map<string, string>([['APP_UID', '1654']]);
+  const expand = (s: string) => s.replace(/\$\{?(\w+)\}?/g, (m, v: string) => vars.get(v) ?? m);
+  for (const inst of finalStage(text)) {
     const args = inst.getArgumentsContent()?.trim() ?? '';
     switch (inst.getKeyword()) {
       case 'ENV':
+        for (const p of (inst as Env).getProperties()) {
+          const value = expand(p.getValue() ?? '');
+          vars.set(p.getName(), value);
+          facts.env[p.getName()] = value;
+        }
+        break;
       case 'ARG':
-        for (const m of args.matchAll(/(\w+)[= ]"?([^"\s]*)"?/g)) env.set(m[1], m[2]);
+        for (const m of args.matchAll(/(\w+)=("?)([^"\s]*)\2/g)) vars.set(m[1], m[3]);
         break;
       case 'WORKDIR': {
         const dir = expand(args.replace(/^"(.*)"$/, '$1'));

@@ -53,8 +53,10 @@ export interface DbLayout {
 export interface LayoutFit {
   /** The app's working dir in its image (WORKDIR of a kept Dockerfile); ours is /app. */
   workdir?: string;
-  /** Where the user's compose file points the app at its db. */
+  /** Where the user's compose file (or Dockerfile ENV) points the app at its db. */
   containerPath?: string;
+  /** The db env var's value as the user's Dockerfile sets it (URL options kept): compose repeats it. */
+  envValue?: string;
   /** The replica path to keep (`--replica-path`, or a ServiceStack mix's `MyApp.sqlite`). */
   replicaPath?: string;
 }
@@ -91,6 +93,7 @@ export function dbLayout(facts: ProjectFacts, names: NameForms, fit: LayoutFit =
         ? path.posix.dirname(containerPath)
         : `${facts.dbUrlScheme ?? (facts.dbEnvVar === 'DATABASE_URL' ? 'file:' : '')}${containerPath}`;
   }
+  if (facts.dbEnvVar && fit.envValue !== undefined) envValue = fit.envValue;
   const containerDir = path.posix.dirname(containerPath);
   if (containerDir === workdir || workdir.startsWith(`${containerDir}/`) || containerDir === '/') {
     throw new UserError(

@@ -33,6 +33,11 @@ export interface Fact<T> {
   source: FactSource;
   /** The file it was read from (detected), the flag (flag), or why the default (default). */
   from: string;
+  /**
+   * The env var whose fallback this value is (`process.env.PORT ?? 3000`, appsettings "Urls"
+   * under ASPNETCORE_URLS): the app takes that var first, so an ENV in its Dockerfile wins.
+   */
+  envDefault?: string;
 }
 
 export interface ProjectFacts {

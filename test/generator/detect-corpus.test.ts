@@ -52,7 +52,7 @@ const CASES: Case[] = [
         from: 'src/plugins/db.js:8 (better-sqlite3)',
       });
       expect(f.dbEnvVar).toBe('BOOKMARKS_DB');
-      expect(f.port).toEqual({ value: 8081, source: 'detected', from: 'src/config.js' });
+      expect(f.port).toEqual({ value: 8081, source: 'detected', from: 'src/config.js', envDefault: 'PORT' });
       expect(f.nodeVersion.value).toBe('24'); // "^22 || ^24": the highest line it names
       expect(f.packageManager).toEqual({ value: 'npm', source: 'default', from: 'no lockfile found' });
     },
@@ -83,7 +83,7 @@ const CASES: Case[] = [
       });
       expect(f.dbEnvVar).toBe('DATA_DIR');
       expect(f.dbEnvKind).toBe('dir');
-      expect(f.port).toEqual({ value: 3000, source: 'detected', from: 'src/config.js' });
+      expect(f.port).toEqual({ value: 3000, source: 'detected', from: 'src/config.js', envDefault: 'PORT' });
       expect(f.packageManager).toEqual({ value: 'yarn', source: 'detected', from: 'yarn.lock' });
       expect(f.nodeBuild).toMatchObject({
         yarnBerry: true,

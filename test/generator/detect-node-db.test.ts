@@ -315,7 +315,14 @@ describe('Node version', () => {
     const { engineMajor } = await import('../../src/generator/detect-node.js');
     expect(
       ['>=20', '^22 || ^24', '20.x', '>=18 <23', '~20.11', '>=27', '<=20', 'lts'].map(engineMajor),
-    ).toEqual(['26', '24', '20', '22', '20', '27', undefined, undefined]);
+    ).toEqual(['26', '24', '20', '22', '20', '27', '20', undefined]);
+    // Full versions are one bound each (remix-run/indie-stack: `>=18.0.0` once gave Node "0",
+    // and a Dockerfile FROM node:0-slim).
+    expect(
+      ['>=18.0.0', '>=14.17.0 <19.0.0', '18 - 20', '^18.0.0 || >=20.0.0', '>= 16', 'v20', '*'].map(
+        engineMajor,
+      ),
+    ).toEqual(['26', '18', '20', '26', '26', '20', '26']);
   });
 });
 

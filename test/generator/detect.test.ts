@@ -35,7 +35,7 @@ describe('detectProject on the fixture apps', () => {
     expect(f.variant).toEqual(fact('nextjs', 'detected'));
     expect(f.dbPath).toEqual(fact('data/guestbook.db', 'detected', 'lib/db.ts:4 (better-sqlite3)'));
     expect(f.dbEnvVar).toBe('DATABASE_PATH');
-    expect(f.port).toEqual(fact(3000, 'default', 'Next.js default'));
+    expect(f.port).toEqual({ ...fact(3000, 'default', 'Next.js default'), envDefault: 'PORT' });
     expect(f.nodeVersion).toEqual(fact('20', 'detected', '.nvmrc'));
     expect(f.startCommand).toEqual(['node', 'node_modules/next/dist/bin/next', 'start']);
   });
@@ -59,7 +59,7 @@ describe('detectProject on the fixture apps', () => {
     expect(f.name).toEqual(fact('notes-api', 'detected', 'package.json'));
     expect(f.dbPath).toEqual(fact('data/notes.db', 'detected', 'src/db.js:5 (better-sqlite3)'));
     expect(f.dbEnvVar).toBe('DB_PATH');
-    expect(f.port).toEqual(fact(3000, 'detected', 'src/server.js'));
+    expect(f.port).toEqual({ ...fact(3000, 'detected', 'src/server.js'), envDefault: 'PORT' });
   });
 });
 

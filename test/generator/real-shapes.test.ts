@@ -46,6 +46,7 @@ const CASES: Case[] = [
   { fixture: 'user-release-yml', app: '.', mix: 'litestream-azure' },
   { fixture: 'monorepo-sub', app: 'services/api', mix: 'litestream-aws', gitBranch: 'trunk' },
   { fixture: 'usr-src-workdir', app: '.', mix: 'litestream-aws' },
+  { fixture: 'prisma-dockerfile-env', app: '.', mix: 'litestream-aws' },
 ];
 
 /** Applies the mix to a fresh copy; returns the copy, the files added or changed, and the plan. */
@@ -173,6 +174,29 @@ describe('the fact each real shape is here for', { timeout: 120_000 }, () => {
     expect(compose.services.app.volumes).toEqual(['reading-list-data:/usr/src/app/db/data']);
     expect(compose.services.litestream.volumes).toEqual(['reading-list-data:/usr/src/app/db/data']);
     expect(plan.containerDb.path).toBe('/usr/src/app/db/data/reading-list.db');
+  });
+
+  it('prisma-dockerfile-env: the kept Dockerfile sets the db (ENV DATABASE_URL), the port (ENV PORT) and, through its base stage, WORKDIR and USER', async () => {
+    // Shaped like remix-run/indie-stack: the final stage is built FROM a stage of the same file,
+    // the image's ENV puts the db on /data, and the app's PORT fallback (3000) never applies.
+    const { before, after, plan } = await run(CASES[5]);
+    expect(after.get('Dockerfile')).toBe(before.get('Dockerfile'));
+    expect(plan.facts.port).toMatchObject({ value: 8080, from: 'Dockerfile ENV PORT' });
+    expect(plan.containerDb.path).toBe('/data/trail-log.db');
+    expect(loadWithRuntime(after.get('litestream.yml')!).dbs[0].path).toBe('/data/trail-log.db');
+    const compose = parse(after.get('.deploy/docker-compose.yml')!);
+    // Their value, URL options included, for the app and the migration alike.
+    for (const s of ['app', 'migrate'])
+      expect(compose.services[s].environment.DATABASE_URL).toBe('file:/data/trail-log.db?connection_limit=1');
+    expect(compose.services.app.environment.VIRTUAL_PORT).toBe('8080');
+    expect(compose.services.litestream.volumes).toEqual(['trail-log-data:/data']);
+    // USER node comes from the base stage: the sidecar hands the db to uid 1000, not root's.
+    expect(after.get('.deploy/litestream.Dockerfile')).toMatch(
+      /^RUN mkdir -p \/data && chown 1000:1000 \/data$/m,
+    );
+    expect(plan.notes.join('\n')).toContain(
+      'Dockerfile is yours and stays as is: the compose file is fitted to it (WORKDIR /srv/trail-log, USER node (uid 1000), ENV DATABASE_URL, port 8080).',
+    );
   });
 
   it("user-release-yml: the user's release.yml is kept; ours gets another name, and says so", async () => {

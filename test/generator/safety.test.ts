@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { dbPathOverride } from '../../src/generator/detect-facts.js';
-import { readDockerfileFacts } from '../../src/generator/dockerfile-facts.js';
+import { dockerfileEnvPort, readDockerfileFacts } from '../../src/generator/dockerfile-facts.js';
 import { applyPlan, detectProject, MANIFEST_FILE, planMixes, removeMix } from '../../src/generator/index.js';
 import { unmergeCompose } from '../../src/generator/merge.js';
 import { validateFacts } from '../../src/generator/validate-facts.js';
@@ -237,12 +237,82 @@ describe('a Dockerfile of the user’s, read with dockerfile-ast', () => {
         '',
       ].join('\n'),
     );
-    expect(facts).toEqual({ workdir: '/opt/shop/web', user: '1654', uid: 1654, ports: [8080, 8443] });
+    expect(facts).toEqual({
+      workdir: '/opt/shop/web',
+      user: '1654',
+      uid: 1654,
+      ports: [8080, 8443],
+      env: { BASE: '/opt' },
+    });
     expect(readDockerfileFacts('FROM node:22\nUSER appuser\n')).toEqual({
       user: 'appuser',
       uid: undefined,
       ports: [],
+      env: {},
     });
+  });
+
+  it('a final stage built FROM an earlier one inherits its WORKDIR, USER, EXPOSE and ENV; an ARG is not runtime env', () => {
+    const facts = readDockerfileFacts(
+      [
+        'ARG PORT=9999',
+        'FROM node:22-slim AS Base',
+        'WORKDIR /srv/app',
+        'USER node',
+        'ENV PORT=4000 MODE="prod mode"',
+        'FROM base AS build',
+        'USER root',
+        'WORKDIR /build',
+        'ENV PORT=1',
+        'FROM base',
+        'ENV DATABASE_URL=file:/data/a.db?mode=rwc',
+        '',
+      ].join('\n'),
+    );
+    expect(facts).toEqual({
+      workdir: '/srv/app',
+      user: 'node',
+      uid: 1000,
+      ports: [],
+      env: { PORT: '4000', MODE: 'prod mode', DATABASE_URL: 'file:/data/a.db?mode=rwc' },
+    });
+    expect(dockerfileEnvPort(facts, 'node')).toEqual({ name: 'PORT', port: 4000 });
+    expect(dockerfileEnvPort(facts, 'dotnet')).toBeUndefined();
+    // An image named like no earlier stage is an image; ARG values are build-time only.
+    expect(readDockerfileFacts('FROM base AS x\nUSER 5\nFROM other\nARG PORT=1\n')).toEqual({
+      ports: [],
+      env: {},
+    });
+    const aspnet = readDockerfileFacts(
+      'FROM mcr.microsoft.com/dotnet/aspnet:10.0\nENV ASPNETCORE_URLS=http://+:5080;https://+:5443\n',
+    );
+    expect(dockerfileEnvPort(aspnet, 'dotnet')).toEqual({ name: 'ASPNETCORE_URLS', port: 5080 });
+  });
+
+  it('ENV PORT wins over the fallback the app reads it with, and is named when the app does not read it', async () => {
+    const dir = await copyFixture('express');
+    await writeFile(
+      path.join(dir, 'Dockerfile'),
+      'FROM node:22-slim\nWORKDIR /app\nENV PORT=8080\nCOPY . .\nCMD ["node", "server.js"]\n',
+    );
+    const fallback = await planMixes({ dir, mixes: ['litestream-aws'] });
+    expect(fallback.facts.port).toMatchObject({ value: 8080, from: 'Dockerfile ENV PORT' });
+    // The flag still wins.
+    const flagged = await planMixes({ dir, mixes: ['litestream-aws'], overrides: { port: 9000 } });
+    expect(flagged.facts.port.value).toBe(9000);
+    // A port in the code that ignores PORT stays, and the mismatch is said.
+    const server = path.join(dir, 'src/server.js');
+    await writeFile(
+      server,
+      (await readFile(server, 'utf8'))
+        .replace('Number(process.env.PORT || 3000)', '3000')
+        .replace('app.listen(port', 'app.listen(3000'),
+    );
+    const fixed = await planMixes({ dir, mixes: ['litestream-aws'] });
+    expect(fixed.facts.port).toMatchObject({ value: 3000, from: 'src/server.js' });
+    expect(fixed.notes).toContain(
+      'Mismatch: your Dockerfile sets PORT=8080 but the app listens on 3000 (detected in src/server.js, which does not read PORT); the compose file uses 3000. Pass --port if the app does listen on 8080.',
+    );
   });
 
   it('a port mismatch and a user whose uid cannot be told are named in notes', async () => {

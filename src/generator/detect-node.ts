@@ -190,7 +190,7 @@ export async function detectNodeDbPath(
   const flag = dbPathOverride(o);
   let found: NodeDb | undefined;
   try {
-    found = (await findNodeDb(root, files)) ?? (await elsewhere?.());
+    found = (await findNodeDb(root, files, flag?.value)) ?? (await elsewhere?.());
   } catch (err) {
     // An ambiguity the flag settles is no error when the flag is given.
     if (!flag) throw err;

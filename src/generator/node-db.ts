@@ -46,7 +46,8 @@ interface Candidate {
 }
 
 /** Finds the db; `undefined` when the app shows no sign of SQLite at all. */
-export async function findNodeDb(root: string, files: string[]): Promise<NodeDb | undefined> {
+/** `pick`: the db --db-path names, which settles a choice between several the app opens. */
+export async function findNodeDb(root: string, files: string[], pick?: string): Promise<NodeDb | undefined> {
   const cache = new Map<string, ParsedSource | undefined>();
   const texts = new Map<string, string>();
   const sourceFiles = files
@@ -120,7 +121,9 @@ export async function findNodeDb(root: string, files: string[]): Promise<NodeDb 
     }
     return undefined;
   }
-  if (chosen.length > 1) {
+  // The one --db-path names keeps what was found with it (the env var the app reads it from).
+  const picked = chosen.length > 1 ? chosen.find((r) => r.fact.value === pick) : chosen[0];
+  if (!picked) {
     const list = chosen
       .map((r) => `${r.fact.value} (${r.fact.from}${r.envVar ? `, env ${r.envVar}` : ''})`)
       .join('; ');
@@ -128,7 +131,7 @@ export async function findNodeDb(root: string, files: string[]): Promise<NodeDb 
       hint: 'ls-mix replicates one: pass --db-path with the one to back up.',
     });
   }
-  const { fact, envVar, envKind, envFile, urlScheme, prismaSchema } = chosen[0];
+  const { fact, envVar, envKind, envFile, urlScheme, prismaSchema } = picked;
   return { fact, envVar, envKind, envFile, urlScheme, prismaSchema };
 }
 

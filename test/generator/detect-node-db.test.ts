@@ -153,6 +153,16 @@ describe('what it cannot settle is an error naming the flag', () => {
       'The app opens 2 different SQLite databases: data/users.db (a.js:2 (better-sqlite3)); data/jobs.db (b.js:2 (better-sqlite3), env JOBS_DB)',
     );
     expect(err.hint).toMatch(/--db-path/);
+    // --db-path naming one keeps the env var it is read from (epic-stack: DATABASE_URL beside a
+    // cache db), so the container still gets it; the fixed-path one stays as it was.
+    const jobs = await detectProject(dir, { dbPath: 'data/jobs.db' });
+    expect([jobs.dbPath.value, jobs.dbPath.source, jobs.dbEnvVar]).toEqual([
+      'data/jobs.db',
+      'flag',
+      'JOBS_DB',
+    ]);
+    const users = await detectProject(dir, { dbPath: 'data/users.db' });
+    expect([users.dbPath.value, users.dbEnvVar]).toEqual(['data/users.db', undefined]);
   });
 
   it('a remote libsql database', async () => {

@@ -86,6 +86,8 @@ export class Evaluator {
     node: Node & { type: 'CallExpression' },
     depth: number,
   ): PathValue | undefined {
+    const nest = nestConfigGet(src, node);
+    if (nest) return nest;
     const fn = this.calleeName(src, node.callee as Node);
     const args = node.arguments.map((a) =>
       a.type === 'SpreadElement' ? UNKNOWN : (this.value(src, a as Node, depth + 1) ?? UNKNOWN),
@@ -257,7 +259,7 @@ function joinPaths(args: PathValue[], resolve: boolean): PathValue | undefined {
 }
 
 /** Parentheses, TypeScript casts and `!` are transparent. */
-function unwrap(node: Node): Node {
+export function unwrap(node: Node): Node {
   switch (node.type) {
     case 'TSAsExpression':
     case 'TSSatisfiesExpression':
@@ -285,6 +287,23 @@ function propertyKey(
   if (!node.computed && node.property.type === 'Identifier') return node.property.name;
   if (node.property.type === 'StringLiteral') return node.property.value;
   return undefined;
+}
+
+/**
+ * NestJS's ConfigService reads process.env (and .env): `config.get('DB_PATH')`, `.get('DB_PATH',
+ * 'default.db')`, `.getOrThrow('DB_PATH')`, in a file that imports @nestjs/config. Only
+ * UPPER_CASE keys: a dotted or camelCase key names a config namespace of the app, not a variable.
+ */
+function nestConfigGet(src: ParsedSource, node: Node & { type: 'CallExpression' }): PathValue | undefined {
+  const c = node.callee;
+  if (c.type !== 'MemberExpression' || c.computed || c.property.type !== 'Identifier') return undefined;
+  const method = c.property.name;
+  if (method !== 'get' && method !== 'getOrThrow') return undefined;
+  const [key, fallback] = node.arguments;
+  if (key?.type !== 'StringLiteral' || !/^[A-Z][A-Z0-9_]*$/.test(key.value)) return undefined;
+  if (![...importsOf(src.program).values()].some((b) => b.module === '@nestjs/config')) return undefined;
+  const env: PathValue = { kind: 'env', name: key.value, suffix: '' };
+  return method === 'get' && fallback?.type === 'StringLiteral' ? { ...env, fallback: fallback.value } : env;
 }
 
 /** `process.env.X`, `process.env['X']`, `import.meta.env.X`, or `env.X` where `env` is process.env. */

@@ -6,7 +6,7 @@
  */
 import type { Node } from '@babel/types';
 import { importsOf, lineOf, type ParsedSource, requiredModule, walk } from './js-ast.js';
-import { type Evaluator, objectProperty, type PathValue } from './js-eval.js';
+import { type Evaluator, objectProperty, type PathValue, unwrap } from './js-eval.js';
 
 /** Module names whose presence in a file makes it worth parsing. */
 export const SQLITE_MODULES =
@@ -172,14 +172,44 @@ function match(c: Callee, args: Node[], isNew: boolean, src: ParsedSource, ev: E
   }
   if (
     (m === 'typeorm' && (c.name === 'DataSource' || c.name === 'createConnection')) ||
-    (m === '@nestjs/typeorm' && /^TypeOrmModule\.forRoot$|^forRoot$/.test(c.name))
+    (m === '@nestjs/typeorm' && /^(TypeOrmModule\.)?forRoot(Async)?$/.test(c.name))
   ) {
-    const o = ev.object(src, args[0]);
-    const type = ev.value(src, objectProperty(o?.node, 'type'));
-    if (!o || type?.kind !== 'str' || !TYPEORM_TYPES.has(type.value)) return undefined;
+    // forRootAsync({ useFactory: (config) => ({ type, database, ... }) }): the options it returns.
+    const o = c.name.endsWith('Async') ? factoryResult(ev.object(src, args[0]), ev) : ev.object(src, args[0]);
+    if (!o || !isSqliteType(o.src, objectProperty(o.node, 'type'), ev)) return undefined;
     return { via: 'TypeORM', arg: objectProperty(o.node, 'database'), argSrc: o.src };
   }
   return undefined;
+}
+
+/** A TypeORM `type` that is SQLite on every branch (`isProd ? 'better-sqlite3' : 'sqlite'`). */
+function isSqliteType(src: ParsedSource, node: Node | undefined, ev: Evaluator): boolean {
+  const n = node && unwrap(node);
+  if (n?.type === 'ConditionalExpression')
+    return isSqliteType(src, n.consequent, ev) && isSqliteType(src, n.alternate, ev);
+  const v = ev.value(src, n);
+  return v?.kind === 'str' && TYPEORM_TYPES.has(v.value);
+}
+
+/** The object literal a `useFactory` of an options object returns (arrow body or `return`). */
+function factoryResult(
+  options: { src: ParsedSource; node: Node } | undefined,
+  ev: Evaluator,
+): { src: ParsedSource; node: Node } | undefined {
+  if (options?.node.type !== 'ObjectExpression') return undefined;
+  let fn: Node | undefined = objectProperty(options.node, 'useFactory');
+  if (!fn) {
+    const method = options.node.properties.find(
+      (p) => p.type === 'ObjectMethod' && p.key.type === 'Identifier' && p.key.name === 'useFactory',
+    );
+    fn = method as Node | undefined;
+  }
+  if (fn?.type === 'Identifier') fn = ev.deref(options.src, fn)?.node;
+  if (!fn || !('body' in fn) || !fn.body) return undefined;
+  const body = fn.body as Node;
+  if (body.type !== 'BlockStatement') return ev.object(options.src, body);
+  const ret = body.body.find((st) => st.type === 'ReturnStatement');
+  return ret?.type === 'ReturnStatement' ? ev.object(options.src, ret.argument as Node) : undefined;
 }
 
 function prop(

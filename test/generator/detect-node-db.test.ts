@@ -88,6 +88,46 @@ const db = new Database(process.env.SQLITE_PATH || 'var/live.db');
         'src/app.module.ts': `import { Module } from '@nestjs/common';\nimport { TypeOrmModule } from '@nestjs/typeorm';\n@Module({ imports: [TypeOrmModule.forRoot({ type: 'better-sqlite3', database: 'data/nest.sqlite', autoLoadEntities: true })] })\nexport class AppModule {}\n`,
       }),
     ).toMatchObject({ path: 'data/nest.sqlite', from: 'src/app.module.ts:3 (TypeORM)' });
+  });
+
+  it("NestJS: TypeOrmModule.forRootAsync's useFactory, a type per environment, ConfigService.get of an env var", async () => {
+    // Shaped like sjdonado/htmx-users-crud-bun-vs-node (nest-swc-handlebars): the db path only
+    // in .env(.example), read through @nestjs/config.
+    const nest = (body: string, env = 'DATABASE_PATH=./db/users.sqlite\n') =>
+      db({
+        'src/app.module.ts': `import { Module } from '@nestjs/common';\nimport { ConfigModule, ConfigService } from '@nestjs/config';\nimport { TypeOrmModule, TypeOrmModuleOptions } from '@nestjs/typeorm';\n@Module({\n  imports: [\n    ConfigModule.forRoot(),\n    TypeOrmModule.forRootAsync({\n      imports: [ConfigModule],\n      inject: [ConfigService],\n${body}\n    }),\n  ],\n})\nexport class AppModule {}\n`,
+        '.env.example': env,
+      });
+    expect(
+      await nest(
+        `      useFactory: (config: ConfigService) => ({ type: config.get('NODE_ENV') === 'production' ? 'better-sqlite3' : 'sqlite', database: config.get('DATABASE_PATH'), synchronize: true }) as TypeOrmModuleOptions,`,
+      ),
+    ).toMatchObject({
+      path: 'db/users.sqlite',
+      env: 'DATABASE_PATH',
+      from: 'src/app.module.ts:7 (TypeORM), DATABASE_PATH in .env.example',
+    });
+    // A method with a block body, getOrThrow, a default in the call.
+    expect(
+      await nest(
+        `      useFactory(config: ConfigService) {\n        const unused = 1;\n        return { type: 'better-sqlite3', database: config.get<string>('SQLITE_FILE', 'var/app.db') };\n      },`,
+        '',
+      ),
+    ).toMatchObject({ path: 'var/app.db', env: 'SQLITE_FILE' });
+    // A namespaced key is the app's own config, not an env var: not guessed.
+    await expect(
+      nest(
+        `      useFactory: (config: ConfigService) => ({ type: 'sqlite', database: config.get('database.path') }),`,
+      ),
+    ).rejects.toThrow(
+      /Cannot tell which SQLite file the app opens: src\/app\.module\.ts:7 \(TypeORM: config\.get\('database\.path'\)\)/,
+    );
+    // Another database on one branch: not SQLite for sure, so not ours to back up.
+    await expect(
+      nest(
+        `      useFactory: () => ({ type: process.env.CI ? 'sqlite' : 'postgres', database: 'db/x.sqlite' }),`,
+      ),
+    ).rejects.toThrow(/^No SQLite database found/);
     expect(
       await db({
         'src/db.ts': `import { createClient } from '@libsql/client';\nexport const client = createClient({ url: process.env.LIBSQL_URL ?? 'file:local/app.db' });\n`,

@@ -143,6 +143,22 @@ export function importsOf(program: Node | undefined): Map<string, ImportBinding>
         out.set(node.id.name, { module: ref.expression.value, imported: '*' });
     }
   }
+  // import sql from 'sqlite3'; const sqlite3 = sql.verbose(): the whole module again.
+  for (const node of walk(program)) {
+    if (node.type !== 'VariableDeclarator' || node.id.type !== 'Identifier') continue;
+    const init = node.init;
+    if (
+      init?.type === 'CallExpression' &&
+      init.callee.type === 'MemberExpression' &&
+      init.callee.object.type === 'Identifier' &&
+      init.callee.property.type === 'Identifier' &&
+      init.callee.property.name === 'verbose'
+    ) {
+      const b = out.get(init.callee.object.name);
+      if (b && (b.imported === 'default' || b.imported === '*'))
+        out.set(node.id.name, { module: b.module, imported: '*' });
+    }
+  }
   return out;
 }
 

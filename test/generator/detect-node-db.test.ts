@@ -68,6 +68,12 @@ const db = new Database(process.env.SQLITE_PATH || 'var/live.db');
         'index.js': `const sqlite3 = require('sqlite3').verbose();\nconst db = new sqlite3.Database(require('path').join(__dirname, 'data', 'a.db'));\n`,
       }),
     ).toMatchObject({ path: 'data/a.db', env: undefined });
+    // ESM: the module imported, verbose() taken later (Maxim12313/type-challenger-backend).
+    expect(
+      await db({
+        'lib/words.js': `import sql3 from 'sqlite3';\nexport function open() {\n  const sqlite3 = sql3.verbose();\n  return new sqlite3.Database('./store/words.db');\n}\n`,
+      }),
+    ).toMatchObject({ path: 'store/words.db', from: 'lib/words.js:4 (sqlite3)' });
     expect(
       await db({
         'index.mjs': `import { DatabaseSync } from 'node:sqlite';\nimport { fileURLToPath } from 'node:url';\nconst db = new DatabaseSync(fileURLToPath(new URL('./store/b.db', import.meta.url)));\n`,

@@ -51,6 +51,7 @@ export async function fitDockerfile(
   if (name !== 'Dockerfile') fit.appDockerfile = name;
   const text = await readIfExists(await safeTarget(root, name));
   if (text === undefined || force || isOurs(manifest?.files[name], text)) return;
+  fit.userDockerfile = true;
   const d = readDockerfileFacts(text);
   fit.layout = { ...fit.layout, workdir: d.workdir ?? '/' };
   const said: string[] = [`WORKDIR ${d.workdir ?? '/ (none set)'}`];

@@ -15,6 +15,7 @@ import {
   type PackageJson,
   readNodeSources,
   readPackageJson,
+  type Source,
 } from './detect-node.js';
 import { exists, listFiles, readIfExists } from './fs-util.js';
 import { trackedFiles } from './git-repo.js';
@@ -60,12 +61,36 @@ export async function detectNodeApp(
   facts.dbEnvKind = db.envVar ? (db.envKind ?? 'file') : undefined;
   facts.dbUrlScheme = db.envVar ? db.urlScheme : undefined;
   facts.dbEnvFile = db.envVar && db.envKind === 'dir' ? db.envFile : undefined;
+  facts.bunApp = await bunSignal([root, appRoot], appPkg ?? pkg, sources, db.fact.from);
   facts.startCommand = nodeStartCommand(appPkg, facts.variant.value);
   facts.hasBuildScript = Boolean(appPkg?.scripts?.build);
   facts.migrateScript = appPkg?.scripts?.migrate || undefined;
   facts.hasLockfile = facts.packageManager.source === 'detected';
   facts.nodeBuild = await nodeBuildFacts(root, pkg, appDir, appPkg, workspaces, facts, db.prismaSchema);
   facts.nodeBuild.seedDbFiles = await seedDbFiles(root, appDir, facts.dbPath.value);
+}
+
+/**
+ * Why the app runs on Bun rather than Node, if it does: ls-mix's Dockerfile is a Node one, which
+ * can neither build (`bun build`) nor run (`bun:sqlite`, `Bun.serve`) such an app.
+ */
+async function bunSignal(
+  dirs: string[],
+  pkg: PackageJson | undefined,
+  sources: Source[],
+  dbFrom: string,
+): Promise<string | undefined> {
+  for (const dir of new Set(dirs))
+    for (const lock of ['bun.lockb', 'bun.lock']) if (await exists(path.join(dir, lock))) return lock;
+  if (/^bun@/.test(String(pkg?.packageManager ?? ''))) return 'package.json packageManager';
+  for (const script of ['start', 'build'])
+    if (/(^|[\s;&|(])bunx?\s/.test(pkg?.scripts?.[script] ?? ''))
+      return `package.json scripts.${script} runs bun`;
+  if (dbFrom.includes('(bun:sqlite)')) return `${dbFrom.split(' ')[0]} opens the db with bun:sqlite`;
+  const bunApi = sources.find((s) =>
+    /\bfrom\s+['"]bun:|require\(\s*['"]bun:|\bBun\.(serve|env|file|write|spawn)\b/.test(s.text),
+  );
+  return bunApi ? `${bunApi.file} uses Bun's API` : undefined;
 }
 
 function prefixFrom(appDir: string, from: string, source: string): string {

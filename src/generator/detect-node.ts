@@ -163,7 +163,7 @@ export function detectNodePort(
   const cli = /(?:-p|--port)[\s=](\d{2,5})\b/.exec(start)?.[1];
   if (cli) return detected(Number(cli), 'package.json scripts.start');
   const patterns = [
-    /process\.env\.PORT\s*(?:\?\?|\|\|)\s*['"]?(\d{2,5})/,
+    /(?:process|Bun)\.env\.PORT\s*(?:\?\?|\|\|)\s*['"]?(\d{2,5})/,
     /\.listen\(\s*\{[^}]*\bport\s*:\s*(\d{2,5})/,
     /\.listen\(\s*(\d{2,5})\b/,
   ];

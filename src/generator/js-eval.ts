@@ -306,7 +306,7 @@ function nestConfigGet(src: ParsedSource, node: Node & { type: 'CallExpression' 
   return method === 'get' && fallback?.type === 'StringLiteral' ? { ...env, fallback: fallback.value } : env;
 }
 
-/** `process.env.X`, `process.env['X']`, `import.meta.env.X`, or `env.X` where `env` is process.env. */
+/** `process.env.X` (`Bun.env.X`), `process.env['X']`, `import.meta.env.X`, or `env.X` where `env` is process.env. */
 function envName(node: Node, src: ParsedSource, ev: Evaluator): string | undefined {
   if (node.type !== 'MemberExpression' && node.type !== 'OptionalMemberExpression') return undefined;
   const key = propertyKey(node);
@@ -325,11 +325,12 @@ function envName(node: Node, src: ParsedSource, ev: Evaluator): string | undefin
   return undefined;
 }
 
+/** `process.env`, or Bun's `Bun.env` (the same variables). */
 function isProcessEnv(n: Node): boolean {
   return (
     n.type === 'MemberExpression' &&
     n.object.type === 'Identifier' &&
-    n.object.name === 'process' &&
+    (n.object.name === 'process' || n.object.name === 'Bun') &&
     !n.computed &&
     n.property.type === 'Identifier' &&
     n.property.name === 'env'

@@ -73,6 +73,8 @@ export async function planMixes(opts: PlanOptions): Promise<Plan> {
   const fit: DeployFit = { proxy };
   const names = nameForms(facts.name.value);
   await fitDockerfile(root, facts, manifest, opts.force ?? false, fit, notes);
+  if (facts.runtime === 'node' && facts.bunApp && !fit.userDockerfile)
+    throw bunAppError(facts.bunApp, opts.force);
   const found = await findGitRoot(root);
   // A ServiceStack-mix deployment: keep its replica path, volume and secret names.
   const servicestack = await fitServiceStackMix(
@@ -330,4 +332,16 @@ function mergeInto(
     file: { ...base, content: merged.content, existing, status: 'update', merged: true, added, reason },
     note,
   };
+}
+
+/** ls-mix writes Node images only: a Bun app must keep a Dockerfile of its own. */
+function bunAppError(why: string, force: boolean | undefined): UserError {
+  return new UserError(
+    `This app runs on Bun (${why}): the Dockerfile ls-mix writes is a Node one, which can neither build nor run it`,
+    {
+      hint: force
+        ? 'Run again without --force, which would replace your Dockerfile: the compose file and the sidecar are fitted to it.'
+        : 'Add a Dockerfile that builds and runs the app on Bun (e.g. FROM oven/bun:1), then run again: ls-mix keeps it and fits the compose file and the sidecar (which runs on Node, beside it) to it.',
+    },
+  );
 }

@@ -145,6 +145,8 @@ export const SIDECAR_HEALTH_PORT = 9465;
 
 export interface DeployFit {
   layout?: LayoutFit;
+  /** A Dockerfile of the user's stays: the app image is built from it, not from ours. */
+  userDockerfile?: boolean;
   /** uid the app runs as (USER of a kept Dockerfile): the sidecar runs as it too. */
   appUid?: number;
   /** The app's Dockerfile goes by another name (a lone lowercase `dockerfile`): written and built as that. */

@@ -69,6 +69,8 @@ export interface ProjectFacts {
   detectNotes?: string[];
   /** Node: the command the container runs. */
   startCommand?: string[];
+  /** Node: why the app runs on Bun, not Node (`bun.lockb`, `imports bun:sqlite`, ...), if it does. */
+  bunApp?: string;
   /** Node: whether package.json has a `build` script. */
   hasBuildScript?: boolean;
   /** Node: the app's package.json `migrate` script (run by the one-shot `migrate` service). */

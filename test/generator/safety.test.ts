@@ -330,6 +330,42 @@ describe('a Dockerfile of the user’s, read with dockerfile-ast', () => {
   });
 });
 
+describe('a Bun app', () => {
+  it('is never given a Node Dockerfile: refused without one of its own (and with --force); fitted to its own', async () => {
+    const dir = await copyFixture('bun-hono');
+    const facts = await detectProject(dir);
+    // Bun.env is process.env.
+    expect([facts.dbPath.value, facts.dbEnvVar, facts.bunApp, facts.port]).toEqual([
+      'data/links.db',
+      'DB_FILE',
+      'package.json scripts.start runs bun',
+      { value: 3000, source: 'detected', from: 'src/index.ts', envDefault: 'PORT' },
+    ]);
+    const before = await readTree(dir);
+    await expect(planMixes({ dir, mixes: ['litestream-aws'] })).rejects.toMatchObject({
+      message:
+        'This app runs on Bun (package.json scripts.start runs bun): the Dockerfile ls-mix writes is a Node one, which can neither build nor run it',
+      hint: expect.stringMatching(/^Add a Dockerfile that builds and runs the app on Bun/),
+    });
+    await writeFile(
+      path.join(dir, 'Dockerfile'),
+      'FROM oven/bun:1-slim\nWORKDIR /srv\nCOPY . .\nRUN bun install --production\nENV PORT=4100\nUSER bun\nCMD ["bun", "run", "src/index.ts"]\n',
+    );
+    await expect(planMixes({ dir, mixes: ['litestream-aws'], force: true })).rejects.toThrow(/runs on Bun/);
+    const plan = await planMixes({ dir, mixes: ['litestream-aws'] });
+    expect(plan.files.find((f) => f.path === 'Dockerfile')?.status).toBe('skip');
+    expect(plan.facts.port.value).toBe(4100);
+    expect(plan.containerDb.path).toBe('/data/links.db');
+    // Nothing was written by the refused runs.
+    expect([...(await readTree(dir)).keys()].sort()).toEqual([...before.keys(), 'Dockerfile'].sort());
+    // Signals: the lockfile, packageManager, Bun's API in the sources.
+    await writeFile(path.join(dir, 'package.json'), '{ "name": "x", "packageManager": "bun@1.2.14" }\n');
+    expect((await detectProject(dir)).bunApp).toBe('package.json packageManager');
+    await writeFile(path.join(dir, 'bun.lock'), '{}\n');
+    expect((await detectProject(dir)).bunApp).toBe('bun.lock');
+  });
+});
+
 describe('flags are remembered', () => {
   it('a re-run without --db-path / --port keeps what they set, and says where it comes from', async () => {
     const dir = await copyFixture('express');

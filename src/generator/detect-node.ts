@@ -238,7 +238,8 @@ function checkVolumeHidesNothing(fact: Fact<string>, files: string[]): void {
   const hidden = files.filter(
     (f) =>
       f.startsWith(`${dir}/`) &&
-      !/(^|\/)\.git(keep|ignore)$/.test(f) &&
+      // Placeholders that keep an empty folder in git: nothing the app reads.
+      !/(^|\/)\.(gitkeep|gitignore|keep|exist|empty|placeholder)$/.test(f) &&
       !(f === p || f.startsWith(`${p}-`) || path.posix.basename(f) === `${base}-journal`),
   );
   if (hidden.length === 0) return;

@@ -237,6 +237,7 @@ describe('what it cannot settle is an error naming the flag', () => {
       'db/app.db': '',
       'db/app.db-wal': '',
       'db/.gitkeep': '',
+      'db/.exist': 'ok\n', // Rayjay-8/shotboard keeps its db folder so
     });
     expect((await detectProject(ok)).dbPath.value).toBe('db/app.db');
   });

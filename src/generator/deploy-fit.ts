@@ -8,6 +8,7 @@ import path from 'node:path';
 import { type ComposeFit, fitCompose } from './compose-fit.js';
 import { detected } from './detect-facts.js';
 import { type DockerfileFacts, dockerfileEnvPort, readDockerfileFacts } from './dockerfile-facts.js';
+import { parseSqliteConnection } from './dotnet-db.js';
 import { readIfExists } from './fs-util.js';
 import { type Manifest, type ManifestRecord, sha256 } from './manifest.js';
 import { nameForms } from './names.js';
@@ -70,7 +71,9 @@ export async function fitDockerfile(
   const dbEnv = dockerfileDbPath(d, facts);
   if (dbEnv) {
     fit.layout = { ...fit.layout, ...dbEnv };
-    said.push(`ENV ${facts.dbEnvVar}`);
+    said.push(
+      `ENV ${facts.dbEnvVar ?? `ConnectionStrings__${facts.dbConnection?.name.replace(/:/g, '__')}`}`,
+    );
   }
   const envPort = dockerfileEnvPort(d, facts.runtime === 'dotnet' ? 'dotnet' : 'node');
   if (envPort && facts.port.source !== 'flag') {
@@ -106,8 +109,19 @@ export async function fitDockerfile(
 function dockerfileDbPath(
   d: DockerfileFacts,
   facts: ProjectFacts,
-): { containerPath: string; envValue: string } | undefined {
-  if (!facts.dbEnvVar || facts.dbPath.source === 'flag') return undefined;
+): { containerPath: string; envValue?: string } | undefined {
+  if (facts.dbPath.source === 'flag') return undefined;
+  const conn = facts.dbConnection;
+  if (facts.runtime === 'dotnet' && conn) {
+    // ENV ConnectionStrings__Default="Data Source=/data/app.db;Cache=Shared": ASP.NET reads env
+    // vars over appsettings, so that is the db; compose repeats it with their keywords.
+    const value = d.env[`ConnectionStrings__${conn.name.replace(/:/g, '__')}`];
+    const parsed = value === undefined || value.includes('$') ? undefined : parseSqliteConnection(value);
+    if (!parsed?.dataSource.startsWith('/') || parsed.dataSource.includes('//')) return undefined;
+    facts.dbConnection = { ...conn, options: parsed.options };
+    return { containerPath: path.posix.normalize(parsed.dataSource) };
+  }
+  if (!facts.dbEnvVar) return undefined;
   const value = d.env[facts.dbEnvVar];
   if (value === undefined || value.includes('$')) return undefined;
   const scheme = facts.dbUrlScheme ?? (facts.dbEnvVar === 'DATABASE_URL' ? 'file:' : '');

@@ -330,6 +330,42 @@ describe('a Dockerfile of the user’s, read with dockerfile-ast', () => {
   });
 });
 
+describe('a .NET Dockerfile of the user’s that sets the connection string and the URLs', () => {
+  it('puts the db where its ENV ConnectionStrings__X says, with its keywords, and routes to its ASPNETCORE_URLS port', async () => {
+    const dir = await copyFixture('dotnet-web');
+    await writeFile(
+      path.join(dir, 'Dockerfile'),
+      [
+        'FROM mcr.microsoft.com/dotnet/sdk:8.0 AS build',
+        'WORKDIR /src',
+        'COPY . .',
+        'RUN dotnet publish Acme/Acme.csproj -c Release -o /app/publish',
+        'FROM mcr.microsoft.com/dotnet/aspnet:8.0',
+        'WORKDIR /app',
+        'COPY --from=build /app/publish .',
+        'ENV ASPNETCORE_URLS=http://+:5080',
+        'ENV ConnectionStrings__DefaultConnection="Data Source=/data/acme.db;Foreign Keys=True"',
+        'USER $APP_UID',
+        'ENTRYPOINT ["dotnet", "Acme.dll"]',
+        '',
+      ].join('\n'),
+    );
+    const plan = await planMixes({ dir, mixes: ['litestream-aws'] });
+    expect(plan.facts.port).toMatchObject({ value: 5080, from: 'Dockerfile ENV ASPNETCORE_URLS' });
+    expect(plan.containerDb.path).toBe('/data/acme.db');
+    const compose = parse(plan.files.find((f) => f.path === '.deploy/docker-compose.yml')!.content);
+    expect(compose.services.app.environment).toMatchObject({
+      VIRTUAL_PORT: '5080',
+      ConnectionStrings__DefaultConnection: 'Data Source=/data/acme.db;Foreign Keys=True',
+    });
+    expect(compose.services.app.volumes).toEqual(['acme-data:/data']);
+    // Without those ENV lines: appsettings' path under WORKDIR, the image's default port.
+    await writeFile(path.join(dir, 'Dockerfile'), 'FROM mcr.microsoft.com/dotnet/aspnet:8.0\nWORKDIR /app\n');
+    const plain = await planMixes({ dir, mixes: ['litestream-aws'] });
+    expect([plain.facts.port.value, plain.containerDb.path]).toEqual([8080, '/app/App_Data/app.db']);
+  });
+});
+
 describe('a Bun app', () => {
   it('is never given a Node Dockerfile: refused without one of its own (and with --force); fitted to its own', async () => {
     const dir = await copyFixture('bun-hono');

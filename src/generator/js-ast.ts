@@ -144,9 +144,20 @@ export function importsOf(program: Node | undefined): Map<string, ImportBinding>
     }
   }
   // import sql from 'sqlite3'; const sqlite3 = sql.verbose(): the whole module again.
+  // import pkg from 'sequelize'; const { Sequelize } = pkg: a named export (CommonJS from ESM).
   for (const node of walk(program)) {
-    if (node.type !== 'VariableDeclarator' || node.id.type !== 'Identifier') continue;
+    if (node.type !== 'VariableDeclarator') continue;
     const init = node.init;
+    if (node.id.type === 'ObjectPattern' && init?.type === 'Identifier') {
+      const b = out.get(init.name);
+      if (!b || (b.imported !== 'default' && b.imported !== '*')) continue;
+      for (const p of node.id.properties) {
+        if (p.type === 'ObjectProperty' && p.key.type === 'Identifier' && p.value.type === 'Identifier')
+          out.set(p.value.name, { module: b.module, imported: p.key.name });
+      }
+      continue;
+    }
+    if (node.id.type !== 'Identifier') continue;
     if (
       init?.type === 'CallExpression' &&
       init.callee.type === 'MemberExpression' &&

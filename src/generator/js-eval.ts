@@ -51,7 +51,7 @@ export class Evaluator {
       case 'LogicalExpression': {
         if (node.operator === '&&') return undefined;
         const left = this.value(src, node.left, depth + 1);
-        const right = this.value(src, node.right, depth + 1);
+        const right = this.value(src, node.right, depth + 1) ?? this.fallbackText(src, node.right, depth + 1);
         if (
           left?.kind === 'env' &&
           left.fallback === undefined &&
@@ -79,6 +79,33 @@ export class Evaluator {
     const target = this.deref(src, node, depth + 1);
     if (target && target.node !== node) return this.value(target.src, target.node, depth + 1);
     return undefined;
+  }
+
+  /**
+   * A default that itself reads env vars with defaults (`sqlite:${DATA_DIR}/app.db`, DATA_DIR
+   * defaulting to '.'), as it reads with those unset. Only ever the default of a variable that
+   * compose sets in the container, so the inner values never reach it there.
+   */
+  private fallbackText(src: ParsedSource, node: Node, depth: number): PathValue | undefined {
+    const inner = unwrap(node);
+    let parts: Node[];
+    if (inner.type === 'TemplateLiteral') {
+      parts = [];
+      inner.quasis.forEach((q, i) => {
+        parts.push({ type: 'StringLiteral', value: q.value.cooked ?? q.value.raw } as Node);
+        if (i < inner.expressions.length) parts.push(inner.expressions[i] as Node);
+      });
+    } else if (inner.type === 'BinaryExpression' && inner.operator === '+')
+      parts = [inner.left as Node, inner.right];
+    else return undefined;
+    let text = '';
+    for (const part of parts) {
+      const v = this.value(src, part, depth + 1) ?? this.fallbackText(src, part, depth + 1);
+      if (v?.kind === 'str') text += v.value;
+      else if (v?.kind === 'env' && v.fallback !== undefined) text += v.fallback + v.suffix;
+      else return undefined;
+    }
+    return str(text);
   }
 
   private call(

@@ -155,8 +155,9 @@ function match(c: Callee, args: Node[], isNew: boolean, src: ParsedSource, ev: E
   }
   if ((m === 'sequelize' || m === '@sequelize/core') && c.name === 'Sequelize' && isNew) {
     const first = ev.value(src, args[0]);
-    if (first?.kind === 'str' && /^sqlite:/.test(first.value))
-      return { via: 'Sequelize', arg: args[0], url: true };
+    const url = first?.kind === 'str' ? first.value : first?.fallback;
+    // new Sequelize(process.env.DB_URL || 'sqlite:...'): SQLite by its default.
+    if (url !== undefined && /^sqlite:/.test(url)) return { via: 'Sequelize', arg: args[0], url: true };
     for (const a of args) {
       const o = ev.object(src, a);
       const dialect = ev.value(src, objectProperty(o?.node, 'dialect'));

@@ -89,6 +89,25 @@ const db = new Database(process.env.SQLITE_PATH || 'var/live.db');
         'models/index.js': `const { Sequelize } = require('sequelize');\nmodule.exports = new Sequelize({ dialect: 'sqlite', storage: process.env.SQLITE_STORAGE || 'db/app.sqlite', logging: false });\n`,
       }),
     ).toMatchObject({ path: 'db/app.sqlite', env: 'SQLITE_STORAGE' });
+    // ESM importing CommonJS, a URL from an env var whose default reads another one
+    // (lovasoa/sanipasse): SQLite by its default, the outer variable is the one to set.
+    expect(
+      await db({
+        'src/lib/config.ts': `export const DATA_DIR = process.env['DATA_DIR'] || '.';\nexport const DB_URL = process.env['DB_URL'] || \`sqlite:\${DATA_DIR}/passes.db\`;\n`,
+        'src/lib/db.ts': `import SequelizePkg from 'sequelize';\nconst { Sequelize } = SequelizePkg;\nimport { DB_URL } from './config';\nexport const sequelize = new Sequelize(DB_URL);\n`,
+      }),
+    ).toMatchObject({
+      path: 'passes.db',
+      env: 'DB_URL',
+      scheme: 'sqlite:',
+      from: 'src/lib/db.ts:4 (Sequelize)',
+    });
+    // The same with a Postgres default is not SQLite.
+    await expect(
+      db({
+        'db.js': `const { Sequelize } = require('sequelize');\nmodule.exports = new Sequelize(process.env.DB_URL || 'postgres://localhost/app');\n`,
+      }),
+    ).rejects.toThrow(/^No SQLite database found/);
     expect(
       await db({
         'src/app.module.ts': `import { Module } from '@nestjs/common';\nimport { TypeOrmModule } from '@nestjs/typeorm';\n@Module({ imports: [TypeOrmModule.forRoot({ type: 'better-sqlite3', database: 'data/nest.sqlite', autoLoadEntities: true })] })\nexport class AppModule {}\n`,

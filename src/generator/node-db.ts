@@ -121,6 +121,19 @@ export async function findNodeDb(root: string, files: string[], pick?: string): 
     }
     return undefined;
   }
+  // A call whose path cannot be worked out may be the app's own (a helper taking the path, a
+  // function choosing it): taking the one that can (a seed script's) would back up the wrong file.
+  const unknown = unresolved.filter((u) => !u.toolConfig);
+  if (unknown.length > 0 && !chosen.some((r) => r.fact.value === pick)) {
+    const list = unknown.map((u) => `${u.file}:${u.line} (${u.via}: ${u.expr})`).join(', ');
+    const found = chosen.map((r) => `${r.fact.value} (${r.fact.from})`).join('; ');
+    throw new UserError(
+      `Cannot tell which SQLite file the app opens: ${list} ${unknown.length > 1 ? 'open paths' : 'opens a path'} ls-mix cannot work out, which may not be ${found}`,
+      {
+        hint: `Pass --db-path with the path the app opens (relative to the app folder)${chosen.length === 1 ? `, e.g. --db-path ${chosen[0].fact.value} if it is that one` : ''}.`,
+      },
+    );
+  }
   // The one --db-path names keeps what was found with it (the env var the app reads it from).
   const picked = chosen.length > 1 ? chosen.find((r) => r.fact.value === pick) : chosen[0];
   if (!picked) {

@@ -208,6 +208,27 @@ describe('what it cannot settle is an error naming the flag', () => {
     expect((await detectProject(dir, { dbPath: 'data/x.db' })).dbPath.value).toBe('data/x.db');
   });
 
+  it('a path it cannot work out beside one it can: stops, as the resolved one may be a script’s', async () => {
+    // Shaped like yuvalstyr/my-audio-books: the app's connection takes its path from a function,
+    // a seed script reads DATABASE_PATH || 'dev.db'.
+    const dir = await app({
+      'src/lib/server/db/path.ts': `export function dbPath(): string {\n  if (process.env.DATA_ROOT) return process.env.DATA_ROOT + '/books.db';\n  return './dev.db';\n}\n`,
+      'src/lib/server/db/connection.ts': `import Database from 'better-sqlite3';\nimport { dbPath } from './path';\nexport const sqlite = new Database(dbPath());\n`,
+      'scripts/seed.ts': `import Database from 'better-sqlite3';\nconst sqlite = new Database(process.env.DATABASE_PATH || 'dev.db');\n`,
+    });
+    const err = await detectProject(dir).catch((e) => e);
+    expect(err.message).toBe(
+      'Cannot tell which SQLite file the app opens: src/lib/server/db/connection.ts:3 (better-sqlite3: dbPath()) opens a path ls-mix cannot work out, which may not be dev.db (scripts/seed.ts:2 (better-sqlite3))',
+    );
+    expect(err.hint).toBe(
+      'Pass --db-path with the path the app opens (relative to the app folder), e.g. --db-path dev.db if it is that one.',
+    );
+    // The flag settles it, keeping the env var the named one is read from.
+    const f = await detectProject(dir, { dbPath: 'dev.db' });
+    expect([f.dbPath.value, f.dbEnvVar]).toEqual(['dev.db', 'DATABASE_PATH']);
+    expect((await detectProject(dir, { dbPath: 'var/books.db' })).dbPath.value).toBe('var/books.db');
+  });
+
   it('two different databases', async () => {
     const dir = await app({
       'a.js': `import Database from 'better-sqlite3';\nexport const users = new Database('data/users.db');\n`,

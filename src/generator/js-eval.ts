@@ -223,6 +223,40 @@ export class Evaluator {
     return { src, node };
   }
 
+  /**
+   * `configs[key]` with a key known only at run time (`process.env.NODE_ENV || 'development'`):
+   * every object entry of `configs` (a knexfile's environments), with its name.
+   */
+  entriesOfPicked(
+    src: ParsedSource,
+    node: Node | undefined,
+  ): Array<{ key: string; value: { src: ParsedSource; node: Node } }> | undefined {
+    const d = node && this.deref(src, node);
+    if (!d) return undefined;
+    const picked = unwrap(d.node);
+    if (picked.type !== 'MemberExpression' || !picked.computed) return undefined;
+    const holder = this.moduleObject(d.src, picked.object);
+    if (!holder) return undefined;
+    const out: Array<{ key: string; value: { src: ParsedSource; node: Node } }> = [];
+    for (const p of holder.node.type === 'ObjectExpression' ? holder.node.properties : []) {
+      if (p.type !== 'ObjectProperty') continue;
+      const key =
+        p.key.type === 'Identifier' ? p.key.name : p.key.type === 'StringLiteral' ? p.key.value : undefined;
+      const value = this.object(holder.src, p.value as Node);
+      if (key !== undefined && value) out.push({ key, value });
+    }
+    return out;
+  }
+
+  /** The object a node stands for, `require('./knexfile')` (its module.exports) included. */
+  private moduleObject(src: ParsedSource, node: Node): { src: ParsedSource; node: Node } | undefined {
+    const spec = node.type === 'CallExpression' ? requiredModule(node) : undefined;
+    if (spec === undefined) return this.object(src, node);
+    const mod = this.module(src, spec);
+    const exp = mod && exportedValue(mod.program, 'default');
+    return mod && exp ? this.object(mod, exp) : undefined;
+  }
+
   /** An object literal the node stands for, with the file it is in. */
   object(src: ParsedSource, node: Node | null | undefined): { src: ParsedSource; node: Node } | undefined {
     if (!node) return undefined;

@@ -51,14 +51,16 @@ export function openCallsIn(src: ParsedSource, ev: Evaluator): OpenCall[] {
     const arg = found.arg;
     const argSrc = found.argSrc ?? src;
     const value = arg ? ev.value(argSrc, arg) : undefined;
-    const text = arg?.start != null && arg.end != null ? argSrc.text.slice(arg.start, arg.end) : '(none)';
+    const text =
+      found.describe ??
+      (arg?.start != null && arg.end != null ? argSrc.text.slice(arg.start, arg.end) : '(none)');
     const memory = value?.kind === 'str' && /(^|:)(:memory:|)$|mode=memory/.test(value.value);
     out.push({
       file: src.file,
       line: lineOf(node),
       via: found.via,
       value: memory ? undefined : value,
-      expr: text.length > 80 ? `${text.slice(0, 77)}...` : text,
+      expr: text.length > 80 && !found.describe ? `${text.slice(0, 77)}...` : text,
       url: found.url,
       toolConfig: found.toolConfig,
       memory: memory || (arg === undefined && found.noArgIsMemory),
@@ -109,6 +111,8 @@ interface Match {
   url?: boolean;
   toolConfig?: boolean;
   noArgIsMemory?: boolean;
+  /** What to show for the argument when it cannot be worked out, instead of its text. */
+  describe?: string;
 }
 
 function match(c: Callee, args: Node[], isNew: boolean, src: ParsedSource, ev: Evaluator): Match | undefined {
@@ -146,12 +150,26 @@ function match(c: Callee, args: Node[], isNew: boolean, src: ParsedSource, ev: E
   }
   if (m === 'knex' && (whole || c.name === 'knex')) {
     const cfg = ev.object(src, args[0]);
-    const client = ev.value(src, objectProperty(cfg?.node, 'client'));
-    if (!cfg || client?.kind !== 'str' || !SQLITE_CLIENTS.has(client.value)) return undefined;
-    const conn = objectProperty(cfg.node, 'connection');
-    const connObj = ev.object(cfg.src, conn);
-    if (connObj) return { via: 'Knex', arg: objectProperty(connObj.node, 'filename'), argSrc: connObj.src };
-    return { via: 'Knex', arg: conn ?? undefined, argSrc: cfg.src };
+    if (cfg) return knexConfig(cfg, ev);
+    // knex(require('./knexfile')[process.env.NODE_ENV || 'development']): one config per
+    // environment. The same SQLite file in each is that file; anything else is for --db-path.
+    const envs = ev.entriesOfPicked(src, args[0]);
+    if (!envs?.length) return undefined;
+    const found = envs.map((e) => {
+      const m = knexConfig(e.value, ev);
+      return { name: e.key, m, value: m && ev.value(m.argSrc ?? src, m.arg) };
+    });
+    const sqlite = found.filter((f) => f.m);
+    if (sqlite.length === 0) return undefined;
+    const key = (v: PathValue | undefined) => JSON.stringify(v ?? null);
+    if (
+      sqlite.length === found.length &&
+      sqlite[0].value &&
+      sqlite.every((f) => key(f.value) === key(sqlite[0].value))
+    )
+      return sqlite[0].m;
+    const each = found.map((f) => `${f.name}: ${f.m ? showValue(f.value) : 'not SQLite'}`);
+    return { via: 'Knex', arg: args[0], describe: `a config per environment (${each.join(', ')})` };
   }
   if ((m === 'sequelize' || m === '@sequelize/core') && c.name === 'Sequelize' && isNew) {
     const first = ev.value(src, args[0]);
@@ -181,6 +199,23 @@ function match(c: Callee, args: Node[], isNew: boolean, src: ParsedSource, ev: E
     return { via: 'TypeORM', arg: objectProperty(o.node, 'database'), argSrc: o.src };
   }
   return undefined;
+}
+
+/** A path value for a message: the string, or the env var with its default. */
+function showValue(v: PathValue | undefined): string {
+  if (!v) return 'unknown';
+  if (v.kind === 'str') return v.value;
+  return `${v.name}${v.suffix ? ` + ${v.suffix}` : ''}${v.fallback !== undefined ? ` or ${v.fallback}` : ''}`;
+}
+
+/** A Knex config object's SQLite file argument; undefined when its client is not SQLite. */
+function knexConfig(cfg: { src: ParsedSource; node: Node }, ev: Evaluator): Match | undefined {
+  const client = ev.value(cfg.src, objectProperty(cfg.node, 'client'));
+  if (client?.kind !== 'str' || !SQLITE_CLIENTS.has(client.value)) return undefined;
+  const conn = objectProperty(cfg.node, 'connection');
+  const connObj = ev.object(cfg.src, conn);
+  if (connObj) return { via: 'Knex', arg: objectProperty(connObj.node, 'filename'), argSrc: connObj.src };
+  return { via: 'Knex', arg: conn ?? undefined, argSrc: cfg.src };
 }
 
 /** A TypeORM `type` that is SQLite on every branch (`isProd ? 'better-sqlite3' : 'sqlite'`). */

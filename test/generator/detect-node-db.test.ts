@@ -208,6 +208,36 @@ describe('what it cannot settle is an error naming the flag', () => {
     expect((await detectProject(dir, { dbPath: 'data/x.db' })).dbPath.value).toBe('data/x.db');
   });
 
+  it("Knex's knexfile with a config per environment, picked by NODE_ENV", async () => {
+    const knexApp = (production: string) =>
+      app({
+        'knexfile.js': `module.exports = {\n  development: { client: 'sqlite3', connection: { filename: './db/dev.sqlite3' }, useNullAsDefault: true },\n  production: ${production},\n};\n`,
+        'src/db.js': `const knex = require('knex');\nconst config = require('../knexfile')[process.env.NODE_ENV || 'development'];\nmodule.exports = knex(config);\n`,
+      });
+    // The same file in every environment: that file.
+    const same = await detectProject(
+      await knexApp(
+        `{ client: 'sqlite3', connection: { filename: './db/dev.sqlite3' }, useNullAsDefault: true }`,
+      ),
+    );
+    expect([same.dbPath.value, same.dbPath.from]).toEqual(['db/dev.sqlite3', 'src/db.js:3 (Knex)']);
+    // Another file (or another database) in production: which one runs is for --db-path.
+    const err = await detectProject(
+      await knexApp(
+        `{ client: 'better-sqlite3', connection: { filename: process.env.DB_FILE || './var/prod.sqlite3' } }`,
+      ),
+    ).catch((e) => e);
+    expect(err.message).toBe(
+      'Cannot tell which SQLite file the app opens: src/db.js:3 (Knex: a config per environment (development: ./db/dev.sqlite3, production: DB_FILE or ./var/prod.sqlite3))',
+    );
+    const pg = await detectProject(
+      await knexApp(`{ client: 'pg', connection: process.env.DATABASE_URL }`),
+    ).catch((e) => e);
+    expect(pg.message).toMatch(
+      /\(Knex: a config per environment \(development: \.\/db\/dev\.sqlite3, production: not SQLite\)\)$/,
+    );
+  });
+
   it('a path it cannot work out beside one it can: stops, as the resolved one may be a script’s', async () => {
     // Shaped like yuvalstyr/my-audio-books: the app's connection takes its path from a function,
     // a seed script reads DATABASE_PATH || 'dev.db'.

@@ -10,7 +10,7 @@ import { type Evaluator, objectProperty, type PathValue, unwrap } from './js-eva
 
 /** Module names whose presence in a file makes it worth parsing. */
 export const SQLITE_MODULES =
-  /['"](?:better-sqlite3|sqlite3|node:sqlite|bun:sqlite|sqlite|libsql|@libsql\/client[\w/-]*|drizzle-orm\/[\w-]+|drizzle-kit|knex|sequelize|@sequelize\/core|typeorm|@nestjs\/typeorm)['"]/;
+  /['"](?:better-sqlite3|sqlite3|node:sqlite|bun:sqlite|sqlite|libsql|@libsql\/client[\w/-]*|drizzle-orm\/[\w-]+|drizzle-kit|knex|sequelize|@sequelize\/core|typeorm|@nestjs\/typeorm|@prisma\/adapter-(?:better-sqlite3|libsql))['"]/;
 
 export interface OpenCall {
   file: string;
@@ -27,6 +27,8 @@ export interface OpenCall {
   toolConfig?: boolean;
   /** Opens an in-memory db (not something to back up). */
   memory?: boolean;
+  /** Through a Prisma driver adapter. */
+  prisma?: boolean;
 }
 
 interface Callee {
@@ -63,6 +65,7 @@ export function openCallsIn(src: ParsedSource, ev: Evaluator): OpenCall[] {
       expr: text.length > 80 && !found.describe ? `${text.slice(0, 77)}...` : text,
       url: found.url,
       toolConfig: found.toolConfig,
+      prisma: found.prisma,
       memory: memory || (arg === undefined && found.noArgIsMemory),
     });
   }
@@ -113,6 +116,8 @@ interface Match {
   noArgIsMemory?: boolean;
   /** What to show for the argument when it cannot be worked out, instead of its text. */
   describe?: string;
+  /** A Prisma driver adapter: the app's Prisma schema is its (migrations, client generation). */
+  prisma?: boolean;
 }
 
 function match(c: Callee, args: Node[], isNew: boolean, src: ParsedSource, ev: Evaluator): Match | undefined {
@@ -131,6 +136,17 @@ function match(c: Callee, args: Node[], isNew: boolean, src: ParsedSource, ev: E
   if (m === 'sqlite' && c.name === 'open') {
     return { via: 'sqlite', ...prop(src, ev, args[0], 'filename') };
   }
+  // Prisma 7 (and 6 with driverAdapters): new PrismaBetterSqlite3({ url }) handed to PrismaClient
+  // is what opens the db; the schema's datasource has no url any more.
+  if (m === '@prisma/adapter-better-sqlite3' && /^PrismaBetterSqlite3$/i.test(c.name) && isNew)
+    return {
+      via: 'Prisma better-sqlite3 adapter',
+      ...prop(src, ev, args[0], 'url'),
+      url: true,
+      prisma: true,
+    };
+  if (m === '@prisma/adapter-libsql' && /^PrismaLibSql$/i.test(c.name) && isNew)
+    return { via: 'Prisma libSQL adapter', ...prop(src, ev, args[0], 'url'), url: true, prisma: true };
   if (m.startsWith('@libsql/client') && c.name === 'createClient')
     return { via: '@libsql/client', ...prop(src, ev, args[0], 'url'), url: true };
   if (m.startsWith('drizzle-orm/') && c.name === 'drizzle' && /sqlite|libsql/.test(m))

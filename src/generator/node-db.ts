@@ -72,6 +72,7 @@ export async function findNodeDb(root: string, files: string[], pick?: string): 
     if (src) calls.push(...openCallsIn(src, ev));
   }
 
+  const prisma = await prismaSqlite(root, files);
   const candidates: Candidate[] = [];
   const unresolved: OpenCall[] = [];
   const remote: string[] = [];
@@ -92,11 +93,12 @@ export async function findNodeDb(root: string, files: string[], pick?: string): 
       where,
       via: c.via,
       toolConfig: c.toolConfig,
+      // A Prisma driver adapter opens the db of the app's Prisma schema (its migrations).
+      prismaSchema: c.prisma ? prisma?.schemaFile : undefined,
       base: '.',
     });
   }
-  const prisma = await prismaCandidate(root, files);
-  if (prisma) candidates.push(prisma);
+  if (prisma?.candidate) candidates.push(prisma.candidate);
 
   const env = await readEnvFiles(root);
   const resolved = candidates.map((c) => resolveCandidate(c, env));
@@ -245,7 +247,16 @@ function dedupe(list: Resolved[]): Resolved[] {
 }
 
 /** Prisma's `datasource` with provider "sqlite": a literal `file:` url or `env("X")`. */
-async function prismaCandidate(root: string, files: string[]): Promise<Candidate | undefined> {
+/**
+ * The app's Prisma schema when its datasource is SQLite, and the db it names: the schema's `url`
+ * (a literal or env("X"), relative to the schema's folder as Prisma resolves it), or, with Prisma 7's
+ * url-less datasource, prisma.config.ts's `datasource.url` (only when the app's code, which then
+ * opens the db through a driver adapter, says nothing).
+ */
+async function prismaSqlite(
+  root: string,
+  files: string[],
+): Promise<{ schemaFile: string; candidate?: Candidate } | undefined> {
   const schemaFile =
     files.find((f) => f === 'prisma/schema.prisma') ??
     files.find((f) => /(^|\/)schema\.prisma$/.test(f)) ??
@@ -257,25 +268,40 @@ async function prismaCandidate(root: string, files: string[]): Promise<Candidate
   const base = path.posix.dirname(schemaFile);
   const line = schema.slice(0, schema.search(/datasource\s/)).split('\n').length;
   const where = `${schemaFile}:${line}`;
+  const at = { url: true, via: 'Prisma datasource', prismaSchema: schemaFile };
   const literal = /\burl\s*=\s*"([^"]+)"/.exec(ds)?.[1];
   if (literal)
-    return {
-      value: { kind: 'str', value: literal },
-      url: true,
-      where,
-      via: 'Prisma datasource',
-      prismaSchema: schemaFile,
-      base,
-    };
+    return { schemaFile, candidate: { ...at, value: { kind: 'str', value: literal }, where, base } };
   const envName = /\burl\s*=\s*env\(\s*"(\w+)"\s*\)/.exec(ds)?.[1];
   if (envName)
     return {
-      value: { kind: 'env', name: envName, suffix: '' },
-      url: true,
-      where,
-      via: 'Prisma datasource',
-      prismaSchema: schemaFile,
-      base,
+      schemaFile,
+      candidate: { ...at, value: { kind: 'env', name: envName, suffix: '' }, where, base },
     };
-  return undefined;
+  return { schemaFile, candidate: await prismaConfigCandidate(root, files, schemaFile) };
+}
+
+/** prisma.config.ts's `datasource: { url: env('X') | process.env.X }` (Prisma 7). */
+async function prismaConfigCandidate(
+  root: string,
+  files: string[],
+  schemaFile: string,
+): Promise<Candidate | undefined> {
+  const file = files.find((f) => /^prisma\.config\.(c|m)?(t|j)s$/.test(f));
+  if (!file) return undefined;
+  const text = (await readIfExists(path.join(root, file))) ?? '';
+  const m = /\burl\s*:\s*(?:env\(\s*['"](\w+)['"]\s*\)|process\.env(?:\.(\w+)|\[\s*['"](\w+)['"]\s*\]))/.exec(
+    text,
+  );
+  const name = m?.[1] ?? m?.[2] ?? m?.[3];
+  if (!m || !name) return undefined;
+  return {
+    value: { kind: 'env', name, suffix: '' },
+    url: true,
+    where: `${file}:${text.slice(0, m.index).split('\n').length}`,
+    via: 'Prisma config',
+    prismaSchema: schemaFile,
+    toolConfig: true,
+    base: '.',
+  };
 }

@@ -323,6 +323,56 @@ describe('what it cannot settle is an error naming the flag', () => {
   });
 });
 
+describe('Prisma 7: a url-less datasource, the db opened through a driver adapter', () => {
+  const schema =
+    'generator client {\n  provider = "prisma-client-js"\n}\n\ndatasource db {\n  provider = "sqlite"\n}\n';
+  const config = `import 'dotenv/config';\nimport { defineConfig, env } from 'prisma/config';\nexport default defineConfig({\n  schema: 'prisma/schema.prisma',\n  datasource: { url: env('DATABASE_URL') },\n});\n`;
+
+  it('the adapter call gives the db; the schema its migrations', async () => {
+    // Shaped like park8312/startup-site (Next.js, Prisma 7.3).
+    const dir = await app(
+      {
+        'prisma/schema.prisma': schema,
+        'prisma.config.ts': config,
+        'src/lib/prisma.ts': `import { PrismaClient } from '@prisma/client';\nimport { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';\nconst url = process.env.DATABASE_URL || 'file:./prisma/dev.db';\nconst adapter = new PrismaBetterSqlite3({ url });\nexport const prisma = new PrismaClient({ adapter });\n`,
+      },
+      {
+        dependencies: { '@prisma/client': '^7.3.0', '@prisma/adapter-better-sqlite3': '^7.3.0' },
+        devDependencies: { prisma: '^7.3.0' },
+      },
+    );
+    const f = await detectProject(dir);
+    expect([f.dbPath.value, f.dbPath.from, f.dbEnvVar, f.dbUrlScheme]).toEqual([
+      'prisma/dev.db',
+      'src/lib/prisma.ts:4 (Prisma better-sqlite3 adapter)',
+      'DATABASE_URL',
+      'file:',
+    ]);
+    expect(f.nodeBuild?.prismaSchema).toBe('prisma/schema.prisma');
+    const plan = await planMixes({ dir, mixes: ['litestream-aws'] });
+    const compose = plan.files.find((x) => x.path === '.deploy/docker-compose.yml')!.content;
+    expect(compose).toContain(
+      'command: ["npx", "--no-install", "prisma", "migrate", "deploy", "--schema", "prisma/schema.prisma"]',
+    );
+    expect(compose).toContain('DATABASE_URL: file:/data/dev.db');
+  });
+
+  it("only prisma.config.ts names it (the code's adapter call out of sight): its env var, valued from .env", async () => {
+    const dir = await app({
+      'prisma/schema.prisma': schema,
+      'prisma.config.ts': config,
+      '.env.example': 'DATABASE_URL="file:./var/app.db"\n',
+    });
+    const f = await detectProject(dir);
+    expect([f.dbPath.value, f.dbEnvVar, f.nodeBuild?.prismaSchema]).toEqual([
+      'var/app.db',
+      'DATABASE_URL',
+      'prisma/schema.prisma',
+    ]);
+    expect(f.dbPath.from).toBe('prisma.config.ts:5 (Prisma config), DATABASE_URL in .env.example');
+  });
+});
+
 describe('--db-path with an env var, and the compose wiring', () => {
   it('--db-path wins and still sets the env var the app reads', async () => {
     const dir = await app({

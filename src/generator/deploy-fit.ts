@@ -7,9 +7,10 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { type ComposeFit, fitCompose } from './compose-fit.js';
 import { detected } from './detect-facts.js';
+import { filesHiddenByDbVolume } from './detect-node.js';
 import { type DockerfileFacts, dockerfileEnvPort, readDockerfileFacts } from './dockerfile-facts.js';
 import { parseSqliteConnection } from './dotnet-db.js';
-import { readIfExists } from './fs-util.js';
+import { listFiles, readIfExists } from './fs-util.js';
 import { type Manifest, type ManifestRecord, sha256 } from './manifest.js';
 import { nameForms } from './names.js';
 import { safeTarget } from './paths.js';
@@ -68,7 +69,22 @@ export async function fitDockerfile(
       `Your Dockerfile runs the app as USER ${d.user}, whose uid ls-mix cannot tell: the sidecar runs as uid ${facts.runtime === 'dotnet' ? 1654 : 1000} and must be able to write the db folder. Give the 'litestream' service \`user: "<uid of ${d.user}>"\` in .deploy/docker-compose.yml, or use a numeric USER.`,
     );
   }
-  const dbEnv = dockerfileDbPath(d, facts);
+  let dbEnv = dockerfileDbPath(d, facts);
+  const workdir = d.workdir ?? '/';
+  if (dbEnv?.containerPath.startsWith(`${workdir.replace(/\/$/, '')}/`)) {
+    // Inside the app's folder: a volume there must not hide what the image holds (migrations).
+    const rel = path.posix.relative(workdir, dbEnv.containerPath);
+    const hidden =
+      path.posix.dirname(rel) === '.'
+        ? ['(the app folder itself)']
+        : filesHiddenByDbVolume(rel, await listFiles(root, 6));
+    if (hidden.length > 0) {
+      notes.push(
+        `Your ${name} puts the db at ${dbEnv.containerPath}, in a folder of the app that a volume would hide (${hidden.slice(0, 3).join(', ')}): the compose file sets ${facts.dbEnvVar ?? 'the connection string'} to a path on the db volume instead.`,
+      );
+      dbEnv = undefined;
+    }
+  }
   if (dbEnv) {
     fit.layout = { ...fit.layout, ...dbEnv };
     said.push(

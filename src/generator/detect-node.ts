@@ -229,19 +229,28 @@ export async function detectNodeDbPath(
  * Without an env var the volume is mounted on the db's own folder: it must not hide files of
  * the repo there (code, migrations, a committed seed db the app copies).
  */
-function checkVolumeHidesNothing(fact: Fact<string>, files: string[]): void {
-  const p = fact.value;
-  if (p.startsWith('/')) return;
+/**
+ * Files of the repo in the folder of the db at `p` (relative to the app folder) that a volume
+ * mounted there would hide: all but the db's own files and placeholders that keep the folder in git.
+ */
+export function filesHiddenByDbVolume(p: string, files: string[]): string[] {
   const dir = path.posix.dirname(p);
-  if (dir === '.' || dir.startsWith('..')) return; // the top folder and outside: render refuses those
   const base = path.posix.basename(p);
-  const hidden = files.filter(
+  return files.filter(
     (f) =>
       f.startsWith(`${dir}/`) &&
       // Placeholders that keep an empty folder in git: nothing the app reads.
       !/(^|\/)\.(gitkeep|gitignore|keep|exist|empty|placeholder)$/.test(f) &&
       !(f === p || f.startsWith(`${p}-`) || path.posix.basename(f) === `${base}-journal`),
   );
+}
+
+function checkVolumeHidesNothing(fact: Fact<string>, files: string[]): void {
+  const p = fact.value;
+  if (p.startsWith('/')) return;
+  const dir = path.posix.dirname(p);
+  if (dir === '.' || dir.startsWith('..')) return; // the top folder and outside: render refuses those
+  const hidden = filesHiddenByDbVolume(p, files);
   if (hidden.length === 0) return;
   const shown = hidden.slice(0, 3).join(', ') + (hidden.length > 3 ? `, ... (${hidden.length} files)` : '');
   throw new UserError(

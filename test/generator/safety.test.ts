@@ -330,6 +330,32 @@ describe('a Dockerfile of the user’s, read with dockerfile-ast', () => {
   });
 });
 
+describe('a Dockerfile ENV that puts the db in a folder of the app', () => {
+  it('is not followed when a volume there would hide the image’s files (the migrations): /data instead, and a note', async () => {
+    const dir = await copyFixture('prisma-dockerfile-env');
+    const dockerfile = path.join(dir, 'Dockerfile');
+    await writeFile(
+      dockerfile,
+      (await readFile(dockerfile, 'utf8')).replace(
+        'file:/data/trail-log.db?connection_limit=1',
+        'file:/srv/trail-log/prisma/live.db',
+      ),
+    );
+    await mkdir(path.join(dir, 'prisma/migrations/1_init'), { recursive: true });
+    await writeFile(
+      path.join(dir, 'prisma/migrations/1_init/migration.sql'),
+      'CREATE TABLE "Hike" (id INTEGER);\n',
+    );
+    const plan = await planMixes({ dir, mixes: ['litestream-aws'] });
+    expect(plan.containerDb.path).toBe('/data/dev.db');
+    expect(plan.notes).toContain(
+      'Your Dockerfile puts the db at /srv/trail-log/prisma/live.db, in a folder of the app that a volume would hide (prisma/migrations/1_init/migration.sql, prisma/schema.prisma): the compose file sets DATABASE_URL to a path on the db volume instead.',
+    );
+    const compose = parse(plan.files.find((f) => f.path === '.deploy/docker-compose.yml')!.content);
+    expect(compose.services.app.environment.DATABASE_URL).toBe('file:/data/dev.db');
+  });
+});
+
 describe('a .NET Dockerfile of the user’s that sets the connection string and the URLs', () => {
   it('puts the db where its ENV ConnectionStrings__X says, with its keywords, and routes to its ASPNETCORE_URLS port', async () => {
     const dir = await copyFixture('dotnet-web');

@@ -382,6 +382,9 @@ function envName(node: Node, src: ParsedSource, ev: Evaluator): string | undefin
     if (n && isProcessEnv(n)) return key;
     if (n?.type === 'CallExpression' && n.arguments.some((a) => isProcessEnv(a as Node))) return key;
     if (isDestructuredEnv(src.program, obj.name)) return key;
+    // SvelteKit's runtime env (`$env/static/*` is inlined at build time: not a runtime variable).
+    const b = importsOf(src.program).get(obj.name);
+    if (b?.imported === 'env' && /^\$env\/dynamic\/(private|public)$/.test(b.module)) return key;
   }
   return undefined;
 }

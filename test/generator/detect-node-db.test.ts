@@ -208,6 +208,22 @@ describe('what it cannot settle is an error naming the flag', () => {
     expect((await detectProject(dir, { dbPath: 'data/x.db' })).dbPath.value).toBe('data/x.db');
   });
 
+  it("SvelteKit's $env/dynamic/private is the runtime env; $env/static/private is inlined at build time", async () => {
+    expect(
+      await db({
+        'src/lib/server/db.ts': `import Database from 'better-sqlite3';\nimport { env } from '$env/dynamic/private';\nexport const db = new Database(env.DATABASE_PATH ?? 'data/books.db');\n`,
+      }),
+    ).toMatchObject({ path: 'data/books.db', env: 'DATABASE_PATH' });
+    // A build-time constant cannot be pointed elsewhere by compose: not taken for a variable.
+    await expect(
+      db({
+        'src/lib/server/db.ts': `import Database from 'better-sqlite3';\nimport { DATABASE_PATH } from '$env/static/private';\nexport const db = new Database(DATABASE_PATH);\n`,
+      }),
+    ).rejects.toThrow(
+      /^Cannot tell which SQLite file the app opens: src\/lib\/server\/db\.ts:3 \(better-sqlite3: DATABASE_PATH\)/,
+    );
+  });
+
   it("Knex's knexfile with a config per environment, picked by NODE_ENV", async () => {
     const knexApp = (production: string) =>
       app({

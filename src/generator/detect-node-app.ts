@@ -61,7 +61,13 @@ export async function detectNodeApp(
   facts.dbEnvKind = db.envVar ? (db.envKind ?? 'file') : undefined;
   facts.dbUrlScheme = db.envVar ? db.urlScheme : undefined;
   facts.dbEnvFile = db.envVar && db.envKind === 'dir' ? db.envFile : undefined;
-  facts.bunApp = await bunSignal([root, appRoot], appPkg ?? pkg, sources, db.fact.from);
+  const bun = await bunSignal([root, appRoot], appPkg ?? pkg, sources, db.fact.from);
+  const adonis = (appPkg ?? pkg)?.dependencies?.['@adonisjs/core'] !== undefined;
+  facts.ownDockerfile = bun
+    ? { kind: 'Bun', why: bun }
+    : adonis
+      ? { kind: 'AdonisJS', why: 'package.json depends on @adonisjs/core' }
+      : undefined;
   facts.startCommand = nodeStartCommand(appPkg, facts.variant.value);
   facts.hasBuildScript = Boolean(appPkg?.scripts?.build);
   facts.migrateScript = appPkg?.scripts?.migrate || undefined;

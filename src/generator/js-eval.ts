@@ -16,6 +16,8 @@ export type PathValue =
   | { kind: 'str'; value: string }
   | { kind: 'env'; name: string; fallback?: string; suffix: string };
 
+type EnvValue = Extract<PathValue, { kind: 'env' }>;
+
 /** Loads (and parses) another source file of the app by its root-relative path. */
 export type SourceLoader = (file: string) => ParsedSource | undefined;
 
@@ -113,8 +115,19 @@ export class Evaluator {
     node: Node & { type: 'CallExpression' },
     depth: number,
   ): PathValue | undefined {
-    const nest = nestConfigGet(src, node);
-    if (nest) return nest;
+    const fromEnv = configEnvGet(src, node);
+    if (fromEnv) {
+      // A default that is itself computed (AdonisJS: env.get('DB_PATH', app.tmpPath('db.sqlite3'))).
+      const d = node.arguments[1];
+      const dv = fromEnv.fallback === undefined && d ? this.value(src, d as Node, depth + 1) : undefined;
+      return dv?.kind === 'str' ? { ...fromEnv, fallback: dv.value } : fromEnv;
+    }
+    const adonis = adonisAppPath(src, node);
+    if (adonis) {
+      const parts = node.arguments.map((a) => this.value(src, a as Node, depth + 1));
+      if (parts.some((v) => v?.kind !== 'str')) return undefined;
+      return str(path.posix.join(CWD, ...adonis, ...parts.map((v) => (v as { value: string }).value)));
+    }
     const fn = this.calleeName(src, node.callee as Node);
     const args = node.arguments.map((a) =>
       a.type === 'SpreadElement' ? UNKNOWN : (this.value(src, a as Node, depth + 1) ?? UNKNOWN),
@@ -351,20 +364,34 @@ function propertyKey(
 }
 
 /**
- * NestJS's ConfigService reads process.env (and .env): `config.get('DB_PATH')`, `.get('DB_PATH',
- * 'default.db')`, `.getOrThrow('DB_PATH')`, in a file that imports @nestjs/config. Only
- * UPPER_CASE keys: a dotted or camelCase key names a config namespace of the app, not a variable.
+ * Config services that read process.env (and .env): NestJS's ConfigService (`config.get('DB_PATH')`,
+ * `.get('DB_PATH', 'default.db')`, `.getOrThrow('DB_PATH')`, in a file that imports @nestjs/config)
+ * and AdonisJS's env (`env.get('DB_PATH', default)`, `env` from `#start/env`). Only UPPER_CASE
+ * keys: a dotted or camelCase key names a config namespace of the app, not a variable.
  */
-function nestConfigGet(src: ParsedSource, node: Node & { type: 'CallExpression' }): PathValue | undefined {
+function configEnvGet(src: ParsedSource, node: Node & { type: 'CallExpression' }): EnvValue | undefined {
   const c = node.callee;
   if (c.type !== 'MemberExpression' || c.computed || c.property.type !== 'Identifier') return undefined;
   const method = c.property.name;
   if (method !== 'get' && method !== 'getOrThrow') return undefined;
   const [key, fallback] = node.arguments;
   if (key?.type !== 'StringLiteral' || !/^[A-Z][A-Z0-9_]*$/.test(key.value)) return undefined;
-  if (![...importsOf(src.program).values()].some((b) => b.module === '@nestjs/config')) return undefined;
-  const env: PathValue = { kind: 'env', name: key.value, suffix: '' };
+  const imports = importsOf(src.program);
+  const adonisEnv = c.object.type === 'Identifier' && imports.get(c.object.name)?.module === '#start/env';
+  if (!adonisEnv && ![...imports.values()].some((b) => b.module === '@nestjs/config')) return undefined;
+  const env: EnvValue = { kind: 'env', name: key.value, suffix: '' };
   return method === 'get' && fallback?.type === 'StringLiteral' ? { ...env, fallback: fallback.value } : env;
+}
+
+/** AdonisJS's `app.tmpPath(...)` / `app.makePath(...)`: folders of the app's root, its working dir. */
+function adonisAppPath(src: ParsedSource, node: Node & { type: 'CallExpression' }): string[] | undefined {
+  const c = node.callee;
+  if (c.type !== 'MemberExpression' || c.computed || c.property.type !== 'Identifier') return undefined;
+  if (c.object.type !== 'Identifier') return undefined;
+  if (importsOf(src.program).get(c.object.name)?.module !== '@adonisjs/core/services/app') return undefined;
+  if (c.property.name === 'tmpPath') return ['tmp'];
+  if (c.property.name === 'makePath') return [];
+  return undefined;
 }
 
 /** `process.env.X` (`Bun.env.X`), `process.env['X']`, `import.meta.env.X`, or `env.X` where `env` is process.env. */

@@ -10,7 +10,7 @@ import { type Evaluator, objectProperty, type PathValue, unwrap } from './js-eva
 
 /** Module names whose presence in a file makes it worth parsing. */
 export const SQLITE_MODULES =
-  /['"](?:better-sqlite3|sqlite3|node:sqlite|bun:sqlite|sqlite|libsql|@libsql\/client[\w/-]*|drizzle-orm\/[\w-]+|drizzle-kit|knex|sequelize|@sequelize\/core|typeorm|@nestjs\/typeorm|@prisma\/adapter-(?:better-sqlite3|libsql))['"]/;
+  /['"](?:better-sqlite3|sqlite3|node:sqlite|bun:sqlite|sqlite|libsql|@libsql\/client[\w/-]*|drizzle-orm\/[\w-]+|drizzle-kit|knex|sequelize|@sequelize\/core|typeorm|@nestjs\/typeorm|@prisma\/adapter-(?:better-sqlite3|libsql)|@adonisjs\/lucid)['"]/;
 
 export interface OpenCall {
   file: string;
@@ -163,6 +163,17 @@ function match(c: Callee, args: Node[], isNew: boolean, src: ParsedSource, ev: E
       url: true,
       toolConfig: true,
     };
+  }
+  // AdonisJS's Lucid: defineConfig({ connection: 'sqlite', connections: { sqlite: <a Knex config> } }).
+  if (m === '@adonisjs/lucid' && c.name === 'defineConfig') {
+    const cfg = ev.object(src, args[0]);
+    const conns = cfg && ev.object(cfg.src, objectProperty(cfg.node, 'connections'));
+    if (!cfg || !conns) return undefined;
+    const key = ev.value(cfg.src, objectProperty(cfg.node, 'connection'));
+    const name = key?.kind === 'str' ? key.value : key?.fallback;
+    const chosen = name === undefined ? undefined : ev.object(conns.src, objectProperty(conns.node, name));
+    const found = chosen && knexConfig(chosen, ev);
+    return found && { ...found, via: 'Lucid' };
   }
   if (m === 'knex' && (whole || c.name === 'knex')) {
     const cfg = ev.object(src, args[0]);

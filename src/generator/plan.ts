@@ -73,8 +73,12 @@ export async function planMixes(opts: PlanOptions): Promise<Plan> {
   const fit: DeployFit = { proxy };
   const names = nameForms(facts.name.value);
   await fitDockerfile(root, facts, manifest, opts.force ?? false, fit, notes);
-  if (facts.runtime === 'node' && facts.bunApp && !fit.userDockerfile)
-    throw bunAppError(facts.bunApp, opts.force);
+  if (facts.runtime === 'node' && facts.ownDockerfile && !fit.userDockerfile)
+    throw ownDockerfileError(facts.ownDockerfile, opts.force);
+  if (facts.ownDockerfile?.kind === 'AdonisJS')
+    notes.push(
+      'AdonisJS checks its env at start (start/env.ts: APP_KEY, HOST, PORT, ...): give the app service those variables in .deploy/docker-compose.yml (HOST=0.0.0.0, APP_KEY from a secret), or the app stops at start.',
+    );
   const found = await findGitRoot(root);
   // A ServiceStack-mix deployment: keep its replica path, volume and secret names.
   const servicestack = await fitServiceStackMix(
@@ -334,14 +338,20 @@ function mergeInto(
   };
 }
 
-/** ls-mix writes Node images only: a Bun app must keep a Dockerfile of its own. */
-function bunAppError(why: string, force: boolean | undefined): UserError {
-  return new UserError(
-    `This app runs on Bun (${why}): the Dockerfile ls-mix writes is a Node one, which can neither build nor run it`,
-    {
-      hint: force
-        ? 'Run again without --force, which would replace your Dockerfile: the compose file and the sidecar are fitted to it.'
-        : 'Add a Dockerfile that builds and runs the app on Bun (e.g. FROM oven/bun:1), then run again: ls-mix keeps it and fits the compose file and the sidecar (which runs on Node, beside it) to it.',
-    },
-  );
+/** ls-mix writes plain Node images: a Bun or AdonisJS app must keep a Dockerfile of its own. */
+function ownDockerfileError(
+  app: { kind: 'Bun' | 'AdonisJS'; why: string },
+  force: boolean | undefined,
+): UserError {
+  const what =
+    app.kind === 'Bun'
+      ? `This app runs on Bun (${app.why}): the Dockerfile ls-mix writes is a Node one, which can neither build nor run it`
+      : `This is an AdonisJS app (${app.why}): it runs from the build/ folder \`node ace build\` makes, which the Dockerfile ls-mix writes neither builds nor starts`;
+  const example =
+    app.kind === 'Bun' ? 'on Bun (e.g. FROM oven/bun:1)' : '(AdonisJS’s deployment docs have one)';
+  return new UserError(what, {
+    hint: force
+      ? 'Run again without --force, which would replace your Dockerfile: the compose file and the sidecar are fitted to it.'
+      : `Add a Dockerfile that builds and runs the app ${example}, then run again: ls-mix keeps it and fits the compose file and the sidecar (which runs on Node, beside it) to it.`,
+  });
 }

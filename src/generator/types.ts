@@ -69,8 +69,11 @@ export interface ProjectFacts {
   detectNotes?: string[];
   /** Node: the command the container runs. */
   startCommand?: string[];
-  /** Node: why the app runs on Bun, not Node (`bun.lockb`, `imports bun:sqlite`, ...), if it does. */
-  bunApp?: string;
+  /**
+   * Node: an app the Dockerfile ls-mix writes cannot build or run (Bun, AdonisJS), and the sign
+   * of it (`bun.lockb`, `package.json depends on @adonisjs/core`): it must keep a Dockerfile of its own.
+   */
+  ownDockerfile?: { kind: 'Bun' | 'AdonisJS'; why: string };
   /** Node: whether package.json has a `build` script. */
   hasBuildScript?: boolean;
   /** Node: the app's package.json `migrate` script (run by the one-shot `migrate` service). */

@@ -389,6 +389,45 @@ describe('Prisma 7: a url-less datasource, the db opened through a driver adapte
   });
 });
 
+describe('AdonisJS (Lucid)', () => {
+  const pkg = {
+    dependencies: { '@adonisjs/core': '^6.18.0', '@adonisjs/lucid': '^21.6.1', 'better-sqlite3': '^11.10.0' },
+  };
+  const lucid = (filename: string) =>
+    `import app from '@adonisjs/core/services/app'\nimport env from '#start/env'\nimport { defineConfig } from '@adonisjs/lucid'\n\nconst dbConfig = defineConfig({\n  connection: env.get('DB_CONNECTION', 'sqlite'),\n  connections: {\n    sqlite: {\n      client: 'better-sqlite3',\n      connection: { filename: ${filename} },\n      useNullAsDefault: true,\n    },\n    pg: { client: 'pg', connection: { host: env.get('PG_HOST') } },\n  },\n})\n\nexport default dbConfig\n`;
+
+  it('the chosen connection of config/database.ts, app.tmpPath and env.get with a default', async () => {
+    // Shaped like the AdonisJS 6 starter kits (Guizzs26/todo-api-adonisjs6): SQLite in tmp/.
+    expect(await db({ 'config/database.ts': lucid("app.tmpPath('db.sqlite3')") }, pkg)).toMatchObject({
+      path: 'tmp/db.sqlite3',
+      env: undefined,
+      from: 'config/database.ts:5 (Lucid)',
+    });
+    expect(
+      await db({ 'config/database.ts': lucid("env.get('DB_DATABASE', app.tmpPath('db.sqlite3'))") }, pkg),
+    ).toMatchObject({ path: 'tmp/db.sqlite3', env: 'DB_DATABASE' });
+  });
+
+  it('is never given the Node Dockerfile ls-mix writes (it runs from build/); with one of its own, a note on its env', async () => {
+    const dir = await app(
+      { 'config/database.ts': lucid("env.get('DB_DATABASE', app.tmpPath('db.sqlite3'))") },
+      pkg,
+    );
+    await expect(planMixes({ dir, mixes: ['litestream-aws'] })).rejects.toMatchObject({
+      message: expect.stringMatching(
+        /^This is an AdonisJS app \(package\.json depends on @adonisjs\/core\): it runs from the build\/ folder/,
+      ),
+    });
+    await writeFile(
+      path.join(dir, 'Dockerfile'),
+      'FROM node:22-slim AS build\nWORKDIR /src\nCOPY . .\nRUN npm ci && node ace build\nFROM node:22-slim\nWORKDIR /app\nCOPY --from=build /src/build /app\nRUN npm ci --omit=dev\nENV PORT=3333 HOST=0.0.0.0\nCMD ["node", "bin/server.js"]\n',
+    );
+    const plan = await planMixes({ dir, mixes: ['litestream-aws'] });
+    expect([plan.facts.port.value, plan.containerDb.path]).toEqual([3333, '/data/db.sqlite3']);
+    expect(plan.notes.join('\n')).toMatch(/AdonisJS checks its env at start \(start\/env\.ts: APP_KEY/);
+  });
+});
+
 describe('--db-path with an env var, and the compose wiring', () => {
   it('--db-path wins and still sets the env var the app reads', async () => {
     const dir = await app({

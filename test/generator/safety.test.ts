@@ -397,10 +397,10 @@ describe('a Bun app', () => {
     const dir = await copyFixture('bun-hono');
     const facts = await detectProject(dir);
     // Bun.env is process.env.
-    expect([facts.dbPath.value, facts.dbEnvVar, facts.bunApp, facts.port]).toEqual([
+    expect([facts.dbPath.value, facts.dbEnvVar, facts.ownDockerfile, facts.port]).toEqual([
       'data/links.db',
       'DB_FILE',
-      'package.json scripts.start runs bun',
+      { kind: 'Bun', why: 'package.json scripts.start runs bun' },
       { value: 3000, source: 'detected', from: 'src/index.ts', envDefault: 'PORT' },
     ]);
     const before = await readTree(dir);
@@ -422,9 +422,9 @@ describe('a Bun app', () => {
     expect([...(await readTree(dir)).keys()].sort()).toEqual([...before.keys(), 'Dockerfile'].sort());
     // Signals: the lockfile, packageManager, Bun's API in the sources.
     await writeFile(path.join(dir, 'package.json'), '{ "name": "x", "packageManager": "bun@1.2.14" }\n');
-    expect((await detectProject(dir)).bunApp).toBe('package.json packageManager');
+    expect((await detectProject(dir)).ownDockerfile?.why).toBe('package.json packageManager');
     await writeFile(path.join(dir, 'bun.lock'), '{}\n');
-    expect((await detectProject(dir)).bunApp).toBe('bun.lock');
+    expect((await detectProject(dir)).ownDockerfile?.why).toBe('bun.lock');
   });
 });
 

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { isMap, parseDocument } from 'yaml';
 import { UserError } from '../../runtime/errors.js';
 import { cleanText } from './text.js';
+import { dbPathProblem } from './validate-facts.js';
 
 export interface ComposeFitInput {
   file: string;
@@ -133,8 +134,9 @@ export function fitCompose(input: ComposeFitInput): ComposeFit | undefined {
   if (input.dbEnvVar) {
     const v = envValue(app.environment, input.dbEnvVar);
     if (v !== undefined && !v.includes('$')) {
-      const p = v.replace(/^file:/, '');
-      if (p.startsWith('/')) containerPath = path.posix.normalize(p);
+      // A URL's options (`?connection_limit=1`) are not part of the file's path.
+      const p = v.replace(/^(file|sqlite):/, '').split('?')[0];
+      if (p.startsWith('/') && dbPathProblem(p) === undefined) containerPath = path.posix.normalize(p);
     }
   }
   const dbDir = path.posix.dirname(containerPath);

@@ -18,6 +18,7 @@ import { userComposeProxyNote } from './proxy.js';
 import { type DeployFit, dbLayout } from './render.js';
 import { composeQuote } from './text.js';
 import type { Overrides, ProjectFacts } from './types.js';
+import { dbPathProblem } from './validate-facts.js';
 
 export const COMPOSE = '.deploy/docker-compose.yml';
 
@@ -86,7 +87,14 @@ export async function fitDockerfile(
     }
   }
   if (dbEnv) {
-    fit.layout = { ...fit.layout, ...dbEnv };
+    fit.layout = { ...fit.layout, containerPath: dbEnv.containerPath, envValue: dbEnv.envValue };
+    if (facts.dbConnection && dbEnv.options)
+      facts.dbConnection = { ...facts.dbConnection, options: dbEnv.options };
+    const theirs = facts.dbEnvVar ? d.env[facts.dbEnvVar] : undefined;
+    if (theirs !== undefined && dbEnv.envValue === undefined)
+      notes.push(
+        `Your ${name} sets ${facts.dbEnvVar} with characters the compose file cannot hold as they are: compose sets it to the db path alone; add any options of it in .deploy/docker-compose.yml.`,
+      );
     said.push(
       `ENV ${facts.dbEnvVar ?? `ConnectionStrings__${facts.dbConnection?.name.replace(/:/g, '__')}`}`,
     );
@@ -117,25 +125,32 @@ export async function fitDockerfile(
   );
 }
 
+/** What goes into the compose file as it is: ejs escapes `"'<>&`, and `#` starts a YAML comment. */
+const PLAIN_VALUE = /^[\w ./:@+=,?-]+$/;
+
+interface DockerfileDb {
+  containerPath: string;
+  /** The value compose repeats (theirs, URL options included), when it can be written as it is. */
+  envValue?: string;
+  /** .NET: the connection string's other keywords, theirs. */
+  options?: string[];
+}
+
 /**
  * Where the user's Dockerfile puts the db when it sets the env var the app reads its path from
- * (remix-run/indie-stack: `ENV DATABASE_URL=file:/data/sqlite.db`): there, not at a path of
- * ours, so the compose file repeats their value. Absolute paths only; --db-path wins.
+ * (remix-run/indie-stack: `ENV DATABASE_URL=file:/data/sqlite.db`) or, for .NET, its connection
+ * string (`ENV ConnectionStrings__Default="Data Source=/data/app.db;Cache=Shared"`: ASP.NET reads
+ * env vars over appsettings): there, not at a path of ours. Absolute plain paths only; --db-path wins.
  */
-function dockerfileDbPath(
-  d: DockerfileFacts,
-  facts: ProjectFacts,
-): { containerPath: string; envValue?: string } | undefined {
+function dockerfileDbPath(d: DockerfileFacts, facts: ProjectFacts): DockerfileDb | undefined {
   if (facts.dbPath.source === 'flag') return undefined;
+  const plainPath = (p: string) => p.startsWith('/') && !p.includes('//') && dbPathProblem(p) === undefined;
   const conn = facts.dbConnection;
   if (facts.runtime === 'dotnet' && conn) {
-    // ENV ConnectionStrings__Default="Data Source=/data/app.db;Cache=Shared": ASP.NET reads env
-    // vars over appsettings, so that is the db; compose repeats it with their keywords.
     const value = d.env[`ConnectionStrings__${conn.name.replace(/:/g, '__')}`];
     const parsed = value === undefined || value.includes('$') ? undefined : parseSqliteConnection(value);
-    if (!parsed?.dataSource.startsWith('/') || parsed.dataSource.includes('//')) return undefined;
-    facts.dbConnection = { ...conn, options: parsed.options };
-    return { containerPath: path.posix.normalize(parsed.dataSource) };
+    if (!parsed || !plainPath(parsed.dataSource)) return undefined;
+    return { containerPath: path.posix.normalize(parsed.dataSource), options: parsed.options };
   }
   if (!facts.dbEnvVar) return undefined;
   const value = d.env[facts.dbEnvVar];
@@ -144,12 +159,12 @@ function dockerfileDbPath(
   if (scheme && !value.startsWith(scheme)) return undefined;
   // URL options (`?connection_limit=1`) are the app's; the file is what comes before them.
   const p = value.slice(scheme.length).split('?')[0];
-  if (!p.startsWith('/') || p.includes('//')) return undefined;
+  if (!plainPath(p)) return undefined;
   const containerPath =
     facts.dbEnvKind === 'dir'
       ? path.posix.join(p, facts.dbEnvFile ?? path.posix.basename(facts.dbPath.value))
       : path.posix.normalize(p);
-  return { containerPath, envValue: value };
+  return { containerPath, envValue: PLAIN_VALUE.test(value) ? value : undefined };
 }
 
 /** A compose file of the user's: the sidecar will share the mount their app keeps the db on. */

@@ -356,6 +356,47 @@ describe('a Dockerfile ENV that puts the db in a folder of the app', () => {
   });
 });
 
+describe('a compose file of the user’s that gives the db var a URL with options', () => {
+  it('replicates the file, not the URL (?connection_limit=1 is no part of the path); their compose wins over their Dockerfile', async () => {
+    const dir = await copyFixture('prisma-dockerfile-env');
+    await mkdir(path.join(dir, '.deploy'));
+    await writeFile(
+      path.join(dir, '.deploy/docker-compose.yml'),
+      'services:\n  app:\n    build: ..\n    environment:\n      DATABASE_URL: file:/var/lib/trail/t.db?connection_limit=1\n    volumes:\n      - trail:/var/lib/trail\nvolumes:\n  trail:\n',
+    );
+    const plan = await planMixes({ dir, mixes: ['litestream-aws'] });
+    expect(plan.containerDb.path).toBe('/var/lib/trail/t.db');
+    const config = plan.files.find((f) => f.path === 'litestream.yml')!.content;
+    expect(loadWithRuntime(config).dbs[0].path).toBe('/var/lib/trail/t.db');
+  });
+});
+
+describe('a Dockerfile ENV value the compose file cannot hold as it is', () => {
+  it('keeps the db path, drops the options, says so (ejs would turn & into &amp;)', async () => {
+    const dir = await copyFixture('prisma-dockerfile-env');
+    const dockerfile = path.join(dir, 'Dockerfile');
+    await writeFile(
+      dockerfile,
+      (await readFile(dockerfile, 'utf8')).replace(
+        '?connection_limit=1',
+        '?connection_limit=1&socket_timeout=10',
+      ),
+    );
+    const plan = await planMixes({ dir, mixes: ['litestream-aws'] });
+    const compose = parse(plan.files.find((f) => f.path === '.deploy/docker-compose.yml')!.content);
+    expect(compose.services.app.environment.DATABASE_URL).toBe('file:/data/trail-log.db');
+    expect(plan.notes).toContain(
+      'Your Dockerfile sets DATABASE_URL with characters the compose file cannot hold as they are: compose sets it to the db path alone; add any options of it in .deploy/docker-compose.yml.',
+    );
+    // A path that is no plain path is not followed at all.
+    await writeFile(
+      dockerfile,
+      (await readFile(dockerfile, 'utf8')).replace('file:/data/trail-log.db', 'file:/data/trail#log.db'),
+    );
+    expect((await planMixes({ dir, mixes: ['litestream-aws'] })).containerDb.path).toBe('/data/dev.db');
+  });
+});
+
 describe('a .NET Dockerfile of the user’s that sets the connection string and the URLs', () => {
   it('puts the db where its ENV ConnectionStrings__X says, with its keywords, and routes to its ASPNETCORE_URLS port', async () => {
     const dir = await copyFixture('dotnet-web');

@@ -18,8 +18,22 @@ export interface DockerfileFacts {
   env: Record<string, string>;
 }
 
-/** Users the official base images define, with their uid. */
+/** Users the official base images define, with their uid (node: the node images; app: .NET's). */
 const KNOWN_USERS: Record<string, number> = { root: 0, node: 1000, app: 1654 };
+/** System users of the two families the official images build on: Debian and Alpine differ. */
+const DEBIAN_USERS: Record<string, number> = { daemon: 1, 'www-data': 33, nobody: 65534 };
+const ALPINE_USERS: Record<string, number> = { daemon: 2, 'www-data': 82, nobody: 65534 };
+
+/** The users a base image defines, by its family (an Alpine tag, else the Debian-based official images). */
+function usersOf(image: string | undefined): Record<string, number> {
+  if (!image) return KNOWN_USERS;
+  if (/(^|[:/-])alpine/.test(image)) return { ...KNOWN_USERS, ...ALPINE_USERS };
+  if (
+    /^(docker\.io\/)?(library\/)?(node|debian|ubuntu|python)(:|$)|^mcr\.microsoft\.com\/dotnet\//.test(image)
+  )
+    return { ...KNOWN_USERS, ...DEBIAN_USERS };
+  return KNOWN_USERS;
+}
 
 /** The env vars that set the port an app listens on, by runtime, and how to read each. */
 const PORT_VARS: Record<'node' | 'dotnet', Array<[string, (v: string) => string | undefined]>> = {
@@ -44,14 +58,18 @@ export function dockerfileEnvPort(
   return undefined;
 }
 
-/** The instructions of the final stage, after those of the earlier stages it is built FROM. */
-function finalStage(text: string): Instruction[] {
+/**
+ * The instructions of the final stage, after those of the earlier stages it is built FROM, and
+ * the image that chain starts from (`node:22-alpine`).
+ */
+function finalStage(text: string): { body: Instruction[]; image?: string } {
   const doc = DockerfileParser.parse(text);
   const froms = doc.getFROMs();
   const all = doc.getInstructions();
   const stages = froms.map((from, i) => ({
     name: from.getBuildStage()?.toLowerCase(),
     image: from.getImageName()?.toLowerCase(),
+    tag: from.getImageTag()?.toLowerCase(),
     body: all.filter((inst) => {
       const line = inst.getRange().start.line;
       return (
@@ -60,12 +78,17 @@ function finalStage(text: string): Instruction[] {
       );
     }),
   }));
-  const chain = (i: number): Instruction[] => {
+  const chain = (i: number): { body: Instruction[]; image?: string } => {
     // Only an earlier stage can be a base (a later or unknown name is an image).
     const base = stages.slice(0, i).findLastIndex((s) => s.name !== undefined && s.name === stages[i].image);
-    return [...(base >= 0 ? chain(base) : []), ...stages[i].body];
+    if (base < 0) {
+      const { image, tag } = stages[i];
+      return { body: stages[i].body, image: image && (tag ? `${image}:${tag}` : image) };
+    }
+    const up = chain(base);
+    return { body: [...up.body, ...stages[i].body], image: up.image };
   };
-  return stages.length ? chain(stages.length - 1) : [];
+  return stages.length ? chain(stages.length - 1) : { body: [] };
 }
 
 export function readDockerfileFacts(text: string): DockerfileFacts {
@@ -73,7 +96,9 @@ export function readDockerfileFacts(text: string): DockerfileFacts {
   // The .NET images define APP_UID (1654, their `app` user): `USER $APP_UID` is common.
   const vars = new Map<string, string>([['APP_UID', '1654']]);
   const expand = (s: string) => s.replace(/\$\{?(\w+)\}?/g, (m, v: string) => vars.get(v) ?? m);
-  for (const inst of finalStage(text)) {
+  const stage = finalStage(text);
+  const users = usersOf(stage.image);
+  for (const inst of stage.body) {
     const args = inst.getArgumentsContent()?.trim() ?? '';
     switch (inst.getKeyword()) {
       case 'ENV':
@@ -94,7 +119,7 @@ export function readDockerfileFacts(text: string): DockerfileFacts {
       case 'USER': {
         facts.user = expand(args);
         const name = facts.user.split(':')[0];
-        facts.uid = /^\d+$/.test(name) ? Number(name) : KNOWN_USERS[name];
+        facts.uid = /^\d+$/.test(name) ? Number(name) : users[name];
         break;
       }
       case 'EXPOSE':

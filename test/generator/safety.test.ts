@@ -277,6 +277,12 @@ describe('a Dockerfile of the user’s, read with dockerfile-ast', () => {
       env: { PORT: '4000', MODE: 'prod mode', DATABASE_URL: 'file:/data/a.db?mode=rwc' },
     });
     expect(dockerfileEnvPort(facts, 'node')).toEqual({ name: 'PORT', port: 4000 });
+    // System users by the base image's family (lovasoa/sanipasse: node:16-alpine, USER daemon).
+    const uid = (t: string) => readDockerfileFacts(t).uid;
+    expect(uid('FROM node:16-alpine\nUSER daemon\n')).toBe(2);
+    expect(uid('FROM node:22-bookworm-slim AS base\nFROM base\nUSER daemon\n')).toBe(1);
+    expect(uid('FROM node:20-slim@sha256:a22f\nUSER www-data\n')).toBe(33);
+    expect(uid('FROM gcr.io/distroless/nodejs22\nUSER daemon\n')).toBeUndefined();
     expect(dockerfileEnvPort(facts, 'dotnet')).toBeUndefined();
     // An image named like no earlier stage is an image; ARG values are build-time only.
     expect(readDockerfileFacts('FROM base AS x\nUSER 5\nFROM other\nARG PORT=1\n')).toEqual({

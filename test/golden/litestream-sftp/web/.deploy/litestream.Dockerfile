@@ -22,9 +22,10 @@ COPY --from=build /usr/local/lib/node_modules/ls-mix /usr/local/lib/node_modules
 RUN ln -s /usr/local/lib/node_modules/ls-mix/bin/run.js /usr/local/bin/ls-mix
 COPY litestream.yml /etc/litestream.yml
 # Same uid as the app, so both can write the db, its WAL and the replication state beside it.
-# The Node image has no account for that uid (1000 is `node`): add one, as the CLI looks up
-# the current user (no passwd entry: "uv_os_get_passwd returned ENOENT" at start).
-RUN groupadd --gid 1654 app && useradd --uid 1654 --gid app --no-create-home --shell /usr/sbin/nologin app
+# The CLI looks up the current user (no passwd entry: "uv_os_get_passwd returned ENOENT" at
+# start): add an account for that uid unless the image has one (1000 is `node`, 1-999 Debian's).
+RUN (getent group 1654 >/dev/null || groupadd --gid 1654 app) \
+ && (getent passwd 1654 >/dev/null || useradd --uid 1654 --gid 1654 --no-create-home --shell /usr/sbin/nologin app)
 RUN mkdir -p /app/App_Data && chown 1654:1654 /app/App_Data
 USER 1654
 CMD ["ls-mix", "replicate", "-config", "/etc/litestream.yml"]

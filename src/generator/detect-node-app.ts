@@ -21,6 +21,7 @@ import { exists, listFiles, readIfExists } from './fs-util.js';
 import { trackedFiles } from './git-repo.js';
 import { splitWords } from './names.js';
 import { findNodeDb, type NodeDb } from './node-db.js';
+import { loopbackListen } from './node-listen.js';
 import { findWorkspaces, type Workspace } from './node-workspace.js';
 import type { NodeBuildFacts, Overrides, ProjectFacts } from './types.js';
 
@@ -52,6 +53,12 @@ export async function detectNodeApp(
   const files = await listFiles(appRoot, SOURCE_DEPTH);
   const sources = await readNodeSources(appRoot, files, appPkg);
   facts.port = detectNodePort(appPkg, sources, facts.variant.value, o);
+  const loopback = loopbackListen(sources);
+  if (loopback)
+    facts.detectNotes = [
+      ...(facts.detectNotes ?? []),
+      `The app may listen on the loopback interface only (${loopback}): in the container nginx-proxy (or a published port) cannot reach it and every request fails. Listen on host '0.0.0.0', then run again.`,
+    ];
   const db = await detectNodeDbPath(appRoot, files, o, () => libraryDb(root, appDir, appPkg, workspaces));
   // Sources are named from the repo root (a library workspace's already are).
   const fromLibrary = workspaces.some((w) => db.fact.from.startsWith(`${w.dir}/`));

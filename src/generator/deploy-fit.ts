@@ -9,6 +9,7 @@ import { type ComposeFit, fitCompose } from './compose-fit.js';
 import { detected } from './detect-facts.js';
 import { filesHiddenByDbVolume } from './detect-node.js';
 import { type DockerfileFacts, dockerfileEnvPort, readDockerfileFacts } from './dockerfile-facts.js';
+import { connectionStringEnvName, PLAIN_COMPOSE_VALUE } from './dotnet-connection.js';
 import { parseSqliteConnection } from './dotnet-db.js';
 import { listFiles, readIfExists } from './fs-util.js';
 import { type Manifest, type ManifestRecord, sha256 } from './manifest.js';
@@ -95,9 +96,7 @@ export async function fitDockerfile(
       notes.push(
         `Your ${name} sets ${facts.dbEnvVar} with characters the compose file cannot hold as they are: compose sets it to the db path alone; add any options of it in .deploy/docker-compose.yml.`,
       );
-    said.push(
-      `ENV ${facts.dbEnvVar ?? `ConnectionStrings__${facts.dbConnection?.name.replace(/:/g, '__')}`}`,
-    );
+    said.push(`ENV ${facts.dbEnvVar ?? connectionStringEnvName(facts.dbConnection?.name ?? '')}`);
   }
   const envPort = dockerfileEnvPort(d, facts.runtime === 'dotnet' ? 'dotnet' : 'node');
   if (envPort && facts.port.source !== 'flag') {
@@ -125,9 +124,6 @@ export async function fitDockerfile(
   );
 }
 
-/** What goes into the compose file as it is: ejs escapes `"'<>&`, and `#` starts a YAML comment. */
-const PLAIN_VALUE = /^[\w ./:@+=,?-]+$/;
-
 interface DockerfileDb {
   containerPath: string;
   /** The value compose repeats (theirs, URL options included), when it can be written as it is. */
@@ -147,7 +143,7 @@ function dockerfileDbPath(d: DockerfileFacts, facts: ProjectFacts): DockerfileDb
   const plainPath = (p: string) => p.startsWith('/') && !p.includes('//') && dbPathProblem(p) === undefined;
   const conn = facts.dbConnection;
   if (facts.runtime === 'dotnet' && conn) {
-    const value = d.env[`ConnectionStrings__${conn.name.replace(/:/g, '__')}`];
+    const value = d.env[connectionStringEnvName(conn.name)];
     const parsed = value === undefined || value.includes('$') ? undefined : parseSqliteConnection(value);
     if (!parsed || !plainPath(parsed.dataSource)) return undefined;
     return { containerPath: path.posix.normalize(parsed.dataSource), options: parsed.options };
@@ -164,7 +160,7 @@ function dockerfileDbPath(d: DockerfileFacts, facts: ProjectFacts): DockerfileDb
     facts.dbEnvKind === 'dir'
       ? path.posix.join(p, facts.dbEnvFile ?? path.posix.basename(facts.dbPath.value))
       : path.posix.normalize(p);
-  return { containerPath, envValue: PLAIN_VALUE.test(value) ? value : undefined };
+  return { containerPath, envValue: PLAIN_COMPOSE_VALUE.test(value) ? value : undefined };
 }
 
 /** A compose file of the user's: the sidecar will share the mount their app keeps the db on. */

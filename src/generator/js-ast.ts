@@ -132,10 +132,7 @@ export function importsOf(program: Node | undefined): Map<string, ImportBinding>
             : undefined;
         out.set(node.id.name, { module, imported: named ?? (dynamic ? '*' : '*') });
       } else if (node.id.type === 'ObjectPattern') {
-        for (const p of node.id.properties) {
-          if (p.type === 'ObjectProperty' && p.key.type === 'Identifier' && p.value.type === 'Identifier')
-            out.set(p.value.name, { module, imported: p.key.name });
-        }
+        bindNamed(out, node.id, module);
       }
     } else if (node.type === 'TSImportEqualsDeclaration') {
       const ref = node.moduleReference;
@@ -150,11 +147,7 @@ export function importsOf(program: Node | undefined): Map<string, ImportBinding>
     const init = node.init;
     if (node.id.type === 'ObjectPattern' && init?.type === 'Identifier') {
       const b = out.get(init.name);
-      if (!b || (b.imported !== 'default' && b.imported !== '*')) continue;
-      for (const p of node.id.properties) {
-        if (p.type === 'ObjectProperty' && p.key.type === 'Identifier' && p.value.type === 'Identifier')
-          out.set(p.value.name, { module: b.module, imported: p.key.name });
-      }
+      if (b && (b.imported === 'default' || b.imported === '*')) bindNamed(out, node.id, b.module);
       continue;
     }
     if (node.id.type !== 'Identifier') continue;
@@ -171,6 +164,18 @@ export function importsOf(program: Node | undefined): Map<string, ImportBinding>
     }
   }
   return out;
+}
+
+/** `const { A, B: C } = <module>`: each name bound to that named export. */
+function bindNamed(
+  out: Map<string, ImportBinding>,
+  pattern: Node & { type: 'ObjectPattern' },
+  module: string,
+): void {
+  for (const p of pattern.properties) {
+    if (p.type === 'ObjectProperty' && p.key.type === 'Identifier' && p.value.type === 'Identifier')
+      out.set(p.value.name, { module, imported: p.key.name });
+  }
 }
 
 /** The 1-based line of a node, for messages. */

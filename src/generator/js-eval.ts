@@ -253,8 +253,7 @@ export class Evaluator {
     const out: Array<{ key: string; value: { src: ParsedSource; node: Node } }> = [];
     for (const p of holder.node.type === 'ObjectExpression' ? holder.node.properties : []) {
       if (p.type !== 'ObjectProperty') continue;
-      const key =
-        p.key.type === 'Identifier' ? p.key.name : p.key.type === 'StringLiteral' ? p.key.value : undefined;
+      const key = propertyName(p);
       const value = this.object(holder.src, p.value as Node);
       if (key !== undefined && value) out.push({ key, value });
     }
@@ -514,14 +513,16 @@ function exportedValue(program: Node | undefined, name: string): Node | undefine
   return undefined;
 }
 
+/** The name of an object literal's property (`key`, `'key'`); undefined when computed. */
+function propertyName(p: Node & { type: 'ObjectProperty' }): string | undefined {
+  return p.key.type === 'Identifier' ? p.key.name : p.key.type === 'StringLiteral' ? p.key.value : undefined;
+}
+
 /** The value of `key` in an object literal (`{ key: v }`, `{ 'key': v }`, `{ key }`). */
 export function objectProperty(obj: Node | undefined, key: string): Node | undefined {
   if (obj?.type !== 'ObjectExpression') return undefined;
   for (const p of obj.properties) {
-    if (p.type !== 'ObjectProperty') continue;
-    const k =
-      p.key.type === 'Identifier' ? p.key.name : p.key.type === 'StringLiteral' ? p.key.value : undefined;
-    if (k === key) return p.value as Node;
+    if (p.type === 'ObjectProperty' && propertyName(p) === key) return p.value as Node;
   }
   return undefined;
 }

@@ -6,7 +6,8 @@
  * file and listening without a host (Fastify's default is localhost).
  */
 import type { Node } from '@babel/types';
-import { importsOf, lineOf, parseSource, walk } from './js-ast.js';
+import { importsOf, lineOf, parseSource, requiredModule, walk } from './js-ast.js';
+import { objectProperty } from './js-eval.js';
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1']);
 
@@ -24,7 +25,7 @@ export function loopbackListen(sources: Array<{ file: string; text: string }>): 
       if (callee.property.name !== 'listen') continue;
       const [first, second] = node.arguments as Node[];
       const where = `${file}:${lineOf(node)}`;
-      const host = first?.type === 'ObjectExpression' ? hostOf(first) : second;
+      const host = first?.type === 'ObjectExpression' ? objectProperty(first, 'host') : second;
       if (host?.type === 'StringLiteral' && LOOPBACK.has(host.value))
         return `${where} listens on ${host.value}`;
       // listen({ port }) / listen(port) / listen(port, callback): no host given.
@@ -33,16 +34,6 @@ export function loopbackListen(sources: Array<{ file: string; text: string }>): 
       const isFastify = callee.object.type === 'Identifier' && instances.has(callee.object.name);
       if (isFastify && noHost) return `${where}: Fastify listens on localhost when given no host`;
     }
-  }
-  return undefined;
-}
-
-/** The `host` property of a listen options object (undefined when absent). */
-function hostOf(options: Node & { type: 'ObjectExpression' }): Node | undefined {
-  for (const p of options.properties) {
-    if (p.type !== 'ObjectProperty') continue;
-    const key = p.key.type === 'Identifier' ? p.key.name : p.key.type === 'StringLiteral' ? p.key.value : '';
-    if (key === 'host') return p.value as Node;
   }
   return undefined;
 }
@@ -69,14 +60,8 @@ function fastifyInstances(program: Node, factories: Set<string>): Set<string> {
     if (init?.type === 'AwaitExpression') init = init.argument;
     if (init?.type !== 'CallExpression') continue;
     const c = init.callee;
-    const direct = c.type === 'Identifier' && factories.has(c.name);
-    const required =
-      c.type === 'CallExpression' &&
-      c.callee.type === 'Identifier' &&
-      c.callee.name === 'require' &&
-      c.arguments[0]?.type === 'StringLiteral' &&
-      c.arguments[0].value === 'fastify';
-    if (direct || required) out.add(n.id.name);
+    if ((c.type === 'Identifier' && factories.has(c.name)) || requiredModule(c) === 'fastify')
+      out.add(n.id.name);
   }
   return out;
 }

@@ -130,13 +130,26 @@ class AbsStore implements ObjectStore {
     return { createdAt: res.lastModified ?? new Date() };
   }
 
-  async get(rel: string, start: number): Promise<{ body: Readable; size?: number }> {
+  readonly ranged = true;
+
+  async get(
+    rel: string,
+    start: number,
+    end?: number,
+  ): Promise<{ body: Readable; size?: number; etag?: string }> {
     // No SDK-level body retries (maxRetryRequests: 0): the base class resumes broken bodies.
     const res = await this.container
       .getBlobClient(this.key(rel))
-      .download(start, undefined, { maxRetryRequests: 0 });
-    const size = res.contentLength === undefined ? undefined : start + res.contentLength;
-    return { body: res.readableStreamBody as Readable, size };
+      .download(start, end === undefined ? undefined : end - start, { maxRetryRequests: 0 });
+    // A ranged answer names the whole blob's size after the slash of its Content-Range.
+    const total = /\/(\d+)$/.exec(res.contentRange ?? '')?.[1];
+    const size =
+      total !== undefined
+        ? Number(total)
+        : res.contentLength === undefined
+          ? undefined
+          : start + res.contentLength;
+    return { body: res.readableStreamBody as Readable, size, etag: res.etag };
   }
 
   deleteKeys(rels: string[]): Promise<void> {

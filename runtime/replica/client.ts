@@ -40,7 +40,8 @@ export interface ReplicaClient {
 
   snapshots(generation: string): Promise<SnapshotInfo[]>;
   writeSnapshot(generation: string, index: number, body: Readable): Promise<SnapshotInfo>;
-  openSnapshot(generation: string, index: number): Promise<Readable>;
+  /** `size` (the listing's) lets a cloud store read a large snapshot in parallel ranged parts. */
+  openSnapshot(generation: string, index: number, size?: number): Promise<Readable>;
   deleteSnapshot(generation: string, index: number): Promise<void>;
 
   walSegments(generation: string): Promise<WalSegmentInfo[]>;

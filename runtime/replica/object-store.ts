@@ -13,8 +13,19 @@ import {
 } from '../format/layout.js';
 import type { Logger } from '../log.js';
 import type { Pos, ReplicaClient, SnapshotInfo, WalSegmentInfo } from './client.js';
+import { rangedRead } from './ranged-read.js';
 import { DEFAULT_RETRY, type RetryPolicy, type Verdict, withRetry } from './retry.js';
 import { type Spooled, spool } from './spool.js';
+
+/**
+ * Snapshots of at least this size, where the store answers ranges, are read as one GET that
+ * turns into RANGED_PARTS parallel ranged GETs of RANGED_PART_SIZE bytes once the reader is seen
+ * waiting on the network (ranged-read.ts): at most (RANGED_PARTS - 1) x RANGED_PART_SIZE bytes
+ * then wait in memory for the part before them.
+ */
+export const RANGED_MIN_SIZE = 16 << 20;
+const RANGED_PART_SIZE = 2 << 20;
+const RANGED_PARTS = 4;
 
 /** One entry of a "directory" listing (S3/Azure: a delimiter listing; SFTP: readdir). */
 export interface StoreEntry {
@@ -36,10 +47,14 @@ export interface ObjectStore {
   /** Store `body` at `key`, replacing any existing object; returns the stored object's time. */
   put(key: string, body: Spooled): Promise<{ createdAt: Date }>;
   /**
-   * Open `key` for reading from byte `start` (0 = whole object); `size` is the whole object's
-   * size when known. Throws an error the classifier marks `notfound` when absent.
+   * Open `key` for reading from byte `start` (0 = whole object) up to byte `end` (exclusive;
+   * absent = to the end); `size` is the whole object's size when known, `etag` its version.
+   * A store that cannot honour `end` leaves `ranged` unset and is never asked for one. Throws
+   * an error the classifier marks `notfound` when absent.
    */
-  get(key: string, start: number): Promise<{ body: Readable; size?: number }>;
+  get(key: string, start: number, end?: number): Promise<{ body: Readable; size?: number; etag?: string }>;
+  /** Answers ranged reads (`get` with `end`): large snapshots are then read in parallel parts. */
+  readonly ranged?: boolean;
   /** Delete objects (absent ones are fine). */
   deleteKeys(keys: string[]): Promise<void>;
   /** Delete everything under `dir`. */
@@ -124,9 +139,10 @@ export class ObjectStoreReplicaClient implements ReplicaClient {
     return { generation, index, size, createdAt };
   }
 
-  openSnapshot(generation: string, index: number): Promise<Readable> {
+  openSnapshot(generation: string, index: number, size?: number): Promise<Readable> {
     const key = snapshotKey(generation, index);
-    return this.openObject(key);
+    if (this.store.ranged && size !== undefined && size >= RANGED_MIN_SIZE) return this.openRanged(key, size);
+    return this.openObject(key).then((o) => o.body);
   }
 
   async deleteSnapshot(generation: string, index: number): Promise<void> {
@@ -153,7 +169,7 @@ export class ObjectStoreReplicaClient implements ReplicaClient {
 
   openWalSegment(pos: Pos): Promise<Readable> {
     const key = walSegmentKey(pos.generation, pos.index, pos.offset);
-    return this.openObject(key);
+    return this.openObject(key).then((o) => o.body);
   }
 
   async deleteWalSegments(positions: Pos[]): Promise<void> {
@@ -172,15 +188,51 @@ export class ObjectStoreReplicaClient implements ReplicaClient {
   }
 
   /**
+   * `size` bytes of `key` in parallel ranged parts (see ranged-read.ts). Every part must come
+   * from the object the listing saw: the same size and, where the store gives one, the same
+   * ETag as the first part — a snapshot replaced meanwhile fails the read instead of mixing two.
+   */
+  private openRanged(key: string, size: number): Promise<Readable> {
+    let etag: string | undefined;
+    const open = async (start: number, end: number): Promise<Readable> => {
+      const part = await this.openObject(key, start, end);
+      if (part.size !== undefined && part.size !== size) {
+        part.body.destroy();
+        throw new Error(`${key} is ${part.size} bytes, the listing said ${size}: it changed during the read`);
+      }
+      etag ??= part.etag;
+      if (part.etag !== undefined && part.etag !== etag) {
+        part.body.destroy();
+        throw new Error(`${key} changed during the read (ETag ${etag} became ${part.etag})`);
+      }
+      return part.body;
+    };
+    const onSplit = (at: number) =>
+      this.opts.logger?.debug(
+        { replica: this.opts.replica, key, at },
+        `GET ${key}: the reader waits on the network, reading the rest from byte ${at} in ${RANGED_PARTS} parallel ranges`,
+      );
+    return Promise.resolve(
+      rangedRead(size, open, { partSize: RANGED_PART_SIZE, parts: RANGED_PARTS, onSplit }),
+    );
+  }
+
+  /**
    * A download stream that survives a connection lost mid-body: on a transient error it asks
    * again from the first byte not yet delivered (ranged GET / SFTP read offset), within the
-   * same retry budget. The reader sees one uninterrupted stream.
+   * same retry budget. The reader sees one uninterrupted stream of bytes [start, end) — to the
+   * object's end when `end` is absent.
    */
-  private async openObject(key: string): Promise<Readable> {
-    const first = await this.run(`GET ${key}`, () => this.store.get(key, 0));
-    const size = first.size;
+  private async openObject(
+    key: string,
+    start = 0,
+    end?: number,
+  ): Promise<{ body: Readable; size?: number; etag?: string }> {
+    const first = await this.run(`GET ${key}${rangeText(start, end)}`, () => this.store.get(key, start, end));
+    const { size, etag } = first;
+    const stop = end ?? size;
     const maxResumes = this.opts.retry?.retries ?? DEFAULT_RETRY.retries;
-    let received = 0;
+    let received = start;
     let resumes = 0;
     let current: Readable = first.body;
     const out = new PassThrough();
@@ -195,10 +247,12 @@ export class ObjectStoreReplicaClient implements ReplicaClient {
       });
       src.once('end', () => {
         // A body that ends short of its announced size was cut off too.
-        if (size !== undefined && received < size) {
+        if (stop !== undefined && received < stop) {
           src.removeAllListeners('data');
           void resume(
-            Object.assign(new Error(`body ended after ${received} of ${size} bytes`), { code: 'ECONNRESET' }),
+            Object.assign(new Error(`body ended after ${received - start} of ${stop - start} bytes`), {
+              code: 'ECONNRESET',
+            }),
           );
         } else out.end();
       });
@@ -209,7 +263,7 @@ export class ObjectStoreReplicaClient implements ReplicaClient {
     };
     const resume = async (err: unknown) => {
       if (out.destroyed) return;
-      if (size !== undefined && received >= size) return void out.end();
+      if (stop !== undefined && received >= stop) return void out.end();
       const verdict = this.store.classify(err);
       if (verdict.kind !== 'transient' || resumes >= maxResumes) {
         out.destroy(err instanceof Error ? err : new Error(String(err)));
@@ -222,8 +276,15 @@ export class ObjectStoreReplicaClient implements ReplicaClient {
       );
       try {
         await this.store.reset?.(err);
-        const next = await this.run(`GET ${key} from byte ${received}`, () => this.store.get(key, received));
+        const next = await this.run(`GET ${key} from byte ${received}`, () =>
+          this.store.get(key, received, end),
+        );
         if (out.destroyed) return void next.body.destroy();
+        if (etag !== undefined && next.etag !== undefined && next.etag !== etag) {
+          next.body.destroy();
+          out.destroy(new Error(`${key} changed during the read (ETag ${etag} became ${next.etag})`));
+          return;
+        }
         attach(next.body);
       } catch (e) {
         out.destroy(e as Error);
@@ -231,7 +292,7 @@ export class ObjectStoreReplicaClient implements ReplicaClient {
     };
     out.on('close', () => current.destroy());
     attach(first.body);
-    return out;
+    return { body: out, size, etag };
   }
 
   /** Capture the body once (memory or temp file), then upload it with retries. */
@@ -244,6 +305,12 @@ export class ObjectStoreReplicaClient implements ReplicaClient {
       await spooled.dispose();
     }
   }
+}
+
+/** ` bytes A-B` for a ranged GET's log line and error, '' for a whole object. */
+function rangeText(start: number, end: number | undefined): string {
+  if (end !== undefined) return ` bytes ${start}-${end - 1}`;
+  return start > 0 ? ` from byte ${start}` : '';
 }
 
 /** Join a replica root path (may be empty, may have stray slashes) with a relative key. */

@@ -210,16 +210,38 @@ class S3Store implements ObjectStore {
     }
   }
 
-  async get(rel: string, start: number): Promise<{ body: Readable; size?: number }> {
+  async get(
+    rel: string,
+    start: number,
+    end?: number,
+  ): Promise<{ body: Readable; size?: number; etag?: string }> {
+    const range = end !== undefined ? `bytes=${start}-${end - 1}` : start > 0 ? `bytes=${start}-` : undefined;
     const res = await this.http.send({
       method: 'GET',
       key: this.key(rel),
-      headers: start > 0 ? { Range: `bytes=${start}-` } : {},
+      headers: range ? { Range: range } : {},
     });
-    const length = res.headers['content-length'];
-    const size = length === undefined ? undefined : start + Number(length);
-    return { body: res, size };
+    const etag = res.headers.etag;
+    if (range === undefined) {
+      const length = res.headers['content-length'];
+      return { body: res, size: length === undefined ? undefined : Number(length), etag };
+    }
+    // A server that ignored the Range header answers 200 with the whole object: appended to the
+    // bytes already read, that would be a wrong file, so it is refused here.
+    const answered = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(String(res.headers['content-range'] ?? ''));
+    if (res.statusCode !== 206 || !answered || Number(answered[1]) !== start) {
+      res.destroy();
+      throw new S3Error(
+        'RangeNotHonoured',
+        res.statusCode ?? 0,
+        `asked for ${range}, got HTTP ${res.statusCode} with Content-Range "${res.headers['content-range'] ?? ''}"`,
+        res.headers,
+      );
+    }
+    return { body: res, size: answered[3] === '*' ? undefined : Number(answered[3]), etag };
   }
+
+  readonly ranged = true;
 
   deleteKeys(rels: string[]): Promise<void> {
     return this.deleteAbsolute(rels.map((r) => this.key(r)));
@@ -310,6 +332,8 @@ const PERMANENT_HINTS: Record<string, string> = {
   AuthorizationHeaderMalformed: 'the bucket is in another region; set `region:`',
   CredentialsProviderError:
     'set access-key-id/secret-access-key, LITESTREAM_ACCESS_KEY_ID/LITESTREAM_SECRET_ACCESS_KEY, or AWS credentials',
+  RangeNotHonoured:
+    'the S3-compatible server (or a proxy in front of it) ignores HTTP Range headers; ls-mix needs them to resume and to read large snapshots in parts',
 };
 
 const TRANSIENT_CODES = new Set([

@@ -16,6 +16,11 @@ export interface TcpFaultProxy {
   port: number;
   /** Delay every chunk in both directions by `ms`. */
   setLatency(ms: number): void;
+  /**
+   * Cap each connection's server-to-client bytes per second (0 = no cap), as a remote store's
+   * per-connection throughput is capped; the server is held back (TCP backpressure), not buffered.
+   */
+  setRate(bytesPerSecond: number): void;
   /** Reset the next `n` connections as soon as the client sends its first bytes. */
   resetNext(n: number): void;
   /** Reset every open connection now. */
@@ -35,6 +40,7 @@ export interface TcpFaultProxy {
 
 export async function startTcpFaultProxy(targetPort: number, listenPort = 0): Promise<TcpFaultProxy> {
   let latency = 0;
+  let rate = 0;
   let resetBudget = 0;
   let cutAfter: number | undefined;
   const open = new Set<Socket>();
@@ -52,6 +58,8 @@ export async function startTcpFaultProxy(targetPort: number, listenPort = 0): Pr
     open.add(upstream);
     let doomed = resetBudget > 0;
     if (doomed) resetBudget--;
+    /** When this connection's rate cap lets its next server byte go. */
+    let nextFree = 0;
     const forward = (from: Socket, to: Socket) => {
       from.on('data', (chunk) => {
         if (doomed && from === client) {
@@ -72,7 +80,19 @@ export async function startTcpFaultProxy(targetPort: number, listenPort = 0): Pr
           }
           cutAfter -= chunk.length;
         }
-        if (latency > 0) setTimeout(() => to.writable && to.write(chunk), latency);
+        if (rate > 0 && from === upstream) {
+          const now = performance.now();
+          const at = Math.max(now, nextFree);
+          nextFree = at + (chunk.length / rate) * 1000;
+          from.pause();
+          setTimeout(
+            () => {
+              if (to.writable) to.write(chunk);
+              from.resume();
+            },
+            at - now + latency,
+          );
+        } else if (latency > 0) setTimeout(() => to.writable && to.write(chunk), latency);
         else to.write(chunk);
       });
       from.on('end', () => (latency > 0 ? setTimeout(() => to.end(), latency) : to.end()));
@@ -123,6 +143,9 @@ export async function startTcpFaultProxy(targetPort: number, listenPort = 0): Pr
     setLatency: (ms) => {
       latency = ms;
     },
+    setRate: (bytesPerSecond) => {
+      rate = bytesPerSecond;
+    },
     resetNext: (n) => {
       resetBudget = n;
     },
@@ -151,6 +174,8 @@ export interface HttpFaultProxy {
   failNext(n: number, status?: number): void;
   /** Flip one byte in the body of the next `n` requests that carry one (corruption in transit). */
   corruptNext(n: number): void;
+  /** Drop the Range header of requests (a server or cache that ignores it answers 200, whole). */
+  ignoreRange(on: boolean): void;
   readonly stats: { requests: number; injected: number; corrupted: number };
   /** "METHOD /path?query" of every request, in order (to assert what a call sends). */
   readonly log: string[];
@@ -161,6 +186,7 @@ export async function startHttpFaultProxy(targetPort: number): Promise<HttpFault
   let failBudget = 0;
   let failStatus = 503;
   let corruptBudget = 0;
+  let dropRange = false;
   const stats = { requests: 0, injected: 0, corrupted: 0 };
   const log: string[] = [];
   const server: HttpServer = createHttpServer((req, res) => {
@@ -184,8 +210,10 @@ export async function startHttpFaultProxy(targetPort: number): Promise<HttpFault
       });
       return;
     }
+    const headers = { ...req.headers };
+    if (dropRange) delete headers.range;
     const up = httpRequest(
-      { host: '127.0.0.1', port: targetPort, method: req.method, path: req.url, headers: req.headers },
+      { host: '127.0.0.1', port: targetPort, method: req.method, path: req.url, headers },
       (upRes) => {
         res.writeHead(upRes.statusCode ?? 502, upRes.headers);
         upRes.pipe(res);
@@ -223,6 +251,9 @@ export async function startHttpFaultProxy(targetPort: number): Promise<HttpFault
     },
     corruptNext: (n) => {
       corruptBudget = n;
+    },
+    ignoreRange: (on) => {
+      dropRange = on;
     },
     stats,
     log,

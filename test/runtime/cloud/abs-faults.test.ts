@@ -14,6 +14,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReplicaConfig } from '../../../runtime/config/types.js';
 import { createAbsReplicaClient } from '../../../runtime/replica/abs.js';
+import { RANGED_MIN_SIZE } from '../../../runtime/replica/object-store.js';
 import { ReplicaError } from '../../../runtime/replica/retry.js';
 import { type AzuriteServer, startAzurite } from '../../services/azurite.js';
 import {
@@ -193,5 +194,23 @@ describe('abs client under faults (Azurite)', () => {
     );
     await viaConn.writeSnapshot(GEN, 3, body('conn'));
     expect((await readAll(await viaConn.openSnapshot(GEN, 3))).toString()).toBe('conn');
+  });
+
+  it('reads a large snapshot the connection holds back in parallel ranges, every byte in order', async () => {
+    const { logger, lines } = captureLogger();
+    const c = await createAbsReplicaClient(cfg(`http://127.0.0.1:${tcp.port}`), { logger, retry: QUICK_RETRY });
+    const size = RANGED_MIN_SIZE + (3 << 20);
+    const payload = randomBytes(size);
+    await c.writeSnapshot(GEN, 7, body(payload));
+    const before = tcp.stats.connections;
+    tcp.setRate(8_000_000);
+    try {
+      expect((await readAll(await c.openSnapshot(GEN, 7, size))).equals(payload)).toBe(true);
+      expect(lines.filter((l) => /parallel ranges/.test(String(l.msg)))).toHaveLength(1);
+      expect(tcp.stats.connections - before).toBeGreaterThanOrEqual(4);
+    } finally {
+      tcp.setRate(0);
+      await c.close();
+    }
   });
 });

@@ -1,0 +1,219 @@
+/**
+ * One large object read as one GET that turns into several ranged GETs at once when the network
+ * is what the reader waits for, delivered in order as one stream.
+ *
+ * A single GET is bound by one connection's throughput (on S3 often 50–100 MB/s, less than a
+ * restore decodes); parts requested side by side add up. Where one connection keeps up (a store
+ * on the same host or network), the read stays that one GET and costs nothing more. Memory stays
+ * bounded: the part at the head streams straight through (paused when the reader is slow), and
+ * each part ahead copies its bytes into a buffer of `partSize` until it becomes the head — at most
+ * `parts - 1` such buffers, reused part after part. Copied rather than kept as socket chunks: a
+ * chunk kept that long is promoted to V8's old generation and waits for a full collection.
+ */
+import { Readable } from 'node:stream';
+import { collectYoung } from '../memory.js';
+
+export interface RangedReadOptions {
+  /** Bytes per ranged GET once the read is split. */
+  partSize: number;
+  /** Parts requested at once after the split, the head included (>= 1; 1 never splits). */
+  parts: number;
+  /**
+   * Split when, over two windows in a row of the first GET (each at least 250 ms and `partSize`
+   * bytes; its first window not counted), the reader waited for bytes more than this share of
+   * the time (0.5).
+   */
+  starvedShare?: number;
+  /** Told once when the read splits (for a log line). */
+  onSplit?: (at: number) => void;
+}
+
+/** Opens bytes [start, end) of the object as a stream that ends after exactly those bytes. */
+export type OpenRange = (start: number, end: number) => Promise<Readable>;
+
+interface Part {
+  start: number;
+  end: number;
+  /** Bytes received while the part was not (yet) passing them on: `slot[0, filled)`. */
+  slot?: Buffer;
+  filled: number;
+  /** How much of the slot has been passed on (in copies, so the slot can be reused). */
+  delivered: number;
+  /** Chunks received at the head once the slot was drained, not yet passed on. */
+  chunks: Buffer[];
+  received: number;
+  done: boolean;
+  body?: Readable;
+}
+
+/** A window is at least this long (and `partSize` bytes): a pause of GC or of the store is not a slow network. */
+const WINDOW_MS = 250;
+
+/** Starved windows in a row that split the first GET (one could be a pause of the store). */
+const STARVED_WINDOWS = 2;
+
+/** Slot bytes passed on per copy: small enough to die young in the reader. */
+const SLICE = 64 << 10;
+
+/** A stream of the `size` bytes of an object (see the module comment). */
+export function rangedRead(size: number, open: OpenRange, opts: RangedReadOptions): Readable {
+  if (!(opts.partSize > 0) || !(opts.parts >= 1))
+    throw new Error('rangedRead: partSize and parts must be positive');
+  const starvedShare = opts.starvedShare ?? 0.5;
+  let next = 0;
+  let inFlight = 1;
+  const parts: Part[] = [];
+  const freeSlots: Buffer[] = [];
+  let reading = false;
+  // Starvation of the reader while the first GET is the only one.
+  let waitingSince: number | undefined;
+  let waited = 0;
+  let windowStart = performance.now();
+  let windowBytes = 0;
+  /** Windows seen, and starved ones in a row: the first (request, start-up) is not judged. */
+  let windows = 0;
+  let starvedRow = 0;
+
+  const out = new Readable({
+    read() {
+      reading = true;
+      pump();
+    },
+    destroy(err, cb) {
+      for (const p of parts.splice(0)) p.body?.destroy();
+      cb(err);
+    },
+  });
+
+  const start = (partSize: number): void => {
+    while (!out.destroyed && parts.length < inFlight && next < size) {
+      const part: Part = {
+        start: next,
+        end: Math.min(size, next + partSize),
+        filled: 0,
+        delivered: 0,
+        chunks: [],
+        received: 0,
+        done: false,
+      };
+      next = part.end;
+      parts.push(part);
+      open(part.start, part.end).then(
+        (body) => attach(part, body),
+        (err: Error) => out.destroy(err),
+      );
+    }
+  };
+
+  /** The first GET waits on the network: cut it at the next part boundary, fetch the rest in parts. */
+  const split = (first: Part): void => {
+    const boundary = Math.min(
+      size,
+      Math.ceil((first.start + first.received + 1) / opts.partSize) * opts.partSize,
+    );
+    if (boundary >= first.end) return;
+    first.end = boundary;
+    next = boundary;
+    inFlight = opts.parts;
+    opts.onSplit?.(boundary);
+    start(opts.partSize);
+  };
+
+  const attach = (part: Part, body: Readable): void => {
+    if (out.destroyed || !parts.includes(part)) return void body.destroy();
+    part.body = body;
+    body.on('data', (data: Buffer) => {
+      if (part.done) return;
+      const room = part.end - part.start - part.received;
+      // The first GET, cut short by a split, runs past its new end: the rest comes in parts.
+      const chunk = data.length > room ? data.subarray(0, room) : data;
+      part.received += chunk.length;
+      if (part.received === part.end - part.start) {
+        part.done = true;
+        if (data.length > room) body.destroy();
+      }
+      const head = part === parts[0];
+      if (head && !part.slot) {
+        part.chunks.push(chunk);
+        if (inFlight === 1 && opts.parts > 1) watch(part, chunk.length);
+      } else {
+        part.slot ??= freeSlots.pop() ?? Buffer.allocUnsafeSlow(opts.partSize);
+        chunk.copy(part.slot, part.filled);
+        part.filled += chunk.length;
+        // The copied chunk is garbage now: count it toward the next young collection.
+        collectYoung(chunk.length);
+      }
+      if (head) pump();
+    });
+    body.once('end', () => {
+      if (part.done) return;
+      out.destroy(
+        new Error(
+          `range ${part.start}-${part.end - 1} ended after ${part.received} of ${part.end - part.start} bytes`,
+        ),
+      );
+    });
+    body.once('error', (err) => {
+      if (!part.done) out.destroy(err);
+    });
+  };
+
+  /** Per window of the first GET: split when the reader mostly waited for its bytes. */
+  const watch = (first: Part, bytes: number): void => {
+    if (waitingSince !== undefined) {
+      waited += performance.now() - waitingSince;
+      waitingSince = undefined;
+    }
+    windowBytes += bytes;
+    const now = performance.now();
+    if (windowBytes < opts.partSize || now - windowStart < WINDOW_MS) return;
+    const starved = windows++ > 0 && waited > (now - windowStart) * starvedShare;
+    windowStart = now;
+    windowBytes = 0;
+    waited = 0;
+    starvedRow = starved ? starvedRow + 1 : 0;
+    if (starvedRow >= STARVED_WINDOWS) split(first);
+  };
+
+  /** Pass on what the head part has, move to the next part when it is complete. */
+  const pump = (): void => {
+    while (reading && !out.destroyed) {
+      const head = parts[0];
+      if (!head) {
+        if (next >= size) out.push(null);
+        return;
+      }
+      let more = true;
+      while (head.slot && head.delivered < head.filled && more) {
+        const to = Math.min(head.filled, head.delivered + SLICE);
+        more = out.push(Buffer.from(head.slot.subarray(head.delivered, to)));
+        head.delivered = to;
+      }
+      if (head.slot && head.delivered === head.filled) {
+        // Drained: later bytes of this part pass straight through.
+        freeSlots.push(head.slot);
+        head.slot = undefined;
+      }
+      while (more && head.chunks.length > 0) more = out.push(head.chunks.shift());
+      if (!more) {
+        reading = false;
+        // The head waits for the reader; parts ahead stop by themselves at their size.
+        head.body?.pause();
+        return;
+      }
+      if (!head.done) {
+        // The reader now waits for the network.
+        waitingSince ??= performance.now();
+        head.body?.resume();
+        return;
+      }
+      parts.shift();
+      start(opts.partSize);
+    }
+  };
+
+  // The first GET asks for everything: nothing is split unless the network proves slow.
+  start(size);
+  if (size === 0) out.push(null);
+  return out;
+}

@@ -198,7 +198,10 @@ describe('abs client under faults (Azurite)', () => {
 
   it('reads a large snapshot the connection holds back in parallel ranges, every byte in order', async () => {
     const { logger, lines } = captureLogger();
-    const c = await createAbsReplicaClient(cfg(`http://127.0.0.1:${tcp.port}`), { logger, retry: QUICK_RETRY });
+    const c = await createAbsReplicaClient(cfg(`http://127.0.0.1:${tcp.port}`), {
+      logger,
+      retry: QUICK_RETRY,
+    });
     const size = RANGED_MIN_SIZE + (3 << 20);
     const payload = randomBytes(size);
     await c.writeSnapshot(GEN, 7, body(payload));

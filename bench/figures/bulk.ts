@@ -15,6 +15,7 @@ import { createReadStream, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { startTcpFaultProxy, type TcpFaultProxy } from '../../test/services/fault-proxy.js';
 import { log, MiB, QUICK, removeDir, tempDir, writeConfig } from '../lib/env.js';
 import { lastOutput, lsMix, ROOT, sleep, timed, waitUntil } from '../lib/proc.js';
 import { type Impl, REFERENCE, runtime, stopWarning } from '../lib/reference.js';
@@ -62,8 +63,14 @@ export interface ThroughputResult {
   };
 }
 
+/** Where a restore reads from: s3-capped is the test RGW behind a per-connection throughput cap. */
+export type RestoreSource = 'file' | 's3' | 's3-capped';
+
+/** The cap of the s3-capped rows: one connection to a remote store (S3 gives one 50–100 MB/s). */
+export const CAPPED_BYTES_PER_SECOND = 50_000_000;
+
 export interface RestoreRow {
-  source: 'file' | 's3';
+  source: RestoreSource;
   parallelism: number;
   seconds: Summary;
   peakMiB: number;
@@ -73,6 +80,8 @@ export interface RestoreRow {
   durableRatio: number;
   /** The reference Litestream restoring the same replica (BENCH_LITESTREAM). */
   reference?: { seconds: Summary; peakMiB: number; ratio: number; durableRatio: number };
+  /** s3-capped: what one GET of the snapshot takes at the cap, at the least. */
+  oneGetSeconds?: number;
 }
 
 export interface RestoreResult {
@@ -313,9 +322,15 @@ async function benchRestore(dir: string, replica: string, s3?: S3Target): Promis
   const rows: RestoreRow[] = [];
   let dbMiB = 0;
   /** restore's arguments per tool: ls-mix takes the URL; v0.3.13 reads S3 endpoints only from a config. */
-  type Source = { source: 'file' | 's3'; args: (impl: Impl) => string[]; env?: NodeJS.ProcessEnv };
+  type Source = {
+    source: RestoreSource;
+    args: (impl: Impl) => string[];
+    env?: NodeJS.ProcessEnv;
+    parallelism?: number[];
+  };
   const fileUrl = `file://${replica}`;
   const sources: Source[] = [{ source: 'file', args: () => [fileUrl] }];
+  let capped: TcpFaultProxy | undefined;
   const replicaBytes = files.reduce((n, f) => n + f.size, 0);
   // The test RGW stores objects in memory (Ceph memstore): a replica that would fill it stalls
   // the upload, so the S3 restore is skipped when the machine could not give it enough RAM.
@@ -337,11 +352,17 @@ async function benchRestore(dir: string, replica: string, s3?: S3Target): Promis
         LITESTREAM_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
       },
     });
+    // The same objects through a per-connection cap, as a store across a network serves them:
+    // one GET of the snapshot is bound by the cap, ranged parts are not.
+    capped = await startTcpFaultProxy(Number(new URL(s3.endpoint).port));
+    capped.setRate(CAPPED_BYTES_PER_SECOND);
+    const cappedUrl = url.replace(`endpoint=${s3.endpoint}`, `endpoint=http://127.0.0.1:${capped.port}`);
+    sources.push({ source: 's3-capped', args: () => [cappedUrl], parallelism: [8] });
   }
   const measure = async (impl: Impl, s: Source, parallelism: number) => {
     const secs: number[] = [];
     let peak = 0;
-    for (let i = 0; i < (s.source === 's3' ? 1 : repeats); i++) {
+    for (let i = 0; i < (s.source === 'file' ? repeats : 1); i++) {
       const t0 = performance.now();
       const w = runtime(impl, ['restore', '-o', out, '-parallelism', String(parallelism), ...s.args(impl)], {
         env: s.env,
@@ -362,16 +383,21 @@ async function benchRestore(dir: string, replica: string, s3?: S3Target): Promis
       durableRatio: seconds.median / durableBase.median,
     };
   };
-  for (const s of sources) {
-    for (const parallelism of [1, 8]) {
-      const m = await measure('ls-mix', s, parallelism);
-      const row: RestoreRow = { source: s.source, parallelism, ...m };
-      if (REFERENCE) row.reference = await measure('litestream', s, parallelism);
-      rows.push(row);
-      log(
-        `restore ${s.source} p${parallelism}: ${m.seconds.median.toFixed(1)} s (baseline ${base.median.toFixed(1)} s), peak ${m.peakMiB.toFixed(0)} MiB${row.reference ? `; litestream ${row.reference.seconds.median.toFixed(1)} s, peak ${row.reference.peakMiB.toFixed(0)} MiB` : ''}`,
-      );
+  try {
+    for (const s of sources) {
+      for (const parallelism of s.parallelism ?? [1, 8]) {
+        const m = await measure('ls-mix', s, parallelism);
+        const row: RestoreRow = { source: s.source, parallelism, ...m };
+        if (s.source === 's3-capped') row.oneGetSeconds = latestSnap.size / CAPPED_BYTES_PER_SECOND;
+        else if (REFERENCE) row.reference = await measure('litestream', s, parallelism);
+        rows.push(row);
+        log(
+          `restore ${s.source} p${parallelism}: ${m.seconds.median.toFixed(1)} s (baseline ${base.median.toFixed(1)} s), peak ${m.peakMiB.toFixed(0)} MiB${row.reference ? `; litestream ${row.reference.seconds.median.toFixed(1)} s, peak ${row.reference.peakMiB.toFixed(0)} MiB` : ''}`,
+        );
+      }
     }
+  } finally {
+    await capped?.stop();
   }
   return {
     dbMiB,

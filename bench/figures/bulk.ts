@@ -344,20 +344,21 @@ async function benchRestore(dir: string, replica: string, s3?: S3Target): Promis
     const url = `s3://${s3.bucket}/${prefix}?endpoint=${s3.endpoint}&region=${s3.region}&force-path-style=true`;
     const refDb = join(dir, 's3-ref.db');
     const refConfig = writeConfig(dir, refDb, [s3ReplicaYaml(s3, prefix)]);
+    const env = {
+      LITESTREAM_ACCESS_KEY_ID: s3.credentials.accessKeyId,
+      LITESTREAM_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+    };
     sources.push({
       source: 's3',
       args: (impl) => (impl === 'ls-mix' ? [url] : ['-config', refConfig, refDb]),
-      env: {
-        LITESTREAM_ACCESS_KEY_ID: s3.credentials.accessKeyId,
-        LITESTREAM_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
-      },
+      env,
     });
     // The same objects through a per-connection cap, as a store across a network serves them:
     // one GET of the snapshot is bound by the cap, ranged parts are not.
     capped = await startTcpFaultProxy(Number(new URL(s3.endpoint).port));
     capped.setRate(CAPPED_BYTES_PER_SECOND);
     const cappedUrl = url.replace(`endpoint=${s3.endpoint}`, `endpoint=http://127.0.0.1:${capped.port}`);
-    sources.push({ source: 's3-capped', args: () => [cappedUrl], parallelism: [8] });
+    sources.push({ source: 's3-capped', args: () => [cappedUrl], env, parallelism: [8] });
   }
   const measure = async (impl: Impl, s: Source, parallelism: number) => {
     const secs: number[] = [];

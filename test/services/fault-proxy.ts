@@ -81,17 +81,21 @@ export async function startTcpFaultProxy(targetPort: number, listenPort = 0): Pr
           cutAfter -= chunk.length;
         }
         if (rate > 0 && from === upstream) {
+          // Paced: a chunk goes when the cap allows its first byte (timers fire no finer than
+          // ~1 ms, so a chunk due within that goes at once; the average rate is the cap).
           const now = performance.now();
           const at = Math.max(now, nextFree);
           nextFree = at + (chunk.length / rate) * 1000;
+          const wait = at - now + latency;
+          if (wait < 1) {
+            to.write(chunk);
+            return;
+          }
           from.pause();
-          setTimeout(
-            () => {
-              if (to.writable) to.write(chunk);
-              from.resume();
-            },
-            at - now + latency,
-          );
+          setTimeout(() => {
+            if (to.writable) to.write(chunk);
+            from.resume();
+          }, wait);
         } else if (latency > 0) setTimeout(() => to.writable && to.write(chunk), latency);
         else to.write(chunk);
       });

@@ -54,6 +54,8 @@ interface Part {
   chunks: Buffer[];
   received: number;
   done: boolean;
+  /** Its end was moved forward by a split: the GET behind it asked for more. */
+  cut?: boolean;
   body?: Readable;
 }
 
@@ -123,6 +125,7 @@ export function rangedRead(size: number, open: OpenRange, opts: RangedReadOption
     );
     if (boundary >= first.end) return;
     first.end = boundary;
+    first.cut = true;
     next = boundary;
     inFlight = opts.parts;
     opts.onSplit?.(boundary);
@@ -140,7 +143,8 @@ export function rangedRead(size: number, open: OpenRange, opts: RangedReadOption
       part.received += chunk.length;
       if (part.received === part.end - part.start) {
         part.done = true;
-        if (data.length > room) body.destroy();
+        // A first GET cut short by a split would go on downloading what the parts now fetch.
+        if (part.cut) body.destroy();
       }
       const head = part === parts[0];
       if (head && !part.slot) {

@@ -13,19 +13,22 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A source of `data` that sends `chunk` bytes every `everyMs` (0: as fast as read), per range asked. */
 function source(data: Buffer, chunk: number, everyMs: (start: number) => number) {
-  const opened: Array<{ start: number; end: number; body: Readable }> = [];
+  const opened: Array<{ start: number; end: number; body: Readable; sent: number }> = [];
   const open: OpenRange = async (start, end) => {
-    const body = Readable.from(
+    const entry = { start, end, sent: 0 } as (typeof opened)[number];
+    entry.body = Readable.from(
       (async function* () {
         for (let at = start; at < end; at += chunk) {
           const ms = everyMs(start);
           if (ms > 0) await sleep(ms);
-          yield data.subarray(at, Math.min(end, at + chunk));
+          const piece = data.subarray(at, Math.min(end, at + chunk));
+          entry.sent += piece.length;
+          yield piece;
         }
       })(),
     );
-    opened.push({ start, end, body });
-    return body;
+    opened.push(entry);
+    return entry.body;
   };
   return { open, opened };
 }
@@ -51,6 +54,10 @@ describe('rangedRead', () => {
     expect(splitAt).toBeDefined();
     expect(splitAt! % partSize).toBe(0);
     expect(opened[0]).toMatchObject({ start: 0, end: data.length });
+    // The first read stopped at the split's boundary instead of fetching what the parts fetch.
+    await sleep(20);
+    expect(opened[0].body.destroyed).toBe(true);
+    expect(opened[0].sent).toBeLessThan(splitAt! + (64 << 10));
     // After the split, ranges of partSize cover the rest exactly.
     const rest = opened.slice(1);
     expect(rest[0].start).toBe(splitAt);

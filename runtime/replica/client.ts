@@ -17,6 +17,12 @@ export interface SnapshotInfo {
   createdAt: Date;
 }
 
+/** How a snapshot may be read: its listed size, and how many ranged GETs at most at once. */
+export interface SnapshotRead {
+  size: number;
+  parallelism?: number;
+}
+
 export interface WalSegmentInfo {
   generation: string;
   index: number;
@@ -40,8 +46,11 @@ export interface ReplicaClient {
 
   snapshots(generation: string): Promise<SnapshotInfo[]>;
   writeSnapshot(generation: string, index: number, body: Readable): Promise<SnapshotInfo>;
-  /** `size` (the listing's) lets a cloud store read a large snapshot in parallel ranged parts. */
-  openSnapshot(generation: string, index: number, size?: number): Promise<Readable>;
+  /**
+   * `read.size` (the listing's) lets a cloud store read a large snapshot in up to
+   * `read.parallelism` ranged parts at once (see object-store.ts).
+   */
+  openSnapshot(generation: string, index: number, read?: SnapshotRead): Promise<Readable>;
   deleteSnapshot(generation: string, index: number): Promise<void>;
 
   walSegments(generation: string): Promise<WalSegmentInfo[]>;

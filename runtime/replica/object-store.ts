@@ -12,7 +12,7 @@ import {
   walSegmentKey,
 } from '../format/layout.js';
 import type { Logger } from '../log.js';
-import type { Pos, ReplicaClient, SnapshotInfo, WalSegmentInfo } from './client.js';
+import type { Pos, ReplicaClient, SnapshotInfo, SnapshotRead, WalSegmentInfo } from './client.js';
 import { rangedRead } from './ranged-read.js';
 import { DEFAULT_RETRY, type RetryPolicy, type Verdict, withRetry } from './retry.js';
 import { type Spooled, spool } from './spool.js';
@@ -141,9 +141,11 @@ export class ObjectStoreReplicaClient implements ReplicaClient {
     return { generation, index, size, createdAt };
   }
 
-  openSnapshot(generation: string, index: number, size?: number): Promise<Readable> {
+  openSnapshot(generation: string, index: number, read?: SnapshotRead): Promise<Readable> {
     const key = snapshotKey(generation, index);
-    if (this.store.ranged && size !== undefined && size >= RANGED_MIN_SIZE) return this.openRanged(key, size);
+    const parts = Math.min(RANGED_PARTS, read?.parallelism ?? RANGED_PARTS);
+    if (this.store.ranged && read && read.size >= RANGED_MIN_SIZE && parts > 1)
+      return this.openRanged(key, read.size, parts);
     return this.openObject(key).then((o) => o.body);
   }
 
@@ -194,7 +196,7 @@ export class ObjectStoreReplicaClient implements ReplicaClient {
    * from the object the listing saw: the same size and, where the store gives one, the same
    * ETag as the first part — a snapshot replaced meanwhile fails the read instead of mixing two.
    */
-  private openRanged(key: string, size: number): Promise<Readable> {
+  private openRanged(key: string, size: number, parts: number): Promise<Readable> {
     let etag: string | undefined;
     const open = async (start: number, end: number): Promise<Readable> => {
       const part = await this.openObject(key, start, end);
@@ -212,11 +214,9 @@ export class ObjectStoreReplicaClient implements ReplicaClient {
     const onSplit = (at: number) =>
       this.opts.logger?.debug(
         { replica: this.opts.replica, key, at },
-        `GET ${key}: the reader waits on the network, reading the rest from byte ${at} in ${RANGED_PARTS} parallel ranges`,
+        `GET ${key}: the reader waits on the network, reading the rest from byte ${at} in ${parts} parallel ranges`,
       );
-    return Promise.resolve(
-      rangedRead(size, open, { partSize: RANGED_PART_SIZE, parts: RANGED_PARTS, onSplit }),
-    );
+    return Promise.resolve(rangedRead(size, open, { partSize: RANGED_PART_SIZE, parts, onSplit }));
   }
 
   /**

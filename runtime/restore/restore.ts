@@ -259,7 +259,9 @@ export async function restoreDatabase(opts: RestoreOptions): Promise<RestoreResu
       downloadObject(
         {
           key: snapKey,
-          open: () => replica.client.openSnapshot(generation, snapshot.index, snapshot.size),
+          // -parallelism bounds the snapshot's ranged GETs too, when a slow network splits its read.
+          open: () =>
+            replica.client.openSnapshot(generation, snapshot.index, { size: snapshot.size, parallelism }),
           dest: tmpDb,
         },
         { ...dl, syncEvery: SNAPSHOT_SYNC_EVERY },

@@ -208,7 +208,7 @@ describe('abs client under faults (Azurite)', () => {
     const before = tcp.stats.connections;
     tcp.setRate(8_000_000);
     try {
-      expect((await readAll(await c.openSnapshot(GEN, 7, size))).equals(payload)).toBe(true);
+      expect((await readAll(await c.openSnapshot(GEN, 7, { size }))).equals(payload)).toBe(true);
       expect(lines.filter((l) => /parallel ranges/.test(String(l.msg)))).toHaveLength(1);
       expect(tcp.stats.connections - before).toBeGreaterThanOrEqual(4);
     } finally {

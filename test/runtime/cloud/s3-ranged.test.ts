@@ -79,7 +79,7 @@ describe('S3 snapshots read in parallel ranges', () => {
     const before = tcp.stats.connections;
     tcp.setRate(SLOW);
     try {
-      const got = await readAll(await c.openSnapshot(GEN, 1, SIZE));
+      const got = await readAll(await c.openSnapshot(GEN, 1, { size: SIZE }));
       expect(got.length).toBe(SIZE);
       expect(got.equals(payload)).toBe(true);
       const split = splitLines(lines);
@@ -102,10 +102,29 @@ describe('S3 snapshots read in parallel ranges', () => {
     const gets = () => http.log.filter((l) => l.startsWith('GET ') && l.includes('.snapshot.lz4')).length;
     const before = gets();
     try {
-      expect((await readAll(await c.openSnapshot(GEN, 1, SIZE))).equals(payload)).toBe(true);
+      expect((await readAll(await c.openSnapshot(GEN, 1, { size: SIZE }))).equals(payload)).toBe(true);
       expect(gets() - before).toBe(1);
       expect(splitLines(lines)).toHaveLength(0);
     } finally {
+      await c.close();
+    }
+  });
+
+  it('keeps one GET at -parallelism 1, however slow the connection', async () => {
+    const { logger, lines } = captureLogger();
+    const c = await createS3ReplicaClient(cfg(`http://127.0.0.1:${tcp.port}`), {
+      logger,
+      retry: QUICK_RETRY,
+    });
+    const before = tcp.stats.connections;
+    tcp.setRate(SLOW);
+    try {
+      const got = await readAll(await c.openSnapshot(GEN, 1, { size: SIZE, parallelism: 1 }));
+      expect(got.equals(payload)).toBe(true);
+      expect(splitLines(lines)).toHaveLength(0);
+      expect(tcp.stats.connections - before).toBeLessThanOrEqual(1);
+    } finally {
+      tcp.setRate(0);
       await c.close();
     }
   });
@@ -120,7 +139,7 @@ describe('S3 snapshots read in parallel ranges', () => {
     // Past the split (which comes after ~1 s of the first GET, ~8 MB at this rate).
     tcp.cutResponseAfter(SIZE - (4 << 20));
     try {
-      expect((await readAll(await c.openSnapshot(GEN, 1, SIZE))).equals(payload)).toBe(true);
+      expect((await readAll(await c.openSnapshot(GEN, 1, { size: SIZE }))).equals(payload)).toBe(true);
       expect(splitLines(lines)).toHaveLength(1);
       expect(lines.filter((l) => /resuming/.test(String(l.msg)))).toHaveLength(1);
     } finally {
@@ -133,7 +152,7 @@ describe('S3 snapshots read in parallel ranges', () => {
   it('refuses an object whose size is not the one listed (replaced since the listing)', async () => {
     const c = await createS3ReplicaClient(cfg(rgw.endpoint), { retry: QUICK_RETRY });
     try {
-      const err = await errorOf(readAll(await c.openSnapshot(GEN, 1, SIZE + 1)));
+      const err = await errorOf(readAll(await c.openSnapshot(GEN, 1, { size: SIZE + 1 })));
       expect(err.message).toMatch(/snapshots\/00000001\.snapshot\.lz4 is \d+ bytes, the listing said \d+/);
     } finally {
       await c.close();
@@ -144,7 +163,7 @@ describe('S3 snapshots read in parallel ranges', () => {
     const c = await createS3ReplicaClient(cfg(http.url), { retry: QUICK_RETRY });
     http.ignoreRange(true);
     try {
-      const err = await errorOf(readAll(await c.openSnapshot(GEN, 1, SIZE)));
+      const err = await errorOf(readAll(await c.openSnapshot(GEN, 1, { size: SIZE })));
       expect(err.message).toMatch(/RangeNotHonoured: asked for bytes=0-\d+, got HTTP 200/);
       expect(String((err as { hint?: string }).hint)).toMatch(/ignores HTTP Range headers/);
     } finally {

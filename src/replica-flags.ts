@@ -21,7 +21,8 @@ export const replicaFlags = {
 
 /** Concurrent object downloads of a restore (restore, and verify's scratch restores). */
 export const parallelismFlag = Flags.integer({
-  description: 'concurrent WAL segment downloads, beside the snapshot (1-64); also caps the ranged GETs of a snapshot read over a slow network (at most 8; 1: one GET)',
+  description:
+    'concurrent WAL segment downloads, beside the snapshot (1-64); also caps the ranged GETs of a snapshot read over a slow network (at most 8; 1: one GET)',
   default: 8,
   min: 1,
   max: 64,

@@ -2,6 +2,7 @@
  * Node detection: package.json, the jamstack flavour, lockfile, Node version, the port and the
  * SQLite path the app's own sources open (better-sqlite3 / sqlite3 / node:sqlite, Prisma, .env).
  */
+
 import path from 'node:path';
 import semver from 'semver';
 import { UserError } from '../../runtime/errors.js';
@@ -17,6 +18,7 @@ import {
 } from './detect-facts.js';
 import { exists, readIfExists } from './fs-util.js';
 import { findNodeDb, type NodeDb } from './node-db.js';
+import { serverDatabases } from './server-databases.js';
 import type { Fact, Overrides, PackageManager, Variant } from './types.js';
 
 export interface PackageJson {
@@ -214,10 +216,17 @@ export async function detectNodeDbPath(
     };
   }
   if (!found) {
+    const servers = serverDatabases(await readPackageJson(root));
+    const uses = servers.length > 0 ? `; its dependencies name ${servers.join(', ')}` : '';
+    const otherwise = (one: string) =>
+      `If the app opens ${one} in a way ls-mix cannot see, pass --db-path with the path the app opens (relative to the app folder), e.g. --db-path data/app.db.`;
     throw new UserError(
-      `No SQLite database found in ${root}: no source file opens one (better-sqlite3, sqlite3, node:sqlite, libsql, Drizzle, Knex, Sequelize, TypeORM) and there is no Prisma sqlite datasource`,
+      `No SQLite database found in ${root}: no source file opens one (better-sqlite3, sqlite3, node:sqlite, libsql, Drizzle, Knex, Sequelize, TypeORM) and there is no Prisma sqlite datasource${uses}`,
       {
-        hint: 'ls-mix backs up a SQLite database. If the app opens one in a way it cannot see, pass --db-path with the path the app opens (relative to the app folder), e.g. --db-path data/app.db.',
+        hint:
+          servers.length > 0
+            ? `ls-mix backs up SQLite databases only, and this app keeps its data in ${[...new Set(servers.map((s) => s.replace(/ \(.*/, '')))].join(' and ')}: there is nothing here for it to replicate. ${otherwise('a SQLite file too')}`
+            : `ls-mix backs up a SQLite database. ${otherwise('one')}`,
       },
     );
   }

@@ -62,6 +62,30 @@ const db = new Database(process.env.SQLITE_PATH || 'var/live.db');
     await expect(detectProject(dir)).rejects.toThrow(/^No SQLite database found/);
   });
 
+  it('an app of a database server is told so: nothing to replicate, rather than a bare "pass --db-path"', async () => {
+    const mongo = await app(
+      { 'index.js': `const mongoose = require('mongoose');\nmongoose.connect(process.env.MONGODB_URL);\n` },
+      {
+        dependencies: { express: '^4', mongoose: '^8', pg: '^8', postgres: '^3' },
+        devDependencies: { mysql2: '^3' },
+      },
+    );
+    const err = (await detectProject(mongo).catch((e) => e)) as Error & { hint?: string };
+    expect(err.message).toMatch(
+      /^No SQLite database found .*; its dependencies name MongoDB \(mongoose\), PostgreSQL \(pg\), PostgreSQL \(postgres\)$/,
+    );
+    expect(err.hint).toMatch(
+      /^ls-mix backs up SQLite databases only, and this app keeps its data in MongoDB and PostgreSQL: there is nothing here for it to replicate\. If the app opens a SQLite file too in a way ls-mix cannot see, pass --db-path/,
+    );
+    // A dev dependency (a test tool's client) is not the app's database.
+    const plain = await app({ 'index.js': 'console.log(1)\n' }, { devDependencies: { mysql2: '^3' } });
+    const bare = (await detectProject(plain).catch((e) => e)) as Error & { hint?: string };
+    expect(bare.message).toMatch(/no Prisma sqlite datasource$/);
+    expect(bare.hint).toMatch(
+      /^ls-mix backs up a SQLite database\. If the app opens one in a way ls-mix cannot see/,
+    );
+  });
+
   it('sqlite3 (verbose), node:sqlite, the sqlite wrapper, Sequelize, TypeORM, @libsql/client', async () => {
     expect(
       await db({

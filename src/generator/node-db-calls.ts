@@ -5,6 +5,7 @@
  * wrapper, Drizzle, Knex, Sequelize, TypeORM (and NestJS's TypeOrmModule), drizzle-kit config.
  */
 import type { Node } from '@babel/types';
+import { devOnlyGuard, devOnlySpans } from './dev-only.js';
 import { importsOf, lineOf, type ParsedSource, requiredModule, walk } from './js-ast.js';
 import { type Evaluator, objectProperty, type PathValue, unwrap } from './js-eval.js';
 
@@ -29,6 +30,8 @@ export interface OpenCall {
   memory?: boolean;
   /** Through a Prisma driver adapter. */
   prisma?: boolean;
+  /** Runs only in development, under this guard as written (`process.dev`): see dev-only.ts. */
+  devOnly?: string;
 }
 
 interface Callee {
@@ -42,6 +45,7 @@ const TYPEORM_TYPES = new Set(['sqlite', 'better-sqlite3', 'libsql']);
 export function openCallsIn(src: ParsedSource, ev: Evaluator): OpenCall[] {
   if (!src.program || !SQLITE_MODULES.test(src.text)) return [];
   const imports = importsOf(src.program);
+  const devSpans = devOnlySpans(src.program, src.text, imports);
   const out: OpenCall[] = [];
   for (const node of walk(src.program)) {
     if (node.type !== 'NewExpression' && node.type !== 'CallExpression') continue;
@@ -67,6 +71,7 @@ export function openCallsIn(src: ParsedSource, ev: Evaluator): OpenCall[] {
       toolConfig: found.toolConfig,
       prisma: found.prisma,
       memory: memory || (arg === undefined && found.noArgIsMemory),
+      devOnly: devOnlyGuard(node, devSpans),
     });
   }
   return out;

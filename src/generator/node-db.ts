@@ -47,6 +47,9 @@ interface Candidate {
 
 /** Finds the db; `undefined` when the app shows no sign of SQLite at all. */
 /** `pick`: the db --db-path names, which settles a choice between several the app opens. */
+/** A script run by hand (scripts/, tools/, bin/, a seed or migration file), not the running app. */
+const SCRIPT = /(^|\/)(scripts?|tools?|bin)\/|(^|\/)[^/]*(seed|migrat)[^/]*$/i;
+
 export async function findNodeDb(root: string, files: string[], pick?: string): Promise<NodeDb | undefined> {
   const cache = new Map<string, ParsedSource | undefined>();
   const texts = new Map<string, string>();
@@ -71,6 +74,28 @@ export async function findNodeDb(root: string, files: string[], pick?: string): 
     const src = load(file);
     if (src) calls.push(...openCallsIn(src, ev));
   }
+
+  // A db opened only in development is not the deployed app's: left out when the app opens
+  // another, and the reason to stop when it opens none other.
+  // Scripts (a migration or seed run by hand) do not make it the deployed app's.
+  const devOnly = calls.filter((c) => c.devOnly && !c.memory && !c.toolConfig);
+  const others = calls.filter((c) => !c.devOnly && !c.memory && !c.toolConfig);
+  if (devOnly.length > 0 && others.every((c) => SCRIPT.test(c.file))) {
+    const list = devOnly
+      .map((c) => `${c.file}:${c.line} (${c.via}: ${c.expr}, under \`${c.devOnly}\`)`)
+      .join(', ');
+    const also =
+      others.length > 0
+        ? ` (besides ${others.map((c) => `${c.file}:${c.line}`).join(', ')}, run by hand)`
+        : '';
+    throw new UserError(
+      `The app opens SQLite only in development: ${list}${also}. Deployed, it opens something else: a backup of that file would be of a file the deployed app never writes`,
+      {
+        hint: 'ls-mix backs up the database the deployed app writes. If production opens a SQLite file too, pass --db-path with its path (relative to the app folder).',
+      },
+    );
+  }
+  if (devOnly.length > 0) calls.splice(0, calls.length, ...calls.filter((c) => !c.devOnly));
 
   const prisma = await prismaSqlite(root, files);
   const candidates: Candidate[] = [];

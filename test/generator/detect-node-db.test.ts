@@ -86,6 +86,62 @@ const db = new Database(process.env.SQLITE_PATH || 'var/live.db');
     );
   });
 
+  it("a db opened only in development is not the deployed app's: stops, or is passed over for the one production opens", async () => {
+    // Nuxt: better-sqlite3 under process.dev, Cloudflare D1 in production (sprachy/sprachy), a migration script beside it.
+    const nuxt = await app(
+      {
+        'db/index.ts': `import Database from 'better-sqlite3'
+import { drizzle } from 'drizzle-orm/better-sqlite3'
+import { drizzle as drizzleD1 } from 'drizzle-orm/d1'
+let db
+export function getDatabase(event) {
+  if (!db) {
+    if (process.dev) {
+      db = drizzle(new Database(process.env.DEV_DATABASE_URL!))
+    } else {
+      db = drizzleD1(event.context.cloudflare.env.D1)
+    }
+  }
+  return db
+}
+`,
+        'scripts/migrate.ts': `import Database from 'better-sqlite3'\nconst sqlite = new Database(process.env.DEV_DATABASE_URL!)\n`,
+        '.env.example': 'DEV_DATABASE_URL="db/dev.db"\n',
+      },
+      { dependencies: { 'better-sqlite3': '^9' } },
+    );
+    const err = (await detectProject(nuxt).catch((e) => e)) as Error & { hint?: string };
+    expect(err.message).toBe(
+      'The app opens SQLite only in development: db/index.ts:8 (better-sqlite3: process.env.DEV_DATABASE_URL!, under `process.dev`) (besides scripts/migrate.ts:2, run by hand). Deployed, it opens something else: a backup of that file would be of a file the deployed app never writes',
+    );
+    expect(err.hint).toMatch(/pass --db-path/);
+    // --db-path settles it.
+    const flagged = await detectProject(nuxt, { dbPath: 'db/dev.db' });
+    expect(flagged.dbPath.value).toBe('db/dev.db');
+
+    // Each guard form, with the production branch opening the db to back up.
+    const forms = [
+      `const db = process.env.NODE_ENV !== 'production' ? new Database('dev.db') : new Database(process.env.DB_PATH ?? 'data/prod.db');`,
+      `let db;\nif (process.env.NODE_ENV === 'production') db = new Database(process.env.DB_PATH ?? 'data/prod.db');\nelse db = new Database('dev.db');`,
+      `const db = import.meta.env.DEV ? new Database('dev.db') : new Database(process.env.DB_PATH ?? 'data/prod.db');`,
+      `const db = !import.meta.env.PROD ? new Database('dev.db') : new Database(process.env.DB_PATH ?? 'data/prod.db');`,
+      `const dbg = process.env.NODE_ENV == 'development' && new Database('dev.db');\nconst db = new Database(process.env.DB_PATH ?? 'data/prod.db');`,
+    ];
+    for (const code of forms) {
+      const r = await db({ 'index.js': `import Database from 'better-sqlite3';\n${code}\n` });
+      expect(r, code).toMatchObject({ path: 'data/prod.db', env: 'DB_PATH' });
+    }
+    // SvelteKit's `dev` counts only when it is $app/environment's.
+    const svelte = await db({
+      'src/lib/db.js': `import Database from 'better-sqlite3';\nimport { dev } from '$app/environment';\nexport const db = dev ? new Database('dev.db') : new Database(process.env.DB_PATH ?? 'data/prod.db');\n`,
+    });
+    expect(svelte).toMatchObject({ path: 'data/prod.db' });
+    const notDev = await app({
+      'index.js': `import Database from 'better-sqlite3';\nconst dev = process.argv.includes('--x');\nexport const db = dev ? new Database('data/a.db') : new Database('data/b.db');\n`,
+    });
+    await expect(detectProject(notDev)).rejects.toThrow(/^The app opens 2 different SQLite databases/);
+  });
+
   it('sqlite3 (verbose), node:sqlite, the sqlite wrapper, Sequelize, TypeORM, @libsql/client', async () => {
     expect(
       await db({

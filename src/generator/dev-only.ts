@@ -50,7 +50,7 @@ export function devOnlyGuard(node: Node, spans: DevOnlySpan[]): string | undefin
 }
 
 /** Whether a condition holds only in development ('dev') or only in production ('prod'). */
-function modeOf(test: Node, imports: Map<string, ImportBinding>): Mode {
+export function modeOf(test: Node, imports: Map<string, ImportBinding>): Mode {
   if (test.type === 'UnaryExpression' && test.operator === '!') {
     const inner = modeOf(test.argument, imports);
     return inner === 'dev' ? 'prod' : inner === 'prod' ? 'dev' : undefined;
@@ -64,16 +64,31 @@ function modeOf(test: Node, imports: Map<string, ImportBinding>): Mode {
   if (path === 'process.dev' || path === 'import.meta.dev' || path === 'import.meta.env.DEV') return 'dev';
   if (path === 'import.meta.env.PROD' || path === 'process.prod') return 'prod';
   if (test.type === 'BinaryExpression' && ['===', '==', '!==', '!='].includes(test.operator)) {
-    const [env, lit] =
-      memberPath(test.left as Node) === 'process.env.NODE_ENV'
-        ? [test.left, test.right]
-        : [test.right, test.left];
-    if (memberPath(env as Node) !== 'process.env.NODE_ENV' || lit.type !== 'StringLiteral') return undefined;
+    const [env, lit] = isNodeEnv(test.left as Node) ? [test.left, test.right] : [test.right, test.left];
+    if (!isNodeEnv(env as Node) || lit.type !== 'StringLiteral') return undefined;
     const equal = test.operator === '===' || test.operator === '==';
     if (lit.value === 'production') return equal ? 'prod' : 'dev';
     if (lit.value === 'development') return equal ? 'dev' : 'prod';
   }
   return undefined;
+}
+
+/** `process.env.NODE_ENV`, also as `process.env.NODE_ENV!`, `.trim()`, `.toLowerCase()`. */
+function isNodeEnv(node: Node): boolean {
+  let n = node;
+  for (;;) {
+    if (n.type === 'TSNonNullExpression' || n.type === 'ParenthesizedExpression') n = n.expression;
+    else if (
+      (n.type === 'CallExpression' || n.type === 'OptionalCallExpression') &&
+      n.arguments.length === 0 &&
+      (n.callee.type === 'MemberExpression' || n.callee.type === 'OptionalMemberExpression') &&
+      n.callee.property.type === 'Identifier' &&
+      ['trim', 'toLowerCase'].includes(n.callee.property.name)
+    )
+      n = n.callee.object;
+    else break;
+  }
+  return memberPath(n) === 'process.env.NODE_ENV';
 }
 
 /** `process.env.NODE_ENV`, `import.meta.env.DEV` for a plain member chain; undefined otherwise. */

@@ -6,6 +6,7 @@
  */
 import path from 'node:path';
 import type { Node } from '@babel/types';
+import { modeOf } from './dev-only.js';
 import { importsOf, type ParsedSource, requiredModule, walk } from './js-ast.js';
 
 /** The app's working directory (the folder it is started in), as a marker inside paths. */
@@ -62,6 +63,12 @@ export class Evaluator {
         )
           return { ...left, fallback: right.value };
         return left?.kind === 'str' ? left : undefined;
+      }
+      case 'ConditionalExpression': {
+        // `NODE_ENV === 'production' ? 'app.db' : 'test.db'`: the deployed app takes the production side.
+        const mode = modeOf(node.test, importsOf(src.program));
+        if (mode === undefined) return undefined;
+        return this.value(src, mode === 'prod' ? node.consequent : node.alternate, depth + 1);
       }
       case 'CallExpression':
         return this.call(src, node, depth);

@@ -42,6 +42,11 @@ interface Callee {
 const SQLITE_CLIENTS = new Set(['sqlite3', 'better-sqlite3', 'sqlite', 'libsql']);
 const TYPEORM_TYPES = new Set(['sqlite', 'better-sqlite3', 'libsql']);
 
+/** `:memory:`, `file::memory:?cache=shared`, '' (a temp db): nothing on disk to back up. */
+export function isInMemory(p: string): boolean {
+  return /(^|:)(:memory:|)$|mode=memory/.test(p);
+}
+
 export function openCallsIn(src: ParsedSource, ev: Evaluator): OpenCall[] {
   if (!src.program || !SQLITE_MODULES.test(src.text)) return [];
   const imports = importsOf(src.program);
@@ -60,13 +65,15 @@ export function openCallsIn(src: ParsedSource, ev: Evaluator): OpenCall[] {
     const text =
       found.describe ??
       (arg?.start != null && arg.end != null ? argSrc.text.slice(arg.start, arg.end) : '(none)');
-    const memory = value?.kind === 'str' && /(^|:)(:memory:|)$|mode=memory/.test(value.value);
+    const memory = value?.kind === 'str' && isInMemory(value.value);
+    // As written, on one line (an argument spread over lines would break the message).
+    const oneLine = text.replace(/\s+/g, ' ');
     out.push({
       file: src.file,
       line: lineOf(node),
       via: found.via,
       value: memory ? undefined : value,
-      expr: text.length > 80 && !found.describe ? `${text.slice(0, 77)}...` : text,
+      expr: oneLine.length > 80 && !found.describe ? `${oneLine.slice(0, 77)}...` : oneLine,
       url: found.url,
       toolConfig: found.toolConfig,
       prisma: found.prisma,

@@ -10,7 +10,7 @@ import { detected } from './detect-facts.js';
 import { readIfExists } from './fs-util.js';
 import { type ParsedSource, parseSource } from './js-ast.js';
 import { CWD, Evaluator, type PathValue } from './js-eval.js';
-import { type OpenCall, openCallsIn, SQLITE_MODULES } from './node-db-calls.js';
+import { isInMemory, type OpenCall, openCallsIn, SQLITE_MODULES } from './node-db-calls.js';
 import { readEnvFiles } from './node-env.js';
 import type { Fact } from './types.js';
 
@@ -194,7 +194,9 @@ function resolveCandidate(c: Candidate, env: Map<string, { value: string; file: 
     };
   }
   // An env var: its default in the code, else its value in .env / .env.example.
-  let fallback = v.fallback;
+  // A default that keeps the db in memory (`process.env.DB ?? ':memory:'`) is no file: as if none.
+  const memoryDefault = v.fallback !== undefined && isInMemory(v.fallback);
+  let fallback = memoryDefault ? undefined : v.fallback;
   let fallbackFrom = fallback !== undefined ? from : undefined;
   const envEntry = env.get(v.name);
   if (fallback === undefined && envEntry) {
@@ -221,7 +223,7 @@ function resolveCandidate(c: Candidate, env: Map<string, { value: string; file: 
     // No default anywhere: the container sets it, the file name is ours.
     fileValue = kind === 'dir' ? path.posix.join('data', v.suffix) : 'data/app.db';
     scheme = c.url ? 'file:' : undefined;
-    fallbackFrom = `${from} (${v.name} has no default: compose sets it)`;
+    fallbackFrom = `${from} (${v.name} ${memoryDefault ? 'defaults to an in-memory db' : 'has no default'}: compose sets it)`;
   }
   return {
     fact: detected(toAppPath(fileValue, c.base), fallbackFrom ?? from),

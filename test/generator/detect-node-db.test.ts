@@ -142,6 +142,42 @@ export function getDatabase(event) {
     await expect(detectProject(notDev)).rejects.toThrow(/^The app opens 2 different SQLite databases/);
   });
 
+  it('a path chosen by NODE_ENV takes its production side; an in-memory default is no default', async () => {
+    expect(
+      await db({
+        'src/db.ts': `import { DatabaseSync } from 'node:sqlite';
+import path from 'path';
+export const database = new DatabaseSync(
+  path.resolve(import.meta.dirname, '..', 'database',
+    process.env.NODE_ENV!.trim() === 'production' ? 'database.db' : 'database_test.db'));
+`,
+      }),
+    ).toMatchObject({ path: 'database/database.db', env: undefined });
+    expect(
+      await db({
+        'db.js': `import Database from 'better-sqlite3';\nexport const db = new Database(process.env.NODE_ENV !== 'production' ? 'dev.db' : 'data/live.db');\n`,
+      }),
+    ).toMatchObject({ path: 'data/live.db' });
+    // process.env.SQLITE_FILE ?? ':memory:' (spaceteams/mira): a file only when the var is set, so compose sets it.
+    const mem = await detectProject(
+      await app({
+        'db.js': `import Database from 'better-sqlite3'\nexport const db = new Database(process.env.SQLITE_FILE ?? ':memory:', {})\n`,
+      }),
+    );
+    expect(mem.dbPath.value).toBe('data/app.db');
+    expect(mem.dbPath.from).toBe(
+      'db.js:2 (better-sqlite3) (SQLITE_FILE defaults to an in-memory db: compose sets it)',
+    );
+    expect(mem.dbEnvVar).toBe('SQLITE_FILE');
+    // Any other condition is not guessed, and the message shows the argument on one line.
+    const other = await app({
+      'db.js': `import Database from 'better-sqlite3';\nexport const db = new Database(\n  process.argv[2] === 'x'\n    ? 'a.db'\n    : 'b.db');\n`,
+    });
+    await expect(detectProject(other)).rejects.toThrow(
+      "Cannot tell which SQLite file the app opens: db.js:2 (better-sqlite3: process.argv[2] === 'x' ? 'a.db' : 'b.db')",
+    );
+  });
+
   it('sqlite3 (verbose), node:sqlite, the sqlite wrapper, Sequelize, TypeORM, @libsql/client', async () => {
     expect(
       await db({

@@ -23,7 +23,7 @@ type Mode = 'dev' | 'prod' | undefined;
 export function devOnlySpans(
   program: Node | undefined,
   text: string,
-  imports: Map<string, ImportBinding>,
+  imports: ReadonlyMap<string, ImportBinding>,
 ): DevOnlySpan[] {
   const spans: DevOnlySpan[] = [];
   const add = (branch: Node | null | undefined, test: Node) => {
@@ -50,7 +50,7 @@ export function devOnlyGuard(node: Node, spans: DevOnlySpan[]): string | undefin
 }
 
 /** Whether a condition holds only in development ('dev') or only in production ('prod'). */
-export function modeOf(test: Node, imports: Map<string, ImportBinding>): Mode {
+export function modeOf(test: Node, imports: ReadonlyMap<string, ImportBinding>): Mode {
   if (test.type === 'UnaryExpression' && test.operator === '!') {
     const inner = modeOf(test.argument, imports);
     return inner === 'dev' ? 'prod' : inner === 'prod' ? 'dev' : undefined;

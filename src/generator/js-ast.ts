@@ -95,8 +95,21 @@ export function requiredModule(node: Node | null | undefined): string | undefine
   return undefined;
 }
 
-/** Local names bound by `import` / `require` in a file. */
-export function importsOf(program: Node | undefined): Map<string, ImportBinding> {
+/** Bindings per parsed file: the evaluator asks for them per expression, the walk is per file. */
+const importsCache = new WeakMap<Node, ReadonlyMap<string, ImportBinding>>();
+
+/** Local names bound by `import` / `require` in a file (worked out once per parsed file). */
+export function importsOf(program: Node | undefined): ReadonlyMap<string, ImportBinding> {
+  if (!program) return new Map();
+  let known = importsCache.get(program);
+  if (!known) {
+    known = bindingsOf(program);
+    importsCache.set(program, known);
+  }
+  return known;
+}
+
+function bindingsOf(program: Node): Map<string, ImportBinding> {
   const out = new Map<string, ImportBinding>();
   for (const node of walk(program)) {
     if (node.type === 'ImportDeclaration') {

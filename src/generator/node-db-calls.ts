@@ -87,7 +87,7 @@ export function openCallsIn(src: ParsedSource, ev: Evaluator): OpenCall[] {
 /** What a callee is bound to: `Database` from 'better-sqlite3', `sqlite3.Database`, `require('knex')`. */
 function resolveCallee(
   callee: Node,
-  imports: Map<string, { module: string; imported: string }>,
+  imports: ReadonlyMap<string, { module: string; imported: string }>,
 ): Callee | undefined {
   if (callee.type === 'Identifier') {
     const b = imports.get(callee.name);

@@ -76,8 +76,7 @@ export async function findNodeDb(root: string, files: string[], pick?: string): 
   }
 
   // A db opened only in development is not the deployed app's: left out when the app opens
-  // another, and the reason to stop when it opens none other.
-  // Scripts (a migration or seed run by hand) do not make it the deployed app's.
+  // another, and the reason to stop when it opens none other (scripts run by hand aside).
   const devOnly = calls.filter((c) => c.devOnly && !c.memory && !c.toolConfig);
   const others = calls.filter((c) => !c.devOnly && !c.memory && !c.toolConfig);
   if (devOnly.length > 0 && others.every((c) => SCRIPT.test(c.file))) {
@@ -95,14 +94,13 @@ export async function findNodeDb(root: string, files: string[], pick?: string): 
       },
     );
   }
-  if (devOnly.length > 0) calls.splice(0, calls.length, ...calls.filter((c) => !c.devOnly));
 
   const prisma = await prismaSqlite(root, files);
   const candidates: Candidate[] = [];
   const unresolved: OpenCall[] = [];
   const remote: string[] = [];
   for (const c of calls) {
-    if (c.memory) continue;
+    if (c.memory || c.devOnly) continue;
     if (!c.value) {
       unresolved.push(c);
       continue;

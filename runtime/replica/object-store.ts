@@ -207,7 +207,7 @@ export class ObjectStoreReplicaClient implements ReplicaClient {
       etag ??= part.etag;
       if (part.etag !== undefined && part.etag !== etag) {
         part.body.destroy();
-        throw new Error(`${key} changed during the read (ETag ${etag} became ${part.etag})`);
+        throw changedDuringRead(key, etag, part.etag);
       }
       return part.body;
     };
@@ -284,7 +284,7 @@ export class ObjectStoreReplicaClient implements ReplicaClient {
         if (out.destroyed) return void next.body.destroy();
         if (etag !== undefined && next.etag !== undefined && next.etag !== etag) {
           next.body.destroy();
-          out.destroy(new Error(`${key} changed during the read (ETag ${etag} became ${next.etag})`));
+          out.destroy(changedDuringRead(key, etag, next.etag));
           return;
         }
         attach(next.body);
@@ -307,6 +307,11 @@ export class ObjectStoreReplicaClient implements ReplicaClient {
       await spooled.dispose();
     }
   }
+}
+
+/** An object replaced between two GETs of one read: its bytes must not be mixed. */
+function changedDuringRead(key: string, was: string | undefined, now: string): Error {
+  return new Error(`${key} changed during the read (ETag ${was} became ${now})`);
 }
 
 /** ` bytes A-B` for a ranged GET's log line and error, '' for a whole object. */

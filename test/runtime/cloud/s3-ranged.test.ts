@@ -69,16 +69,30 @@ afterAll(async () => {
 const splitLines = (lines: Array<Record<string, unknown>>) =>
   lines.filter((l) => /parallel ranges/.test(String(l.msg)));
 
+type Client = Awaited<ReturnType<typeof createS3ReplicaClient>>;
+
+/**
+ * `fn` with a client whose connections go through the TCP proxy capped at SLOW, its log lines
+ * and the proxy's connection count before; the cap is lifted and the client closed after.
+ */
+async function throughSlowProxy(
+  fn: (c: Client, lines: Array<Record<string, unknown>>, connectionsBefore: number) => Promise<void>,
+): Promise<void> {
+  const { logger, lines } = captureLogger();
+  const c = await createS3ReplicaClient(cfg(`http://127.0.0.1:${tcp.port}`), { logger, retry: QUICK_RETRY });
+  const before = tcp.stats.connections;
+  tcp.setRate(SLOW);
+  try {
+    await fn(c, lines, before);
+  } finally {
+    tcp.setRate(0);
+    await c.close();
+  }
+}
+
 describe('S3 snapshots read in parallel ranges', () => {
   it('splits a read the connection holds back into parallel ranges, every byte in order', async () => {
-    const { logger, lines } = captureLogger();
-    const c = await createS3ReplicaClient(cfg(`http://127.0.0.1:${tcp.port}`), {
-      logger,
-      retry: QUICK_RETRY,
-    });
-    const before = tcp.stats.connections;
-    tcp.setRate(SLOW);
-    try {
+    await throughSlowProxy(async (c, lines, before) => {
       const got = await readAll(await c.openSnapshot(GEN, 1, { size: SIZE }));
       expect(got.length).toBe(SIZE);
       expect(got.equals(payload)).toBe(true);
@@ -90,10 +104,7 @@ describe('S3 snapshots read in parallel ranges', () => {
       expect(Number(split[0].at) % (2 << 20)).toBe(0);
       // The first GET plus the parts in flight, each on its own connection.
       expect(tcp.stats.connections - before).toBeGreaterThanOrEqual(4);
-    } finally {
-      tcp.setRate(0);
-      await c.close();
-    }
+    });
   });
 
   it('stays one GET when the connection keeps up', async () => {
@@ -111,42 +122,26 @@ describe('S3 snapshots read in parallel ranges', () => {
   });
 
   it('keeps one GET at -parallelism 1, however slow the connection', async () => {
-    const { logger, lines } = captureLogger();
-    const c = await createS3ReplicaClient(cfg(`http://127.0.0.1:${tcp.port}`), {
-      logger,
-      retry: QUICK_RETRY,
-    });
-    const before = tcp.stats.connections;
-    tcp.setRate(SLOW);
-    try {
+    await throughSlowProxy(async (c, lines, before) => {
       const got = await readAll(await c.openSnapshot(GEN, 1, { size: SIZE, parallelism: 1 }));
       expect(got.equals(payload)).toBe(true);
       expect(splitLines(lines)).toHaveLength(0);
       expect(tcp.stats.connections - before).toBeLessThanOrEqual(1);
-    } finally {
-      tcp.setRate(0);
-      await c.close();
-    }
+    });
   });
 
   it('resumes a range cut off mid-body from its first missing byte', async () => {
-    const { logger, lines } = captureLogger();
-    const c = await createS3ReplicaClient(cfg(`http://127.0.0.1:${tcp.port}`), {
-      logger,
-      retry: QUICK_RETRY,
+    await throughSlowProxy(async (c, lines) => {
+      // Past the split (which comes after ~1 s of the first GET, ~8 MB at this rate).
+      tcp.cutResponseAfter(SIZE - (4 << 20));
+      try {
+        expect((await readAll(await c.openSnapshot(GEN, 1, { size: SIZE }))).equals(payload)).toBe(true);
+        expect(splitLines(lines)).toHaveLength(1);
+        expect(lines.filter((l) => /resuming/.test(String(l.msg)))).toHaveLength(1);
+      } finally {
+        tcp.cutResponseAfter(Number.POSITIVE_INFINITY);
+      }
     });
-    tcp.setRate(SLOW);
-    // Past the split (which comes after ~1 s of the first GET, ~8 MB at this rate).
-    tcp.cutResponseAfter(SIZE - (4 << 20));
-    try {
-      expect((await readAll(await c.openSnapshot(GEN, 1, { size: SIZE }))).equals(payload)).toBe(true);
-      expect(splitLines(lines)).toHaveLength(1);
-      expect(lines.filter((l) => /resuming/.test(String(l.msg)))).toHaveLength(1);
-    } finally {
-      tcp.setRate(0);
-      tcp.cutResponseAfter(Number.POSITIVE_INFINITY);
-      await c.close();
-    }
   });
 
   it('refuses an object whose size is not the one listed (replaced since the listing)', async () => {

@@ -21,6 +21,8 @@ export interface SnapshotInfo {
 export interface SnapshotRead {
   size: number;
   parallelism?: number;
+  /** Where a split read keeps parts that arrive early (a restore: beside its output; default: the OS temp folder). */
+  spillDir?: string;
 }
 
 export interface WalSegmentInfo {

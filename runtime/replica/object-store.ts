@@ -145,7 +145,7 @@ export class ObjectStoreReplicaClient implements ReplicaClient {
     const key = snapshotKey(generation, index);
     const parts = Math.min(RANGED_PARTS, read?.parallelism ?? RANGED_PARTS);
     if (this.store.ranged && read && read.size >= RANGED_MIN_SIZE && parts > 1)
-      return this.openRanged(key, read.size, parts);
+      return this.openRanged(key, read.size, parts, read.spillDir);
     return this.openObject(key).then((o) => o.body);
   }
 
@@ -196,7 +196,7 @@ export class ObjectStoreReplicaClient implements ReplicaClient {
    * from the object the listing saw: the same size and, where the store gives one, the same
    * ETag as the first part — a snapshot replaced meanwhile fails the read instead of mixing two.
    */
-  private openRanged(key: string, size: number, parts: number): Promise<Readable> {
+  private openRanged(key: string, size: number, parts: number, spillDir?: string): Promise<Readable> {
     let etag: string | undefined;
     const open = async (start: number, end: number): Promise<Readable> => {
       const part = await this.openObject(key, start, end);
@@ -216,7 +216,14 @@ export class ObjectStoreReplicaClient implements ReplicaClient {
         { replica: this.opts.replica, key, at },
         `GET ${key}: the reader waits on the network, reading the rest from byte ${at} in ${parts} parallel ranges`,
       );
-    return Promise.resolve(rangedRead(size, open, { partSize: RANGED_PART_SIZE, parts, onSplit }));
+    const onNoSpill = (err: Error) =>
+      this.opts.logger?.warn(
+        { replica: this.opts.replica, key, dir: spillDir, err: err.message },
+        `GET ${key}: the network is slow but no temporary file could be made for parallel ranges (${err.message}); reading on with one GET`,
+      );
+    return Promise.resolve(
+      rangedRead(size, open, { partSize: RANGED_PART_SIZE, parts, onSplit, spillDir, onNoSpill }),
+    );
   }
 
   /**

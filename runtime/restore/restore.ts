@@ -261,7 +261,11 @@ export async function restoreDatabase(opts: RestoreOptions): Promise<RestoreResu
           key: snapKey,
           // -parallelism bounds the snapshot's ranged GETs too, when a slow network splits its read.
           open: () =>
-            replica.client.openSnapshot(generation, snapshot.index, { size: snapshot.size, parallelism }),
+            replica.client.openSnapshot(generation, snapshot.index, {
+              size: snapshot.size,
+              parallelism,
+              spillDir: dirname(out),
+            }),
           dest: tmpDb,
         },
         { ...dl, syncEvery: SNAPSHOT_SYNC_EVERY },

@@ -4,12 +4,28 @@
  * stream closed on destroy, short or long answers refused. (Against real stores: cloud/s3-ranged.)
  */
 import { randomBytes } from 'node:crypto';
+import { readdirSync, readlinkSync } from 'node:fs';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { type OpenRange, rangedRead } from '../../../runtime/replica/ranged-read.js';
 import { readAll } from '../replica-contract/contract.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** This process's open descriptors on spill files made in `dir` (Linux: /proc/self/fd). */
+function spillFds(dir: string): string[] {
+  return readdirSync('/proc/self/fd').flatMap((fd) => {
+    try {
+      const target = readlinkSync(`/proc/self/fd/${fd}`);
+      return target.startsWith(join(dir, '.ls-mix-spill-')) ? [target] : [];
+    } catch {
+      return []; // closed meanwhile (the readdir's own descriptor)
+    }
+  });
+}
 
 /** A source of `data` that sends `chunk` bytes every `everyMs` (0: as fast as read), per range asked. */
 function source(data: Buffer, chunk: number, everyMs: (start: number) => number) {
@@ -86,6 +102,69 @@ describe('rangedRead', () => {
     await sleep(20);
     expect(opened.length).toBeGreaterThan(2);
     for (const o of opened) expect(o.body.destroyed).toBe(true);
+  });
+
+  it('keeps parts ahead in a temporary file that is unlinked at once and closed at the end', async () => {
+    const data = randomBytes(2 << 20);
+    const partSize = 64 << 10;
+    const dir = await mkdtemp(join(tmpdir(), 'ranged-spill-'));
+    try {
+      const { open } = source(data, 16 << 10, (start) => (start === 0 ? 2 : 0));
+      const reader = rangedRead(data.length, open, { partSize, parts: 4, windowMs: 5, spillDir: dir });
+      const chunks: Buffer[] = [];
+      let seenOpen = false;
+      for await (const c of reader) {
+        chunks.push(c as Buffer);
+        if (spillFds(dir).length > 0) {
+          seenOpen = true;
+          // Open, yet nowhere in the folder: nothing is left behind however the process ends.
+          expect(await readdir(dir)).toEqual([]);
+        }
+      }
+      expect(Buffer.concat(chunks).equals(data)).toBe(true);
+      expect(seenOpen).toBe(true);
+      expect(spillFds(dir)).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('closes the temporary file when the reader is destroyed mid-read', async () => {
+    const data = randomBytes(2 << 20);
+    const dir = await mkdtemp(join(tmpdir(), 'ranged-spill-'));
+    try {
+      const { open, opened } = source(data, 16 << 10, (start) => (start === 0 ? 2 : 1));
+      const reader = rangedRead(data.length, open, {
+        partSize: 64 << 10,
+        parts: 4,
+        windowMs: 5,
+        spillDir: dir,
+      });
+      for await (const _ of reader) if (opened.length > 2 && spillFds(dir).length > 0) break;
+      expect(opened.length).toBeGreaterThan(2);
+      expect(spillFds(dir)).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('stays one read, every byte delivered, when no temporary file can be made', async () => {
+    const data = randomBytes(1 << 20);
+    const { open, opened } = source(data, 16 << 10, () => 2);
+    const refused: Error[] = [];
+    const got = await readAll(
+      rangedRead(data.length, open, {
+        partSize: 64 << 10,
+        parts: 4,
+        windowMs: 5,
+        spillDir: join(tmpdir(), 'no-such-folder-for-ls-mix', String(process.pid)),
+        onNoSpill: (err) => refused.push(err),
+      }),
+    );
+    expect(got.equals(data)).toBe(true);
+    expect(opened).toHaveLength(1);
+    expect(refused).toHaveLength(1);
+    expect((refused[0] as NodeJS.ErrnoException).code).toBe('ENOENT');
   });
 
   it('fails, naming the range, when a part ends short', async () => {

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
-import { PassThrough, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import type { SFTPWrapper } from 'ssh2';
 import SftpClient from 'ssh2-sftp-client';
 import type { ReplicaConfig } from '../config/types.js';
 import { UserError } from '../errors.js';
@@ -17,6 +17,7 @@ import {
 } from './object-store.js';
 import { networkFailure, ReplicaError, type Verdict } from './retry.js';
 import { checkHostKey, fingerprint, type HostKeyPolicy, keyType } from './sftp/host-key.js';
+import { pipelinedRead } from './sftp/pipelined-read.js';
 import type { Spooled } from './spool.js';
 
 /**
@@ -104,6 +105,9 @@ interface SftpSettings {
   logger?: Logger;
 }
 
+/** ssh2's SFTP session under each client: pipelined reads use it directly (sftp/pipelined-read.ts). */
+const sessions = new WeakMap<SftpClient, SFTPWrapper>();
+
 /** SFTP status codes (draft-ietf-secsh-filexfer). */
 const NO_SUCH_FILE = 2;
 
@@ -147,7 +151,7 @@ class SftpStore implements ObjectStore {
     });
     let rejected: { offered: Buffer; reason: string; expected?: string[] } | undefined;
     try {
-      await c.connect({
+      const wrapper = await c.connect({
         host: this.s.host,
         port: this.s.port,
         username: this.s.user,
@@ -165,6 +169,7 @@ class SftpStore implements ObjectStore {
         // ssh2-sftp-client has its own connect retry; ours (retry.ts) already covers it.
         retries: 0,
       } as SftpClient.ConnectOptions);
+      sessions.set(c, wrapper);
     } catch (err) {
       await c.end().catch(() => {});
       if (rejected) throw this.hostKeyError(rejected);
@@ -275,13 +280,17 @@ class SftpStore implements ObjectStore {
     return this.use(async (c) => {
       const path = this.key(rel);
       const st = await c.stat(path); // a missing object fails here, not later on the stream
-      const src = c.createReadStream(path, { start, highWaterMark: 256 * 1024 });
-      // The handle is closed after 'end'; a session ended meanwhile makes that close fail on a
-      // stream nobody listens to any more. Errors during the transfer still reach the reader.
-      src.on('error', (err: Error) => tagSession(err, c));
-      const out = new PassThrough();
-      pipeline(src, out).catch(() => {});
-      return { body: out, size: st.size };
+      const sftp = sessions.get(c) as SFTPWrapper;
+      const handle = await new Promise<Buffer>((resolve, reject) =>
+        sftp.open(path, 'r', (err, h) => (err ? reject(err) : resolve(h))),
+      );
+      // A session ended meanwhile makes the close fail, with nobody left to tell: ignored.
+      // Errors during the transfer reach the reader, tagged with their session.
+      const body = pipelinedRead(sftp, handle, start, st.size, {
+        onClose: () => sftp.close(handle, () => {}),
+      });
+      body.on('error', (err: Error) => tagSession(err, c));
+      return { body, size: st.size };
     });
   }
 

@@ -11,11 +11,12 @@
  */
 
 import { execFileSync, spawn } from 'node:child_process';
-import { createReadStream, rmSync, statSync } from 'node:fs';
+import { cpSync, createReadStream, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { startTcpFaultProxy, type TcpFaultProxy } from '../../test/services/fault-proxy.js';
+import { type SshdServer, startSshd } from '../../test/services/sshd.js';
 import { log, MiB, QUICK, removeDir, tempDir, writeConfig } from '../lib/env.js';
 import { lastOutput, lsMix, ROOT, sleep, timed, waitUntil } from '../lib/proc.js';
 import { type Impl, REFERENCE, runtime, stopWarning } from '../lib/reference.js';
@@ -63,8 +64,14 @@ export interface ThroughputResult {
   };
 }
 
-/** Where a restore reads from: s3-capped is the test RGW behind a per-connection throughput cap. */
-export type RestoreSource = 'file' | 's3' | 's3-capped';
+/**
+ * Where a restore reads from: s3-capped is the test RGW behind a per-connection throughput cap;
+ * sftp the test sshd on loopback, sftp-latency the same behind a proxy adding latency.
+ */
+export type RestoreSource = 'file' | 's3' | 's3-capped' | 'sftp' | 'sftp-latency';
+
+/** The sftp-latency rows' delay each way: a storage box in a nearby data centre (10 ms round trip). */
+export const SFTP_LATENCY_MS = 5;
 
 /** The cap of the s3-capped rows: one connection to a remote store (S3 gives one 50–100 MB/s). */
 export const CAPPED_BYTES_PER_SECOND = 50_000_000;
@@ -327,6 +334,8 @@ async function benchRestore(dir: string, replica: string, s3?: S3Target): Promis
     args: (impl: Impl) => string[];
     env?: NodeJS.ProcessEnv;
     parallelism?: number[];
+    /** No Litestream run for this source (its config has no such keys, or no such server). */
+    noReference?: boolean;
   };
   const fileUrl = `file://${replica}`;
   const sources: Source[] = [{ source: 'file', args: () => [fileUrl] }];
@@ -358,8 +367,29 @@ async function benchRestore(dir: string, replica: string, s3?: S3Target): Promis
     capped = await startTcpFaultProxy(Number(new URL(s3.endpoint).port));
     capped.setRate(CAPPED_BYTES_PER_SECOND);
     const cappedUrl = url.replace(`endpoint=${s3.endpoint}`, `endpoint=http://127.0.0.1:${capped.port}`);
-    sources.push({ source: 's3-capped', args: () => [cappedUrl], env, parallelism: [8] });
+    sources.push({ source: 's3-capped', args: () => [cappedUrl], env, parallelism: [8], noReference: true });
   }
+  // SFTP: the replica copied into the test sshd's folder, read on loopback and through latency.
+  let sshd: SshdServer | undefined;
+  let delayed: TcpFaultProxy | undefined;
+  if (existsSync('/usr/sbin/sshd') && process.getuid?.() === 0) {
+    sshd = await startSshd();
+    const remote = join(sshd.root, 'restore-bench');
+    cpSync(replica, remote, { recursive: true });
+    delayed = await startTcpFaultProxy(sshd.port);
+    delayed.setLatency(SFTP_LATENCY_MS);
+    for (const [source, port] of [
+      ['sftp', sshd.port],
+      ['sftp-latency', delayed.port],
+    ] as const) {
+      const sub = join(dir, source);
+      mkdirSync(sub, { recursive: true });
+      const db = join(sub, 'app.db');
+      const yaml = `type: sftp\nhost: 127.0.0.1:${port}\nuser: ${sshd.user}\nkey-path: ${sshd.keyPath}\nhost-key: "${sshd.hostKey}"\npath: ${remote}`;
+      const config = writeConfig(sub, db, [yaml]);
+      sources.push({ source, args: () => ['-config', config, db], parallelism: [8], noReference: true });
+    }
+  } else log('restore: SFTP rows skipped (they need root and /usr/sbin/sshd for the test sshd)');
   const measure = async (impl: Impl, s: Source, parallelism: number) => {
     const secs: number[] = [];
     let peak = 0;
@@ -390,7 +420,7 @@ async function benchRestore(dir: string, replica: string, s3?: S3Target): Promis
         const m = await measure('ls-mix', s, parallelism);
         const row: RestoreRow = { source: s.source, parallelism, ...m };
         if (s.source === 's3-capped') row.oneGetSeconds = latestSnap.size / CAPPED_BYTES_PER_SECOND;
-        else if (REFERENCE) row.reference = await measure('litestream', s, parallelism);
+        if (REFERENCE && !s.noReference) row.reference = await measure('litestream', s, parallelism);
         rows.push(row);
         log(
           `restore ${s.source} p${parallelism}: ${m.seconds.median.toFixed(1)} s (baseline ${base.median.toFixed(1)} s), peak ${m.peakMiB.toFixed(0)} MiB${row.reference ? `; litestream ${row.reference.seconds.median.toFixed(1)} s, peak ${row.reference.peakMiB.toFixed(0)} MiB` : ''}`,
@@ -399,6 +429,8 @@ async function benchRestore(dir: string, replica: string, s3?: S3Target): Promis
     }
   } finally {
     await capped?.stop();
+    await delayed?.stop();
+    await sshd?.stop();
   }
   return {
     dbMiB,

@@ -4,6 +4,7 @@ import {
   CAPPED_BYTES_PER_SECOND,
   type RestoreResult,
   type RestoreSource,
+  SFTP_LATENCY_MS,
   type ThroughputResult,
 } from '../figures/bulk.js';
 import type { GeneratorResult } from '../figures/generator.js';
@@ -86,11 +87,11 @@ export function renderTable(r: Results): string {
     }
     add(
       '4 restore',
-      `${fmt(rs!.dbMiB, 0)} MiB db (+${fmt(rs!.walMiB, 0)} MiB WAL, ${rs!.segments} segments), ${x.source}, parallelism ${x.parallelism}`,
+      `${fmt(rs!.dbMiB, 0)} MiB db (+${fmt(rs!.walMiB, 0)} MiB WAL, ${rs!.segments} segments), ${sourceName(x.source)}, parallelism ${x.parallelism}`,
       `${fmtSummary(x.seconds)} s`,
       `copy + lz4 -d ${fmtSummary(rs!.baselineSeconds)} s${rs!.durableBaselineSeconds ? `; + fdatasync ${fmtSummary(rs!.durableBaselineSeconds)} s` : ''}`,
       `${fmt(x.ratio)}x${x.durableRatio !== undefined ? ` (${fmt(x.durableRatio)}x of durable)` : ''}`,
-      x.source === 's3' ? '<= 1.3x' : '<= 1.0x',
+      x.source === 's3' ? '<= 1.3x' : x.source === 'file' ? '<= 1.0x' : '-',
       x.reference
         ? `${fmtSummary(x.reference.seconds)} s (${fmt(x.reference.ratio)}x${x.reference.durableRatio !== undefined ? `; ${fmt(x.reference.durableRatio)}x of durable` : ''})`
         : '-',
@@ -171,5 +172,7 @@ export function renderTable(r: Results): string {
 
 /** A restore row's source as the table names it. */
 function sourceName(source: RestoreSource): string {
-  return source === 's3-capped' ? `s3 capped at ${CAPPED_BYTES_PER_SECOND / 1e6} MB/s a connection` : source;
+  if (source === 's3-capped') return `s3 capped at ${CAPPED_BYTES_PER_SECOND / 1e6} MB/s a connection`;
+  if (source === 'sftp-latency') return `sftp, ${SFTP_LATENCY_MS} ms latency each way`;
+  return source;
 }

@@ -132,7 +132,7 @@ export async function planMixes(opts: PlanOptions): Promise<Plan> {
   }
 
   notes.push(...(facts.detectNotes ?? []));
-  for (const [label, key] of relevantFacts(facts)) {
+  for (const [label, key] of relevantFacts(facts, fit.userDockerfile)) {
     const fact = facts[key] as Fact<unknown>;
     if (fact.source === 'default') {
       notes.push(`${label} not found: using ${fact.value} (${fact.from}); --${flagOf(key)} sets it.`);
@@ -198,6 +198,7 @@ export async function planMixes(opts: PlanOptions): Promise<Plan> {
     notes: notes.map(cleanText),
     generatorVersion: GENERATOR_VERSION,
     sidecar: fit.sidecarKind ?? 'ls-mix',
+    userDockerfile: fit.userDockerfile,
     servicestack,
   };
 }

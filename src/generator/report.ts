@@ -22,10 +22,21 @@ const FACT_ROWS: FactRow[] = [
   ['.NET version', 'dotnetVersion'],
 ];
 
-/** The facts that matter for this app (no .NET version for a Node app, no Node for plain .NET). */
-export function relevantFacts(facts: ProjectFacts): FactRow[] {
+/** Facts only ls-mix's own app Dockerfile uses: moot when the user's Dockerfile is kept. */
+const APP_IMAGE_FACTS: ReadonlySet<keyof ProjectFacts> = new Set([
+  'nodeVersion',
+  'packageManager',
+  'dotnetVersion',
+]);
+
+/**
+ * The facts that matter for this app (no .NET version for a Node app, no Node for plain .NET;
+ * none of the app image's when the user's own Dockerfile builds it).
+ */
+export function relevantFacts(facts: ProjectFacts, userDockerfile = false): FactRow[] {
   const usesNode = facts.runtime === 'node' || facts.uiDir !== undefined;
   return FACT_ROWS.filter(([, key]) => {
+    if (userDockerfile && APP_IMAGE_FACTS.has(key)) return false;
     if (key === 'dotnetVersion') return facts.runtime === 'dotnet';
     if (key === 'nodeVersion' || key === 'packageManager') return usesNode;
     return true;
@@ -40,11 +51,11 @@ function describeFact(f: Fact<unknown>): string {
 
 export function formatFacts(
   plan: Pick<Plan, 'facts' | 'branch' | 'containerDb'> &
-    Partial<Pick<Plan, 'proxy' | 'servicestack' | 'sidecar'>>,
+    Partial<Pick<Plan, 'proxy' | 'servicestack' | 'sidecar' | 'userDockerfile'>>,
 ): string[] {
   const row = (label: string, value: string, why: string) =>
     `  ${label.padEnd(16)} ${cleanText(value).padEnd(22)} (${cleanText(why)})`;
-  const lines = relevantFacts(plan.facts).map(([label, key]) => {
+  const lines = relevantFacts(plan.facts, plan.userDockerfile).map(([label, key]) => {
     const f = plan.facts[key] as Fact<unknown>;
     return row(label, String(f.value), describeFact(f));
   });
@@ -135,7 +146,7 @@ export function workflowWritten(files: { path: string; status: string }[]): bool
 export function planJson(plan: Plan, result: ApplyResult, error?: { message: string; hint?: string }) {
   const secrets = workflowWritten(result.files) ? plan.secrets : [];
   const facts = Object.fromEntries(
-    relevantFacts(plan.facts).map(([, key]) => {
+    relevantFacts(plan.facts, plan.userDockerfile).map(([, key]) => {
       const f = plan.facts[key] as Fact<unknown>;
       return [key, { value: f.value, source: f.source, from: f.from }];
     }),

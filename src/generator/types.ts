@@ -219,6 +219,8 @@ export interface Plan {
   generatorVersion: string;
   /** The replication sidecar the compose file runs. */
   sidecar: SidecarKind;
+  /** The user's own Dockerfile builds the app image (kept): Node/.NET versions and package manager are moot. */
+  userDockerfile?: boolean;
   /** What was kept from a ServiceStack-mix deployment found in the project. */
   servicestack?: import('./servicestack-mix.js').ServiceStackMix;
 }

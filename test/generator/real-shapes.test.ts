@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { applyPlan, planMixes, removeMix } from '../../src/generator/index.js';
+import { formatFacts } from '../../src/generator/report.js';
 import { composeSchemaErrors, dockerComposeConfig } from '../validators/compose.js';
 import { dockerfileProblems } from '../validators/dockerfile.js';
 import { loadWithRuntime } from '../validators/litestream-config.js';
@@ -162,6 +163,10 @@ describe('the fact each real shape is here for', { timeout: 120_000 }, () => {
     expect(plan.notes.join('\n')).toContain(
       'Dockerfile is yours and stays as is: the compose file is fitted to it (WORKDIR /srv/app, USER 10001 (uid 10001), port 8081).',
     );
+    // It declares no Node version and has no lockfile, but its image is its own Dockerfile's:
+    // what ls-mix's Dockerfile would have used is neither reported nor asked for.
+    expect(formatFacts(plan).join('\n')).not.toMatch(/node version|package manager/);
+    expect(plan.notes.join('\n')).not.toMatch(/not found: using/);
   });
 
   it("usr-src-workdir: Node's Docker-guide layout (WORKDIR /usr/src/app) gets its volume on the app's db folder", async () => {

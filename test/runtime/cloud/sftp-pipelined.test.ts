@@ -53,7 +53,7 @@ const open = (path = remote) =>
   );
 
 /** The real session's READ, with what each request asked for recorded and `shape` applied. */
-function observed(shape: { maxAnswer?: number; holdEvery?: number; failAt?: number } = {}) {
+function observed(shape: { maxAnswer?: number; holdEvery?: number; failAt?: number; delayMs?: number } = {}) {
   const asked: Array<{ position: number; length: number }> = [];
   let inFlight = 0;
   let maxInFlight = 0;
@@ -68,9 +68,12 @@ function observed(shape: { maxAnswer?: number; holdEvery?: number; failAt?: numb
       const held = shape.holdEvery !== undefined && n++ % shape.holdEvery === 0;
       const len = Math.min(length, shape.maxAnswer ?? length);
       sftp.read(handle, buffer, offset, len, position, (err, bytesRead) => {
-        inFlight--;
-        if (held) setTimeout(() => cb(err, bytesRead), 15);
-        else cb(err, bytesRead);
+        const answer = () => {
+          inFlight--;
+          cb(err, bytesRead);
+        };
+        if (held || shape.delayMs) setTimeout(answer, shape.delayMs ?? 15);
+        else answer();
       });
     },
   };
@@ -89,6 +92,20 @@ describe('pipelined SFTP reads', () => {
     expect(maxInFlight()).toBeGreaterThan(1);
     expect(maxInFlight()).toBeLessThanOrEqual(8);
     expect(closed).toBe(1);
+  });
+
+  it('sizes the window to the round trip: the minimum on a quick link, up to the maximum on a slow one', async () => {
+    // Sized for 10 MB/s: an answer within ~6 ms on loopback asks for fewer than 2 blocks of
+    // 32 KiB (the minimum, 2, stays); 50 ms per answer asks for 15 (the maximum, 8, caps it).
+    const sized = { block: 32 << 10, window: 8, minWindow: 2, rate: 10e6 };
+    const quick = observed();
+    const fast = await readAll(pipelinedRead(quick.reads, await open(), 0, 1 << 20, sized));
+    expect(fast.equals(data.subarray(0, 1 << 20))).toBe(true);
+    expect(quick.maxInFlight()).toBe(2);
+    const slow = observed({ delayMs: 50 });
+    const got = await readAll(pipelinedRead(slow.reads, await open(), 0, 1 << 20, sized));
+    expect(got.equals(data.subarray(0, 1 << 20))).toBe(true);
+    expect(slow.maxInFlight()).toBe(8);
   });
 
   it('keeps the order when later blocks are answered first', async () => {
@@ -140,8 +157,18 @@ describe('pipelined SFTP reads', () => {
       onClose: () => closed++,
     });
     await new Promise((r) => setTimeout(r, 100));
-    // Nobody read: the window's four blocks were asked for, then nothing more.
-    expect(asked).toHaveLength(4);
+    // Not read yet (a restore opens WAL segments ahead of the ones it reads): one block asked for.
+    expect(asked).toHaveLength(1);
+    // Read once, then not again: the window fills (4 in flight or waiting, 1 in the stream's
+    // buffer) and no more is asked for.
+    await new Promise((r) => stream.once('readable', r));
+    expect(stream.read()).not.toBeNull();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(asked.length).toBeGreaterThan(1);
+    expect(asked.length).toBeLessThanOrEqual(1 + 4 + 1);
+    const settled = asked.length;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(asked).toHaveLength(settled);
     stream.destroy();
     expect(closed).toBe(1);
   });

@@ -18,6 +18,7 @@ import {
 } from './detect-facts.js';
 import { exists, readIfExists } from './fs-util.js';
 import { findNodeDb, type NodeDb } from './node-db.js';
+import { listenPort } from './node-listen.js';
 import { serverDatabases } from './server-databases.js';
 import type { Fact, Overrides, PackageManager, Variant } from './types.js';
 
@@ -176,6 +177,14 @@ export function detectNodePort(
       const fact = detected(Number(m[1]), s.file);
       return i === 0 ? { ...fact, envDefault: 'PORT' } : fact;
     }
+  }
+  // The listen() call's own argument, followed through constants and imports (`const port =
+  // process.env.port || 8080` was missed by the patterns above: the app then listened on 8080
+  // while the proxy was sent to 3000).
+  const listen = listenPort(sources);
+  if (listen) {
+    const fact = detected(listen.port, listen.where);
+    return listen.envVar ? { ...fact, envDefault: listen.envVar } : fact;
   }
   if (variant === 'nextjs') return { ...defaulted(3000, 'Next.js default'), envDefault: 'PORT' };
   return defaulted(DEFAULTS.nodePort, 'no PORT default or listen() call found');

@@ -285,6 +285,18 @@ export class Evaluator {
     return obj.type === 'ObjectExpression' ? { src: d.src, node: obj } : undefined;
   }
 
+  /** The app's own module an imported name comes from, and its name there. */
+  importedFrom(src: ParsedSource, local: string): { src: ParsedSource; imported: string } | undefined {
+    const b = importsOf(src.program).get(local);
+    const mod = b && this.module(src, b.module);
+    return mod && b ? { src: mod, imported: b.imported } : undefined;
+  }
+
+  /** `process.env.X` and its other spellings (see envName): the variable's name. */
+  envVar(src: ParsedSource, node: Node): string | undefined {
+    return envName(unwrap(node), src, this);
+  }
+
   /** A relative import of the app's own code, resolved like Node / bundlers do. */
   private module(from: ParsedSource, spec: string): ParsedSource | undefined {
     let base: string;

@@ -6,7 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { planMixes } from '../../src/generator/index.js';
-import { loopbackListen } from '../../src/generator/node-listen.js';
+import { listenPort, loopbackListen } from '../../src/generator/node-listen.js';
 import { cleanupTemps, tempDir } from './helpers.js';
 
 afterAll(cleanupTemps);
@@ -50,7 +50,86 @@ describe('loopbackListen', () => {
   });
 });
 
+describe('listenPort', () => {
+  const port = (text: string, more: Array<{ file: string; text: string }> = []) =>
+    listenPort([{ file: 'src/server.js', text }, ...more]);
+  const express = "const express = require('express');\nconst app = express();\n";
+
+  it('an env var read first, with its numeric fallback: any case, any cast, through a constant', () => {
+    // Shaped like a public app (a lowercase `port` var): the patterns for PORT missed it.
+    expect(
+      port(`${express}const port = process.env.port || 8080;\napp.listen(port, () => console.log(port));\n`),
+    ).toEqual({ port: 8080, envVar: 'port', where: 'src/server.js:4' });
+    expect(port(`${express}app.listen(Number(process.env.APP_PORT ?? '4000'));\n`)).toEqual({
+      port: 4000,
+      envVar: 'APP_PORT',
+      where: 'src/server.js:3',
+    });
+    expect(port(`${express}app.listen(parseInt(process.env.PORT, 10) || +'5000');\n`)).toMatchObject({
+      port: 5000,
+      envVar: 'PORT',
+    });
+  });
+
+  it('a destructured env default, an object property, and a value imported from a config module', () => {
+    expect(
+      port(
+        `const { PORT = 5050, HOST = '0.0.0.0' } = process.env;\nserver.listen({ port: PORT, host: HOST });\n`,
+      ),
+    ).toMatchObject({ port: 5050, envVar: 'PORT' });
+    expect(
+      port(
+        `${express}const config = { port: Number(process.env.HTTP_PORT) || 7000 };\napp.listen(config.port);\n`,
+      ),
+    ).toMatchObject({ port: 7000, envVar: 'HTTP_PORT' });
+    const config = {
+      file: 'src/config.ts',
+      text: "import 'dotenv/config';\nexport const {\n  NODE_ENV = 'development',\n  PORT = 3000,\n  HOST = 'localhost',\n} = process.env;\n",
+    };
+    expect(
+      port(
+        "import { createServer } from 'node:http';\nimport { PORT } from './config';\ncreateServer(app).listen({ port: PORT });\n",
+        [config],
+      ),
+    ).toEqual({ port: 3000, envVar: 'PORT', where: 'src/server.js:3' });
+    expect(port(`${express}app.listen(9090);\n`)).toEqual({ port: 9090, where: 'src/server.js:3' });
+  });
+
+  it('nothing when the port is an env var without a fallback, out of range, or not a number', () => {
+    expect(port(`${express}app.listen(process.env.PORT);\n`)).toBeUndefined();
+    expect(port(`${express}app.listen(process.env.PORT || 99999);\n`)).toBeUndefined();
+    expect(port(`${express}app.listen(process.env.SOCKET || '/tmp/app.sock');\n`)).toBeUndefined();
+    expect(port(`${express}const port = getPort();\napp.listen(port);\n`)).toBeUndefined();
+  });
+});
+
 describe('add', () => {
+  it('takes the port from the listen call when no PORT pattern says it', async () => {
+    const dir = await tempDir();
+    await writeFile(
+      path.join(dir, 'package.json'),
+      JSON.stringify({
+        name: 'hits',
+        scripts: { start: 'node index.js' },
+        dependencies: { express: '^4.18.1', sqlite3: '^5.1.1', sqlite: '^4.1.2' },
+      }),
+    );
+    await writeFile(
+      path.join(dir, 'index.js'),
+      "const express = require('express');\nconst sqlite3 = require('sqlite3');\nconst { open } = require('sqlite');\nopen({ filename: process.env.DATABASE_PATH || 'data/hits.db', driver: sqlite3.Database });\nconst app = express();\nconst port = process.env.port || 8080;\napp.listen(port);\n",
+    );
+    const plan = await planMixes({ dir, mixes: ['litestream-aws'] });
+    expect(plan.facts.port).toMatchObject({
+      value: 8080,
+      source: 'detected',
+      from: 'index.js:7',
+      envDefault: 'port',
+    });
+    expect(plan.notes.join('\n')).not.toMatch(/port not found/);
+    const compose = plan.files.find((f) => f.path === '.deploy/docker-compose.yml')!.content;
+    expect(compose).toContain('VIRTUAL_PORT: "8080"');
+  });
+
   it('says so in a note', async () => {
     const dir = await tempDir();
     await mkdir(path.join(dir, 'src'), { recursive: true });

@@ -5,6 +5,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { parseDocument } from 'yaml';
 import { type ComposeFit, fitCompose } from './compose-fit.js';
 import { detected } from './detect-facts.js';
 import { filesHiddenByDbVolume } from './detect-node.js';
@@ -17,7 +18,7 @@ import { nameForms } from './names.js';
 import { safeTarget } from './paths.js';
 import { userComposeProxyNote } from './proxy.js';
 import { type DeployFit, dbLayout } from './render.js';
-import { composeQuote } from './text.js';
+import { cleanText, composeQuote } from './text.js';
 import type { Overrides, ProjectFacts } from './types.js';
 import { dbPathProblem } from './validate-facts.js';
 
@@ -188,6 +189,8 @@ export async function fitUserCompose(
   if (result) {
     const proxyNote = userComposeProxyNote(COMPOSE, text, result.service, fit.proxy?.network.value);
     if (proxyNote) result.notes.push(proxyNote);
+    const hostNote = facts.listenHostEnv && userComposeHostNote(text, result.service, facts.listenHostEnv);
+    if (hostNote) result.notes.push(hostNote);
     // Their compose's value of the db var wins over their Dockerfile's.
     const keepEnv = result.containerPath === ours.containerPath ? fit.layout?.envValue : undefined;
     fit.layout = { ...fit.layout, containerPath: result.containerPath, envValue: keepEnv };
@@ -199,6 +202,27 @@ export async function fitUserCompose(
     };
   }
   return result;
+}
+
+/**
+ * Their compose keeps its app service as they wrote it: when the app listens on the loopback
+ * interface unless an env var says otherwise and that service does not set it, say what to add.
+ */
+function userComposeHostNote(
+  text: string,
+  service: string,
+  host: NonNullable<ProjectFacts['listenHostEnv']>,
+): string | undefined {
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0) return undefined;
+  const env = (doc.toJS() as { services?: Record<string, { environment?: unknown } | null> }).services?.[
+    service
+  ]?.environment;
+  const set = Array.isArray(env)
+    ? env.some((e) => String(e).split('=')[0] === host.name)
+    : env !== null && typeof env === 'object' && host.name in env;
+  if (set) return undefined;
+  return `Your ${COMPOSE} does not set ${host.name} for '${cleanText(service)}': the app listens on the loopback interface unless it is set (${host.from}), where nginx-proxy cannot reach it. Add \`${host.name}: "0.0.0.0"\` to that service's environment.`;
 }
 
 const ROOT_COMPOSE = ['compose.yaml', 'compose.yml', 'docker-compose.yaml', 'docker-compose.yml'];

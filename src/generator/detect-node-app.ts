@@ -54,10 +54,14 @@ export async function detectNodeApp(
   const sources = await readNodeSources(appRoot, files, appPkg);
   facts.port = detectNodePort(appPkg, sources, facts.variant.value, o);
   const loopback = loopbackListen(sources);
-  if (loopback)
+  // A name compose can hold as a key as it is (a computed `process.env['x-y']` is left to the note).
+  if (loopback?.envVar && /^[A-Za-z_][A-Za-z0-9_]*$/.test(loopback.envVar)) {
+    // Its host is an env var with a loopback fallback: ls-mix's compose file sets it (plan.ts says so).
+    facts.listenHostEnv = { name: loopback.envVar, from: loopback.reason };
+  } else if (loopback)
     facts.detectNotes = [
       ...(facts.detectNotes ?? []),
-      `The app may listen on the loopback interface only (${loopback}): in the container nginx-proxy (or a published port) cannot reach it and every request fails. Listen on host '0.0.0.0', then run again.`,
+      `The app may listen on the loopback interface only (${loopback.reason}): in the container nginx-proxy (or a published port) cannot reach it and every request fails. Listen on host '0.0.0.0', then run again.`,
     ];
   const db = await detectNodeDbPath(appRoot, files, o, () => libraryDb(root, appDir, appPkg, workspaces));
   // Sources are named from the repo root (a library workspace's already are).

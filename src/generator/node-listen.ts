@@ -11,35 +11,97 @@ import { Evaluator, objectProperty, unwrap } from './js-eval.js';
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1']);
 
-/** `file:line` and why, for the first such call; undefined when none is certain. */
-export function loopbackListen(sources: Array<{ file: string; text: string }>): string | undefined {
+/** A `.listen(...)` call of the app with what it is given. */
+interface ListenCall {
+  src: ParsedSource;
+  node: Node & { type: 'CallExpression' };
+  /** `file:line` of the call. */
+  where: string;
+  /** The object `.listen` is called on, when a plain name. */
+  on?: string;
+  port?: Node;
+  /** The host argument: a string, or a callback (no host given), or absent. */
+  host?: Node;
+}
+
+/** Every `.listen(...)` call of the sources, entry first, with one evaluator over all of them. */
+function* listenCalls(
+  sources: Array<{ file: string; text: string }>,
+): Generator<ListenCall & { ev: Evaluator }> {
+  const texts = new Map(sources.map((s) => [s.file, s.text]));
+  const parsed = new Map<string, ParsedSource>();
+  const load = (file: string): ParsedSource | undefined => {
+    const text = texts.get(file);
+    if (text === undefined) return undefined;
+    let src = parsed.get(file);
+    if (!src) {
+      src = parseSource(file, text);
+      parsed.set(file, src);
+    }
+    return src;
+  };
+  const ev = new Evaluator(load);
   for (const { file, text } of sources) {
     if (!text.includes('.listen(')) continue;
-    const { program } = parseSource(file, text);
-    if (!program) continue;
-    const instances = fastifyInstances(program, fastifyFactories(program));
-    for (const node of walk(program)) {
+    const src = load(file);
+    if (!src?.program) continue;
+    for (const node of walk(src.program)) {
       if (node.type !== 'CallExpression') continue;
       const callee = node.callee;
       if (callee.type !== 'MemberExpression' || callee.property.type !== 'Identifier') continue;
       if (callee.property.name !== 'listen') continue;
       const [first, second] = node.arguments as Node[];
-      const where = `${file}:${lineOf(node)}`;
-      const host = first?.type === 'ObjectExpression' ? objectProperty(first, 'host') : second;
-      if (host?.type === 'StringLiteral' && LOOPBACK.has(host.value))
-        return `${where} listens on ${host.value}`;
-      // listen({ port }) / listen(port) / listen(port, callback): no host given.
-      const noHost =
-        host === undefined || host.type === 'ArrowFunctionExpression' || host.type === 'FunctionExpression';
-      const isFastify = callee.object.type === 'Identifier' && instances.has(callee.object.name);
-      if (isFastify && noHost) return `${where}: Fastify listens on localhost when given no host`;
+      const options = first?.type === 'ObjectExpression';
+      yield {
+        src,
+        node,
+        ev,
+        where: `${file}:${lineOf(node)}`,
+        on: callee.object.type === 'Identifier' ? callee.object.name : undefined,
+        port: options ? objectProperty(first, 'port') : first,
+        host: options ? objectProperty(first, 'host') : second,
+      };
     }
+  }
+}
+
+/** Why the app listens on the loopback interface only, and the env var that would change it. */
+export interface LoopbackListen {
+  /** `file:line` and why. */
+  reason: string;
+  /** The host comes from this env var, with a loopback fallback: setting it to 0.0.0.0 fixes it. */
+  envVar?: string;
+  host?: string;
+}
+
+/** The first `.listen(...)` certain to be on the loopback interface only; undefined when none is. */
+export function loopbackListen(sources: Array<{ file: string; text: string }>): LoopbackListen | undefined {
+  let instances: { src: ParsedSource; names: Set<string> } | undefined;
+  for (const call of listenCalls(sources)) {
+    const { where, host, ev, src } = call;
+    const given = host && constantOf(src, host, ev, 0);
+    if (given && typeof given.value === 'string' && LOOPBACK.has(given.value)) {
+      return given.envVar
+        ? {
+            reason: `${where} listens on ${given.value} unless ${given.envVar} is set`,
+            envVar: given.envVar,
+            host: given.value,
+          }
+        : { reason: `${where} listens on ${given.value}`, host: given.value };
+    }
+    // listen({ port }) / listen(port) / listen(port, callback): no host given.
+    const noHost =
+      host === undefined || host.type === 'ArrowFunctionExpression' || host.type === 'FunctionExpression';
+    if (instances?.src !== src)
+      instances = { src, names: fastifyInstances(src.program, fastifyFactories(src.program)) };
+    if (noHost && call.on && instances.names.has(call.on))
+      return { reason: `${where}: Fastify listens on localhost when given no host` };
   }
   return undefined;
 }
 
 /** Local names bound to Fastify's factory (`import Fastify from 'fastify'`, `require('fastify')`). */
-function fastifyFactories(program: Node): Set<string> {
+function fastifyFactories(program: Node | undefined): Set<string> {
   const names = new Set<string>();
   for (const [local, b] of importsOf(program)) {
     if (
@@ -52,7 +114,7 @@ function fastifyFactories(program: Node): Set<string> {
 }
 
 /** Variables holding an instance made here: `const app = Fastify(...)`, `require('fastify')(...)`. */
-function fastifyInstances(program: Node, factories: Set<string>): Set<string> {
+function fastifyInstances(program: Node | undefined, factories: Set<string>): Set<string> {
   const out = new Set<string>();
   for (const n of walk(program)) {
     if (n.type !== 'VariableDeclarator' || n.id.type !== 'Identifier') continue;
@@ -81,67 +143,46 @@ export interface ListenPort {
  * and imports of the app's own modules. A port read from the env with no fallback is not known.
  */
 export function listenPort(sources: Array<{ file: string; text: string }>): ListenPort | undefined {
-  const texts = new Map(sources.map((s) => [s.file, s.text]));
-  const parsed = new Map<string, ParsedSource>();
-  const load = (file: string): ParsedSource | undefined => {
-    const text = texts.get(file);
-    if (text === undefined) return undefined;
-    let src = parsed.get(file);
-    if (!src) {
-      src = parseSource(file, text);
-      parsed.set(file, src);
-    }
-    return src;
-  };
-  const ev = new Evaluator(load);
-  for (const { file, text } of sources) {
-    if (!text.includes('.listen(')) continue;
-    const src = load(file);
-    if (!src?.program) continue;
-    for (const node of walk(src.program)) {
-      if (node.type !== 'CallExpression') continue;
-      const callee = node.callee;
-      if (callee.type !== 'MemberExpression' || callee.property.type !== 'Identifier') continue;
-      if (callee.property.name !== 'listen') continue;
-      const first = node.arguments[0] as Node | undefined;
-      const arg = first?.type === 'ObjectExpression' ? objectProperty(first, 'port') : first;
-      const found = arg && portOf(src, arg, ev, 0);
-      if (found) return { ...found, where: `${file}:${lineOf(node)}` };
-    }
+  for (const { src, port, ev, where } of listenCalls(sources)) {
+    const found = port && constantOf(src, port, ev, 0);
+    const n =
+      typeof found?.value === 'string' && /^\d+$/.test(found.value) ? Number(found.value) : found?.value;
+    if (typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 65535)
+      return { port: n, ...(found?.envVar ? { envVar: found.envVar } : {}), where };
   }
   return undefined;
 }
 
 const MAX_DEPTH = 8;
 
-function portOf(
-  src: ParsedSource,
-  node: Node,
-  ev: Evaluator,
-  depth: number,
-): { port: number; envVar?: string } | undefined {
+/** A constant the app's code gives (a number or a string), or an env var's constant fallback. */
+interface Constant {
+  value: number | string;
+  envVar?: string;
+}
+
+function constantOf(src: ParsedSource, node: Node, ev: Evaluator, depth: number): Constant | undefined {
   if (depth > MAX_DEPTH) return undefined;
   const n = unwrap(node);
   switch (n.type) {
     case 'NumericLiteral':
-      return validPort(n.value);
     case 'StringLiteral':
-      return /^\d+$/.test(n.value) ? validPort(Number(n.value)) : undefined;
+      return { value: n.value };
     case 'LogicalExpression': {
       if (n.operator === '&&') return undefined;
       const envVar = envRead(src, n.left as Node, ev);
-      const fallback = portOf(src, n.right, ev, depth + 1);
+      const fallback = constantOf(src, n.right, ev, depth + 1);
       return envVar && fallback && fallback.envVar === undefined ? { ...fallback, envVar } : undefined;
     }
     case 'CallExpression':
     case 'UnaryExpression': {
       const inner = numberCast(n);
-      return inner ? portOf(src, inner, ev, depth + 1) : undefined;
+      return inner ? constantOf(src, inner, ev, depth + 1) : undefined;
     }
     case 'Identifier':
     case 'MemberExpression': {
       const d = ev.deref(src, n);
-      if (d) return portOf(d.src, d.node, ev, depth + 1);
+      if (d) return constantOf(d.src, d.node, ev, depth + 1);
       if (n.type !== 'Identifier') return undefined;
       // const { PORT = 3000 } = process.env, here or in the module it is imported from.
       const from = ev.importedFrom(src, n.name);
@@ -168,11 +209,7 @@ function numberCast(n: Node): Node | undefined {
 }
 
 /** `const { NAME = 3000 } = process.env` (also `{ PORT: NAME = 3000 }`): the default, and the var. */
-function envDefault(
-  src: ParsedSource,
-  name: string,
-  ev: Evaluator,
-): { port: number; envVar: string } | undefined {
+function envDefault(src: ParsedSource, name: string, ev: Evaluator): Constant | undefined {
   for (const n of walk(src.program)) {
     if (n.type !== 'VariableDeclarator' || n.id.type !== 'ObjectPattern' || !n.init) continue;
     if (!isEnvObject(src, n.init, ev)) continue;
@@ -180,8 +217,10 @@ function envDefault(
       if (p.type !== 'ObjectProperty' || p.key.type !== 'Identifier') continue;
       const v = p.value;
       if (v.type !== 'AssignmentPattern' || v.left.type !== 'Identifier' || v.left.name !== name) continue;
-      const fallback = portOf(src, v.right, ev, MAX_DEPTH - 1);
-      return fallback ? { port: fallback.port, envVar: p.key.name } : undefined;
+      const fallback = constantOf(src, v.right, ev, MAX_DEPTH - 1);
+      return fallback && fallback.envVar === undefined
+        ? { value: fallback.value, envVar: p.key.name }
+        : undefined;
     }
   }
   return undefined;
@@ -199,8 +238,4 @@ function isEnvObject(src: ParsedSource, node: Node, ev: Evaluator): boolean {
     computed: false,
   } as Node;
   return ev.envVar(src, probe) === 'PORT';
-}
-
-function validPort(n: number): { port: number } | undefined {
-  return Number.isInteger(n) && n >= 1 && n <= 65535 ? { port: n } : undefined;
 }

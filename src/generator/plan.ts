@@ -96,6 +96,10 @@ export async function planMixes(opts: PlanOptions): Promise<Plan> {
       ? undefined
       : await fitUserCompose(root, facts, manifest, remembered, opts.force ?? false, fit);
   if (composeFit) notes.push(...composeFit.notes);
+  else if (facts.listenHostEnv && servicestack?.file !== COMPOSE)
+    notes.push(
+      `The app listens on the loopback interface unless ${facts.listenHostEnv.name} is set (${facts.listenHostEnv.from}), where nginx-proxy could not reach it: the compose file sets ${facts.listenHostEnv.name}=0.0.0.0 for the app.`,
+    );
   const rootCompose = await rootComposeNote(root);
   if (rootCompose && !composeFit) notes.push(rootCompose);
   // dbLayout refuses a db in the app's top folder or in a system folder, whatever the source.

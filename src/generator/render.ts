@@ -210,6 +210,8 @@ export function renderContext(
     variant: facts.variant.value,
     runtime: facts.runtime,
     port: facts.port.value,
+    /** The env var the app's listen host comes from (loopback unless set): compose sets 0.0.0.0. */
+    listenHost: facts.listenHostEnv,
     db,
     proxy: { network: proxy.network.value, hostPort: proxy.hostPort, images: PROXY_IMAGES },
     volume,

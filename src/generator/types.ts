@@ -67,6 +67,11 @@ export interface ProjectFacts {
   uiRunsDotnet?: string;
   /** What detection wants the user to know (an out-of-support runtime, ...). */
   detectNotes?: string[];
+  /**
+   * The env var a Node app takes its listen host from, with a loopback fallback (`HOST = 'localhost'`):
+   * ls-mix's compose file sets it to 0.0.0.0 so nginx-proxy can reach the app in its container.
+   */
+  listenHostEnv?: { name: string; from: string };
   /** Node: the command the container runs. */
   startCommand?: string[];
   /**

@@ -5,13 +5,14 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { planMixes } from '../../src/generator/index.js';
 import { listenPort, loopbackListen } from '../../src/generator/node-listen.js';
 import { cleanupTemps, tempDir } from './helpers.js';
 
 afterAll(cleanupTemps);
 
-const at = (text: string) => loopbackListen([{ file: 'src/server.ts', text }]);
+const at = (text: string) => loopbackListen([{ file: 'src/server.ts', text }])?.reason;
 const fastify = (listen: string) =>
   `import Fastify from 'fastify';\nconst app = Fastify({ logger: true });\napp.get('/', async () => 'ok');\n${listen}\n`;
 
@@ -37,6 +38,25 @@ describe('loopbackListen', () => {
     expect(at(fastify("await app.listen({ port: 3000, host: 'localhost' });"))).toBe(
       'src/server.ts:4 listens on localhost',
     );
+  });
+
+  it('a host from an env var with a loopback fallback: the var that would change it', () => {
+    expect(
+      loopbackListen([
+        {
+          file: 'src/server.ts',
+          text: "const { HOST = 'localhost', PORT = 3000 } = process.env;\napp.listen(PORT, HOST, () => {});\n",
+        },
+      ]),
+    ).toEqual({
+      reason: 'src/server.ts:2 listens on localhost unless HOST is set',
+      envVar: 'HOST',
+      host: 'localhost',
+    });
+    expect(at("server.listen({ port: 8080, host: process.env.BIND || '127.0.0.1' });\n")).toBe(
+      'src/server.ts:1 listens on 127.0.0.1 unless BIND is set',
+    );
+    expect(at("server.listen({ port: 8080, host: process.env.BIND || '0.0.0.0' });\n")).toBeUndefined();
   });
 
   it('nothing when the host is all interfaces, comes from elsewhere, or the server is not Fastify', () => {
@@ -128,6 +148,51 @@ describe('add', () => {
     expect(plan.notes.join('\n')).not.toMatch(/port not found/);
     const compose = plan.files.find((f) => f.path === '.deploy/docker-compose.yml')!.content;
     expect(compose).toContain('VIRTUAL_PORT: "8080"');
+  });
+
+  it('sets the host env var to 0.0.0.0 in its compose file when the app listens on localhost unless it is set', async () => {
+    // Shaped like a public Express + TypeScript app: HOST and PORT destructured from process.env
+    // with defaults in a config module, the server listening on both.
+    const dir = await tempDir();
+    await mkdir(path.join(dir, 'src'), { recursive: true });
+    await writeFile(
+      path.join(dir, 'package.json'),
+      JSON.stringify({
+        name: 'notes-auth',
+        main: './dist/src/index.js',
+        scripts: { build: 'tsc', start: 'node ./dist/src/index.js' },
+        dependencies: { express: '^4.18.2', 'better-sqlite3': '^12.2.0' },
+        devDependencies: { typescript: '^5.2.2' },
+      }),
+    );
+    await writeFile(
+      path.join(dir, 'src/config.ts'),
+      "export const {\n  NODE_ENV = 'development',\n  PORT = 3000,\n  HOST = 'localhost',\n  DB_PATH = 'data/notes.db',\n} = process.env;\n",
+    );
+    await writeFile(
+      path.join(dir, 'src/index.ts'),
+      "import { createServer } from 'node:http';\nimport Database from 'better-sqlite3';\nimport { DB_PATH, HOST, PORT } from './config';\nexport const db = new Database(process.env.DB_PATH ?? 'data/notes.db');\nconst server = createServer();\nserver.listen({ host: HOST, port: PORT }, () => console.log(HOST, PORT, DB_PATH));\n",
+    );
+    const plan = await planMixes({ dir, mixes: ['litestream-aws'] });
+    expect(plan.facts.port).toMatchObject({ value: 3000, from: 'src/index.ts:6', envDefault: 'PORT' });
+    expect(plan.notes).toContain(
+      'The app listens on the loopback interface unless HOST is set (src/index.ts:6 listens on localhost unless HOST is set), where nginx-proxy could not reach it: the compose file sets HOST=0.0.0.0 for the app.',
+    );
+    const compose = parse(plan.files.find((f) => f.path === '.deploy/docker-compose.yml')!.content);
+    expect(compose.services.app.environment.HOST).toBe('0.0.0.0');
+    expect(compose.services.migrate?.environment?.HOST).toBeUndefined();
+
+    // Their own compose keeps its app service as written: told what to add instead.
+    await mkdir(path.join(dir, '.deploy'), { recursive: true });
+    await writeFile(
+      path.join(dir, '.deploy/docker-compose.yml'),
+      'services:\n  app:\n    build: ..\n    environment:\n      - DB_PATH=/data/notes.db\n    volumes:\n      - notes:/data\nvolumes:\n  notes:\n',
+    );
+    const theirs = await planMixes({ dir, mixes: ['litestream-aws'] });
+    expect(theirs.notes.join('\n')).toContain(
+      "Your .deploy/docker-compose.yml does not set HOST for 'app': the app listens on the loopback interface unless it is set (src/index.ts:6 listens on localhost unless HOST is set), where nginx-proxy cannot reach it. Add `HOST: \"0.0.0.0\"` to that service's environment.",
+    );
+    expect(theirs.notes.join('\n')).not.toContain('the compose file sets HOST=0.0.0.0');
   });
 
   it('says so in a note', async () => {

@@ -251,7 +251,8 @@ export class Evaluator {
     src: ParsedSource,
     node: Node | undefined,
   ): Array<{ key: string; value: { src: ParsedSource; node: Node } }> | undefined {
-    const d = node && this.deref(src, node);
+    // knex(configs[key]) itself, or a constant holding it.
+    const d = node && (this.deref(src, node) ?? { src, node });
     if (!d) return undefined;
     const picked = unwrap(d.node);
     if (picked.type !== 'MemberExpression' || !picked.computed) return undefined;
@@ -261,7 +262,7 @@ export class Evaluator {
     for (const p of holder.node.type === 'ObjectExpression' ? holder.node.properties : []) {
       if (p.type !== 'ObjectProperty') continue;
       const key = propertyName(p);
-      const value = this.object(holder.src, p.value as Node);
+      const value = this.composite(holder.src, p.value as Node);
       if (key !== undefined && value) out.push({ key, value });
     }
     return out;
@@ -283,6 +284,57 @@ export class Evaluator {
     if (!d) return undefined;
     const obj = unwrapObject(d.node);
     return obj.type === 'ObjectExpression' ? { src: d.src, node: obj } : undefined;
+  }
+
+  /**
+   * `key` of an object the app builds: an object literal, its spreads (`{ ...common, connection }`)
+   * and `Object.assign({}, defaults, overrides)` included — the last one set wins, as at run time.
+   */
+  property(
+    obj: { src: ParsedSource; node: Node },
+    key: string,
+    depth = 0,
+  ): { src: ParsedSource; node: Node } | undefined {
+    if (depth > MAX_DEPTH) return undefined;
+    const n = unwrap(obj.node);
+    type Located = { src: ParsedSource; node: Node };
+    // In order of evaluation: a property's value, or an object whose properties are copied in.
+    const parts: Array<{ value: Located } | { from: Located | undefined }> = [];
+    if (n.type === 'CallExpression' && isObjectAssign(n)) {
+      for (const a of n.arguments) parts.push({ from: this.composite(obj.src, a as Node) });
+    } else if (n.type === 'ObjectExpression') {
+      for (const p of n.properties) {
+        if (p.type === 'ObjectProperty' && propertyName(p) === key)
+          parts.push({ value: { src: obj.src, node: p.value as Node } });
+        else if (p.type === 'SpreadElement') parts.push({ from: this.composite(obj.src, p.argument) });
+      }
+    } else return undefined;
+    for (const part of parts.reverse()) {
+      if ('value' in part) return part.value;
+      const found = part.from && this.property(part.from, key, depth + 1);
+      if (found) return found;
+    }
+    return undefined;
+  }
+
+  /** An object literal or an `Object.assign(...)` a node stands for (for `property`). */
+  composite(src: ParsedSource, node: Node, depth = 0): { src: ParsedSource; node: Node } | undefined {
+    if (depth > MAX_DEPTH) return undefined;
+    const u = unwrap(node);
+    // Before deref, which takes a call's one object argument for the object (defineConfig({...})).
+    if (u.type === 'Identifier') {
+      const init = declaredValue(src.program, u.name);
+      if (init) return this.composite(src, init, depth + 1);
+    }
+    if (u.type === 'CallExpression') {
+      if (isObjectAssign(u)) return { src, node: u };
+      const built = helperResult(src.program, u);
+      if (built) return { src, node: built };
+    }
+    const d = this.deref(src, node);
+    const n = d && unwrap(d.node);
+    if (d && n?.type === 'CallExpression' && isObjectAssign(n)) return { src: d.src, node: n };
+    return this.object(src, node);
   }
 
   /** The app's own module an imported name comes from, and its name there. */
@@ -533,6 +585,70 @@ function exportedValue(program: Node | undefined, name: string): Node | undefine
 }
 
 /** The name of an object literal's property (`key`, `'key'`); undefined when computed. */
+/**
+ * What a helper of the same file returns when it merges its argument into defaults —
+ * `function config(overrides) { return Object.assign({}, defaults, overrides); }` or
+ * `const config = (o) => ({ ...defaults, ...o })` — with the call's arguments in place of its
+ * parameters (a knexfile's `development: config({ connection: { filename } })`).
+ */
+function helperResult(program: Node | undefined, call: Node & { type: 'CallExpression' }): Node | undefined {
+  if (call.callee.type !== 'Identifier') return undefined;
+  const fn = localFunction(program, call.callee.name);
+  if (!fn) return undefined;
+  const body = fn.body;
+  let result: Node | undefined;
+  if (body.type !== 'BlockStatement') result = body as Node;
+  else if (body.body.length === 1 && body.body[0].type === 'ReturnStatement')
+    result = body.body[0].argument ?? undefined;
+  if (!result) return undefined;
+  const params = fn.params.map((p) => (p.type === 'Identifier' ? p.name : undefined));
+  const arg = (n: Node): Node => {
+    const i = n.type === 'Identifier' ? params.indexOf(n.name) : -1;
+    return i >= 0 ? ((call.arguments[i] as Node | undefined) ?? n) : n;
+  };
+  const r = unwrap(result);
+  if (r.type === 'CallExpression' && isObjectAssign(r))
+    return { ...r, arguments: r.arguments.map((a) => arg(a as Node)) } as Node;
+  if (r.type === 'ObjectExpression')
+    return {
+      ...r,
+      properties: r.properties.map((p) =>
+        p.type === 'SpreadElement' ? { ...p, argument: arg(p.argument) } : p,
+      ),
+    } as Node;
+  return undefined;
+}
+
+/** `function NAME(...) {...}` or `const NAME = (...) => ...` / `function (...) {...}` in the file. */
+function localFunction(
+  program: Node | undefined,
+  name: string,
+): (Node & { type: 'FunctionDeclaration' | 'ArrowFunctionExpression' | 'FunctionExpression' }) | undefined {
+  for (const n of walk(program)) {
+    if (n.type === 'FunctionDeclaration' && n.id?.name === name) return n;
+    if (
+      n.type === 'VariableDeclarator' &&
+      n.id.type === 'Identifier' &&
+      n.id.name === name &&
+      (n.init?.type === 'ArrowFunctionExpression' || n.init?.type === 'FunctionExpression')
+    )
+      return n.init;
+  }
+  return undefined;
+}
+
+/** `Object.assign(target, ...sources)`. */
+function isObjectAssign(n: Node): boolean {
+  return (
+    n.type === 'CallExpression' &&
+    n.callee.type === 'MemberExpression' &&
+    n.callee.object.type === 'Identifier' &&
+    n.callee.object.name === 'Object' &&
+    n.callee.property.type === 'Identifier' &&
+    n.callee.property.name === 'assign'
+  );
+}
+
 function propertyName(p: Node & { type: 'ObjectProperty' }): string | undefined {
   return p.key.type === 'Identifier' ? p.key.name : p.key.type === 'StringLiteral' ? p.key.value : undefined;
 }

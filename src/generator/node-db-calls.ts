@@ -188,7 +188,7 @@ function match(c: Callee, args: Node[], isNew: boolean, src: ParsedSource, ev: E
     return found && { ...found, via: 'Lucid' };
   }
   if (m === 'knex' && (whole || c.name === 'knex')) {
-    const cfg = ev.object(src, args[0]);
+    const cfg = args[0] && ev.composite(src, args[0]);
     if (cfg) return knexConfig(cfg, ev);
     // knex(require('./knexfile')[process.env.NODE_ENV || 'development']): one config per
     // environment. The same SQLite file in each is that file; anything else is for --db-path.
@@ -249,12 +249,17 @@ function showValue(v: PathValue | undefined): string {
 
 /** A Knex config object's SQLite file argument; undefined when its client is not SQLite. */
 function knexConfig(cfg: { src: ParsedSource; node: Node }, ev: Evaluator): Match | undefined {
-  const client = ev.value(cfg.src, objectProperty(cfg.node, 'client'));
+  // Spreads and Object.assign count: `{ ...common, connection: { filename } }` is a common knexfile.
+  const clientAt = ev.property(cfg, 'client');
+  const client = clientAt && ev.value(clientAt.src, clientAt.node);
   if (client?.kind !== 'str' || !SQLITE_CLIENTS.has(client.value)) return undefined;
-  const conn = objectProperty(cfg.node, 'connection');
-  const connObj = ev.object(cfg.src, conn);
-  if (connObj) return { via: 'Knex', arg: objectProperty(connObj.node, 'filename'), argSrc: connObj.src };
-  return { via: 'Knex', arg: conn ?? undefined, argSrc: cfg.src };
+  const conn = ev.property(cfg, 'connection');
+  const connObj = conn && ev.composite(conn.src, conn.node);
+  if (connObj) {
+    const file = ev.property(connObj, 'filename');
+    return { via: 'Knex', arg: file?.node, argSrc: file?.src ?? connObj.src };
+  }
+  return { via: 'Knex', arg: conn?.node, argSrc: conn?.src ?? cfg.src };
 }
 
 /** A TypeORM `type` that is SQLite on every branch (`isProd ? 'better-sqlite3' : 'sqlite'`). */

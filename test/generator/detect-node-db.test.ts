@@ -370,6 +370,60 @@ describe('what it cannot settle is an error naming the flag', () => {
     );
   });
 
+  it('Knex configs built from a shared part: spreads and Object.assign, the last one set winning', async () => {
+    const knexfile = (envs: string) =>
+      app({
+        'knexfile.js': `const common = { client: 'better-sqlite3', useNullAsDefault: true };\nconst pg = { client: 'pg' };\nmodule.exports = {\n${envs}\n};\n`,
+        'src/db.js': `const knex = require('knex');\nconst config = require('../knexfile')[process.env.NODE_ENV || 'development'];\nmodule.exports = knex(config);\n`,
+      });
+    const spread = await detectProject(
+      await knexfile(
+        `  development: { ...common, connection: { filename: './data/app.db' } },\n  production: { ...common, connection: { filename: './data/app.db' } },`,
+      ),
+    );
+    expect([spread.dbPath.value, spread.dbPath.from]).toEqual(['data/app.db', 'src/db.js:3 (Knex)']);
+    const assign = await detectProject(
+      await knexfile(
+        `  development: { ...common, connection: { filename: './data/app.db' } },\n  production: Object.assign({}, common, { connection: { filename: process.env.DB_FILE || './var/prod.db' } }),`,
+      ),
+    ).catch((e) => e);
+    expect(assign.message).toBe(
+      'Cannot tell which SQLite file the app opens: src/db.js:3 (Knex: a config per environment (development: ./data/app.db, production: DB_FILE or ./var/prod.db))',
+    );
+    // Set after the spread, `client` wins; spread after it, the spread's does.
+    const overridden = await detectProject(
+      await knexfile(
+        `  development: { ...common, connection: { filename: './data/app.db' } },\n  production: { ...common, client: 'pg', connection: process.env.DATABASE_URL },`,
+      ),
+    ).catch((e) => e);
+    expect(overridden.message).toMatch(/production: not SQLite\)\)$/);
+    const later = await detectProject(
+      await knexfile(
+        `  development: { ...pg, ...common, connection: { filename: './data/app.db' } },\n  production: { client: 'pg', ...common, connection: { filename: './data/app.db' } },`,
+      ),
+    );
+    expect(later.dbPath.value).toBe('data/app.db');
+    // A helper merging each environment into the defaults, the config picked in the knex call
+    // itself (shaped like freshsqueezed/node-typescript-express-sqlite-auth, TypeScript).
+    const helper = await detectProject(
+      await app({
+        'knexfile.ts': `import { Knex } from 'knex';\nconst defaults: Knex.Config = { client: 'sqlite3', useNullAsDefault: true };\nconst connection: Record<string, Knex.Config> = {\n  development: config({ connection: { filename: './auth.db' } }),\n  test: config({ connection: { filename: ':memory:' } }),\n};\nexport default connection;\nfunction config(overrides: Knex.Config) {\n  return Object.assign({}, defaults, overrides);\n}\n`,
+        'src/database/db.ts': `import knex from 'knex';\nimport connection from '../../knexfile';\nimport { NODE_ENV } from '../config';\nexport default knex(connection[NODE_ENV]);\n`,
+        'src/config.ts': `export const { NODE_ENV = 'development' } = process.env;\n`,
+      }),
+    ).catch((e) => e);
+    expect(helper.message).toBe(
+      'Cannot tell which SQLite file the app opens: src/database/db.ts:4 (Knex: a config per environment (development: ./auth.db, test: :memory:))',
+    );
+    // Inline, without a knexfile.
+    const inline = await detectProject(
+      await app({
+        'src/db.js': `const knex = require('knex');\nconst base = { client: 'sqlite3', useNullAsDefault: true };\nmodule.exports = knex(Object.assign({}, base, { connection: { filename: process.env.DB_PATH ?? 'data/inline.db' } }));\n`,
+      }),
+    );
+    expect([inline.dbPath.value, inline.dbEnvVar]).toEqual(['data/inline.db', 'DB_PATH']);
+  });
+
   it('a path it cannot work out beside one it can: stops, as the resolved one may be a script’s', async () => {
     // Shaped like yuvalstyr/my-audio-books: the app's connection takes its path from a function,
     // a seed script reads DATABASE_PATH || 'dev.db'.

@@ -15,7 +15,6 @@
  * read yet (a restore opens WAL segments ahead of the ones it reads) asks for one block only.
  */
 import { Readable } from 'node:stream';
-import { collectYoung } from '../../memory.js';
 
 /** The part of ssh2's SFTP session this needs. */
 export interface SftpReads {
@@ -80,8 +79,8 @@ export function pipelinedRead(
   let quickest = Number.POSITIVE_INFINITY;
   const window = (): number => {
     if (!reading) return 1;
-    const wanted = Number.isFinite(quickest) ? Math.ceil((quickest * rate) / blockSize) : minWindow;
-    return Math.max(minWindow, Math.min(maxWindow, wanted));
+    const needed = Number.isFinite(quickest) ? Math.ceil((quickest * rate) / blockSize) : minWindow;
+    return Math.max(minWindow, Math.min(maxWindow, needed));
   };
 
   const close = (): void => {
@@ -152,7 +151,6 @@ export function pipelinedRead(
     while (wanted && blocks[0]?.done) {
       const block = blocks.shift() as Block;
       wanted = out.push(block.buffer);
-      collectYoung(block.buffer.length);
     }
     if (blocks.length === 0 && next >= end) finish();
     else issue();

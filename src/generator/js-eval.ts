@@ -584,7 +584,6 @@ function exportedValue(program: Node | undefined, name: string): Node | undefine
   return undefined;
 }
 
-/** The name of an object literal's property (`key`, `'key'`); undefined when computed. */
 /**
  * What a helper of the same file returns when it merges its argument into defaults —
  * `function config(overrides) { return Object.assign({}, defaults, overrides); }` or
@@ -649,6 +648,7 @@ function isObjectAssign(n: Node): boolean {
   );
 }
 
+/** The name of an object literal's property (`key`, `'key'`); undefined when computed. */
 function propertyName(p: Node & { type: 'ObjectProperty' }): string | undefined {
   return p.key.type === 'Identifier' ? p.key.name : p.key.type === 'StringLiteral' ? p.key.value : undefined;
 }

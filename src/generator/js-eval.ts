@@ -7,7 +7,7 @@
 import path from 'node:path';
 import type { Node } from '@babel/types';
 import { modeOf } from './dev-only.js';
-import { importsOf, type ParsedSource, requiredModule, walk } from './js-ast.js';
+import { importsOf, type ParsedSource, parseSource, requiredModule, walk } from './js-ast.js';
 
 /** The app's working directory (the folder it is started in), as a marker inside paths. */
 export const CWD = '/\u0000app';
@@ -21,6 +21,18 @@ type EnvValue = Extract<PathValue, { kind: 'env' }>;
 
 /** Loads (and parses) another source file of the app by its root-relative path. */
 export type SourceLoader = (file: string) => ParsedSource | undefined;
+
+/** A loader over the app's sources read into memory: each file parsed once, when first asked for. */
+export function sourceLoader(texts: ReadonlyMap<string, string>): SourceLoader {
+  const parsed = new Map<string, ParsedSource | undefined>();
+  return (file) => {
+    if (!parsed.has(file)) {
+      const text = texts.get(file);
+      parsed.set(file, text === undefined ? undefined : parseSource(file, text));
+    }
+    return parsed.get(file);
+  };
+}
 
 const MAX_DEPTH = 12;
 const PATH_MODULES = new Set(['path', 'node:path', 'path/posix', 'node:path/posix', 'upath', 'pathe']);
@@ -349,6 +361,11 @@ export class Evaluator {
     return envName(unwrap(node), src, this);
   }
 
+  /** `process.env` itself, or another object of env vars (see isEnvObject). */
+  envObject(src: ParsedSource, node: Node): boolean {
+    return isEnvObject(unwrap(node), src, this);
+  }
+
   /** A relative import of the app's own code, resolved like Node / bundlers do. */
   private module(from: ParsedSource, spec: string): ParsedSource | undefined {
     let base: string;
@@ -468,22 +485,22 @@ function adonisAppPath(src: ParsedSource, node: Node & { type: 'CallExpression' 
 function envName(node: Node, src: ParsedSource, ev: Evaluator): string | undefined {
   if (node.type !== 'MemberExpression' && node.type !== 'OptionalMemberExpression') return undefined;
   const key = propertyKey(node);
-  if (!key) return undefined;
-  const obj = node.object;
-  if (isProcessEnv(obj)) return key;
-  if (obj.type === 'MemberExpression' && importMeta(obj) === 'env') return key;
-  if (obj.type === 'Identifier') {
-    // const env = process.env / const { env } = process / const env = schema.parse(process.env)
-    const target = ev.deref(src, obj);
-    const n = target?.node;
-    if (n && isProcessEnv(n)) return key;
-    if (n?.type === 'CallExpression' && n.arguments.some((a) => isProcessEnv(a as Node))) return key;
-    if (isDestructuredEnv(src.program, obj.name)) return key;
-    // SvelteKit's runtime env (`$env/static/*` is inlined at build time: not a runtime variable).
-    const b = importsOf(src.program).get(obj.name);
-    if (b?.imported === 'env' && /^\$env\/dynamic\/(private|public)$/.test(b.module)) return key;
-  }
-  return undefined;
+  return key && isEnvObject(node.object, src, ev) ? key : undefined;
+}
+
+/** An object whose properties are env vars: `process.env`, `import.meta.env`, an `env` bound to one. */
+function isEnvObject(obj: Node, src: ParsedSource, ev: Evaluator): boolean {
+  if (isProcessEnv(obj)) return true;
+  if (obj.type === 'MemberExpression' && importMeta(obj) === 'env') return true;
+  if (obj.type !== 'Identifier') return false;
+  // const env = process.env / const { env } = process / const env = schema.parse(process.env)
+  const n = ev.deref(src, obj)?.node;
+  if (n && isProcessEnv(n)) return true;
+  if (n?.type === 'CallExpression' && n.arguments.some((a) => isProcessEnv(a as Node))) return true;
+  if (isDestructuredEnv(src.program, obj.name)) return true;
+  // SvelteKit's runtime env (`$env/static/*` is inlined at build time: not a runtime variable).
+  const b = importsOf(src.program).get(obj.name);
+  return b?.imported === 'env' && /^\$env\/dynamic\/(private|public)$/.test(b.module);
 }
 
 /** `process.env`, or Bun's `Bun.env` (the same variables). */

@@ -8,8 +8,7 @@ import path from 'node:path';
 import { UserError } from '../../runtime/errors.js';
 import { detected } from './detect-facts.js';
 import { readIfExists } from './fs-util.js';
-import { type ParsedSource, parseSource } from './js-ast.js';
-import { CWD, Evaluator, type PathValue } from './js-eval.js';
+import { CWD, Evaluator, type PathValue, sourceLoader } from './js-eval.js';
 import { isInMemory, type OpenCall, openCallsIn, SQLITE_MODULES } from './node-db-calls.js';
 import { readEnvFiles } from './node-env.js';
 import type { Fact } from './types.js';
@@ -51,7 +50,6 @@ interface Candidate {
 const SCRIPT = /(^|\/)(scripts?|tools?|bin)\/|(^|\/)[^/]*(seed|migrat)[^/]*$/i;
 
 export async function findNodeDb(root: string, files: string[], pick?: string): Promise<NodeDb | undefined> {
-  const cache = new Map<string, ParsedSource | undefined>();
   const texts = new Map<string, string>();
   const sourceFiles = files
     .filter((f) => SOURCE.test(f) && !f.endsWith('.d.ts') && !TEST.test(f))
@@ -60,13 +58,7 @@ export async function findNodeDb(root: string, files: string[], pick?: string): 
     const text = await readIfExists(path.join(root, f));
     if (text !== undefined && text.length < 500_000) texts.set(f, text);
   }
-  const load = (file: string): ParsedSource | undefined => {
-    if (!cache.has(file)) {
-      const text = texts.get(file);
-      cache.set(file, text === undefined ? undefined : parseSource(file, text));
-    }
-    return cache.get(file);
-  };
+  const load = sourceLoader(texts);
   const ev = new Evaluator(load);
   const calls: OpenCall[] = [];
   for (const [file, text] of texts) {

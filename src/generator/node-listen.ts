@@ -6,8 +6,8 @@
  * file and listening without a host (Fastify's default is localhost).
  */
 import type { Node } from '@babel/types';
-import { importsOf, lineOf, type ParsedSource, parseSource, requiredModule, walk } from './js-ast.js';
-import { Evaluator, objectProperty, unwrap } from './js-eval.js';
+import { importsOf, lineOf, type ParsedSource, requiredModule, walk } from './js-ast.js';
+import { Evaluator, objectProperty, sourceLoader, unwrap } from './js-eval.js';
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1']);
 
@@ -24,22 +24,23 @@ interface ListenCall {
   host?: Node;
 }
 
+type Sources = ReadonlyArray<{ file: string; text: string }>;
+
+/** The calls found per list of sources: the port and the loopback check read the same list. */
+const found = new WeakMap<Sources, Array<ListenCall & { ev: Evaluator }>>();
+
 /** Every `.listen(...)` call of the sources, entry first, with one evaluator over all of them. */
-function* listenCalls(
-  sources: Array<{ file: string; text: string }>,
-): Generator<ListenCall & { ev: Evaluator }> {
-  const texts = new Map(sources.map((s) => [s.file, s.text]));
-  const parsed = new Map<string, ParsedSource>();
-  const load = (file: string): ParsedSource | undefined => {
-    const text = texts.get(file);
-    if (text === undefined) return undefined;
-    let src = parsed.get(file);
-    if (!src) {
-      src = parseSource(file, text);
-      parsed.set(file, src);
-    }
-    return src;
-  };
+function listenCalls(sources: Sources): Array<ListenCall & { ev: Evaluator }> {
+  let calls = found.get(sources);
+  if (!calls) {
+    calls = [...findListenCalls(sources)];
+    found.set(sources, calls);
+  }
+  return calls;
+}
+
+function* findListenCalls(sources: Sources): Generator<ListenCall & { ev: Evaluator }> {
+  const load = sourceLoader(new Map(sources.map((s) => [s.file, s.text])));
   const ev = new Evaluator(load);
   for (const { file, text } of sources) {
     if (!text.includes('.listen(')) continue;
@@ -75,7 +76,7 @@ export interface LoopbackListen {
 }
 
 /** The first `.listen(...)` certain to be on the loopback interface only; undefined when none is. */
-export function loopbackListen(sources: Array<{ file: string; text: string }>): LoopbackListen | undefined {
+export function loopbackListen(sources: Sources): LoopbackListen | undefined {
   let instances: { src: ParsedSource; names: Set<string> } | undefined;
   for (const call of listenCalls(sources)) {
     const { where, host, ev, src } = call;
@@ -142,7 +143,7 @@ export interface ListenPort {
  * 3000)`, `const { PORT = 3000 } = process.env`), followed through constants, object properties
  * and imports of the app's own modules. A port read from the env with no fallback is not known.
  */
-export function listenPort(sources: Array<{ file: string; text: string }>): ListenPort | undefined {
+export function listenPort(sources: Sources): ListenPort | undefined {
   for (const { src, port, ev, where } of listenCalls(sources)) {
     const found = port && constantOf(src, port, ev, 0);
     const n =
@@ -212,7 +213,7 @@ function numberCast(n: Node): Node | undefined {
 function envDefault(src: ParsedSource, name: string, ev: Evaluator): Constant | undefined {
   for (const n of walk(src.program)) {
     if (n.type !== 'VariableDeclarator' || n.id.type !== 'ObjectPattern' || !n.init) continue;
-    if (!isEnvObject(src, n.init, ev)) continue;
+    if (!ev.envObject(src, n.init)) continue;
     for (const p of n.id.properties) {
       if (p.type !== 'ObjectProperty' || p.key.type !== 'Identifier') continue;
       const v = p.value;
@@ -224,18 +225,4 @@ function envDefault(src: ParsedSource, name: string, ev: Evaluator): Constant | 
     }
   }
   return undefined;
-}
-
-/**
- * `process.env` / `Bun.env` / an `env` bound to it: asked as "would `<node>.PORT` be an env read?",
- * so every spelling the db detection knows counts here too.
- */
-function isEnvObject(src: ParsedSource, node: Node, ev: Evaluator): boolean {
-  const probe: Node = {
-    type: 'MemberExpression',
-    object: node,
-    property: { type: 'Identifier', name: 'PORT' },
-    computed: false,
-  } as Node;
-  return ev.envVar(src, probe) === 'PORT';
 }

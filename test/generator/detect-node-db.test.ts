@@ -2,26 +2,23 @@
  * The SQLite path of a Node app, found only from calls that open SQLite, through the usual
  * indirections; and every case it cannot settle is an error naming the flag that does.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { detectProject, planMixes } from '../../src/generator/index.js';
-import { cleanupTemps, tempDir } from './helpers.js';
+import { cleanupTemps, projectWith } from './helpers.js';
 
 afterAll(cleanupTemps);
 
 /** A throwaway app: package.json (+ deps) and the given files. */
-async function app(files: Record<string, string>, pkg: Record<string, unknown> = {}): Promise<string> {
-  const dir = await tempDir('ls-mix-db-');
-  const all: Record<string, string> = {
-    'package.json': JSON.stringify({ name: 'demo', scripts: { start: 'node index.js' }, ...pkg }),
-    ...files,
-  };
-  for (const [rel, text] of Object.entries(all)) {
-    await mkdir(path.dirname(path.join(dir, rel)), { recursive: true });
-    await writeFile(path.join(dir, rel), text);
-  }
-  return dir;
+function app(files: Record<string, string>, pkg: Record<string, unknown> = {}): Promise<string> {
+  return projectWith(
+    {
+      'package.json': JSON.stringify({ name: 'demo', scripts: { start: 'node index.js' }, ...pkg }),
+      ...files,
+    },
+    'ls-mix-db-',
+  );
 }
 
 const db = async (files: Record<string, string>, pkg?: Record<string, unknown>) => {

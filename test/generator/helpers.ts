@@ -1,5 +1,5 @@
 /** Shared test helpers: fixture copies in temp folders, file-tree snapshots, the fixture matrix. */
-import { cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,6 +44,16 @@ export async function copyFixture(fixture: string): Promise<string> {
 export async function tempDir(prefix = 'ls-mix-'): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), prefix));
   temps.push(dir);
+  return dir;
+}
+
+/** A throwaway project of the given files (root-relative posix path -> content), folders made as needed. */
+export async function projectWith(files: Record<string, string>, prefix = 'ls-mix-'): Promise<string> {
+  const dir = await tempDir(prefix);
+  for (const [rel, text] of Object.entries(files)) {
+    await mkdir(path.dirname(path.join(dir, rel)), { recursive: true });
+    await writeFile(path.join(dir, rel), text);
+  }
   return dir;
 }
 

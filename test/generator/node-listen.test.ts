@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { planMixes } from '../../src/generator/index.js';
 import { listenPort, loopbackListen } from '../../src/generator/node-listen.js';
-import { cleanupTemps, tempDir } from './helpers.js';
+import { cleanupTemps, projectWith } from './helpers.js';
 
 afterAll(cleanupTemps);
 
@@ -125,19 +125,15 @@ describe('listenPort', () => {
 
 describe('add', () => {
   it('takes the port from the listen call when no PORT pattern says it', async () => {
-    const dir = await tempDir();
-    await writeFile(
-      path.join(dir, 'package.json'),
-      JSON.stringify({
+    const dir = await projectWith({
+      'package.json': JSON.stringify({
         name: 'hits',
         scripts: { start: 'node index.js' },
         dependencies: { express: '^4.18.1', sqlite3: '^5.1.1', sqlite: '^4.1.2' },
       }),
-    );
-    await writeFile(
-      path.join(dir, 'index.js'),
-      "const express = require('express');\nconst sqlite3 = require('sqlite3');\nconst { open } = require('sqlite');\nopen({ filename: process.env.DATABASE_PATH || 'data/hits.db', driver: sqlite3.Database });\nconst app = express();\nconst port = process.env.port || 8080;\napp.listen(port);\n",
-    );
+      'index.js':
+        "const express = require('express');\nconst sqlite3 = require('sqlite3');\nconst { open } = require('sqlite');\nopen({ filename: process.env.DATABASE_PATH || 'data/hits.db', driver: sqlite3.Database });\nconst app = express();\nconst port = process.env.port || 8080;\napp.listen(port);\n",
+    });
     const plan = await planMixes({ dir, mixes: ['litestream-aws'] });
     expect(plan.facts.port).toMatchObject({
       value: 8080,
@@ -153,26 +149,19 @@ describe('add', () => {
   it('sets the host env var to 0.0.0.0 in its compose file when the app listens on localhost unless it is set', async () => {
     // Shaped like a public Express + TypeScript app: HOST and PORT destructured from process.env
     // with defaults in a config module, the server listening on both.
-    const dir = await tempDir();
-    await mkdir(path.join(dir, 'src'), { recursive: true });
-    await writeFile(
-      path.join(dir, 'package.json'),
-      JSON.stringify({
+    const dir = await projectWith({
+      'package.json': JSON.stringify({
         name: 'notes-auth',
         main: './dist/src/index.js',
         scripts: { build: 'tsc', start: 'node ./dist/src/index.js' },
         dependencies: { express: '^4.18.2', 'better-sqlite3': '^12.2.0' },
         devDependencies: { typescript: '^5.2.2' },
       }),
-    );
-    await writeFile(
-      path.join(dir, 'src/config.ts'),
-      "export const {\n  NODE_ENV = 'development',\n  PORT = 3000,\n  HOST = 'localhost',\n  DB_PATH = 'data/notes.db',\n} = process.env;\n",
-    );
-    await writeFile(
-      path.join(dir, 'src/index.ts'),
-      "import { createServer } from 'node:http';\nimport Database from 'better-sqlite3';\nimport { DB_PATH, HOST, PORT } from './config';\nexport const db = new Database(process.env.DB_PATH ?? 'data/notes.db');\nconst server = createServer();\nserver.listen({ host: HOST, port: PORT }, () => console.log(HOST, PORT, DB_PATH));\n",
-    );
+      'src/config.ts':
+        "export const {\n  NODE_ENV = 'development',\n  PORT = 3000,\n  HOST = 'localhost',\n  DB_PATH = 'data/notes.db',\n} = process.env;\n",
+      'src/index.ts':
+        "import { createServer } from 'node:http';\nimport Database from 'better-sqlite3';\nimport { DB_PATH, HOST, PORT } from './config';\nexport const db = new Database(process.env.DB_PATH ?? 'data/notes.db');\nconst server = createServer();\nserver.listen({ host: HOST, port: PORT }, () => console.log(HOST, PORT, DB_PATH));\n",
+    });
     const plan = await planMixes({ dir, mixes: ['litestream-aws'] });
     expect(plan.facts.port).toMatchObject({ value: 3000, from: 'src/index.ts:6', envDefault: 'PORT' });
     expect(plan.notes).toContain(
@@ -196,21 +185,16 @@ describe('add', () => {
   });
 
   it('says so in a note', async () => {
-    const dir = await tempDir();
-    await mkdir(path.join(dir, 'src'), { recursive: true });
-    await writeFile(
-      path.join(dir, 'package.json'),
-      JSON.stringify({
+    const dir = await projectWith({
+      'package.json': JSON.stringify({
         name: 'links',
         main: 'src/server.js',
         scripts: { start: 'node src/server.js' },
         dependencies: { fastify: '^5.4.0', 'better-sqlite3': '^12.2.0' },
       }),
-    );
-    await writeFile(
-      path.join(dir, 'src/server.js'),
-      "import Fastify from 'fastify';\nimport Database from 'better-sqlite3';\nconst db = new Database(process.env.DB_PATH ?? 'data/links.db');\nconst app = Fastify();\nawait app.listen({ port: 3000 });\n",
-    );
+      'src/server.js':
+        "import Fastify from 'fastify';\nimport Database from 'better-sqlite3';\nconst db = new Database(process.env.DB_PATH ?? 'data/links.db');\nconst app = Fastify();\nawait app.listen({ port: 3000 });\n",
+    });
     const plan = await planMixes({ dir, mixes: ['litestream-aws'] });
     expect(plan.notes).toContain(
       "The app may listen on the loopback interface only (src/server.js:5: Fastify listens on localhost when given no host): in the container nginx-proxy (or a published port) cannot reach it and every request fails. Listen on host '0.0.0.0', then run again.",

@@ -1,6 +1,11 @@
+import { readFile } from 'node:fs/promises';
+import Database from 'better-sqlite3';
 import pino, { type Logger } from 'pino';
 import type { ReplicaConfig } from '../../../runtime/config/types.js';
+import { lz4FrameCompress } from '../../../runtime/format/lz4.js';
+import type { ReplicaClient } from '../../../runtime/replica/client.js';
 import type { TcpFaultProxy } from '../../services/fault-proxy.js';
+import { body } from '../replica-contract/contract.js';
 
 /** A logger that keeps every line as parsed JSON, to assert retries were logged. */
 export function captureLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
@@ -49,4 +54,37 @@ export async function errorOf(p: Promise<unknown>): Promise<Error & Record<strin
 export async function dropPooledConnections(proxy: TcpFaultProxy): Promise<void> {
   proxy.resetAll();
   await new Promise((r) => setTimeout(r, 50));
+}
+
+/**
+ * A db at `path` of `count` rows of `bytes` random bytes each, stored through `client` as snapshot
+ * 0 of `generation` (no WAL): its rows (see blobRows) and the snapshot's size.
+ */
+export async function storeBlobSnapshot(
+  client: ReplicaClient,
+  generation: string,
+  path: string,
+  count: number,
+  bytes: number,
+): Promise<{ rows: string[]; snapshotBytes: number }> {
+  const db = new Database(path);
+  db.exec('CREATE TABLE t (b BLOB)');
+  const insert = db.prepare('INSERT INTO t VALUES (randomblob(?))');
+  db.transaction(() => {
+    for (let i = 0; i < count; i++) insert.run(bytes);
+  })();
+  db.close();
+  const snapshot = await lz4FrameCompress(await readFile(path));
+  await client.writeSnapshot(generation, 0, body(snapshot));
+  return { rows: blobRows(path), snapshotBytes: snapshot.length };
+}
+
+/** The rows of a db storeBlobSnapshot made (or restored from it), hex, in rowid order. */
+export function blobRows(path: string): string[] {
+  const db = new Database(path, { readonly: true });
+  try {
+    return db.prepare('SELECT hex(b) FROM t ORDER BY rowid').pluck().all() as string[];
+  } finally {
+    db.close();
+  }
 }

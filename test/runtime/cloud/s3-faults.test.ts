@@ -4,16 +4,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReplicaConfig } from '../../../runtime/config/types.js';
-import { lz4FrameCompress } from '../../../runtime/format/lz4.js';
 import { ReplicaError } from '../../../runtime/replica/retry.js';
 import { createS3ReplicaClient } from '../../../runtime/replica/s3.js';
 import { S3Error, S3Http } from '../../../runtime/replica/s3-http.js';
@@ -30,12 +28,14 @@ import { selfSignedCert } from '../../services/process.js';
 import { type RgwServer, startRgw } from '../../services/rgw.js';
 import { body, readAll } from '../replica-contract/contract.js';
 import {
+  blobRows,
   captureLogger,
   dropPooledConnections,
   errorOf,
   PATIENT_RETRY,
   QUICK_RETRY,
   replicaCfg,
+  storeBlobSnapshot,
 } from './helpers.js';
 
 const GEN = '00112233aabbccdd';
@@ -403,17 +403,7 @@ describe('s3 client under faults (Ceph RGW)', () => {
 describe('restore from S3 when a download is cut off (Ceph RGW behind a TCP fault proxy)', () => {
   /** A snapshot-only generation of a ~2 MB db, stored through `client`; returns the db's rows. */
   async function storeSnapshot(c: Awaited<ReturnType<typeof createS3ReplicaClient>>, dir: string) {
-    const src = join(dir, 'src.db');
-    const db = new Database(src);
-    db.exec('CREATE TABLE t (b BLOB)');
-    const insert = db.prepare('INSERT INTO t VALUES (randomblob(1000))');
-    for (let i = 0; i < 2000; i++) insert.run();
-    const rows = (db.prepare('SELECT hex(b) AS b FROM t ORDER BY rowid').all() as { b: string }[]).map(
-      (r) => r.b,
-    );
-    db.close();
-    await c.writeSnapshot(GEN, 0, body(await lz4FrameCompress(await readFile(src))));
-    return rows;
+    return (await storeBlobSnapshot(c, GEN, join(dir, 'src.db'), 2000, 1000)).rows;
   }
 
   /** The client, its snapshot response cut after `bytes` (the proxy counts from the GET on). */
@@ -467,12 +457,7 @@ describe('restore from S3 when a download is cut off (Ceph RGW behind a TCP faul
         outputPath: join(dir, 'out.db'),
       });
       expect(lines.filter((l) => /resuming/.test(String(l.msg)))).toHaveLength(1);
-      const out = new Database(join(dir, 'out.db'), { readonly: true });
-      const got = (out.prepare('SELECT hex(b) AS b FROM t ORDER BY rowid').all() as { b: string }[]).map(
-        (r) => r.b,
-      );
-      out.close();
-      expect(got).toEqual(rows);
+      expect(blobRows(join(dir, 'out.db'))).toEqual(rows);
     } finally {
       await c.close();
       await rm(dir, { recursive: true, force: true });

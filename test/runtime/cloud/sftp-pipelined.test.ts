@@ -8,18 +8,16 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import type { SFTPWrapper } from 'ssh2';
 import SftpClient from 'ssh2-sftp-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lz4FrameCompress } from '../../../runtime/format/lz4.js';
 import { pipelinedRead, type SftpReads } from '../../../runtime/replica/sftp/pipelined-read.js';
 import { createSftpReplicaClient } from '../../../runtime/replica/sftp.js';
 import { restoreDatabase } from '../../../runtime/restore.js';
 import { startTcpFaultProxy, type TcpFaultProxy } from '../../services/fault-proxy.js';
 import { type SshdServer, startSshd } from '../../services/sshd.js';
-import { body, readAll } from '../replica-contract/contract.js';
-import { QUICK_RETRY, replicaCfg } from './helpers.js';
+import { readAll } from '../replica-contract/contract.js';
+import { blobRows, QUICK_RETRY, replicaCfg, storeBlobSnapshot } from './helpers.js';
 
 let sshd: SshdServer;
 let tcp: TcpFaultProxy;
@@ -195,21 +193,10 @@ describe('pipelined SFTP reads', () => {
       { retry: QUICK_RETRY },
     );
     try {
-      const src = join(dir, 'src.db');
-      const db = new Database(src);
-      db.exec('CREATE TABLE t (b BLOB)');
-      const insert = db.prepare('INSERT INTO t VALUES (randomblob(3000))');
-      db.transaction(() => {
-        for (let i = 0; i < 2000; i++) insert.run();
-      })();
-      const rows = db.prepare('SELECT hex(b) FROM t ORDER BY rowid').pluck().all();
-      db.close();
-      await c.writeSnapshot('0123456789abcdef', 0, body(await lz4FrameCompress(await readFile(src))));
+      const { rows } = await storeBlobSnapshot(c, '0123456789abcdef', join(dir, 'src.db'), 2000, 3000);
       tcp.setLatency(5);
       await restoreDatabase({ replicas: [{ name: 'my-sftp', client: c }], outputPath: join(dir, 'out.db') });
-      const out = new Database(join(dir, 'out.db'), { readonly: true });
-      expect(out.prepare('SELECT hex(b) FROM t ORDER BY rowid').pluck().all()).toEqual(rows);
-      out.close();
+      expect(blobRows(join(dir, 'out.db'))).toEqual(rows);
     } finally {
       tcp.setLatency(0);
       await c.close();

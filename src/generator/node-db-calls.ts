@@ -208,6 +208,9 @@ function match(c: Callee, args: Node[], isNew: boolean, src: ParsedSource, ev: E
     )
       return sqlite[0].m;
     const each = found.map((f) => `${f.name}: ${f.m ? showValue(f.value) : 'not SQLite'}`);
+    // A deployed app runs with NODE_ENV=production (ls-mix's Dockerfile sets it): say so when
+    // that environment has no entry at all — knex then gets no config and fails at start.
+    if (!found.some((f) => f.name === 'production')) each.push('none for production');
     return { via: 'Knex', arg: args[0], describe: `a config per environment (${each.join(', ')})` };
   }
   if ((m === 'sequelize' || m === '@sequelize/core') && c.name === 'Sequelize' && isNew) {

@@ -410,7 +410,7 @@ describe('what it cannot settle is an error naming the flag', () => {
       }),
     ).catch((e) => e);
     expect(helper.message).toBe(
-      'Cannot tell which SQLite file the app opens: src/database/db.ts:4 (Knex: a config per environment (development: ./auth.db, test: :memory:))',
+      'Cannot tell which SQLite file the app opens: src/database/db.ts:4 (Knex: a config per environment (development: ./auth.db, test: :memory:, none for production))',
     );
     // Inline, without a knexfile.
     const inline = await detectProject(

@@ -24,6 +24,11 @@ export interface OverheadRow {
   ratio: Summary;
   /** The replicator's CPU (user + system) as a share of one core while the writers ran. */
   replicatorCpuPercent: Summary;
+  /**
+   * 1-row transactions only: ls-mix replicating an app that runs with `PRAGMA
+   * wal_autocheckpoint = 0`, as docs/replicate.md recommends (the runtime owns checkpoints).
+   */
+  noAppCheckpoint?: { replicatedTxPerSec: Summary; ratio: Summary };
   /** The same figures with the reference Litestream replicating (BENCH_LITESTREAM). */
   reference?: { replicatedTxPerSec: Summary; ratio: Summary; replicatorCpuPercent: Summary };
 }
@@ -67,6 +72,7 @@ export async function oneRun(
   seconds: number,
   replicated: false | Impl,
   dbExtra = '',
+  appAutocheckpoint?: number,
 ): Promise<{ txPerSec: number; replicatorCpuPercent?: number }> {
   const dir = tempDir('overhead');
   try {
@@ -91,6 +97,7 @@ export async function oneRun(
           rate: 0,
           idBase: 0,
           writer: w,
+          ...(appAutocheckpoint !== undefined && { autocheckpoint: appAutocheckpoint }),
         })),
       );
       const txPerSec = results.reduce((n, r) => n + r.tx, 0) / seconds;
@@ -105,6 +112,10 @@ export async function oneRun(
   }
 }
 
+/** The side where ls-mix replicates an app running with `wal_autocheckpoint = 0`. */
+const NO_APP_CHECKPOINT = 'ls-mix, app wal_autocheckpoint=0';
+type Side = false | Impl | typeof NO_APP_CHECKPOINT;
+
 export async function benchOverhead(): Promise<OverheadRow[]> {
   const seconds = QUICK ? 1.5 : 4;
   const repeats = QUICK ? 1 : 3;
@@ -116,12 +127,21 @@ export async function benchOverhead(): Promise<OverheadRow[]> {
       const ratios: number[] = [];
       const cpu: number[] = [];
       const ref = { tx: [] as number[], ratios: [] as number[], cpu: [] as number[] };
-      const sides: Array<false | Impl> = REFERENCE ? [false, 'ls-mix', 'litestream'] : [false, 'ls-mix'];
+      const tuned = { tx: [] as number[], ratios: [] as number[] };
+      // The app's autocheckpoint is what a replicated 1-row writer loses most to (docs/bench.md,
+      // sixteenth round): measured both ways. 100-row transactions barely try it.
+      const sides: Side[] = [false, 'ls-mix'];
+      if (rowsPerTx === 1) sides.push(NO_APP_CHECKPOINT);
+      if (REFERENCE) sides.push('litestream');
       for (let i = 0; i < repeats; i++) {
         // Alternate the order so drift in machine load does not favour one side.
-        const got = new Map<false | Impl, Awaited<ReturnType<typeof oneRun>>>();
+        const got = new Map<Side, Awaited<ReturnType<typeof oneRun>>>();
         for (const side of i % 2 === 0 ? sides : [...sides].reverse()) {
-          got.set(side, await oneRun(writers, rowsPerTx, seconds, side));
+          const run =
+            side === NO_APP_CHECKPOINT
+              ? oneRun(writers, rowsPerTx, seconds, 'ls-mix', '', 0)
+              : oneRun(writers, rowsPerTx, seconds, side);
+          got.set(side, await run);
         }
         const without = got.get(false)!.txPerSec;
         const withRep = got.get('ls-mix')!;
@@ -129,6 +149,11 @@ export async function benchOverhead(): Promise<OverheadRow[]> {
         repl.push(withRep.txPerSec);
         ratios.push(withRep.txPerSec / without);
         cpu.push(withRep.replicatorCpuPercent ?? 0);
+        const withTuned = got.get(NO_APP_CHECKPOINT);
+        if (withTuned) {
+          tuned.tx.push(withTuned.txPerSec);
+          tuned.ratios.push(withTuned.txPerSec / without);
+        }
         const withRef = got.get('litestream');
         if (withRef) {
           ref.tx.push(withRef.txPerSec);
@@ -144,6 +169,9 @@ export async function benchOverhead(): Promise<OverheadRow[]> {
         replicatedTxPerSec: summarize(repl),
         ratio: summarize(ratios),
         replicatorCpuPercent: summarize(cpu),
+        ...(tuned.tx.length > 0 && {
+          noAppCheckpoint: { replicatedTxPerSec: summarize(tuned.tx), ratio: summarize(tuned.ratios) },
+        }),
         ...(REFERENCE && {
           reference: {
             replicatedTxPerSec: summarize(ref.tx),
@@ -153,7 +181,7 @@ export async function benchOverhead(): Promise<OverheadRow[]> {
         }),
       };
       log(
-        `overhead ${writers}w x ${rowsPerTx} rows/tx: ${row.ratio.median.toFixed(3)}x (replicator ${row.replicatorCpuPercent.median.toFixed(0)}% of a core)${row.reference ? `; litestream ${row.reference.ratio.median.toFixed(3)}x (${row.reference.replicatorCpuPercent.median.toFixed(0)}%)` : ''}`,
+        `overhead ${writers}w x ${rowsPerTx} rows/tx: ${row.ratio.median.toFixed(3)}x (replicator ${row.replicatorCpuPercent.median.toFixed(0)}% of a core)${row.noAppCheckpoint ? `; app with wal_autocheckpoint=0 ${row.noAppCheckpoint.ratio.median.toFixed(3)}x` : ''}${row.reference ? `; litestream ${row.reference.ratio.median.toFixed(3)}x (${row.reference.replicatorCpuPercent.median.toFixed(0)}%)` : ''}`,
       );
       rows.push(row);
     }

@@ -43,6 +43,16 @@ export function renderTable(r: Results): string {
         ? `${fmtSummary(o.reference.ratio, 3)}x: ${fmtSummary(o.reference.replicatedTxPerSec, 0)} tx/s (replicator ${fmt(o.reference.replicatorCpuPercent.median, 0)}% of a core)`
         : '-',
     );
+    if (o.noAppCheckpoint)
+      add(
+        '1 write overhead',
+        `same, app with \`wal_autocheckpoint = 0\` (docs/replicate.md)`,
+        `${fmtSummary(o.noAppCheckpoint.replicatedTxPerSec, 0)} tx/s`,
+        `${fmtSummary(o.baselineTxPerSec, 0)} tx/s without (default autocheckpoint)`,
+        `${fmtSummary(o.noAppCheckpoint.ratio, 3)}x`,
+        '-',
+        '-',
+      );
   }
   for (const l of r.lag ?? []) {
     add(

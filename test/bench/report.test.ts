@@ -42,6 +42,27 @@ describe('bench table', () => {
     expect(rowOf(t, 'restore 256 MiB db, s3').at(-1)).toBe('<= 80 MiB, flat');
   });
 
+  it('shows the app-without-autocheckpoint side under its row, against the same baseline, with no target', () => {
+    const t = renderTable({
+      overhead: [
+        { ...overhead, noAppCheckpoint: { replicatedTxPerSec: summarize([950]), ratio: summarize([0.95]) } },
+        { ...overhead, rowsPerTx: 100 },
+      ],
+    });
+    const lines = t.split('\n');
+    const at = lines.findIndex((l) => l.includes('1 writer, 1 row/tx'));
+    expect(columns(lines[at + 1])).toEqual([
+      '1 write overhead',
+      'same, app with `wal_autocheckpoint = 0` (docs/replicate.md)',
+      '950 tx/s',
+      '1000 tx/s without (default autocheckpoint)',
+      '0.950x',
+      '-',
+    ]);
+    // Only where it was measured (1-row transactions).
+    expect(lines.filter((l) => l.includes('wal_autocheckpoint'))).toHaveLength(1);
+  });
+
   it('puts the reference figures in their own column, before the target', () => {
     const t = renderTable({
       reference: { path: '/opt/litestream', version: 'v0.3.13' },

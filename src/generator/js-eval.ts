@@ -280,6 +280,38 @@ export class Evaluator {
     return out;
   }
 
+  /**
+   * What a module exports as objects: its default export (`module.exports = {...}`, `export
+   * default config`) and, each under its name, its properties or — without a default export —
+   * the module's named exports (`export const development = {...}`). For a knexfile.
+   */
+  exportedObjects(src: ParsedSource): {
+    whole?: { src: ParsedSource; node: Node };
+    entries: Array<{ key: string; value: { src: ParsedSource; node: Node } }>;
+  } {
+    const entries: Array<{ key: string; value: { src: ParsedSource; node: Node } }> = [];
+    const def = exportedValue(src.program, 'default');
+    const whole = def && this.composite(src, def);
+    if (whole) {
+      for (const p of whole.node.type === 'ObjectExpression' ? whole.node.properties : []) {
+        if (p.type !== 'ObjectProperty') continue;
+        const key = propertyName(p);
+        const value = this.composite(whole.src, p.value as Node);
+        if (key !== undefined && value) entries.push({ key, value });
+      }
+      return { whole, entries };
+    }
+    const body = src.program?.type === 'Program' ? src.program.body : [];
+    for (const st of body) {
+      if (st.type !== 'ExportNamedDeclaration' || st.declaration?.type !== 'VariableDeclaration') continue;
+      for (const d of st.declaration.declarations) {
+        const value = d.id.type === 'Identifier' && d.init ? this.composite(src, d.init) : undefined;
+        if (value && d.id.type === 'Identifier') entries.push({ key: d.id.name, value });
+      }
+    }
+    return { entries };
+  }
+
   /** The object a node stands for, `require('./knexfile')` (its module.exports) included. */
   private moduleObject(src: ParsedSource, node: Node): { src: ParsedSource; node: Node } | undefined {
     const spec = node.type === 'CallExpression' ? requiredModule(node) : undefined;

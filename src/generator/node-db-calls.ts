@@ -4,10 +4,11 @@
  * better-sqlite3, sqlite3, node:sqlite, bun:sqlite, libsql / @libsql/client, the `sqlite`
  * wrapper, Drizzle, Knex, Sequelize, TypeORM (and NestJS's TypeOrmModule), drizzle-kit config.
  */
+import path from 'node:path';
 import type { Node } from '@babel/types';
 import { devOnlyGuard, devOnlySpans } from './dev-only.js';
 import { importsOf, lineOf, type ParsedSource, requiredModule, walk } from './js-ast.js';
-import { type Evaluator, objectProperty, type PathValue, unwrap } from './js-eval.js';
+import { CWD, type Evaluator, objectProperty, type PathValue, unwrap } from './js-eval.js';
 
 /** Module names whose presence in a file makes it worth parsing. */
 export const SQLITE_MODULES =
@@ -58,30 +59,55 @@ export function openCallsIn(src: ParsedSource, ev: Evaluator): OpenCall[] {
     if (!callee) continue;
     const args = node.arguments as Node[];
     const found = match(callee, args, node.type === 'NewExpression', src, ev);
-    if (!found) continue;
-    const arg = found.arg;
-    const argSrc = found.argSrc ?? src;
-    const value = arg ? ev.value(argSrc, arg) : undefined;
-    const text =
-      found.describe ??
-      (arg?.start != null && arg.end != null ? argSrc.text.slice(arg.start, arg.end) : '(none)');
-    const memory = value?.kind === 'str' && isInMemory(value.value);
-    // As written, on one line (an argument spread over lines would break the message).
-    const oneLine = text.replace(/\s+/g, ' ');
-    out.push({
-      file: src.file,
-      line: lineOf(node),
-      via: found.via,
-      value: memory ? undefined : value,
-      expr: oneLine.length > 80 && !found.describe ? `${oneLine.slice(0, 77)}...` : oneLine,
-      url: found.url,
-      toolConfig: found.toolConfig,
-      prisma: found.prisma,
-      memory: memory || (arg === undefined && found.noArgIsMemory),
-      devOnly: devOnlyGuard(node, devSpans),
-    });
+    if (found) out.push({ ...openCall(found, src, lineOf(node), ev), devOnly: devOnlyGuard(node, devSpans) });
   }
   return out;
+}
+
+/** An OpenCall for what `match` found at `line` of `src`. */
+function openCall(found: Match, src: ParsedSource, line: number, ev: Evaluator): OpenCall {
+  const arg = found.arg;
+  const argSrc = found.argSrc ?? src;
+  const value = arg ? ev.value(argSrc, arg) : undefined;
+  const text =
+    found.describe ??
+    (arg?.start != null && arg.end != null ? argSrc.text.slice(arg.start, arg.end) : '(none)');
+  const memory = value?.kind === 'str' && isInMemory(value.value);
+  // As written, on one line (an argument spread over lines would break the message).
+  const oneLine = text.replace(/\s+/g, ' ');
+  return {
+    file: src.file,
+    line,
+    via: found.via,
+    value: memory ? undefined : value,
+    expr: oneLine.length > 80 && !found.describe ? `${oneLine.slice(0, 77)}...` : oneLine,
+    url: found.url,
+    toolConfig: found.toolConfig,
+    prisma: found.prisma,
+    memory: memory || (arg === undefined && found.noArgIsMemory),
+  };
+}
+
+/** The knex CLI's config file at the app's root (its default name: knexfile.js, .cjs, .mjs, .ts). */
+export const KNEXFILE = /^knexfile\.[cm]?[jt]s$/;
+
+/**
+ * The db a knexfile gives the deployed app (NODE_ENV=production), as a tool config: it counts
+ * only when the app's code opens no SQLite ls-mix can see — as when the config is handed to a
+ * plugin (`app.register(fastifyObjectionjs, { knexConfig: knexConfig[mode] })`) instead of to
+ * `knex()`. A production entry that is not SQLite means the deployed app does not use SQLite.
+ */
+export function knexfileCall(src: ParsedSource, ev: Evaluator): OpenCall | undefined {
+  if (!src.program) return undefined;
+  const { whole, entries } = ev.exportedObjects(src);
+  // One config for every environment (`module.exports = { client, connection }`).
+  const single = whole && ev.property(whole, 'client') ? knexConfig(whole, ev) : undefined;
+  const production = entries.find((e) => e.key === 'production');
+  if (!single && production && !knexConfig(production.value, ev)) return undefined;
+  const found = single ?? perEnvironment(entries, src, ev);
+  if (!found) return undefined;
+  const at = single ? whole?.node : (production ?? entries[0])?.value.node;
+  return { ...openCall({ ...found, via: 'knexfile' }, src, at ? lineOf(at) : 1, ev), toolConfig: true };
 }
 
 /** What a callee is bound to: `Database` from 'better-sqlite3', `sqlite3.Database`, `require('knex')`. */
@@ -193,25 +219,8 @@ function match(c: Callee, args: Node[], isNew: boolean, src: ParsedSource, ev: E
     // knex(require('./knexfile')[process.env.NODE_ENV || 'development']): one config per
     // environment. The same SQLite file in each is that file; anything else is for --db-path.
     const envs = ev.entriesOfPicked(src, args[0]);
-    if (!envs?.length) return undefined;
-    const found = envs.map((e) => {
-      const m = knexConfig(e.value, ev);
-      return { name: e.key, m, value: m && ev.value(m.argSrc ?? src, m.arg) };
-    });
-    const sqlite = found.filter((f) => f.m);
-    if (sqlite.length === 0) return undefined;
-    const key = (v: PathValue | undefined) => JSON.stringify(v ?? null);
-    if (
-      sqlite.length === found.length &&
-      sqlite[0].value &&
-      sqlite.every((f) => key(f.value) === key(sqlite[0].value))
-    )
-      return sqlite[0].m;
-    const each = found.map((f) => `${f.name}: ${f.m ? showValue(f.value) : 'not SQLite'}`);
-    // A deployed app runs with NODE_ENV=production (ls-mix's Dockerfile sets it): say so when
-    // that environment has no entry at all — knex then gets no config and fails at start.
-    if (!found.some((f) => f.name === 'production')) each.push('none for production');
-    return { via: 'Knex', arg: args[0], describe: `a config per environment (${each.join(', ')})` };
+    const found = envs && perEnvironment(envs, src, ev);
+    return found && (found.describe ? { ...found, arg: args[0] } : found);
   }
   if ((m === 'sequelize' || m === '@sequelize/core') && c.name === 'Sequelize' && isNew) {
     const first = ev.value(src, args[0]);
@@ -243,11 +252,48 @@ function match(c: Callee, args: Node[], isNew: boolean, src: ParsedSource, ev: E
   return undefined;
 }
 
+/**
+ * Knex configs, one per environment (a knexfile's), of which NODE_ENV picks one at run time: the
+ * same SQLite file in each is that file; anything else is for --db-path. Beside a production entry
+ * on disk, in-memory entries (a test environment's `:memory:`) hold nothing a deploy runs on.
+ */
+function perEnvironment(
+  envs: Array<{ key: string; value: { src: ParsedSource; node: Node } }>,
+  src: ParsedSource,
+  ev: Evaluator,
+): Match | undefined {
+  if (envs.length === 0) return undefined;
+  const found = envs.map((e) => {
+    const m = knexConfig(e.value, ev);
+    return { name: e.key, m, value: m && ev.value(m.argSrc ?? src, m.arg) };
+  });
+  const sqlite = found.filter((f) => f.m);
+  if (sqlite.length === 0) return undefined;
+  const inMemory = (f: (typeof found)[number]) => f.value?.kind === 'str' && isInMemory(f.value.value);
+  // Beside a production entry on disk, in-memory ones (a test environment's) do not count.
+  const production = sqlite.find((f) => f.name === 'production');
+  const considered = production && !inMemory(production) ? sqlite.filter((f) => !inMemory(f)) : sqlite;
+  const key = (v: PathValue | undefined) => JSON.stringify(v ?? null);
+  if (
+    sqlite.length === found.length &&
+    considered[0].value &&
+    considered.every((f) => key(f.value) === key(considered[0].value))
+  )
+    return considered[0].m;
+  const each = found.map((f) => `${f.name}: ${f.m ? showValue(f.value) : 'not SQLite'}`);
+  // A deployed app runs with NODE_ENV=production (ls-mix's Dockerfile sets it): say so when
+  // that environment has no entry at all — knex then gets no config and fails at start.
+  if (!found.some((f) => f.name === 'production')) each.push('none for production');
+  return { via: 'Knex', describe: `a config per environment (${each.join(', ')})` };
+}
+
 /** A path value for a message: the string, or the env var with its default. */
 function showValue(v: PathValue | undefined): string {
   if (!v) return 'unknown';
-  if (v.kind === 'str') return v.value;
-  return `${v.name}${v.suffix ? ` + ${v.suffix}` : ''}${v.fallback !== undefined ? ` or ${v.fallback}` : ''}`;
+  // A path built from __dirname / process.cwd() starts with the app folder's marker (CWD).
+  const shown = (p: string) => (p.startsWith(CWD) ? path.posix.relative(CWD, p) || '.' : p);
+  if (v.kind === 'str') return shown(v.value);
+  return `${v.name}${v.suffix ? ` + ${v.suffix}` : ''}${v.fallback !== undefined ? ` or ${shown(v.fallback)}` : ''}`;
 }
 
 /** A Knex config object's SQLite file argument; undefined when its client is not SQLite. */

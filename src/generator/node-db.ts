@@ -9,7 +9,14 @@ import { UserError } from '../../runtime/errors.js';
 import { detected } from './detect-facts.js';
 import { readIfExists } from './fs-util.js';
 import { CWD, Evaluator, type PathValue, sourceLoader } from './js-eval.js';
-import { isInMemory, type OpenCall, openCallsIn, SQLITE_MODULES } from './node-db-calls.js';
+import {
+  isInMemory,
+  KNEXFILE,
+  knexfileCall,
+  type OpenCall,
+  openCallsIn,
+  SQLITE_MODULES,
+} from './node-db-calls.js';
 import { readEnvFiles } from './node-env.js';
 import type { Fact } from './types.js';
 
@@ -66,6 +73,14 @@ export async function findNodeDb(root: string, files: string[], pick?: string): 
     const src = load(file);
     if (src) calls.push(...openCallsIn(src, ev));
   }
+  // The knex CLI's knexfile (a tool config): read only when the app's own code opens nothing in
+  // sight — a knex() call that reads the knexfile already says what it holds. See knexfileCall.
+  const knexfile = calls.some((c) => !c.toolConfig)
+    ? undefined
+    : [...texts.keys()].find((f) => KNEXFILE.test(f));
+  const knexSrc = knexfile === undefined ? undefined : load(knexfile);
+  const fromKnexfile = knexSrc && knexfileCall(knexSrc, ev);
+  if (fromKnexfile) calls.push(fromKnexfile);
 
   // A db opened only in development is not the deployed app's: left out when the app opens
   // another, and the reason to stop when it opens none other (scripts run by hand aside).

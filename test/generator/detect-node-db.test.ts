@@ -421,6 +421,70 @@ describe('what it cannot settle is an error naming the flag', () => {
     expect([inline.dbPath.value, inline.dbEnvVar]).toEqual(['data/inline.db', 'DB_PATH']);
   });
 
+  it('a knexfile at the root when no call to knex() is in sight (the config handed to a plugin)', async () => {
+    // Shaped like EvgeniyKoch/backend-project-lvl4 (Hexlet's fastify-nodejs-application): ESM named
+    // exports per environment, the one for NODE_ENV handed to fastify-objectionjs, not to knex().
+    const plugin = `import fastifyObjectionjs from 'fastify-objectionjs';\nimport * as knexConfig from '../knexfile.js';\nconst mode = process.env.NODE_ENV || 'development';\nexport default async (app) => {\n  await app.register(fastifyObjectionjs, { knexConfig: knexConfig[mode] });\n};\n`;
+    const esm = (
+      production: string,
+      development = `{ client: 'sqlite3', connection: { filename: path.resolve(__dirname, 'data', 'app.sqlite') }, migrations }`,
+    ) =>
+      app(
+        {
+          'knexfile.js': `import path from 'path';\nimport { fileURLToPath } from 'url';\nconst __dirname = path.dirname(fileURLToPath(import.meta.url));\nconst migrations = { directory: path.join(__dirname, 'server', 'migrations') };\nexport const development = ${development};\nexport const test = { client: 'sqlite3', connection: ':memory:', migrations };\n${production ? `export const production = ${production};\n` : ''}`,
+          'server/plugin.js': plugin,
+        },
+        {
+          type: 'module',
+          dependencies: { fastify: '^4', 'fastify-objectionjs': '^2', knex: '^2', sqlite3: '^5' },
+        },
+      );
+    const same = `{ client: 'sqlite3', connection: { filename: path.resolve(__dirname, 'data', 'app.sqlite') }, useNullAsDefault: true }`;
+    const found = await detectProject(await esm(same));
+    // The test environment's :memory: beside a production file does not count.
+    expect([found.dbPath.value, found.dbPath.from]).toEqual(['data/app.sqlite', 'knexfile.js:7 (knexfile)']);
+    // Production in the app's own folder: said, not backed up from a folder a volume would hide.
+    const inTop = `{ client: 'sqlite3', connection: { filename: path.resolve(__dirname, 'database.sqlite') } }`;
+    const top = await planMixes({ dir: await esm(inTop, inTop), mixes: ['litestream-aws'] }).catch((e) => e);
+    expect(top.message).toMatch(/^The app opens its SQLite db 'database\.sqlite' in its own top folder/);
+    // ...and --db-path cannot point the backup at a file the app never writes.
+    const elsewhere = await detectProject(await esm(inTop, inTop), { dbPath: 'data/app.db' }).catch((e) => e);
+    expect(elsewhere.message).toMatch(
+      /^--db-path data\/app\.db is not the db the app opens: knexfile\.js:7 \(knexfile\) opens 'database\.sqlite'/,
+    );
+    // No production entry: knex would get no config when deployed.
+    const none = await detectProject(await esm('')).catch((e) => e);
+    expect(none.message).toBe(
+      'Cannot tell which SQLite file the app opens: knexfile.js:5 (knexfile: a config per environment (development: data/app.sqlite, test: :memory:, none for production))',
+    );
+    // Production in memory: nothing on disk is the deployed app's, whatever development opens.
+    const memory = await detectProject(await esm(`{ client: 'sqlite3', connection: ':memory:' }`)).catch(
+      (e) => e,
+    );
+    expect(memory.message).toMatch(
+      /^Cannot tell which SQLite file the app opens: knexfile\.js:7 \(knexfile: .*production: :memory:\)\)$/,
+    );
+    // Production on PostgreSQL: the deployed app keeps no SQLite db.
+    const pg = await detectProject(await esm(`{ client: 'pg', connection: process.env.DATABASE_URL }`)).catch(
+      (e) => e,
+    );
+    expect(pg.message).toMatch(/^No SQLite database found/);
+  });
+
+  it('a knexfile of one config, and a knexfile beside the app’s own open call (the call wins)', async () => {
+    expect(
+      await db({
+        'knexfile.js': `module.exports = {\n  client: 'better-sqlite3',\n  connection: { filename: process.env.DB_FILE || './data/one.db' },\n};\n`,
+      }),
+    ).toMatchObject({ path: 'data/one.db', from: 'knexfile.js:1 (knexfile)', env: 'DB_FILE' });
+    expect(
+      await db({
+        'knexfile.js': `module.exports = { production: { client: 'sqlite3', connection: { filename: './data/migrate-only.db' } } };\n`,
+        'src/db.js': `const Database = require('better-sqlite3');\nmodule.exports = new Database(process.env.DB || 'data/app.db');\n`,
+      }),
+    ).toMatchObject({ path: 'data/app.db', from: 'src/db.js:2 (better-sqlite3)' });
+  });
+
   it('a path it cannot work out beside one it can: stops, as the resolved one may be a script’s', async () => {
     // Shaped like yuvalstyr/my-audio-books: the app's connection takes its path from a function,
     // a seed script reads DATABASE_PATH || 'dev.db'.

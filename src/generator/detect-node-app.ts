@@ -80,6 +80,13 @@ export async function detectNodeApp(
       ? { kind: 'AdonisJS', why: 'package.json depends on @adonisjs/core' }
       : undefined;
   facts.startCommand = nodeStartCommand(appPkg, facts.variant.value);
+  // Without a start script `npm start` runs `node server.js` (npm's default) or fails.
+  if (
+    facts.startCommand.join(' ') === 'npm start' &&
+    !appPkg?.scripts?.start?.trim() &&
+    !(await exists(path.join(appRoot, 'server.js')))
+  )
+    facts.noStartScript = Object.entries(appPkg?.scripts ?? {}).map(([name, cmd]) => `${name}: ${cmd}`);
   facts.hasBuildScript = Boolean(appPkg?.scripts?.build);
   facts.migrateScript = appPkg?.scripts?.migrate || undefined;
   facts.hasLockfile = facts.packageManager.source === 'detected';

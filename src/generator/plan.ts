@@ -75,6 +75,8 @@ export async function planMixes(opts: PlanOptions): Promise<Plan> {
   await fitDockerfile(root, facts, manifest, opts.force ?? false, fit, notes);
   if (facts.runtime === 'node' && facts.ownDockerfile && !fit.userDockerfile)
     throw ownDockerfileError(facts.ownDockerfile, opts.force);
+  if (facts.runtime === 'node' && facts.noStartScript && !fit.userDockerfile)
+    throw noStartScriptError(facts.noStartScript, opts.force);
   if (facts.ownDockerfile?.kind === 'AdonisJS')
     notes.push(
       'AdonisJS checks its env at start (start/env.ts: APP_KEY, HOST, PORT, ...): give the app service those variables in .deploy/docker-compose.yml (HOST=0.0.0.0, APP_KEY from a secret), or the app stops at start.',
@@ -341,6 +343,17 @@ function mergeInto(
     file: { ...base, content: merged.content, existing, status: 'update', merged: true, added, reason },
     note,
   };
+}
+
+/** The image ls-mix writes runs `npm start`: an app without a start script would never run. */
+function noStartScriptError(scripts: string[], force: boolean | undefined): UserError {
+  const has = scripts.length > 0 ? ` (its scripts: ${scripts.map((s) => cleanText(s)).join('; ')})` : '';
+  return new UserError(
+    `package.json has no "start" script${has}: the image ls-mix writes starts the app with \`npm start\`, which would stop with "Missing script: start" on every deploy`,
+    {
+      hint: `Add a "start" script that runs the app in production (e.g. "start": "node dist/main.js" with a "build" script that compiles it, or "start": "tsx src/main.ts" with tsx in dependencies), then run again${force ? '' : '; or add a Dockerfile of your own, which ls-mix keeps and fits the compose file to'}.`,
+    },
+  );
 }
 
 /** ls-mix writes plain Node images: a Bun or AdonisJS app must keep a Dockerfile of its own. */

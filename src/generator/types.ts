@@ -75,6 +75,11 @@ export interface ProjectFacts {
   /** Node: the command the container runs. */
   startCommand?: string[];
   /**
+   * Node: `npm start` would find nothing to run (no `start` script, no `main`, no server.js): the
+   * scripts package.json has instead, as `name: command` (for the message).
+   */
+  noStartScript?: string[];
+  /**
    * Node: an app the Dockerfile ls-mix writes cannot build or run (Bun, AdonisJS), and the sign
    * of it (`bun.lockb`, `package.json depends on @adonisjs/core`): it must keep a Dockerfile of its own.
    */

@@ -5,7 +5,7 @@
  * passes the flag's rules, and a db path is only ever one argument of the sidecar's shell.
  */
 import { execFile } from 'node:child_process';
-import { access, chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { access, chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -16,7 +16,7 @@ import { applyPlan, detectProject, MANIFEST_FILE, planMixes, removeMix } from '.
 import { unmergeCompose } from '../../src/generator/merge.js';
 import { validateFacts } from '../../src/generator/validate-facts.js';
 import { loadWithRuntime } from '../validators/litestream-config.js';
-import { cleanupTemps, copyFixture, readTree, tempDir } from './helpers.js';
+import { cleanupTemps, copyFixture, projectWith, readTree, tempDir } from './helpers.js';
 
 afterAll(cleanupTemps);
 
@@ -472,6 +472,54 @@ describe('a Bun app', () => {
     expect((await detectProject(dir)).ownDockerfile?.why).toBe('package.json packageManager');
     await writeFile(path.join(dir, 'bun.lock'), '{}\n');
     expect((await detectProject(dir)).ownDockerfile?.why).toBe('bun.lock');
+  });
+});
+
+describe('a Node app without a start script', () => {
+  it('is refused: the image would run `npm start` and stop; a main, a server.js or a Dockerfile of its own settles it', async () => {
+    // Shaped like tnsicdr/ascendant-mimir: TypeScript run by tsx in development, no start script.
+    const files = {
+      'package.json': JSON.stringify({
+        name: 'mimir',
+        type: 'module',
+        scripts: { dev: 'tsx --env-file=.env ./src/main.ts', test: 'vitest' },
+        dependencies: { 'better-sqlite3': '^11', fastify: '^5' },
+      }),
+      'src/main.ts': `import Database from 'better-sqlite3';\nconst db = new Database(process.env.DB_FILE ?? 'data/app.db');\n`,
+    };
+    const dir = await projectWith(files, 'ls-mix-nostart-');
+    const before = await readTree(dir);
+    await expect(planMixes({ dir, mixes: ['litestream-aws'] })).rejects.toMatchObject({
+      message:
+        'package.json has no "start" script (its scripts: dev: tsx --env-file=.env ./src/main.ts; test: vitest): the image ls-mix writes starts the app with `npm start`, which would stop with "Missing script: start" on every deploy',
+      hint: expect.stringMatching(/^Add a "start" script .*; or add a Dockerfile of your own/),
+    });
+    await expect(planMixes({ dir, mixes: ['litestream-aws'], force: true })).rejects.toThrow(
+      /no "start" script/,
+    );
+    expect(await readTree(dir)).toEqual(before);
+    // npm's own default: `node server.js`.
+    await writeFile(path.join(dir, 'server.js'), "import './src/main.ts';\n");
+    expect((await planMixes({ dir, mixes: ['litestream-aws'] })).facts.startCommand).toEqual([
+      'npm',
+      'start',
+    ]);
+    await rm(path.join(dir, 'server.js'));
+    // A `main` is run as it is.
+    const pkg = JSON.parse(files['package.json']);
+    await writeFile(path.join(dir, 'package.json'), JSON.stringify({ ...pkg, main: 'dist/main.js' }));
+    expect((await planMixes({ dir, mixes: ['litestream-aws'] })).facts.startCommand).toEqual([
+      'node',
+      'dist/main.js',
+    ]);
+    await writeFile(path.join(dir, 'package.json'), files['package.json']);
+    // A Dockerfile of its own runs what it says.
+    await writeFile(
+      path.join(dir, 'Dockerfile'),
+      'FROM node:22-slim\nWORKDIR /app\nCOPY . .\nCMD ["npx", "tsx", "src/main.ts"]\n',
+    );
+    const own = await planMixes({ dir, mixes: ['litestream-aws'] });
+    expect(own.files.find((f) => f.path === 'Dockerfile')?.status).toBe('skip');
   });
 });
 

@@ -9,7 +9,12 @@ import { parseDocument } from 'yaml';
 import { type ComposeFit, fitCompose } from './compose-fit.js';
 import { detected } from './detect-facts.js';
 import { filesHiddenByDbVolume } from './detect-node.js';
-import { type DockerfileFacts, dockerfileEnvPort, readDockerfileFacts } from './dockerfile-facts.js';
+import {
+  baseImageDefault,
+  type DockerfileFacts,
+  dockerfileEnvPort,
+  readDockerfileFacts,
+} from './dockerfile-facts.js';
 import { connectionStringEnvName, PLAIN_COMPOSE_VALUE } from './dotnet-connection.js';
 import { parseSqliteConnection } from './dotnet-db.js';
 import { listFiles, readIfExists } from './fs-util.js';
@@ -58,6 +63,8 @@ export async function fitDockerfile(
   if (text === undefined || force || isOurs(manifest?.files[name], text)) return;
   fit.userDockerfile = true;
   const d = readDockerfileFacts(text);
+  const runs = d.runs ? undefined : baseImageDefault(d.image);
+  if (runs && d.image) fit.userDockerfileRunsNothing = { name, image: d.image, runs };
   fit.layout = { ...fit.layout, workdir: d.workdir ?? '/' };
   const said: string[] = [`WORKDIR ${d.workdir ?? '/ (none set)'}`];
   if (d.user === undefined) {

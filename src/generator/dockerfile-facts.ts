@@ -16,6 +16,26 @@ export interface DockerfileFacts {
   ports: number[];
   /** The final stage's ENV, as the running container sees it (an ARG is gone by then). */
   env: Record<string, string>;
+  /** Whether the final stage (or a stage it is built FROM) has a CMD or an ENTRYPOINT. */
+  runs: boolean;
+  /** The image the final stage's chain starts from (`node:22-alpine`). */
+  image?: string;
+}
+
+/**
+ * What a container of an official base image runs when the Dockerfile sets no CMD or
+ * ENTRYPOINT: never an app. Other images (a base of the user's) may start one themselves.
+ */
+export function baseImageDefault(image: string | undefined): string | undefined {
+  if (!image) return undefined;
+  const name = image.replace(/^(docker\.io\/)?(library\/)?/, '').split(/[:@]/)[0];
+  if (name === 'node') return 'node with no script: a REPL that exits at once';
+  if (['debian', 'ubuntu'].includes(name)) return 'bash, which exits at once';
+  if (name === 'alpine') return '/bin/sh, which exits at once';
+  // dockerfile-ast names mcr.microsoft.com/dotnet/aspnet without its registry.
+  if (/^(mcr\.microsoft\.com\/)?dotnet\//.test(name))
+    return 'no command at all: the container does not start';
+  return undefined;
 }
 
 /** Users the official base images define, with their uid (node: the node images; app: .NET's). */
@@ -92,11 +112,12 @@ function finalStage(text: string): { body: Instruction[]; image?: string } {
 }
 
 export function readDockerfileFacts(text: string): DockerfileFacts {
-  const facts: DockerfileFacts = { ports: [], env: {} };
+  const facts: DockerfileFacts = { ports: [], env: {}, runs: false };
   // The .NET images define APP_UID (1654, their `app` user): `USER $APP_UID` is common.
   const vars = new Map<string, string>([['APP_UID', '1654']]);
   const expand = (s: string) => s.replace(/\$\{?(\w+)\}?/g, (m, v: string) => vars.get(v) ?? m);
   const stage = finalStage(text);
+  facts.image = stage.image;
   const users = usersOf(stage.image);
   for (const inst of stage.body) {
     const args = inst.getArgumentsContent()?.trim() ?? '';
@@ -122,6 +143,10 @@ export function readDockerfileFacts(text: string): DockerfileFacts {
         facts.uid = /^\d+$/.test(name) ? Number(name) : users[name];
         break;
       }
+      case 'CMD':
+      case 'ENTRYPOINT':
+        facts.runs = true;
+        break;
       case 'EXPOSE':
         for (const p of expand(args).split(/\s+/)) {
           const n = Number(p.split('/')[0]);

@@ -106,6 +106,16 @@ export async function planMixes(opts: PlanOptions): Promise<Plan> {
   if (rootCompose && !composeFit) notes.push(rootCompose);
   // dbLayout refuses a db in the app's top folder or in a system folder, whatever the source.
   const db = dbLayout(facts, names, fit.layout);
+  // ls-mix's compose file gives the app service no command: the image's CMD is what runs.
+  const idle = fit.userDockerfileRunsNothing;
+  if (idle && !composeFit && servicestack?.file !== COMPOSE) {
+    throw new UserError(
+      `Your ${idle.name} has no CMD or ENTRYPOINT: a container of it runs what ${cleanText(idle.image)} runs by default (${idle.runs}), not the app, and every deploy would start nothing (a development image, used with a bind mount and a compose \`command:\`?)`,
+      {
+        hint: `Add a CMD that starts the app (e.g. CMD ["npm", "start"]) — or copy your production Dockerfile over it — then run again; or pass --force to have ls-mix write its own ${idle.name} (yours is kept as a copy).`,
+      },
+    );
+  }
 
   const newRepo = opts.newRepo && found !== path.resolve(opts.newRepo.root) ? opts.newRepo : undefined;
   const gitRoot = newRepo ? path.resolve(newRepo.root) : found;

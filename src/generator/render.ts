@@ -147,6 +147,8 @@ export interface DeployFit {
   layout?: LayoutFit;
   /** A Dockerfile of the user's stays: the app image is built from it, not from ours. */
   userDockerfile?: boolean;
+  /** That Dockerfile has no CMD / ENTRYPOINT over an official base image: what its containers run. */
+  userDockerfileRunsNothing?: { name: string; image: string; runs: string };
   /** uid the app runs as (USER of a kept Dockerfile): the sidecar runs as it too. */
   appUid?: number;
   /** The app's Dockerfile goes by another name (a lone lowercase `dockerfile`): written and built as that. */

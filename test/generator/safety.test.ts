@@ -11,7 +11,11 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { dbPathOverride } from '../../src/generator/detect-facts.js';
-import { dockerfileEnvPort, readDockerfileFacts } from '../../src/generator/dockerfile-facts.js';
+import {
+  baseImageDefault,
+  dockerfileEnvPort,
+  readDockerfileFacts,
+} from '../../src/generator/dockerfile-facts.js';
 import { applyPlan, detectProject, MANIFEST_FILE, planMixes, removeMix } from '../../src/generator/index.js';
 import { unmergeCompose } from '../../src/generator/merge.js';
 import { validateFacts } from '../../src/generator/validate-facts.js';
@@ -243,13 +247,27 @@ describe('a Dockerfile of the user’s, read with dockerfile-ast', () => {
       uid: 1654,
       ports: [8080, 8443],
       env: { BASE: '/opt' },
+      runs: false,
+      image: 'dotnet/aspnet:8.0',
     });
     expect(readDockerfileFacts('FROM node:22\nUSER appuser\n')).toEqual({
       user: 'appuser',
       uid: undefined,
       ports: [],
       env: {},
+      runs: false,
+      image: 'node:22',
     });
+    // A CMD or ENTRYPOINT anywhere in the final stage's chain starts something.
+    const runs = (t: string) => readDockerfileFacts(t).runs;
+    expect(runs('FROM node:22 AS base\nCMD ["node", "server.js"]\nFROM base\nUSER node\n')).toBe(true);
+    expect(runs('FROM node:22\nENTRYPOINT ["/app/start.sh"]\n')).toBe(true);
+    expect(
+      runs('FROM node:22 AS build\nCMD ["npm", "test"]\nFROM node:22-slim\nCOPY --from=build /app /app\n'),
+    ).toBe(false);
+    expect(baseImageDefault(readDockerfileFacts('FROM node:18-slim\nWORKDIR /app\n').image)).toMatch(/REPL/);
+    expect(baseImageDefault('dotnet/aspnet:8.0')).toMatch(/does not start/);
+    expect(baseImageDefault('ghcr.io/acme/node-base:1')).toBeUndefined();
   });
 
   it('a final stage built FROM an earlier one inherits its WORKDIR, USER, EXPOSE and ENV; an ARG is not runtime env', () => {
@@ -275,6 +293,8 @@ describe('a Dockerfile of the user’s, read with dockerfile-ast', () => {
       uid: 1000,
       ports: [],
       env: { PORT: '4000', MODE: 'prod mode', DATABASE_URL: 'file:/data/a.db?mode=rwc' },
+      runs: false,
+      image: 'node:22-slim',
     });
     expect(dockerfileEnvPort(facts, 'node')).toEqual({ name: 'PORT', port: 4000 });
     // System users by the base image's family (lovasoa/sanipasse: node:16-alpine, USER daemon).
@@ -288,6 +308,8 @@ describe('a Dockerfile of the user’s, read with dockerfile-ast', () => {
     expect(readDockerfileFacts('FROM base AS x\nUSER 5\nFROM other\nARG PORT=1\n')).toEqual({
       ports: [],
       env: {},
+      runs: false,
+      image: 'other',
     });
     const aspnet = readDockerfileFacts(
       'FROM mcr.microsoft.com/dotnet/aspnet:10.0\nENV ASPNETCORE_URLS=http://+:5080;https://+:5443\n',
@@ -433,9 +455,47 @@ describe('a .NET Dockerfile of the user’s that sets the connection string and 
     });
     expect(compose.services.app.volumes).toEqual(['acme-data:/data']);
     // Without those ENV lines: appsettings' path under WORKDIR, the image's default port.
-    await writeFile(path.join(dir, 'Dockerfile'), 'FROM mcr.microsoft.com/dotnet/aspnet:8.0\nWORKDIR /app\n');
+    await writeFile(
+      path.join(dir, 'Dockerfile'),
+      'FROM mcr.microsoft.com/dotnet/aspnet:8.0\nWORKDIR /app\nENTRYPOINT ["dotnet", "Acme.dll"]\n',
+    );
     const plain = await planMixes({ dir, mixes: ['litestream-aws'] });
     expect([plain.facts.port.value, plain.containerDb.path]).toEqual([8080, '/app/App_Data/app.db']);
+  });
+});
+
+describe('a Dockerfile of the user’s that starts nothing', () => {
+  it('is refused over an official base image (a development image); --force, a CMD or a compose file of yours settles it', async () => {
+    // Shaped like EvgeniyKoch/backend-project-lvl4: `Dockerfile` is the development image (tools
+    // and a WORKDIR, the code bind-mounted and the command given by docker-compose.override.yml).
+    const dir = await copyFixture('express');
+    const dev =
+      'FROM node:18-slim\nRUN apt-get update && apt-get install -yq build-essential python3\nWORKDIR /app\n';
+    await writeFile(path.join(dir, 'Dockerfile'), dev);
+    const before = await readTree(dir);
+    await expect(planMixes({ dir, mixes: ['litestream-aws'] })).rejects.toMatchObject({
+      message:
+        'Your Dockerfile has no CMD or ENTRYPOINT: a container of it runs what node:18-slim runs by default (node with no script: a REPL that exits at once), not the app, and every deploy would start nothing (a development image, used with a bind mount and a compose `command:`?)',
+      hint: expect.stringMatching(/^Add a CMD that starts the app .*--force/),
+    });
+    expect(await readTree(dir)).toEqual(before);
+    // --force writes ls-mix's Dockerfile (which has a CMD).
+    const forced = await planMixes({ dir, mixes: ['litestream-aws'], force: true });
+    expect(forced.files.find((f) => f.path === 'Dockerfile')?.content).toMatch(/^CMD \[/m);
+    // A base image of the user's may start the app itself: not refused.
+    await writeFile(
+      path.join(dir, 'Dockerfile'),
+      'FROM ghcr.io/acme/node-app-base:1\nWORKDIR /app\nCOPY . .\n',
+    );
+    expect((await planMixes({ dir, mixes: ['litestream-aws'] })).userDockerfile).toBe(true);
+    // A compose file of the user's (.deploy/) may give the app service its command.
+    await writeFile(path.join(dir, 'Dockerfile'), dev);
+    await mkdir(path.join(dir, '.deploy'), { recursive: true });
+    await writeFile(
+      path.join(dir, '.deploy/docker-compose.yml'),
+      'services:\n  app:\n    build: ..\n    command: npm start\n    volumes:\n      - app-data:/data\nvolumes:\n  app-data:\n',
+    );
+    expect((await planMixes({ dir, mixes: ['litestream-aws'] })).userDockerfile).toBe(true);
   });
 });
 

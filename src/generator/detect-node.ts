@@ -17,7 +17,7 @@ import {
   portOverride,
 } from './detect-facts.js';
 import { exists, readIfExists } from './fs-util.js';
-import { findNodeDb, type NodeDb } from './node-db.js';
+import { FlagCannotSettle, findNodeDb, type NodeDb } from './node-db.js';
 import { listenPort } from './node-listen.js';
 import { serverDatabases } from './server-databases.js';
 import type { Fact, Overrides, PackageManager, Variant } from './types.js';
@@ -204,7 +204,7 @@ export async function detectNodeDbPath(
     found = (await findNodeDb(root, files, flag?.value)) ?? (await elsewhere?.());
   } catch (err) {
     // An ambiguity the flag settles is no error when the flag is given.
-    if (!flag) throw err;
+    if (!flag || err instanceof FlagCannotSettle) throw err;
   }
   if (flag) {
     // A fixed path in the app's code cannot be redirected: the deployed app would keep writing

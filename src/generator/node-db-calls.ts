@@ -33,6 +33,12 @@ export interface OpenCall {
   prisma?: boolean;
   /** Runs only in development, under this guard as written (`process.dev`): see dev-only.ts. */
   devOnly?: string;
+  /**
+   * A config per environment that could not be settled: what its production entry opens (the
+   * environment ls-mix's Dockerfile runs in), or that it is not SQLite. --db-path is checked
+   * against it (detect-node.ts).
+   */
+  production?: { value?: PathValue; notSqlite?: boolean };
 }
 
 interface Callee {
@@ -85,6 +91,7 @@ function openCall(found: Match, src: ParsedSource, line: number, ev: Evaluator):
     toolConfig: found.toolConfig,
     prisma: found.prisma,
     memory: memory || (arg === undefined && found.noArgIsMemory),
+    production: found.production,
   };
 }
 
@@ -156,6 +163,8 @@ interface Match {
   describe?: string;
   /** A Prisma driver adapter: the app's Prisma schema is its (migrations, client generation). */
   prisma?: boolean;
+  /** See OpenCall.production. */
+  production?: OpenCall['production'];
 }
 
 function match(c: Callee, args: Node[], isNew: boolean, src: ParsedSource, ev: Evaluator): Match | undefined {
@@ -284,7 +293,13 @@ function perEnvironment(
   // A deployed app runs with NODE_ENV=production (ls-mix's Dockerfile sets it): say so when
   // that environment has no entry at all — knex then gets no config and fails at start.
   if (!found.some((f) => f.name === 'production')) each.push('none for production');
-  return { via: 'Knex', describe: `a config per environment (${each.join(', ')})` };
+  const prod = found.find((f) => f.name === 'production');
+  return {
+    via: 'Knex',
+    describe: `a config per environment (${each.join(', ')})`,
+    // A production path ls-mix cannot work out is left to --db-path, as any such path is.
+    production: prod && (prod.m ? (prod.value ? { value: prod.value } : undefined) : { notSqlite: true }),
+  };
 }
 
 /** A path value for a message: the string, or the env var with its default. */

@@ -20,6 +20,9 @@ import {
 import { readEnvFiles } from './node-env.js';
 import type { Fact } from './types.js';
 
+/** An error --db-path does not settle: raised even when the flag is given (detect-node.ts). */
+export class FlagCannotSettle extends UserError {}
+
 export interface NodeDb {
   /** The path the app opens when its env var is not set (relative to the app folder, or absolute). */
   fact: Fact<string>;
@@ -136,6 +139,31 @@ export async function findNodeDb(root: string, files: string[], pick?: string): 
   const app = resolved.filter((r) => !r.toolConfig);
   const chosen = dedupe(app.length > 0 ? app : resolved).filter((r) => !r.remote);
   if (chosen.length === 0) {
+    // --db-path settles a config per environment only as the one production opens.
+    const perEnv = unresolved.length === 1 ? unresolved[0] : undefined;
+    if (pick !== undefined && perEnv?.production) {
+      const where = `${perEnv.file}:${perEnv.line}`;
+      const { value, notSqlite } = perEnv.production;
+      if (notSqlite || !value) {
+        throw new FlagCannotSettle(
+          `--db-path ${pick} is not a db the deployed app opens: ${where} (${perEnv.via}: ${perEnv.expr}); with NODE_ENV=production, which ls-mix's Dockerfile sets, it opens no SQLite db`,
+          {
+            hint: 'The deployed app keeps its data elsewhere: there is nothing here for ls-mix to replicate. If it should run on SQLite, give the production entry a SQLite config, then run again.',
+          },
+        );
+      }
+      const r = resolveCandidate(
+        { value, url: false, where, via: `${perEnv.via}, production`, base: '.' },
+        env,
+      );
+      return {
+        fact: r.fact,
+        envVar: r.envVar,
+        envKind: r.envKind,
+        envFile: r.envFile,
+        urlScheme: r.urlScheme,
+      };
+    }
     if (unresolved.length > 0) {
       const list = unresolved.map((u) => `${u.file}:${u.line} (${u.via}: ${u.expr})`).join(', ');
       throw new UserError(`Cannot tell which SQLite file the app opens: ${list}`, {

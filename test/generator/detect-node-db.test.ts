@@ -367,6 +367,38 @@ describe('what it cannot settle is an error naming the flag', () => {
     );
   });
 
+  it('--db-path settles a config per environment only as what production opens', async () => {
+    const knexApp = (production: string) =>
+      app({
+        'knexfile.js': `module.exports = {\n  development: { client: 'sqlite3', connection: { filename: './db/dev.sqlite3' }, useNullAsDefault: true },\n  production: ${production},\n};\n`,
+        'src/db.js': `const knex = require('knex');\nconst config = require('../knexfile')[process.env.NODE_ENV || 'development'];\nmodule.exports = knex(config);\n`,
+      });
+    // Production reads an env var: --db-path is where compose points it.
+    const byEnv = await detectProject(
+      await knexApp(
+        `{ client: 'better-sqlite3', connection: { filename: process.env.DB_FILE || './var/prod.sqlite3' } }`,
+      ),
+      { dbPath: 'data/app.db' },
+    );
+    expect([byEnv.dbPath.value, byEnv.dbEnvVar]).toEqual(['data/app.db', 'DB_FILE']);
+    // A fixed production path: another --db-path would back up a file the deployed app never writes.
+    const fixed = await knexApp(`{ client: 'sqlite3', connection: { filename: './var/prod.sqlite3' } }`);
+    const err = await detectProject(fixed, { dbPath: 'data/app.db' }).catch((e) => e);
+    expect(err.message).toBe(
+      "--db-path data/app.db is not the db the app opens: src/db.js:3 (Knex, production) opens 'var/prod.sqlite3' by a fixed path, so the deployed app would keep writing there and the backup would be of a file it never writes",
+    );
+    expect((await detectProject(fixed, { dbPath: 'var/prod.sqlite3' })).dbPath.value).toBe(
+      'var/prod.sqlite3',
+    );
+    // Production on PostgreSQL: no --db-path makes a SQLite backup of it.
+    const pg = await detectProject(await knexApp(`{ client: 'pg', connection: process.env.DATABASE_URL }`), {
+      dbPath: 'db/dev.sqlite3',
+    }).catch((e) => e);
+    expect(pg.message).toBe(
+      "--db-path db/dev.sqlite3 is not a db the deployed app opens: src/db.js:3 (Knex: a config per environment (development: ./db/dev.sqlite3, production: not SQLite)); with NODE_ENV=production, which ls-mix's Dockerfile sets, it opens no SQLite db",
+    );
+  });
+
   it('Knex configs built from a shared part: spreads and Object.assign, the last one set winning', async () => {
     const knexfile = (envs: string) =>
       app({

@@ -166,9 +166,15 @@ export async function findNodeDb(root: string, files: string[], pick?: string): 
     }
     if (unresolved.length > 0) {
       const list = unresolved.map((u) => `${u.file}:${u.line} (${u.via}: ${u.expr})`).join(', ');
-      throw new UserError(`Cannot tell which SQLite file the app opens: ${list}`, {
-        hint: 'Pass --db-path with the path the app opens (relative to the app folder), e.g. --db-path data/app.db.',
-      });
+      // A config per environment: --db-path stands for production's (see above), so say what that is.
+      const prod = perEnv?.production?.value;
+      const r = prod && resolveCandidate({ value: prod, url: false, where: '', via: '', base: '.' }, env);
+      const hint = !r
+        ? 'Pass --db-path with the path the app opens (relative to the app folder), e.g. --db-path data/app.db.'
+        : r.envVar
+          ? `Pass --db-path with the path the deployed app should open: production reads it from ${r.envVar}, which the compose file then sets to it (e.g. --db-path ${r.fact.value}).`
+          : `Pass --db-path ${r.fact.value} if the deployed app (NODE_ENV=production) is the one to back up: production opens that fixed path.`;
+      throw new UserError(`Cannot tell which SQLite file the app opens: ${list}`, { hint });
     }
     const remoteAll = [...remote, ...resolved.filter((r) => r.remote).map((r) => r.fact.from)];
     if (remoteAll.length > 0) {

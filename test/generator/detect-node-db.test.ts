@@ -373,6 +373,15 @@ describe('what it cannot settle is an error naming the flag', () => {
         'knexfile.js': `module.exports = {\n  development: { client: 'sqlite3', connection: { filename: './db/dev.sqlite3' }, useNullAsDefault: true },\n  production: ${production},\n};\n`,
         'src/db.js': `const knex = require('knex');\nconst config = require('../knexfile')[process.env.NODE_ENV || 'development'];\nmodule.exports = knex(config);\n`,
       });
+    // Without the flag, the hint says what production opens.
+    const asked = await detectProject(
+      await knexApp(
+        `{ client: 'better-sqlite3', connection: { filename: process.env.DB_FILE || './var/prod.sqlite3' } }`,
+      ),
+    ).catch((e) => e);
+    expect(asked.hint).toBe(
+      'Pass --db-path with the path the deployed app should open: production reads it from DB_FILE, which the compose file then sets to it (e.g. --db-path var/prod.sqlite3).',
+    );
     // Production reads an env var: --db-path is where compose points it.
     const byEnv = await detectProject(
       await knexApp(
@@ -389,6 +398,9 @@ describe('what it cannot settle is an error naming the flag', () => {
     );
     expect((await detectProject(fixed, { dbPath: 'var/prod.sqlite3' })).dbPath.value).toBe(
       'var/prod.sqlite3',
+    );
+    expect((await detectProject(fixed).catch((e) => e)).hint).toBe(
+      'Pass --db-path var/prod.sqlite3 if the deployed app (NODE_ENV=production) is the one to back up: production opens that fixed path.',
     );
     // Production on PostgreSQL: no --db-path makes a SQLite backup of it.
     const pg = await detectProject(await knexApp(`{ client: 'pg', connection: process.env.DATABASE_URL }`), {

@@ -8,7 +8,6 @@
  * blocks, which only other tools write). Memory stays bounded by one block on both sides.
  */
 
-import type { FileHandle } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { Duplex, Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -215,14 +214,25 @@ export function createLz4FrameEncoder(): Transform {
  */
 const RANGE_BLOCK_SIZE = 1 << 20;
 
+/** What createLz4FileRangeEncoder reads through: a FileHandle, or a db's own descriptor (db.ts). */
+export interface PositionalReader {
+  read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+}
+
 /**
- * One LZ4 frame of bytes [start, end) of an open file (WAL segments from the shadow WAL): read
+ * One LZ4 frame of bytes [start, end) of an open file (WAL segments from the shadow WAL, the
+ * database file for a snapshot): read
  * one block (RANGE_BLOCK_SIZE) at a time into a single reused buffer and compressed from there — no buffer per
  * read, no copy between reading and compressing (the stream form allocated a 1 MiB buffer per
  * read and copied every byte into the block). The handle stays the caller's: destroy this
  * stream, then close it (FileHandle.close waits for a read in flight).
  */
-export function createLz4FileRangeEncoder(fh: FileHandle, start: number, end: number): Readable {
+export function createLz4FileRangeEncoder(
+  fh: PositionalReader,
+  start: number,
+  end: number,
+  opts: { onRead?: (bytes: number) => void } = {},
+): Readable {
   const hash = createXxh32();
   let block: Buffer | undefined;
   let pos = start;
@@ -254,6 +264,7 @@ export function createLz4FileRangeEncoder(fh: FileHandle, start: number, end: nu
           }
           try {
             pos += bytesRead;
+            opts.onRead?.(bytesRead);
             const data = buf.subarray(0, bytesRead);
             hash.update(data);
             const encoded = encodeBlock(data);

@@ -34,6 +34,7 @@ import Database from 'better-sqlite3';
 import type { DbConfig } from '../config/types.js';
 import { UserError } from '../errors.js';
 import { newGenerationId } from '../format/layout.js';
+import type { PositionalReader } from '../format/lz4.js';
 import type { Logger } from '../log.js';
 import {
   type Checksum,
@@ -325,15 +326,34 @@ export class MonitoredDb extends EventEmitter {
     mkdirSync(this.local.dir, { recursive: true });
   }
 
-  /**
-   * The raw database file as a stream, through our long-lived descriptor (never a new one: see
-   * dbFd). Call it inside withCheckpointsHeld so the file is the one the read lock pins.
-   */
   /** Size of the database file as its open descriptor sees it (a snapshot's length). */
   dbFileSize(): number {
     return this.dbFd === undefined ? 0 : fstatSync(this.dbFd).size;
   }
 
+  /**
+   * Positional reads of the database file through our long-lived descriptor (see dbFd), for a
+   * snapshot's LZ4 frame (createLz4FileRangeEncoder reads into one reused buffer: a read
+   * stream's new 1 MiB buffer per read left glibc's heap 14 MiB larger after a second snapshot).
+   * Use it inside withCheckpointsHeld, like createDbReadStream.
+   */
+  dbReader(): PositionalReader {
+    const fd = this.dbFd;
+    if (fd === undefined) throw new Error('database is not open');
+    return {
+      read: (buffer, offset, length, position) =>
+        new Promise((resolve, reject) => {
+          read(fd, buffer, offset, length, position, (err, bytesRead) =>
+            err ? reject(err) : resolve({ bytesRead }),
+          );
+        }),
+    };
+  }
+
+  /**
+   * The raw database file as a stream, through our long-lived descriptor (never a new one: see
+   * dbFd). Call it inside withCheckpointsHeld so the file is the one the read lock pins.
+   */
   createDbReadStream(): Readable {
     const fd = this.dbFd;
     if (fd === undefined) throw new Error('database is not open');

@@ -13,11 +13,11 @@ import type { ReplicaConfig } from '../config/types.js';
 import { isUserError } from '../errors.js';
 import { walSegmentKey } from '../format/layout.js';
 import { createLz4FileRangeEncoder, Lz4FormatError } from '../format/lz4.js';
-import { decodeObject, encodeFramed, encodeObject } from '../format/object.js';
+import { decodeObject, encodeFramed } from '../format/object.js';
 import type { Logger } from '../log.js';
 import type { Pos, ReplicaClient, SnapshotInfo } from '../replica/client.js';
 import { WAL_HEADER_SIZE } from '../sqlite/wal.js';
-import { type ByteCountListener, countBytes } from './byte-count.js';
+import type { ByteCountListener } from './byte-count.js';
 import type { MonitoredDb } from './db.js';
 import { Mutex } from './mutex.js';
 import { timerDelay } from './timers.js';
@@ -336,11 +336,16 @@ export class ReplicaSyncer {
       if (!now || now.generation !== cur.generation || this.pos.index !== now.index) {
         return undefined; // the generation moved on meanwhile: the next sync starts over
       }
-      const source = this.db.createDbReadStream();
-      const body = await encodeObject(
-        onBytes ? countBytes(source, this.db.dbFileSize(), onBytes) : source,
-        this.config.age,
-      );
+      // The file's size under the read lock: checkpoints are held, so nothing writes to it.
+      const size = this.db.dbFileSize();
+      let read = 0;
+      const onRead = (n: number) => {
+        read += n;
+        onBytes?.(read, size);
+      };
+      const framed = createLz4FileRangeEncoder(this.db.dbReader(), 0, size, { onRead });
+      framed.on('error', () => undefined); // the upload gets it through its own listener
+      const body = await encodeFramed(framed, this.config.age);
       const info = await this.client.writeSnapshot(now.generation, now.index, body);
       this.hasSnapshot = true;
       this.lastSnapshotAt = Date.now();

@@ -7,7 +7,7 @@ import {
   type RequestOptions,
 } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseXml, type XmlElement } from '@rgrove/parse-xml';
 import aws4 from 'aws4';
@@ -45,8 +45,13 @@ export interface S3HttpOptions {
   now?: () => number;
 }
 
-/** A body sent with its length and SHA-256, so S3 rejects one that arrives altered. */
-export type S3Body = Buffer | { open: () => Readable; size: number; sha256: string };
+/**
+ * A body sent with its length and SHA-256, so S3 rejects one that arrives altered. `writeTo`,
+ * when given, sends it instead of `open` (writeFileRange's reused buffers, spool.ts).
+ */
+export type S3Body =
+  | Buffer
+  | { open: () => Readable; writeTo?: (dest: Writable) => Promise<void>; size: number; sha256: string };
 
 export interface S3Request {
   method: 'GET' | 'PUT' | 'POST' | 'DELETE' | 'HEAD';
@@ -211,6 +216,11 @@ export class S3Http {
       });
       if (body === undefined || Buffer.isBuffer(body)) {
         req.end(body);
+      } else if (body.writeTo) {
+        body.writeTo(req).then(
+          () => req.end(),
+          (err) => req.destroy(err),
+        );
       } else {
         // A failing source fails the request; an early answer (an error) ends the upload.
         pipeline(body.open(), req).catch((err) => req.destroy(err));

@@ -22,7 +22,7 @@ import {
   type S3HttpOptions,
   xmlEscape,
 } from './s3-http.js';
-import type { Spooled } from './spool.js';
+import { borrowSendBuffer, returnSendBuffer, type Spooled, writeFileRange } from './spool.js';
 
 /** Bodies above this go up in parts (S3's minimum part size is 5 MiB, its maximum count 10000). */
 const MULTIPART_PART_SIZE = 8 * 1024 * 1024;
@@ -299,17 +299,21 @@ async function bodyOf(body: Spooled, start: number, end: number): Promise<S3Body
   if (body.buffer) return body.buffer.subarray(start, end);
   if (!body.file) throw new Error('spooled body has neither a buffer nor a file');
   const sha256 = await sha256OfRange(body.file, start, end);
-  return { open: () => body.open(start, end), size: end - start, sha256 };
+  const file = body.file;
+  return {
+    open: () => body.open(start, end),
+    writeTo: (dest) => writeFileRange(file, start, end, dest),
+    size: end - start,
+    sha256,
+  };
 }
 
-/** Read size of the hashing pass: one buffer, reused, so hashing leaves no garbage behind. */
-const HASH_CHUNK = 256 * 1024;
-
+/** The hashing pass reads through one buffer of the uploads' shared pool: no garbage per part. */
 async function sha256OfRange(file: string, start: number, end: number): Promise<string> {
   const hash = createHash('sha256');
   const fh = await open(file, 'r');
+  const buf = borrowSendBuffer();
   try {
-    const buf = Buffer.allocUnsafe(Math.max(1, Math.min(HASH_CHUNK, end - start)));
     for (let pos = start; pos < end; ) {
       const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, end - pos), pos);
       if (bytesRead === 0) throw new Error(`spool file ${file} ends at byte ${pos}, expected ${end}`);
@@ -317,6 +321,7 @@ async function sha256OfRange(file: string, start: number, end: number): Promise<
       pos += bytesRead;
     }
   } finally {
+    returnSendBuffer(buf);
     await fh.close();
   }
   return hash.digest('hex');

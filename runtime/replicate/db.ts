@@ -29,7 +29,6 @@ import {
 } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { Readable } from 'node:stream';
 import Database from 'better-sqlite3';
 import type { DbConfig } from '../config/types.js';
 import { UserError } from '../errors.js';
@@ -335,7 +334,7 @@ export class MonitoredDb extends EventEmitter {
    * Positional reads of the database file through our long-lived descriptor (see dbFd), for a
    * snapshot's LZ4 frame (createLz4FileRangeEncoder reads into one reused buffer: a read
    * stream's new 1 MiB buffer per read left glibc's heap 14 MiB larger after a second snapshot).
-   * Use it inside withCheckpointsHeld, like createDbReadStream.
+   * Use it inside withCheckpointsHeld, so the file is the one the read lock pins.
    */
   dbReader(): PositionalReader {
     const fd = this.dbFd;
@@ -348,32 +347,6 @@ export class MonitoredDb extends EventEmitter {
           );
         }),
     };
-  }
-
-  /**
-   * The raw database file as a stream, through our long-lived descriptor (never a new one: see
-   * dbFd). Call it inside withCheckpointsHeld so the file is the one the read lock pins.
-   */
-  createDbReadStream(): Readable {
-    const fd = this.dbFd;
-    if (fd === undefined) throw new Error('database is not open');
-    // Not fs.createReadStream: destroying one (an upload that fails, a client that goes away)
-    // closes its fd even with autoClose: false — and closing this one drops SQLite's locks.
-    let pos = 0;
-    return new Readable({
-      highWaterMark: 1 << 20,
-      read() {
-        const buf = Buffer.allocUnsafe(1 << 20);
-        read(fd, buf, 0, buf.length, pos, (err, n) => {
-          if (err) this.destroy(err);
-          else if (n === 0) this.push(null);
-          else {
-            pos += n;
-            this.push(buf.subarray(0, n));
-          }
-        });
-      },
-    });
   }
 
   /**

@@ -226,6 +226,9 @@ async function pagesAfterCommit(fh: FileHandle, end: number, pageSize: number): 
 }
 
 /** Stream bytes [start, end) of an open file. */
+/** Read size of the db copy into a live snapshot's spool file. */
+const DB_COPY_CHUNK = 1 << 20;
+
 async function sendRange(fh: FileHandle, start: number, end: number, send: (b: Buffer) => Promise<void>) {
   if (end <= start) return;
   const stream = fh.createReadStream({ start, end: end - 1, autoClose: false, highWaterMark: 256 << 10 });
@@ -284,17 +287,20 @@ async function sendSnapshot(
     };
     const msg = await db.withCheckpointsHeld(async (cur) => {
       const fh = await open(db.shadowPath(cur.generation, cur.index), 'r');
-      const file = db.createDbReadStream();
       try {
         const pageSize = await readPageSize(fh);
         const size = (await stat(db.path)).size;
         const dbLength = Math.floor(size / pageSize) * pageSize;
         // Exactly dbLength bytes: the file may grow or shrink under an app's checkpoint; every
         // page that can differ is in the shadow WAL that follows, applied on top by the replica.
-        for await (const chunk of file as AsyncIterable<Buffer>) {
-          const piece = chunk.subarray(0, dbLength - spooled);
-          if (piece.length > 0) await put(piece);
-          if (spooled >= dbLength) break;
+        // One buffer, reused: each piece is in the spool file before the next read.
+        const reader = db.dbReader();
+        const buf = Buffer.allocUnsafe(Math.max(1, Math.min(DB_COPY_CHUNK, dbLength)));
+        while (spooled < dbLength) {
+          const want = Math.min(buf.length, dbLength - spooled);
+          const { bytesRead } = await reader.read(buf, 0, want, spooled);
+          if (bytesRead === 0) break; // shrunk meanwhile: zeros below, the WAL has those pages
+          await put(buf.subarray(0, bytesRead));
         }
         if (spooled < dbLength) await put(Buffer.alloc(dbLength - spooled));
         await sendRange(fh, 0, cur.size, put);
@@ -320,7 +326,6 @@ async function sendSnapshot(
         };
         return m;
       } finally {
-        file.destroy();
         await fh.close().catch(() => undefined);
       }
     });

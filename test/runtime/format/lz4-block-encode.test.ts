@@ -119,6 +119,23 @@ describe('LZ4 block encoder into a caller buffer', () => {
     },
   );
 
+  it('ends a match at the exact byte that differs, wherever it falls in a 16-byte step', () => {
+    const base = randomBytes(6000);
+    for (const at of [0, 1, 3, 4, 7, 8, 12, 15, 16, 17, 31, 32, 33, 100, 255, 4095, 4096, 4100, 5000]) {
+      // The base, then a copy of it with one byte changed `at` bytes in, then a tail.
+      const copy = Buffer.from(base);
+      copy[at] ^= 0x5a;
+      const data = Buffer.concat([base, copy, randomBytes(64)]);
+      const dst = Buffer.alloc(data.length + 1024);
+      const n = encodeLz4Block(data, dst, 0, dst.length, table);
+      const back = Buffer.alloc(data.length);
+      expect(decodeLz4Block(dst.subarray(0, n), back)).toBe(data.length);
+      expect(back.equals(data)).toBe(true);
+      expect(n).toBeLessThan(base.length + 200); // the copy was matched, not stored as literals
+      checkEndRules(dst.subarray(0, n), data.length);
+    }
+  });
+
   it('compresses what compresses as well as lz4_flex does (within 2%)', () => {
     const data = Buffer.concat([rows(20_000), Buffer.alloc(100_000), periodic(300, 100_000)]);
     const dst = Buffer.alloc(data.length);

@@ -167,17 +167,12 @@ export async function writeFileRange(
   dest.on('drain', rouse);
   const sleep = () => new Promise<void>((resolve) => (wake = resolve));
   try {
-    let blocked = false;
     for (let pos = start; pos < end; ) {
       const stop = gone();
       if (stop) throw stop;
-      if (blocked) {
-        // Wait for 'drain' (or a failure) before writing more.
-        if (!dest.writableNeedDrain) blocked = false;
-        else {
-          await sleep();
-          continue;
-        }
+      if (dest.writableNeedDrain) {
+        await sleep(); // 'drain', a failure or a close wakes it
+        continue;
       }
       let buf = free.pop();
       if (!buf && allocated < SEND_BUFFERS) {
@@ -192,14 +187,13 @@ export async function writeFileRange(
       if (bytesRead === 0) throw new Error(`spool file ${file} ends at byte ${pos}, expected ${end}`);
       pos += bytesRead;
       const owned = buf;
-      const more = dest.write(owned.subarray(0, bytesRead), (err) => {
+      dest.write(owned.subarray(0, bytesRead), (err) => {
         if (err) failed ??= err;
         // Written after this call returned (it failed meanwhile): straight back to the pool.
         if (finished) sendBuffers.release(owned);
         else free.push(owned);
         rouse();
       });
-      if (!more) blocked = true;
     }
     const stop = gone();
     if (stop) throw stop;

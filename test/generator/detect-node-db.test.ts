@@ -21,6 +21,14 @@ function app(files: Record<string, string>, pkg: Record<string, unknown> = {}): 
   );
 }
 
+/** A knexfile with a SQLite development entry and `production` as given, picked by NODE_ENV in src/db.js. */
+function knexPerEnvApp(production: string): Promise<string> {
+  return app({
+    'knexfile.js': `module.exports = {\n  development: { client: 'sqlite3', connection: { filename: './db/dev.sqlite3' }, useNullAsDefault: true },\n  production: ${production},\n};\n`,
+    'src/db.js': `const knex = require('knex');\nconst config = require('../knexfile')[process.env.NODE_ENV || 'development'];\nmodule.exports = knex(config);\n`,
+  });
+}
+
 const db = async (files: Record<string, string>, pkg?: Record<string, unknown>) => {
   const f = await detectProject(await app(files, pkg));
   return {
@@ -338,21 +346,16 @@ describe('what it cannot settle is an error naming the flag', () => {
   });
 
   it("Knex's knexfile with a config per environment, picked by NODE_ENV", async () => {
-    const knexApp = (production: string) =>
-      app({
-        'knexfile.js': `module.exports = {\n  development: { client: 'sqlite3', connection: { filename: './db/dev.sqlite3' }, useNullAsDefault: true },\n  production: ${production},\n};\n`,
-        'src/db.js': `const knex = require('knex');\nconst config = require('../knexfile')[process.env.NODE_ENV || 'development'];\nmodule.exports = knex(config);\n`,
-      });
     // The same file in every environment: that file.
     const same = await detectProject(
-      await knexApp(
+      await knexPerEnvApp(
         `{ client: 'sqlite3', connection: { filename: './db/dev.sqlite3' }, useNullAsDefault: true }`,
       ),
     );
     expect([same.dbPath.value, same.dbPath.from]).toEqual(['db/dev.sqlite3', 'src/db.js:3 (Knex)']);
     // Another file (or another database) in production: which one runs is for --db-path.
     const err = await detectProject(
-      await knexApp(
+      await knexPerEnvApp(
         `{ client: 'better-sqlite3', connection: { filename: process.env.DB_FILE || './var/prod.sqlite3' } }`,
       ),
     ).catch((e) => e);
@@ -360,7 +363,7 @@ describe('what it cannot settle is an error naming the flag', () => {
       'Cannot tell which SQLite file the app opens: src/db.js:3 (Knex: a config per environment (development: ./db/dev.sqlite3, production: DB_FILE or ./var/prod.sqlite3))',
     );
     const pg = await detectProject(
-      await knexApp(`{ client: 'pg', connection: process.env.DATABASE_URL }`),
+      await knexPerEnvApp(`{ client: 'pg', connection: process.env.DATABASE_URL }`),
     ).catch((e) => e);
     expect(pg.message).toMatch(
       /\(Knex: a config per environment \(development: \.\/db\/dev\.sqlite3, production: not SQLite\)\)$/,
@@ -368,14 +371,9 @@ describe('what it cannot settle is an error naming the flag', () => {
   });
 
   it('--db-path settles a config per environment only as what production opens', async () => {
-    const knexApp = (production: string) =>
-      app({
-        'knexfile.js': `module.exports = {\n  development: { client: 'sqlite3', connection: { filename: './db/dev.sqlite3' }, useNullAsDefault: true },\n  production: ${production},\n};\n`,
-        'src/db.js': `const knex = require('knex');\nconst config = require('../knexfile')[process.env.NODE_ENV || 'development'];\nmodule.exports = knex(config);\n`,
-      });
     // Without the flag, the hint says what production opens.
     const asked = await detectProject(
-      await knexApp(
+      await knexPerEnvApp(
         `{ client: 'better-sqlite3', connection: { filename: process.env.DB_FILE || './var/prod.sqlite3' } }`,
       ),
     ).catch((e) => e);
@@ -384,14 +382,16 @@ describe('what it cannot settle is an error naming the flag', () => {
     );
     // Production reads an env var: --db-path is where compose points it.
     const byEnv = await detectProject(
-      await knexApp(
+      await knexPerEnvApp(
         `{ client: 'better-sqlite3', connection: { filename: process.env.DB_FILE || './var/prod.sqlite3' } }`,
       ),
       { dbPath: 'data/app.db' },
     );
     expect([byEnv.dbPath.value, byEnv.dbEnvVar]).toEqual(['data/app.db', 'DB_FILE']);
     // A fixed production path: another --db-path would back up a file the deployed app never writes.
-    const fixed = await knexApp(`{ client: 'sqlite3', connection: { filename: './var/prod.sqlite3' } }`);
+    const fixed = await knexPerEnvApp(
+      `{ client: 'sqlite3', connection: { filename: './var/prod.sqlite3' } }`,
+    );
     const err = await detectProject(fixed, { dbPath: 'data/app.db' }).catch((e) => e);
     expect(err.message).toBe(
       "--db-path data/app.db is not the db the app opens: src/db.js:3 (Knex, production) opens 'var/prod.sqlite3' by a fixed path, so the deployed app would keep writing there and the backup would be of a file it never writes",
@@ -403,9 +403,12 @@ describe('what it cannot settle is an error naming the flag', () => {
       'Pass --db-path var/prod.sqlite3 if the deployed app (NODE_ENV=production) is the one to back up: production opens that fixed path.',
     );
     // Production on PostgreSQL: no --db-path makes a SQLite backup of it.
-    const pg = await detectProject(await knexApp(`{ client: 'pg', connection: process.env.DATABASE_URL }`), {
-      dbPath: 'db/dev.sqlite3',
-    }).catch((e) => e);
+    const pg = await detectProject(
+      await knexPerEnvApp(`{ client: 'pg', connection: process.env.DATABASE_URL }`),
+      {
+        dbPath: 'db/dev.sqlite3',
+      },
+    ).catch((e) => e);
     expect(pg.message).toBe(
       "--db-path db/dev.sqlite3 is not a db the deployed app opens: src/db.js:3 (Knex: a config per environment (development: ./db/dev.sqlite3, production: not SQLite)); with NODE_ENV=production, which ls-mix's Dockerfile sets, it opens no SQLite db",
     );

@@ -3,7 +3,8 @@
  * Run part of the test suite under the other Node.js majors users run (22 and 24 by default),
  * beside the machine's own Node. Node binaries come from the npm registry (the official
  * `node-<platform>-<arch>` packages, kept in a cache folder); the tests run in a scratch copy of
- * the project whose better-sqlite3 is rebuilt for that Node (the project's own stays as it is).
+ * the project whose native modules (better-sqlite3, ssh2's crypto binding) are rebuilt for that
+ * Node (the project's own stay as they are).
  *
  * Usage: node scripts/node-matrix.mjs [--majors 22,24] [test paths...]
  *        node scripts/node-matrix.mjs --bench [--majors 22,24]   (npm run bench:node-matrix)
@@ -122,6 +123,35 @@ function scratchCopy() {
 }
 
 /**
+ * ssh2's optional crypto binding (ChaCha20-Poly1305 and AES-GCM in C) built for that Node. The
+ * hard-linked copy holds the one built for the machine's Node, which another ABI cannot load,
+ * and ssh2 then runs its JavaScript fallback: an SFTP restore ~10x slower than on a user's
+ * install, where npm builds the binding for the Node that installs it.
+ */
+function rebuildSsh2Crypto(bin, copy, env, version, gyp) {
+  const pkg = join(copy, 'node_modules', 'ssh2');
+  if (!existsSync(pkg)) return;
+  // A real copy first: the build must not write through hard links into the project's files.
+  rmSync(pkg, { recursive: true, force: true });
+  cpSync(join(root, 'node_modules', 'ssh2'), pkg, { recursive: true });
+  rmSync(join(pkg, 'lib', 'protocol', 'crypto', 'build'), { recursive: true, force: true });
+  const node = join(bin, 'node');
+  const openssl = spawnSync(node, ['-p', 'process.versions.openssl.split(".")[0]'], { encoding: 'utf8' });
+  const prefix = dirname(bin);
+  const build = spawnSync(
+    node,
+    [gyp, 'rebuild', `--nodedir=${prefix}`, `--real_openssl_major=${openssl.stdout.trim()}`, '--jobs=2'],
+    {
+      cwd: join(pkg, 'lib', 'protocol', 'crypto'),
+      env: { ...env, npm_config_nodedir: prefix },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
+  if (build.status !== 0)
+    log(`Node ${version}: ssh2's crypto binding did not build; SFTP runs its JavaScript fallback`);
+}
+
+/**
  * `npm run bench` in the scratch copy under that Node: every process it measures (ls-mix, the
  * writers) runs on it. The copy goes away after, so its results are kept beside the project's.
  */
@@ -161,6 +191,7 @@ function main() {
         stdio: ['ignore', 'ignore', 'inherit'],
       });
       if (build.status !== 0) fail(`rebuilding better-sqlite3 for Node ${version} failed`);
+      rebuildSsh2Crypto(bin, copy, env, version, gyp);
       if (bench) {
         results.push({ version, ok: runBench(bin, copy, env, version) });
         continue;

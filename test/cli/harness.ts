@@ -23,7 +23,7 @@ export function cli(args: string[], opts: { timeout?: number; env?: Record<strin
     encoding: 'utf8',
     timeout: opts.timeout ?? 60_000,
   });
-  return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+  return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr, pid: r.pid };
 }
 
 export interface LogLine {

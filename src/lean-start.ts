@@ -1,0 +1,62 @@
+/**
+ * `replicate` and `restore` restart themselves once, at startup, with V8 flags that V8 reads
+ * only when the isolate is created (`v8.setFlagsFromString` later has no effect on them): no
+ * background compiler / GC threads, each of which keeps a malloc arena of its own, and no
+ * Maglev tier (its code and zone memory). On Node 24 that takes 5-20 MiB off peak RSS for the
+ * same CPU (docs/bench.md, eighteenth round). `process.execve` replaces the process image, so the
+ * pid, stdio and signal handling stay the same (a container's pid 1 stays pid 1). Node without
+ * `process.execve` (before 22.15) runs on unchanged. `LS_MIX_LEAN=0` turns the restart off.
+ */
+
+export const LEAN_V8_FLAGS: readonly string[] = ['--single-threaded', '--no-maglev'];
+
+/** `1` in the restarted process (removed again at once); a user's `0` turns the restart off. */
+export const LEAN_ENV = 'LS_MIX_LEAN';
+
+const LEAN_COMMANDS = new Set(['replicate', 'restore']);
+
+type Env = Record<string, string | undefined>;
+
+export interface LeanRestart {
+  file: string;
+  args: string[];
+  env: Env;
+}
+
+/** What to execute instead of this process, or undefined when it runs on as it is. */
+export function planLeanRestart(
+  argv: readonly string[],
+  execArgv: readonly string[],
+  env: Env,
+  execPath: string,
+): LeanRestart | undefined {
+  if (!LEAN_COMMANDS.has(argv[2] ?? '') || env[LEAN_ENV] !== undefined) return undefined;
+  const flags = LEAN_V8_FLAGS.filter((f) => !execArgv.includes(f));
+  return {
+    file: execPath,
+    // The user's node options (execArgv) come first and stay; ours follow them.
+    args: [execPath, ...execArgv, ...flags, ...argv.slice(1)],
+    env: { ...env, [LEAN_ENV]: '1' },
+  };
+}
+
+type Execve = (file: string, args: string[], env: Env) => never;
+
+/**
+ * Restart lean when it applies and this Node can; returns when the process runs on as it is
+ * (nothing to do, no `process.execve`, or execve failed: the restart saves memory, it is never
+ * a reason not to run). The marker leaves the environment at once, so the app `-exec` starts
+ * (or any other child) sees the environment the user set.
+ */
+export function leanStart(proc: NodeJS.Process = process): void {
+  const execve = (proc as unknown as { execve?: Execve }).execve;
+  const plan = planLeanRestart(proc.argv, proc.execArgv, proc.env, proc.execPath);
+  if (plan && typeof execve === 'function' && proc.platform !== 'win32') {
+    try {
+      execve.call(proc, plan.file, plan.args, plan.env);
+    } catch {
+      // e.g. EACCES / ENOEXEC on an unusual install: run on in this process.
+    }
+  }
+  if (proc.env[LEAN_ENV] === '1') delete proc.env[LEAN_ENV];
+}

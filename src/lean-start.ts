@@ -1,14 +1,15 @@
 /**
- * `replicate` and `restore` restart themselves once, at startup, with V8 flags that V8 reads
- * only when the isolate is created (`v8.setFlagsFromString` later has no effect on them): no
- * background compiler / GC threads, each of which keeps a malloc arena of its own, and no
- * Maglev tier (its code and zone memory). On Node 24 that takes 5-20 MiB off peak RSS for the
- * same CPU (docs/bench.md, eighteenth round). `process.execve` replaces the process image, so the
- * pid, stdio and signal handling stay the same (a container's pid 1 stays pid 1). Node without
- * `process.execve` (before 22.15) runs on unchanged. `LS_MIX_LEAN=0` turns the restart off.
+ * `replicate` and `restore` restart themselves once, at startup, with a V8 flag that V8 reads
+ * only when the isolate is created (`v8.setFlagsFromString` later has no effect on it):
+ * `--single-threaded`, no background compiler / GC threads, each of which keeps a malloc arena
+ * of its own. On Node 24 that takes 5-20 MiB off peak RSS for the same CPU (docs/bench.md,
+ * eighteenth round; `--no-maglev` on top did not help there). `process.execve` replaces the
+ * process image, so the pid, stdio and signal handling stay the same (a container's pid 1 stays
+ * pid 1). Node without `process.execve` (before 22.15) runs on unchanged. `LS_MIX_LEAN=0` turns
+ * the restart off.
  */
 
-export const LEAN_V8_FLAGS: readonly string[] = ['--single-threaded', '--no-maglev'];
+export const LEAN_V8_FLAGS: readonly string[] = ['--single-threaded'];
 
 /** `1` in the restarted process (removed again at once); a user's `0` turns the restart off. */
 export const LEAN_ENV = 'LS_MIX_LEAN';

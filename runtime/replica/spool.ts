@@ -131,6 +131,11 @@ export function returnSendBuffer(buffer: Buffer): void {
   sending.leave();
 }
 
+/** Send buffers lent out now (writeFileRange's and borrowSendBuffer's): 0 between uploads. */
+export function sendBuffersLent(): number {
+  return sendBuffers.lentCount;
+}
+
 /**
  * Write bytes [start, end) of `file` into `dest` (left open) through SEND_BUFFERS reused
  * buffers, each taken again only once dest's write callback says it is written. A read stream
@@ -183,7 +188,13 @@ export async function writeFileRange(
         await sleep();
         continue;
       }
-      const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, end - pos), pos);
+      let bytesRead = 0;
+      try {
+        ({ bytesRead } = await fh.read(buf, 0, Math.min(buf.length, end - pos), pos));
+      } finally {
+        // A read that failed or found nothing: its buffer goes back with the others below.
+        if (bytesRead === 0) free.push(buf);
+      }
       if (bytesRead === 0) throw new Error(`spool file ${file} ends at byte ${pos}, expected ${end}`);
       pos += bytesRead;
       const owned = buf;

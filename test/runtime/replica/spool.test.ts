@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
-import { writeFileRange } from '../../../runtime/replica/spool.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { sendBuffersLent, writeFileRange } from '../../../runtime/replica/spool.js';
 
 let dir: string | undefined;
 afterEach(() => {
@@ -88,5 +88,8 @@ describe('writeFileRange', () => {
     const file = fileOf(randomBytes(1000));
     const { sink } = slowSink(0);
     await expect(writeFileRange(file, 0, 5000, sink)).rejects.toThrow(/ends at byte 1000, expected 5000/);
+    // Once the write in flight is answered, every buffer is back in the pool, the one of the read
+    // that came back empty included.
+    await vi.waitFor(() => expect(sendBuffersLent()).toBe(0), { timeout: 2000 });
   });
 });

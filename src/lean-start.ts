@@ -2,7 +2,7 @@
  * `replicate` and `restore` restart themselves once, at startup, with a V8 flag that V8 reads
  * only when the isolate is created (`v8.setFlagsFromString` later has no effect on it):
  * `--single-threaded`, no background compiler / GC threads, each of which keeps a malloc arena
- * of its own. On Node 24 that takes 5-20 MiB off peak RSS for the same CPU (docs/bench.md,
+ * of its own. On Node 24 that takes 3-13 MiB off most peaks for the same CPU (docs/bench.md,
  * eighteenth round; `--no-maglev` on top did not help there). `process.execve` replaces the
  * process image, so the pid, stdio and signal handling stay the same (a container's pid 1 stays
  * pid 1). Node without `process.execve` (before 22.15) runs on unchanged. `LS_MIX_LEAN=0` turns

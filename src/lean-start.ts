@@ -9,7 +9,17 @@
  * the restart off.
  */
 
+import { setFlagsFromString } from 'node:v8';
+
 export const LEAN_V8_FLAGS: readonly string[] = ['--single-threaded'];
+
+/**
+ * Set in the process on every Node: `replicate` runs for months and `restore` streams
+ * gigabytes, so V8's young generation stays at its initial 1 MB semi-spaces instead of growing
+ * to 8-16 MB with module loading and the restore's buffers (-5 MB of idle RSS for replicate,
+ * -10 to -14 MB of restore's peak). The other commands keep V8's default (faster start).
+ */
+const IN_PROCESS_V8_FLAG = '--semi-space-growth-factor=1';
 
 /** `1` in the restarted process (removed again at once); a user's `0` turns the restart off. */
 export const LEAN_ENV = 'LS_MIX_LEAN';
@@ -44,12 +54,13 @@ export function planLeanRestart(
 type Execve = (file: string, args: string[], env: Env) => never;
 
 /**
- * Restart lean when it applies and this Node can; returns when the process runs on as it is
- * (nothing to do, no `process.execve`, or execve failed: the restart saves memory, it is never
- * a reason not to run). The marker leaves the environment at once, so the app `-exec` starts
- * (or any other child) sees the environment the user set.
+ * For `replicate` / `restore`: restart lean when this Node can, then set the in-process flag.
+ * Returns when the process runs on as it is (another command, no `process.execve`, or execve
+ * failed: the restart saves memory, it is never a reason not to run). The marker leaves the
+ * environment at once, so the app `-exec` starts (or any other child) sees the user's.
  */
 export function leanStart(proc: NodeJS.Process = process): void {
+  if (!LEAN_COMMANDS.has(proc.argv[2] ?? '')) return;
   const execve = (proc as unknown as { execve?: Execve }).execve;
   const plan = planLeanRestart(proc.argv, proc.execArgv, proc.env, proc.execPath);
   if (plan && typeof execve === 'function' && proc.platform !== 'win32') {
@@ -60,4 +71,5 @@ export function leanStart(proc: NodeJS.Process = process): void {
     }
   }
   if (proc.env[LEAN_ENV] === '1') delete proc.env[LEAN_ENV];
+  setFlagsFromString(IN_PROCESS_V8_FLAG);
 }

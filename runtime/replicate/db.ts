@@ -35,6 +35,7 @@ import { UserError } from '../errors.js';
 import { newGenerationId } from '../format/layout.js';
 import type { PositionalReader } from '../format/lz4.js';
 import type { Logger } from '../log.js';
+import { type CheckpointLocker, checkpointLocker } from '../sqlite/checkpoint-lock.js';
 import {
   type Checksum,
   frameSize,
@@ -84,6 +85,20 @@ export const DEFAULT_BUSY_TIMEOUT = 1_000;
 
 /** After a RESTART checkpoint waited its busy timeout for app readers in vain, none for this long. */
 const RESTART_BACKOFF_MS = 10_000;
+
+/**
+ * The commit rate (from one monitor pass to the next) from which SQLite's
+ * checkpoint lock is held between our checkpoints (see runtime/sqlite/checkpoint-lock.ts). Below
+ * it the app's failed autocheckpoint tries cost under 1% of a core: not worth the ~3 MiB of
+ * loading the FFI library.
+ */
+export const CHECKPOINT_LOCK_MIN_COMMITS_PER_SEC = 2_000;
+
+/** ...and over at least this many commits between two passes (a short burst does not count). */
+const CHECKPOINT_LOCK_MIN_COMMITS = 1_000;
+
+/** How long the end of a pass retries the checkpoint lock while another process holds it. */
+const CHECKPOINT_LOCK_WAIT_MS = 5;
 
 /** How long a first start keeps retrying its first writes while the app holds the write lock. */
 const BOOTSTRAP_RETRY_MS = 120_000;
@@ -159,6 +174,12 @@ export interface MonitoredDbOptions {
   busyTimeout?: number;
   /** Watch the WAL file while live-replica streams listen, to copy as soon as it changes (default true). */
   watch?: boolean;
+  /**
+   * Commits a second from which SQLite's checkpoint lock is held between our checkpoints
+   * (default CHECKPOINT_LOCK_MIN_COMMITS_PER_SEC; Infinity: never; LS_MIX_CHECKPOINT_LOCK=0 in
+   * the environment: never).
+   */
+  checkpointLockMinCommitsPerSec?: number;
 }
 
 export class MonitoredDb extends EventEmitter {
@@ -176,8 +197,19 @@ export class MonitoredDb extends EventEmitter {
    * lock included, after which another process may checkpoint and delete the WAL under us.
    */
   private dbFd?: number;
-  /** The -shm file, for SQLite's committed frame count; same rule as dbFd. */
+  /**
+   * The -shm file, for SQLite's committed frame count and the checkpoint lock (see
+   * holdCheckpointLock); same rule as dbFd.
+   */
   private shmFd?: number;
+  /** shmFd was opened for writing (an fcntl write lock needs that). */
+  private shmWritable = false;
+  /** Hold SQLite's checkpoint lock after each pass (the app commits fast enough, see holdCheckpointLock). */
+  private checkpointLockWanted = false;
+  private checkpointLockMinRate: number;
+  /** Commit frames copied since commitsCountedSince (the rate that decides checkpointLockWanted). */
+  private commitsCounted = 0;
+  private commitsCountedSince = performance.now();
   private writer?: Database.Database;
   /** Device + inode of the db file our connections have open (see checkIdentity). */
   private identity?: FileIdentity;
@@ -221,6 +253,10 @@ export class MonitoredDb extends EventEmitter {
     this.local = new LocalState(config.metaPath ?? defaultMetaPath(config.path));
     this.log = opts.logger.child({ db: config.path });
     this.busyTimeout = opts.busyTimeout ?? DEFAULT_BUSY_TIMEOUT;
+    this.checkpointLockMinRate =
+      process.env.LS_MIX_CHECKPOINT_LOCK === '0'
+        ? Number.POSITIVE_INFINITY
+        : (opts.checkpointLockMinCommitsPerSec ?? CHECKPOINT_LOCK_MIN_COMMITS_PER_SEC);
     this.on('newListener', this.onListenersChanged);
     this.on('removeListener', this.onListenersChanged);
   }
@@ -431,6 +467,7 @@ export class MonitoredDb extends EventEmitter {
         if (checkpoint) await this.maybeCheckpoint();
         this.writeIndexEnd();
         this.repinAfterRestart();
+        this.holdCheckpointLock();
         if (this.lastError) {
           this.log.info('database monitor recovered');
           this.lastError = undefined;
@@ -567,6 +604,7 @@ export class MonitoredDb extends EventEmitter {
     return this.lock.run(async () => {
       this.copyToShadow();
       await this.doCheckpoint(mode);
+      this.holdCheckpointLock();
     });
   }
 
@@ -625,9 +663,11 @@ export class MonitoredDb extends EventEmitter {
     this.writer = undefined;
     // Only now: closing them earlier would release SQLite's locks (see dbFd).
     if (this.dbFd !== undefined) closeSync(this.dbFd);
+    // (Closing shmFd also ends the checkpoint lock, if we held it.)
     if (this.shmFd !== undefined) closeSync(this.shmFd);
     this.dbFd = undefined;
     this.shmFd = undefined;
+    this.shmWritable = false;
   }
 
   // ---------------------------------------------------------------- startup
@@ -912,6 +952,7 @@ export class MonitoredDb extends EventEmitter {
     const idx = this.walIndex();
     if (idx === 'retry') {
       this.waiting('wal-index header being written');
+      this.letSqliteRecover();
       return;
     }
     if (idx) {
@@ -944,10 +985,17 @@ export class MonitoredDb extends EventEmitter {
   /** The wal-index header; 'retry' while it is being written; undefined when unavailable. */
   private walIndex(): WalIndexHeader | 'retry' | undefined {
     if (this.shmFd === undefined) {
+      const shm = `${this.path}-shm`;
       try {
-        this.shmFd = openSync(`${this.path}-shm`, 'r');
+        // For writing when we may (the checkpoint lock needs it); reads are all we do with it.
+        this.shmFd = openSync(shm, 'r+');
+        this.shmWritable = true;
       } catch {
-        return undefined; // no shared-memory file (exclusive locking mode): the WAL alone decides
+        try {
+          this.shmFd = openSync(shm, 'r');
+        } catch {
+          return undefined; // no shared-memory file (exclusive locking mode): the WAL alone decides
+        }
       }
     }
     for (let i = 0; i < 3; i++) {
@@ -1012,6 +1060,7 @@ export class MonitoredDb extends EventEmitter {
       }
       // Whatever was written past the last verified commit (the WAL changed under us) goes.
       if (fstatSync(out).size > r.commitEnd) ftruncateSync(out, r.commitEnd);
+      this.commitsCounted += r.commits;
       if (r.commitEnd > s.size) {
         // No fsync per pass: the WAL still holds these frames until a checkpoint, and
         // syncShadow() runs before every checkpoint (and at close). Syncing every pass doubled
@@ -1319,6 +1368,86 @@ export class MonitoredDb extends EventEmitter {
         return;
       }
       Atomics.wait(pollCell, 0, 0, 0.2);
+    }
+  }
+
+  /**
+   * Hold SQLite's checkpoint lock until our next checkpoint, once the app commits fast enough
+   * for its autocheckpoint tries to matter (see runtime/sqlite/checkpoint-lock.ts): each try then
+   * fails on its first lock call. Our own checkpoints (same process) run regardless and drop the
+   * hold when SQLite unlocks, so it is taken again at the end of every pass; if the app's
+   * checkpoint has it at that moment, retried for a few ms, else next pass.
+   */
+  private holdCheckpointLock(): void {
+    if (!this.checkpointLockWanted && !this.checkpointLockDue()) return;
+    if (this.shmFd === undefined || !this.shmWritable) return;
+    const locker = checkpointLocker() as CheckpointLocker;
+    const deadline = performance.now() + CHECKPOINT_LOCK_WAIT_MS;
+    for (;;) {
+      const r = locker.take(this.shmFd);
+      if (r === 'held') return;
+      if (r === 'failed') {
+        this.checkpointLockWanted = false;
+        this.checkpointLockMinRate = Number.POSITIVE_INFINITY;
+        this.log.warn(
+          "cannot take SQLite's checkpoint lock (fcntl failed): the app's autocheckpoint tries stay as they are",
+        );
+        return;
+      }
+      if (performance.now() >= deadline) return;
+      Atomics.wait(pollCell, 0, 0, 0.2);
+    }
+  }
+
+  /**
+   * Has the commit rate reached the checkpoint lock's threshold? Measured from one pass to the
+   * next (the first pass after a busy writer starts decides), over at least
+   * CHECKPOINT_LOCK_MIN_COMMITS commits, so one burst does not count; sticky once reached.
+   */
+  private checkpointLockDue(): boolean {
+    if (this.checkpointLockMinRate === Number.POSITIVE_INFINITY) return false;
+    const now = performance.now();
+    const elapsed = now - this.commitsCountedSince;
+    if (elapsed < 100) return false;
+    const commits = this.commitsCounted;
+    const perSecond = (commits * 1000) / elapsed;
+    this.commitsCounted = 0;
+    this.commitsCountedSince = now;
+    if (perSecond < this.checkpointLockMinRate || commits < CHECKPOINT_LOCK_MIN_COMMITS) return false;
+    const locker = checkpointLocker();
+    if (typeof locker === 'string') {
+      this.checkpointLockMinRate = Number.POSITIVE_INFINITY;
+      this.log.info(
+        { reason: locker, commitsPerSecond: Math.round(perSecond) },
+        "cannot hold SQLite's checkpoint lock: an app on the default wal_autocheckpoint pays a failed checkpoint try per commit (see docs/replicate.md)",
+      );
+      return false;
+    }
+    this.checkpointLockWanted = true;
+    this.log.info(
+      { commitsPerSecond: Math.round(perSecond) },
+      "holding SQLite's checkpoint lock between checkpoints: the app's autocheckpoint tries now fail at once",
+    );
+    return true;
+  }
+
+  /**
+   * A wal-index header that stays unreadable may be one whose writer died writing it: SQLite
+   * repairs it (recovery) in the next reader, which must take the checkpoint lock — held by us
+   * while checkpointLockWanted, so the app's readers would wait on us. One of our connections
+   * reads now: in this process our own lock is no obstacle. Not while we hold the write lock (a
+   * reader repairing a header needs it).
+   */
+  private letSqliteRecover(): void {
+    const spare = this.spareReader;
+    if (!this.checkpointLockWanted || !spare || spare.inTransaction || this.writer?.inTransaction) return;
+    try {
+      spare.exec('BEGIN');
+      spare.prepare('SELECT COUNT(1) FROM _litestream_seq').get();
+    } catch {
+      // the next pass tries again
+    } finally {
+      if (spare.inTransaction) spare.exec('ROLLBACK');
     }
   }
 

@@ -4,8 +4,8 @@
  * stops the runtime's own checkpoints, and does not keep an app from repairing a torn wal-index.
  * The app runs in another process, as apps do (POSIX locks do not conflict within one process).
  */
-import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CHECKPOINT_LOCK_BYTE } from '../../../runtime/sqlite/checkpoint-lock.js';
@@ -155,14 +155,21 @@ describe.runIf(linux64)("SQLite's checkpoint lock, held by the runtime", () => {
     // SQLite writes the header's second copy first: a writer killed between the two leaves
     // copies that differ. The next reader repairs it (recovery), which needs the checkpoint lock.
     rep.dbs[0].db.stopTimers(); // no pass of ours may repair it before the app tries
-    const fd = openSync(`${h.dbPath}-shm`, 'r+');
-    const hdr = Buffer.alloc(96);
-    readSync(fd, hdr, 0, 96, 0);
-    hdr.writeUInt32LE(hdr.readUInt32LE(16) + 7, 48 + 16); // copy 2's mxFrame (host order: LE here)
-    writeSync(fd, hdr, 48, 48, 48);
-    readSync(fd, hdr, 0, 96, 0);
-    closeSync(fd);
-    expect(hdr.subarray(0, 48).equals(hdr.subarray(48))).toBe(false);
+    // From another process: closing a descriptor of the -shm here would drop every POSIX lock
+    // this process holds on it (the runtime's read mark and the checkpoint lock included).
+    const torn = spawnSync(
+      process.execPath,
+      [
+        '-e',
+        `const fs = require('node:fs'); const fd = fs.openSync(${JSON.stringify(`${h.dbPath}-shm`)}, 'r+');
+         const hdr = Buffer.alloc(96); fs.readSync(fd, hdr, 0, 96, 0);
+         hdr.writeUInt32LE(hdr.readUInt32LE(16) + 7, 48 + 16); // copy 2's mxFrame (host order: LE here)
+         fs.writeSync(fd, hdr, 48, 48, 48); fs.readSync(fd, hdr, 0, 96, 0); fs.closeSync(fd);
+         process.stdout.write(String(hdr.subarray(0, 48).equals(hdr.subarray(48))));`,
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(torn.stdout).toBe('false');
     const started = Date.now();
     const app = inApp(h.dbPath, 'return db.prepare("SELECT COUNT(*) AS c FROM busy").get().c;');
     // The app retries (SQLite's WAL_RETRY, ~10 s in all before SQLITE_PROTOCOL) until our pass.

@@ -92,7 +92,7 @@ const RESTART_BACKOFF_MS = 10_000;
  * it the app's failed autocheckpoint tries cost under 1% of a core: not worth the ~3 MiB of
  * loading the FFI library.
  */
-export const CHECKPOINT_LOCK_MIN_COMMITS_PER_SEC = 2_000;
+const CHECKPOINT_LOCK_MIN_COMMITS_PER_SEC = 2_000;
 
 /** ...and over at least this many commits between two passes (a short burst does not count). */
 const CHECKPOINT_LOCK_MIN_COMMITS = 1_000;
@@ -174,12 +174,6 @@ export interface MonitoredDbOptions {
   busyTimeout?: number;
   /** Watch the WAL file while live-replica streams listen, to copy as soon as it changes (default true). */
   watch?: boolean;
-  /**
-   * Commits a second from which SQLite's checkpoint lock is held between our checkpoints
-   * (default CHECKPOINT_LOCK_MIN_COMMITS_PER_SEC; Infinity: never; LS_MIX_CHECKPOINT_LOCK=0 in
-   * the environment: never).
-   */
-  checkpointLockMinCommitsPerSec?: number;
 }
 
 export class MonitoredDb extends EventEmitter {
@@ -206,6 +200,7 @@ export class MonitoredDb extends EventEmitter {
   private shmWritable = false;
   /** Hold SQLite's checkpoint lock after each pass (the app commits fast enough, see holdCheckpointLock). */
   private checkpointLockWanted = false;
+  /** Commits a second that make it wanted; Infinity once it cannot be had (or is turned off). */
   private checkpointLockMinRate: number;
   /** Commit frames copied since commitsCountedSince (the rate that decides checkpointLockWanted). */
   private commitsCounted = 0;
@@ -253,10 +248,11 @@ export class MonitoredDb extends EventEmitter {
     this.local = new LocalState(config.metaPath ?? defaultMetaPath(config.path));
     this.log = opts.logger.child({ db: config.path });
     this.busyTimeout = opts.busyTimeout ?? DEFAULT_BUSY_TIMEOUT;
+    // LS_MIX_CHECKPOINT_LOCK=0: never (documented in docs/replicate.md).
     this.checkpointLockMinRate =
       process.env.LS_MIX_CHECKPOINT_LOCK === '0'
         ? Number.POSITIVE_INFINITY
-        : (opts.checkpointLockMinCommitsPerSec ?? CHECKPOINT_LOCK_MIN_COMMITS_PER_SEC);
+        : CHECKPOINT_LOCK_MIN_COMMITS_PER_SEC;
     this.on('newListener', this.onListenersChanged);
     this.on('removeListener', this.onListenersChanged);
   }
@@ -869,6 +865,7 @@ export class MonitoredDb extends EventEmitter {
       // pass for a flat-out 1-row writer). Ours holding SQLite's checkpoint lock first makes
       // the app's a no-op (SQLITE_BUSY at once).
       old.exec('ROLLBACK; PRAGMA wal_checkpoint(PASSIVE)');
+      this.retakeCheckpointLock();
     } finally {
       // A checkpoint that failed must not leave the spare inside a read: its next BEGIN would fail.
       if (old.inTransaction) old.exec('ROLLBACK');
@@ -1289,6 +1286,7 @@ export class MonitoredDb extends EventEmitter {
           this.syncShadow();
           this.releaseReadLock();
           const [row] = this.reader!.pragma('wal_checkpoint(PASSIVE)') as CheckpointRow[];
+          this.retakeCheckpointLock();
           complete = row.busy === 0 && row.log === row.checkpointed;
           // Pinned again before the app can commit: from here the WAL can only restart at the
           // end just copied (see repin), whoever writes next.
@@ -1311,6 +1309,7 @@ export class MonitoredDb extends EventEmitter {
         this.releaseReadLock();
         const lockedAt = performance.now();
         const [row] = this.reader!.pragma('wal_checkpoint(RESTART)') as CheckpointRow[];
+        this.retakeCheckpointLock();
         const waited = performance.now() - lockedAt;
         this.writeLockSeconds += waited / 1000;
         this.acquireReadLock(); // as above: pinned before more frames can be checkpointed
@@ -1380,9 +1379,18 @@ export class MonitoredDb extends EventEmitter {
    */
   private holdCheckpointLock(): void {
     if (!this.checkpointLockWanted && !this.checkpointLockDue()) return;
-    if (this.shmFd === undefined || !this.shmWritable) return;
+    this.retakeCheckpointLock(CHECKPOINT_LOCK_WAIT_MS);
+  }
+
+  /**
+   * Take the checkpoint lock again right after a checkpoint of ours dropped it (once wanted), so
+   * the app's tries meanwhile — an fsync or two of the same pass — stay cheap too. One try by
+   * default: an app checkpoint holding it now is one that finds nothing to do and ends at once.
+   */
+  private retakeCheckpointLock(waitMs = 0): void {
+    if (!this.checkpointLockWanted || this.shmFd === undefined || !this.shmWritable) return;
     const locker = checkpointLocker() as CheckpointLocker;
-    const deadline = performance.now() + CHECKPOINT_LOCK_WAIT_MS;
+    const deadline = performance.now() + waitMs;
     for (;;) {
       const r = locker.take(this.shmFd);
       if (r === 'held') return;

@@ -18,7 +18,10 @@
  * released explicitly (an unlock could drop a lock an in-process SQLite connection holds): it
  * ends when the descriptor closes, which the caller does only after closing its connections.
  */
+import { closeSync, fstatSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** Byte of the -shm file SQLite's unix VFS locks for WAL_CKPT_LOCK. */
 export const CHECKPOINT_LOCK_BYTE = 121;
@@ -72,11 +75,48 @@ function load(): CheckpointLocker | string {
   flock.writeInt16LE(SEEK_SET, 2);
   flock.writeBigInt64LE(BigInt(CHECKPOINT_LOCK_BYTE), 8);
   flock.writeBigInt64LE(1n, 16);
-  return {
+  const locker: CheckpointLocker = {
     take(shmFd) {
       if (fcntl(shmFd, F_SETLK, 'void *', flock) === 0) return 'held';
       const errno = koffi.errno();
       return errno === EAGAIN || errno === EACCES ? 'busy' : 'failed';
     },
   };
+  const wrong = selfCheck(locker);
+  return wrong ? `the lock call does not lock what it should here (${wrong})` : locker;
+}
+
+/**
+ * Lock a scratch file the same way and read back from /proc/locks what the kernel recorded: one
+ * write lock of this process on exactly that byte. A struct layout that does not match this
+ * platform's would lock some other range — on the -shm, possibly SQLite's own lock bytes. Closing
+ * the scratch file releases it (it is no SQLite file: nothing else of ours is dropped).
+ */
+function selfCheck(locker: CheckpointLocker): string | undefined {
+  const dir = mkdtempSync(join(tmpdir(), 'ls-mix-lock-'));
+  const file = join(dir, 'check');
+  try {
+    writeFileSync(file, Buffer.alloc(CHECKPOINT_LOCK_BYTE + 1));
+    const fd = openSync(file, 'r+');
+    try {
+      const r = locker.take(fd);
+      if (r !== 'held') return `fcntl: ${r}`;
+      const ino = fstatSync(fd).ino;
+      const ours = readFileSync('/proc/locks', 'utf8')
+        .split('\n')
+        .map((l) => l.trim().split(/\s+/))
+        .filter((f) => f[4] === String(process.pid) && f[5]?.endsWith(`:${ino}`));
+      const want = ['POSIX', 'ADVISORY', 'WRITE', String(CHECKPOINT_LOCK_BYTE), String(CHECKPOINT_LOCK_BYTE)];
+      const got = ours.map((f) => [f[1], f[2], f[3], f[6], f[7]].join(' '));
+      return got.length === 1 && got[0] === want.join(' ')
+        ? undefined
+        : `recorded: ${got.join('; ') || 'none'}`;
+    } finally {
+      closeSync(fd);
+    }
+  } catch (err) {
+    return (err as Error).message;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -114,6 +114,12 @@ function isBusy(err: unknown): boolean {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** BEGIN plus a read: SQLite takes the read mark (and reads the wal-index) only at the first read. */
+function beginRead(conn: Database.Database): void {
+  conn.exec('BEGIN');
+  conn.prepare('SELECT COUNT(1) FROM _litestream_seq').get();
+}
+
 /** Which file the path names: a replaced or recreated db has another device/inode. */
 interface FileIdentity {
   dev: number;
@@ -800,8 +806,7 @@ export class MonitoredDb extends EventEmitter {
   private acquireReadLock(): void {
     const r = this.reader!;
     if (r.inTransaction) return;
-    r.exec('BEGIN');
-    r.prepare('SELECT COUNT(1) FROM _litestream_seq').get();
+    beginRead(r);
   }
 
   private releaseReadLock(): void {
@@ -828,12 +833,11 @@ export class MonitoredDb extends EventEmitter {
       // Long enough for the app's writers to find the write lock taken and sleep in their busy
       // handler (SQLite's first sleep is 1 ms): our checkpoint below starts before they wake.
       if (checkpoint) Atomics.wait(pollCell, 0, 0, APP_BUSY_SETTLE_MS);
-      next.exec('BEGIN');
       try {
-        next.prepare('SELECT COUNT(1) FROM _litestream_seq').get();
+        beginRead(next);
         this.copyToShadow();
       } catch (err) {
-        next.exec('ROLLBACK');
+        if (next.inTransaction) next.exec('ROLLBACK');
         throw err;
       }
       if (this.waitingFor !== undefined) {
@@ -864,8 +868,7 @@ export class MonitoredDb extends EventEmitter {
       // new one — on the app's thread, stalling its writes for the whole copy (100–300 ms a
       // pass for a flat-out 1-row writer). Ours holding SQLite's checkpoint lock first makes
       // the app's a no-op (SQLITE_BUSY at once).
-      old.exec('ROLLBACK; PRAGMA wal_checkpoint(PASSIVE)');
-      this.retakeCheckpointLock();
+      this.ownCheckpoint(() => old.exec('ROLLBACK; PRAGMA wal_checkpoint(PASSIVE)'));
     } finally {
       // A checkpoint that failed must not leave the spare inside a read: its next BEGIN would fail.
       if (old.inTransaction) old.exec('ROLLBACK');
@@ -1285,8 +1288,9 @@ export class MonitoredDb extends EventEmitter {
           this.copyToShadow();
           this.syncShadow();
           this.releaseReadLock();
-          const [row] = this.reader!.pragma('wal_checkpoint(PASSIVE)') as CheckpointRow[];
-          this.retakeCheckpointLock();
+          const [row] = this.ownCheckpoint(
+            () => this.reader!.pragma('wal_checkpoint(PASSIVE)') as CheckpointRow[],
+          );
           complete = row.busy === 0 && row.log === row.checkpointed;
           // Pinned again before the app can commit: from here the WAL can only restart at the
           // end just copied (see repin), whoever writes next.
@@ -1308,8 +1312,9 @@ export class MonitoredDb extends EventEmitter {
         this.syncShadow();
         this.releaseReadLock();
         const lockedAt = performance.now();
-        const [row] = this.reader!.pragma('wal_checkpoint(RESTART)') as CheckpointRow[];
-        this.retakeCheckpointLock();
+        const [row] = this.ownCheckpoint(
+          () => this.reader!.pragma('wal_checkpoint(RESTART)') as CheckpointRow[],
+        );
         const waited = performance.now() - lockedAt;
         this.writeLockSeconds += waited / 1000;
         this.acquireReadLock(); // as above: pinned before more frames can be checkpointed
@@ -1382,6 +1387,15 @@ export class MonitoredDb extends EventEmitter {
     this.retakeCheckpointLock(CHECKPOINT_LOCK_WAIT_MS);
   }
 
+  /** Run one of our checkpoints: SQLite's unlock at its end (or on its error) drops our hold. */
+  private ownCheckpoint<T>(run: () => T): T {
+    try {
+      return run();
+    } finally {
+      this.retakeCheckpointLock();
+    }
+  }
+
   /**
    * Take the checkpoint lock again right after a checkpoint of ours dropped it (once wanted), so
    * the app's tries meanwhile — an fsync or two of the same pass — stay cheap too. One try by
@@ -1450,8 +1464,7 @@ export class MonitoredDb extends EventEmitter {
     const spare = this.spareReader;
     if (!this.checkpointLockWanted || !spare || spare.inTransaction || this.writer?.inTransaction) return;
     try {
-      spare.exec('BEGIN');
-      spare.prepare('SELECT COUNT(1) FROM _litestream_seq').get();
+      beginRead(spare);
     } catch {
       // the next pass tries again
     } finally {

@@ -69,6 +69,21 @@ function checkpointLockHolders(dbPath: string): number[] {
     .map((f) => Number(f[4]));
 }
 
+/**
+ * The runtime on a fresh db with its own checkpoints far off (only the app's could take the lock),
+ * an app process running `body`, then one pass of ours; `app` is the body's output.
+ */
+async function replicateWhile(body: string) {
+  const hh = harness({ min: 1_000_000, max: 2_000_000 });
+  h = hh;
+  hh.app.close();
+  const rep = await hh.start();
+  const monitored = rep.dbs[0].db;
+  const app = JSON.parse(await inApp(hh.dbPath, body));
+  await monitored.sync();
+  return { hh, rep, monitored, app };
+}
+
 async function restoresExactly(hh: Harness): Promise<void> {
   const out = join(hh.dir, 'out.db');
   await restoreFileReplica(hh.replicaDirs[0], out);
@@ -79,89 +94,71 @@ async function restoresExactly(hh: Harness): Promise<void> {
 describe.runIf(linux64)("SQLite's checkpoint lock, held by the runtime", () => {
   // First in this file (one process per file): the FFI library is not loaded before it is needed.
   it('is not taken, nor its library loaded, while the app commits slowly', async () => {
-    // Checkpoints far off: only the app's could take the lock from here on.
-    h = harness({ min: 1_000_000, max: 2_000_000 });
-    h.app.close();
-    const rep = await h.start();
-    const monitored = rep.dbs[0].db;
-    const n = JSON.parse(
-      await inApp(
-        h.dbPath,
-        'let n = 0; const end = Date.now() + 1500; while (Date.now() < end) { ins.run(); n++; Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2); } return n;',
-      ),
+    const {
+      hh,
+      rep,
+      app: n,
+    } = await replicateWhile(
+      'let n = 0; const end = Date.now() + 1500; while (Date.now() < end) { ins.run(); n++; Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2); } return n;',
     );
     expect(n).toBeGreaterThan(100); // ~400 commits a second: under the threshold
-    await monitored.sync();
-    expect(checkpointLockHolders(h.dbPath)).toEqual([]);
+    expect(checkpointLockHolders(hh.dbPath)).toEqual([]);
     expect(readFileSync('/proc/self/maps', 'utf8')).not.toMatch(/koffi/);
-    const row = JSON.parse(await inApp(h.dbPath, appCheckpoint));
+    const row = JSON.parse(await inApp(hh.dbPath, appCheckpoint));
     expect(row.busy).toBe(0); // the app's checkpoint runs (up to the runtime's read mark)
     await rep.close();
-    await restoresExactly(h);
+    await restoresExactly(hh);
   }, 60_000);
 
   it("is held after a fast writer: the app's checkpoint is busy at once, the runtime's runs, restored exactly", async () => {
-    h = harness({ min: 1_000_000, max: 2_000_000 });
-    h.app.close();
-    const rep = await h.start();
-    const monitored = rep.dbs[0].db;
-    const n = Number(await inApp(h.dbPath, flatOut(1500)));
+    const { hh, rep, monitored, app: n } = await replicateWhile(flatOut(1500));
     expect(n).toBeGreaterThan(3000);
-    await monitored.sync();
-    expect(checkpointLockHolders(h.dbPath)).toEqual([process.pid]);
+    expect(checkpointLockHolders(hh.dbPath)).toEqual([process.pid]);
     expect(readFileSync('/proc/self/maps', 'utf8')).toMatch(/koffi/);
     // The app's autocheckpoint try: SQLITE_BUSY from its first lock call.
-    const busy = JSON.parse(await inApp(h.dbPath, appCheckpoint));
+    const busy = JSON.parse(await inApp(hh.dbPath, appCheckpoint));
     expect(busy.busy).toBe(1);
     // Ours (same process) still checkpoints and restarts the WAL, and takes the lock again after.
     const index = monitored.position!.index;
     await monitored.checkpoint('PASSIVE');
-    expect(checkpointLockHolders(h.dbPath)).toEqual([process.pid]);
-    const more = Number(await inApp(h.dbPath, flatOut(300)));
+    expect(checkpointLockHolders(hh.dbPath)).toEqual([process.pid]);
+    const more = Number(await inApp(hh.dbPath, flatOut(300)));
     await monitored.sync();
     expect(monitored.position!.index).toBeGreaterThan(index);
     await rep.close();
     // Closing the connections and the -shm descriptor ends it.
-    expect(checkpointLockHolders(h.dbPath)).toEqual([]);
-    await restoresExactly(h);
+    expect(checkpointLockHolders(hh.dbPath)).toEqual([]);
+    await restoresExactly(hh);
     expect(
       JSON.parse(
-        await inApp(join(h.dir, 'out.db'), 'return db.prepare("SELECT COUNT(*) AS c FROM busy").get().c;'),
+        await inApp(join(hh.dir, 'out.db'), 'return db.prepare("SELECT COUNT(*) AS c FROM busy").get().c;'),
       ),
     ).toBe(n + more);
   }, 60_000);
 
   it('is not taken with LS_MIX_CHECKPOINT_LOCK=0', async () => {
     process.env.LS_MIX_CHECKPOINT_LOCK = '0';
-    h = harness({ min: 1_000_000, max: 2_000_000 });
-    h.app.close();
-    const rep = await h.start();
-    expect(Number(await inApp(h.dbPath, flatOut(1500)))).toBeGreaterThan(3000);
-    await rep.dbs[0].db.sync();
-    expect(checkpointLockHolders(h.dbPath)).toEqual([]);
-    expect(JSON.parse(await inApp(h.dbPath, appCheckpoint)).busy).toBe(0);
+    const { hh, rep, app: n } = await replicateWhile(flatOut(1500));
+    expect(n).toBeGreaterThan(3000);
+    expect(checkpointLockHolders(hh.dbPath)).toEqual([]);
+    expect(JSON.parse(await inApp(hh.dbPath, appCheckpoint)).busy).toBe(0);
     await rep.close();
-    await restoresExactly(h);
+    await restoresExactly(hh);
   }, 60_000);
 
   it('lets an app repair a wal-index header torn by a writer that died writing it', async () => {
-    h = harness({ min: 1_000_000, max: 2_000_000 });
-    h.app.close();
-    const rep = await h.start();
-    const monitored = rep.dbs[0].db;
-    const n = Number(await inApp(h.dbPath, flatOut(1500)));
-    await monitored.sync();
-    expect(checkpointLockHolders(h.dbPath)).toEqual([process.pid]);
+    const { hh, rep, monitored, app: n } = await replicateWhile(flatOut(1500));
+    expect(checkpointLockHolders(hh.dbPath)).toEqual([process.pid]);
     // SQLite writes the header's second copy first: a writer killed between the two leaves
     // copies that differ. The next reader repairs it (recovery), which needs the checkpoint lock.
-    rep.dbs[0].db.stopTimers(); // no pass of ours may repair it before the app tries
+    monitored.stopTimers(); // no pass of ours may repair it before the app tries
     // From another process: closing a descriptor of the -shm here would drop every POSIX lock
     // this process holds on it (the runtime's read mark and the checkpoint lock included).
     const torn = spawnSync(
       process.execPath,
       [
         '-e',
-        `const fs = require('node:fs'); const fd = fs.openSync(${JSON.stringify(`${h.dbPath}-shm`)}, 'r+');
+        `const fs = require('node:fs'); const fd = fs.openSync(${JSON.stringify(`${hh.dbPath}-shm`)}, 'r+');
          const hdr = Buffer.alloc(96); fs.readSync(fd, hdr, 0, 96, 0);
          hdr.writeUInt32LE(hdr.readUInt32LE(16) + 7, 48 + 16); // copy 2's mxFrame (host order: LE here)
          fs.writeSync(fd, hdr, 48, 48, 48); fs.readSync(fd, hdr, 0, 96, 0); fs.closeSync(fd);
@@ -171,13 +168,13 @@ describe.runIf(linux64)("SQLite's checkpoint lock, held by the runtime", () => {
     );
     expect(torn.stdout).toBe('false');
     const started = Date.now();
-    const app = inApp(h.dbPath, 'return db.prepare("SELECT COUNT(*) AS c FROM busy").get().c;');
+    const app = inApp(hh.dbPath, 'return db.prepare("SELECT COUNT(*) AS c FROM busy").get().c;');
     // The app retries (SQLite's WAL_RETRY, ~10 s in all before SQLITE_PROTOCOL) until our pass.
     await new Promise((r) => setTimeout(r, 300));
     await monitored.sync();
     expect(JSON.parse(await app)).toBe(n);
     expect(Date.now() - started).toBeLessThan(5_000);
     await rep.close();
-    await restoresExactly(h);
+    await restoresExactly(hh);
   }, 60_000);
 });
